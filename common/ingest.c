@@ -1,0 +1,527 @@
+/*
+ * ingest.c - the ordered, multi-threaded chunk pipeline (see ingest.h).
+ *
+ * The queue is a ring of INGEST_QUEUE jobs.  Slot states:
+ *
+ *   FREE --fill (feeder)--> READY --take (worker)--> BUSY --> DONE
+ *     ^                                                       |
+ *     +------------------ deliver in order (feeder) ----------+
+ *
+ * The feeder fills at head and delivers at tail; workers take READY jobs
+ * in ring order.  When the ring is full and the tail job is not done, the
+ * feeder works on a READY job itself instead of sleeping, so on a 2-core
+ * machine both cores hash and compress while the feeder also reads.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "err.h"
+#include "ingest.h"
+#include "util.h"
+
+#define INGEST_MAX_THREADS	16
+#define INGEST_READ		(1u << 20)
+
+enum job_state { JOB_FREE, JOB_READY, JOB_BUSY, JOB_DONE };
+enum job_kind { JOB_CHUNK, JOB_END, JOB_ABORT };
+
+struct job {
+	enum job_state		 state;
+	enum job_kind		 kind;
+	void			*cookie;
+	struct ingest_chunk	 c;
+	uint8_t			*raw;
+	uint8_t			*stored;
+	size_t			 stored_cap;
+	int			 rc;
+	struct err		 e;
+};
+
+struct worker_ctx {
+	struct ingest		*ig;
+	struct codec		*codec;
+	struct hash_ctx		*hash;
+};
+
+struct ingest {
+	struct ingest_params	 p;
+	struct chunker		 ck;
+	struct ingest_sink	 sink;
+
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work_cv;	/* a job became READY, or stop */
+	pthread_cond_t		 done_cv;	/* a job became DONE */
+	struct job		 jobs[INGEST_QUEUE];
+	unsigned		 head, tail, next_work, count;
+	int			 stop;
+	pthread_t		 thr[INGEST_MAX_THREADS];
+	struct worker_ctx	 wctx[INGEST_MAX_THREADS];
+	int			 nthr;
+	struct worker_ctx	 self;		/* the feeder's own contexts */
+
+	/* Read window of the current object: bytes [pos, len) not yet cut. */
+	uint8_t			*win;
+	size_t			 win_cap, pos, len;
+	void			*cookie;
+	int			 in_object;
+	int			 failed;	/* a put() failed: refuse more */
+};
+
+void
+ingest_params_default(struct ingest_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->min = CHUNKER_MIN_DEFAULT;
+	p->avg = CHUNKER_AVG_DEFAULT;
+	p->max = CHUNKER_MAX_DEFAULT;
+	p->level = CODEC_LEVEL_DEFAULT;
+}
+
+static int
+ctx_init(struct worker_ctx *w, int level, struct err *e)
+{
+	if ((w->codec = codec_new(level, e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	if ((w->hash = hash_ctx_new(e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	return 0;
+}
+
+static void
+ctx_fini(struct worker_ctx *w)
+{
+	codec_free(w->codec);
+	hash_ctx_free(w->hash);
+	w->codec = NULL;
+	w->hash = NULL;
+}
+
+/* Hash, check and compress one chunk.  Runs without the lock held. */
+static void
+job_run(struct ingest *ig, struct worker_ctx *w, struct job *j)
+{
+	size_t stored_len;
+	uint8_t codec_id;
+
+	j->rc = 0;
+	if (j->kind != JOB_CHUNK)
+		return;
+	if (util_is_zero(j->raw, j->c.raw_len)) {
+		/* Zero chunks are holes: nothing to name or store. */
+		j->c.zero = 1;
+		return;
+	}
+	if ((j->rc = hash_sha256(w->hash, j->raw, j->c.raw_len,
+	    j->c.hash)) != 0) {
+		err_set(&j->e, j->rc, "sha256 failed");
+		return;
+	}
+	if (ig->sink.has != NULL && ig->sink.has(ig->sink.arg, j->c.hash) == 1) {
+		j->c.known = 1;
+		return;
+	}
+	j->rc = codec_encode(w->codec, j->raw, j->c.raw_len, j->stored,
+	    j->stored_cap, &stored_len, &codec_id, &j->e);
+	if (j->rc != 0)
+		return;
+	j->c.stored = j->stored;
+	j->c.stored_len = (uint32_t)stored_len;
+	j->c.codec = codec_id;
+}
+
+/* Take the next READY job in ring order; lock held.  NULL if none. */
+static struct job *
+take_ready(struct ingest *ig)
+{
+	while (ig->next_work != ig->head) {
+		struct job *j = &ig->jobs[ig->next_work % INGEST_QUEUE];
+
+		ig->next_work++;
+		if (j->state == JOB_READY) {
+			j->state = JOB_BUSY;
+			return j;
+		}
+	}
+	return NULL;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker_ctx *w = arg;
+	struct ingest *ig = w->ig;
+	struct job *j;
+
+	pthread_mutex_lock(&ig->lock);
+	for (;;) {
+		while (!ig->stop && (j = take_ready(ig)) == NULL)
+			pthread_cond_wait(&ig->work_cv, &ig->lock);
+		if (ig->stop)
+			break;
+		pthread_mutex_unlock(&ig->lock);
+		job_run(ig, w, j);
+		pthread_mutex_lock(&ig->lock);
+		j->state = JOB_DONE;
+		pthread_cond_broadcast(&ig->done_cv);
+	}
+	pthread_mutex_unlock(&ig->lock);
+	return NULL;
+}
+
+/* Hand the oldest job to the sink and free its slot; lock not held. */
+static int
+deliver_tail(struct ingest *ig, struct err *e)
+{
+	struct job *j = &ig->jobs[ig->tail % INGEST_QUEUE];
+	int r;
+
+	pthread_mutex_lock(&ig->lock);
+	while (j->state != JOB_DONE) {
+		struct job *mine = take_ready(ig);
+
+		if (mine != NULL) {
+			/* Help instead of waiting. */
+			pthread_mutex_unlock(&ig->lock);
+			job_run(ig, &ig->self, mine);
+			pthread_mutex_lock(&ig->lock);
+			mine->state = JOB_DONE;
+			pthread_cond_broadcast(&ig->done_cv);
+			continue;
+		}
+		pthread_cond_wait(&ig->done_cv, &ig->lock);
+	}
+	pthread_mutex_unlock(&ig->lock);
+
+	if ((r = j->rc) != 0) {
+		if (e != NULL)
+			*e = j->e;
+	} else if (ig->failed) {
+		r = COFFER_ECANCELED;	/* drain after a failure */
+	} else if (j->kind == JOB_ABORT) {
+		if (ig->sink.object_abort != NULL)
+			ig->sink.object_abort(ig->sink.arg, j->cookie);
+		r = 0;
+	} else if (j->kind == JOB_END) {
+		r = ig->sink.object_end ? ig->sink.object_end(ig->sink.arg,
+		    j->cookie, e) : 0;
+	} else {
+		j->c.raw = j->raw;
+		r = ig->sink.put(ig->sink.arg, j->cookie, &j->c, e);
+	}
+	if (r != 0)
+		ig->failed = 1;
+	pthread_mutex_lock(&ig->lock);
+	j->state = JOB_FREE;
+	ig->tail++;
+	ig->count--;
+	pthread_mutex_unlock(&ig->lock);
+	return r;
+}
+
+/* A free slot at head, delivering the tail first when the ring is full. */
+static int
+slot_get(struct ingest *ig, struct job **out, struct err *e)
+{
+	int r;
+
+	if (ig->count == INGEST_QUEUE && (r = deliver_tail(ig, e)) != 0)
+		return r;
+	*out = &ig->jobs[ig->head % INGEST_QUEUE];
+	return 0;
+}
+
+static void
+slot_submit(struct ingest *ig, struct job *j)
+{
+	pthread_mutex_lock(&ig->lock);
+	j->state = JOB_READY;
+	ig->head++;
+	ig->count++;
+	if (ig->nthr > 0)
+		pthread_cond_signal(&ig->work_cv);
+	pthread_mutex_unlock(&ig->lock);
+}
+
+static int
+queue_chunk(struct ingest *ig, const uint8_t *p, size_t n, struct err *e)
+{
+	struct job *j;
+	int r;
+
+	if ((r = slot_get(ig, &j, e)) != 0)
+		return r;
+	memset(&j->c, 0, sizeof(j->c));
+	memcpy(j->raw, p, n);
+	j->c.raw_len = (uint32_t)n;
+	j->kind = JOB_CHUNK;
+	j->cookie = ig->cookie;
+	slot_submit(ig, j);
+	return 0;
+}
+
+static size_t
+next_cut(struct ingest *ig, const uint8_t *p, size_t n)
+{
+	if (ig->p.fixed != 0)
+		return n < ig->p.fixed ? n : ig->p.fixed;
+	return chunker_next(&ig->ck, p, n);
+}
+
+/* Cut chunks from the window while a final cut is possible. */
+static int
+cut_window(struct ingest *ig, int eof, struct err *e)
+{
+	size_t const max = ig->p.fixed ? ig->p.fixed : ig->p.max;
+	int r;
+
+	while (ig->len - ig->pos >= max || (eof && ig->len > ig->pos)) {
+		size_t avail = ig->len - ig->pos;
+		size_t cut;
+
+		if (avail > max)
+			avail = max;
+		cut = next_cut(ig, ig->win + ig->pos, avail);
+		if ((r = queue_chunk(ig, ig->win + ig->pos, cut, e)) != 0)
+			return r;
+		ig->pos += cut;
+	}
+	if (ig->pos == ig->len) {
+		ig->pos = ig->len = 0;
+	} else if (ig->pos > 0 && ig->win_cap - ig->len < INGEST_READ) {
+		/* Less than one maximum chunk remains: move it to the front. */
+		memmove(ig->win, ig->win + ig->pos, ig->len - ig->pos);
+		ig->len -= ig->pos;
+		ig->pos = 0;
+	}
+	return 0;
+}
+
+static int
+start_workers(struct ingest *ig, struct err *e)
+{
+	int n = ig->p.threads, r;
+
+	if (n <= 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 0 ? (int)cpus : 1;
+	}
+	if (n > INGEST_MAX_THREADS)
+		n = INGEST_MAX_THREADS;
+	for (int i = 0; i < n; i++) {
+		ig->wctx[i].ig = ig;
+		if ((r = ctx_init(&ig->wctx[i], ig->p.level, e)) != 0)
+			return r;
+		if (pthread_create(&ig->thr[i], NULL, worker_main,
+		    &ig->wctx[i]) != 0) {
+			ctx_fini(&ig->wctx[i]);
+			return err_set(e, COFFER_EINTERNAL,
+			    "ingest: cannot start worker thread");
+		}
+		ig->nthr = i + 1;
+	}
+	return 0;
+}
+
+struct ingest *
+ingest_new(const struct ingest_params *p, const struct ingest_sink *sink,
+    struct err *e)
+{
+	struct ingest *ig;
+	size_t max;
+
+	if ((ig = calloc(1, sizeof(*ig))) == NULL) {
+		err_set(e, COFFER_ENOMEM, "ingest: out of memory");
+		return NULL;
+	}
+	ig->p = *p;
+	ig->sink = *sink;
+	pthread_mutex_init(&ig->lock, NULL);
+	pthread_cond_init(&ig->work_cv, NULL);
+	pthread_cond_init(&ig->done_cv, NULL);
+	if (p->fixed == 0 && chunker_init(&ig->ck, p->min, p->avg, p->max)) {
+		err_set(e, COFFER_EINVAL, "chunk sizes %u/%u/%u are invalid",
+		    p->min, p->avg, p->max);
+		goto fail;
+	}
+	if (p->fixed > CHUNKER_LIMIT_MAX) {
+		err_set(e, COFFER_EINVAL, "block size %u too large", p->fixed);
+		goto fail;
+	}
+	max = p->fixed ? p->fixed : p->max;
+	ig->win_cap = max + INGEST_READ;
+	if ((ig->win = malloc(ig->win_cap)) == NULL)
+		goto nomem;
+	for (int i = 0; i < INGEST_QUEUE; i++) {
+		ig->jobs[i].stored_cap = codec_bound(max);
+		ig->jobs[i].raw = malloc(max);
+		ig->jobs[i].stored = malloc(ig->jobs[i].stored_cap);
+		if (ig->jobs[i].raw == NULL || ig->jobs[i].stored == NULL)
+			goto nomem;
+	}
+	if (ctx_init(&ig->self, p->level, e) != 0)
+		goto fail;
+	if (start_workers(ig, e) != 0)
+		goto fail;
+	return ig;
+nomem:
+	err_set(e, COFFER_ENOMEM, "ingest: out of memory");
+fail:
+	ingest_free(ig);
+	return NULL;
+}
+
+void
+ingest_free(struct ingest *ig)
+{
+	if (ig == NULL)
+		return;
+	pthread_mutex_lock(&ig->lock);
+	ig->stop = 1;
+	pthread_cond_broadcast(&ig->work_cv);
+	pthread_mutex_unlock(&ig->lock);
+	for (int i = 0; i < ig->nthr; i++) {
+		pthread_join(ig->thr[i], NULL);
+		ctx_fini(&ig->wctx[i]);
+	}
+	ctx_fini(&ig->self);
+	for (int i = 0; i < INGEST_QUEUE; i++) {
+		free(ig->jobs[i].raw);
+		free(ig->jobs[i].stored);
+	}
+	free(ig->win);
+	pthread_mutex_destroy(&ig->lock);
+	pthread_cond_destroy(&ig->work_cv);
+	pthread_cond_destroy(&ig->done_cv);
+	free(ig);
+}
+
+int
+ingest_begin(struct ingest *ig, void *cookie, struct err *e)
+{
+	if (ig->failed)
+		return err_set(e, COFFER_ECANCELED, "ingest: pipeline failed");
+	if (ig->in_object)
+		return err_set(e, COFFER_EINVAL, "ingest: object already open");
+	ig->in_object = 1;
+	ig->cookie = cookie;
+	ig->pos = ig->len = 0;
+	return 0;
+}
+
+int
+ingest_write(struct ingest *ig, const void *p, size_t n, struct err *e)
+{
+	const uint8_t *src = p;
+	int r;
+
+	if (ig->failed)
+		return err_set(e, COFFER_ECANCELED, "ingest: pipeline failed");
+	while (n > 0) {
+		size_t room = ig->win_cap - ig->len;
+		size_t take = n < room ? n : room;
+
+		memcpy(ig->win + ig->len, src, take);
+		ig->len += take;
+		src += take;
+		n -= take;
+		if ((r = cut_window(ig, 0, e)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+queue_marker(struct ingest *ig, enum job_kind kind, struct err *e)
+{
+	struct job *j;
+	int r;
+
+	if ((r = slot_get(ig, &j, e)) != 0)
+		return r;
+	memset(&j->c, 0, sizeof(j->c));
+	j->kind = kind;
+	j->cookie = ig->cookie;
+	slot_submit(ig, j);
+	return 0;
+}
+
+int
+ingest_end(struct ingest *ig, struct err *e)
+{
+	int r;
+
+	if (!ig->in_object)
+		return err_set(e, COFFER_EINVAL, "ingest: no object open");
+	if ((r = cut_window(ig, 1, e)) != 0)
+		return r;
+	if ((r = queue_marker(ig, JOB_END, e)) != 0)
+		return r;
+	ig->in_object = 0;
+	return 0;
+}
+
+int
+ingest_abort(struct ingest *ig, struct err *e)
+{
+	if (!ig->in_object)
+		return 0;
+	ig->in_object = 0;
+	ig->pos = ig->len = 0;
+	return queue_marker(ig, JOB_ABORT, e);
+}
+
+int
+ingest_fd(struct ingest *ig, int fd, void *cookie, uint64_t *nread,
+    const char *what, struct err *e)
+{
+	uint64_t total = 0;
+	int r;
+
+	if ((r = ingest_begin(ig, cookie, e)) != 0)
+		return r;
+	for (;;) {
+		size_t room, got;
+
+		if ((r = cut_window(ig, 0, e)) != 0)
+			goto out;
+		room = ig->win_cap - ig->len;
+		if (room > INGEST_READ)
+			room = INGEST_READ;
+		/* Read straight into the window: no extra copy. */
+		r = util_read_full(fd, ig->win + ig->len, room, &got, what, e);
+		if (r != 0)
+			goto out;
+		ig->len += got;
+		total += got;
+		if (got < room)
+			break;
+	}
+	r = ingest_end(ig, e);
+out:
+	if (r != 0 && ig->in_object && !ig->failed)
+		(void)ingest_abort(ig, NULL);	/* keep r and its message */
+	if (nread != NULL)
+		*nread = total;
+	return r;
+}
+
+int
+ingest_flush(struct ingest *ig, struct err *e)
+{
+	int r, first = 0;
+
+	while (ig->count > 0) {
+		r = deliver_tail(ig, e);
+		if (r != 0 && first == 0)
+			first = r;
+		if (r != 0)
+			e = NULL;	/* keep the first message */
+	}
+	return first;
+}

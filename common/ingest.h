@@ -1,0 +1,94 @@
+/*
+ * ingest.h - the chunk pipeline: chunk, hash, check, compress, in order.
+ *
+ * The feeding thread hands in objects (files, disk images) as byte streams.
+ * It cuts them into chunks (FastCDC, or fixed blocks for disk images) and
+ * queues them; worker threads hash each chunk, ask the sink whether it
+ * already holds it (then compression is skipped) and compress the rest.
+ * The sink's put() sees the chunks on the feeding thread, in stream order,
+ * followed by object_end() once an object's last chunk has been put, so
+ * recipes come out in order while hashing and compression use every core.
+ *
+ * Memory is bounded by the queue: INGEST_QUEUE slots of one maximum chunk
+ * plus its compressed bound, and one read window.
+ *
+ * Zero chunks are not hashed or compressed: put() sees them with zero = 1,
+ * and the sink records them as holes.
+ */
+#ifndef COFFER_INGEST_H
+#define COFFER_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunker.h"
+#include "hash.h"
+
+#define INGEST_QUEUE	12	/* chunks in flight */
+
+struct err;
+struct ingest;
+
+struct ingest_chunk {
+	uint8_t		 hash[HASH_LEN];
+	uint32_t	 raw_len;
+	const uint8_t	*raw;		/* raw_len bytes, valid during put() */
+	int		 zero;		/* all zero: no hash, nothing stored */
+	int		 known;		/* sink->has() said it holds it */
+	uint8_t		 codec;		/* CODEC_* when stored is set, else 0 */
+	uint32_t	 stored_len;
+	const uint8_t	*stored;	/* encoded bytes, NULL when known/zero */
+};
+
+struct ingest_sink {
+	/*
+	 * Optional; called on worker threads, so it must be thread-safe.
+	 * Returns 1 when the sink already holds hash (compression is then
+	 * skipped), 0 otherwise.  A wrong "0" costs only time.
+	 */
+	int	(*has)(void *arg, const uint8_t hash[HASH_LEN]);
+	/* On the feeding thread, in order; non-zero stops the pipeline. */
+	int	(*put)(void *arg, void *cookie, const struct ingest_chunk *c,
+		    struct err *e);
+	/* After the last put() of the object begun with cookie. */
+	int	(*object_end)(void *arg, void *cookie, struct err *e);
+	/*
+	 * Optional: the object begun with cookie was abandoned (its source
+	 * failed to read); chunks already put for it are to be forgotten.
+	 */
+	void	(*object_abort)(void *arg, void *cookie);
+	void	 *arg;
+};
+
+struct ingest_params {
+	uint32_t	min, avg, max;	/* CDC sizes, see chunker.h */
+	uint32_t	fixed;		/* non-zero: fixed blocks of this size */
+	int		level;		/* zstd level, 0 = default */
+	int		threads;	/* workers; 0 = number of CPUs */
+};
+
+void ingest_params_default(struct ingest_params *p);
+
+struct ingest *ingest_new(const struct ingest_params *p,
+    const struct ingest_sink *sink, struct err *e);
+/* Waits for the workers; does not flush.  Accepts NULL. */
+void ingest_free(struct ingest *ig);
+
+/* Start an object; cookie is passed back to put() and object_end(). */
+int ingest_begin(struct ingest *ig, void *cookie, struct err *e);
+/* Feed the current object's bytes, any amount at a time. */
+int ingest_write(struct ingest *ig, const void *p, size_t n, struct err *e);
+/* End the current object (its chunks may still be in flight). */
+int ingest_end(struct ingest *ig, struct err *e);
+/* Abandon the current object; the sink's object_abort() will be called. */
+int ingest_abort(struct ingest *ig, struct err *e);
+/*
+ * begin + read fd to EOF + end; *nread gets the bytes read.  A read error
+ * abandons this object only: the pipeline stays usable.
+ */
+int ingest_fd(struct ingest *ig, int fd, void *cookie, uint64_t *nread,
+    const char *what, struct err *e);
+/* Wait until every queued chunk and object end has been delivered. */
+int ingest_flush(struct ingest *ig, struct err *e);
+
+#endif

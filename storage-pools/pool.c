@@ -1,0 +1,1170 @@
+/*
+ * pool.c - the container pool: open and recovery, transactions, reads.
+ *
+ * Durability invariants (cited in the code as "invariant (N)"):
+ *
+ *  (1) Container bytes are only appended; a record is never rewritten in
+ *      place, and a container is removed only as a whole.
+ *  (2) Container bytes are fsynced (and a new container's directory entry
+ *      with them) before the index transaction that names them commits.
+ *  (3) pool_container.size is a record boundary at or below the durable
+ *      end of the file; at open, bytes beyond it are truncated.  Records
+ *      between indexed chunks that no chunk row names are dead space.
+ *  (4) A chunk row exists only for a record whose bytes are durable, and
+ *      its refcount is the number of committed references to it.
+ *  (5) A chunk that an open transaction has referenced is pinned: its row
+ *      is not dropped even if its refcount falls to zero meanwhile.
+ *  (6) A container file is removed only after the index commit that moved
+ *      all its chunks elsewhere and marked it DELETED; at open, files of
+ *      DELETED containers and files no row names are removed.
+ *
+ * One lock guards the index connection and the open container; data reads
+ * and all hashing and compression happen outside it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "codec.h"
+#include "crc32c.h"
+#include "err.h"
+#include "pool_int.h"
+#include "pool_recipe.h"
+#include "util.h"
+
+#define POOL_FORMAT	"1"
+
+struct pool_reader {
+	struct pool	*p;
+	struct codec	*codec;
+	struct hash_ctx	*hash;
+	uint8_t		*buf;	/* one record: header + stored bytes */
+	size_t		 cap;
+};
+
+void
+pool_params_default(struct pool_params *p)
+{
+	p->level = CODEC_LEVEL_DEFAULT;
+	p->container_max = POOL_CONTAINER_MAX_DEFAULT;
+	p->reclaim_pct = POOL_RECLAIM_PCT_DEFAULT;
+}
+
+const struct pool_params *
+pool_get_params(const struct pool *p)
+{
+	return &p->params;
+}
+
+static void
+db_path(const char *dir, const char *dbpath, char *buf, size_t len)
+{
+	if (dbpath != NULL)
+		snprintf(buf, len, "%s", dbpath);
+	else
+		snprintf(buf, len, "%s/pool.db", dir);
+}
+
+static void
+uuid_to_hex(const uint8_t u[16], char out[33])
+{
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", u[i]);
+}
+
+static int
+uuid_from_hex(const char *s, uint8_t u[16])
+{
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		u[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+int
+pool_create(const char *dir, const char *dbpath, const struct pool_params *pp,
+    struct err *e)
+{
+	struct pool_params defaults;
+	struct pool_index ix;
+	char path[4096], buf[64], uuid[33];
+	uint8_t u[16];
+	int r;
+
+	if (pp == NULL) {
+		pool_params_default(&defaults);
+		pp = &defaults;
+	}
+	if (pp->level < 1 || pp->level > 19)
+		return err_set(e, COFFER_EINVAL, "compression level %d: "
+		    "must be 1..19", pp->level);
+	if (pp->container_max < (1u << 20))
+		return err_set(e, COFFER_EINVAL, "container size %" PRIu64
+		    ": must be at least 1 MiB", pp->container_max);
+	if (pp->reclaim_pct < 1 || pp->reclaim_pct > 100)
+		return err_set(e, COFFER_EINVAL, "reclaim threshold %d%%: "
+		    "must be 1..100", pp->reclaim_pct);
+	if ((r = util_mkdir_p(dir, 0700, e)) != 0)
+		return r;
+	db_path(dir, dbpath, path, sizeof(path));
+	if ((r = pool_index_open(&ix, path, e)) != 0)
+		return r;
+	if (pool_index_meta_get(&ix, "uuid", buf, sizeof(buf), NULL) == 0) {
+		r = err_set(e, COFFER_EEXIST, "%s already holds a pool", path);
+		goto out;
+	}
+	if (RAND_bytes(u, sizeof(u)) != 1) {
+		r = err_set(e, COFFER_EINTERNAL, "no random bytes for pool id");
+		goto out;
+	}
+	uuid_to_hex(u, uuid);
+	if ((r = pool_index_begin(&ix, e)) != 0)
+		goto out;
+	if ((r = pool_index_meta_set(&ix, "uuid", uuid, e)) != 0)
+		goto rollback;
+	if ((r = pool_index_meta_set(&ix, "format", POOL_FORMAT, e)) != 0)
+		goto rollback;
+	snprintf(buf, sizeof(buf), "%d", pp->level);
+	if ((r = pool_index_meta_set(&ix, "level", buf, e)) != 0)
+		goto rollback;
+	snprintf(buf, sizeof(buf), "%" PRIu64, pp->container_max);
+	if ((r = pool_index_meta_set(&ix, "container_max", buf, e)) != 0)
+		goto rollback;
+	snprintf(buf, sizeof(buf), "%d", pp->reclaim_pct);
+	if ((r = pool_index_meta_set(&ix, "reclaim_pct", buf, e)) != 0)
+		goto rollback;
+	r = pool_index_commit(&ix, e);
+	goto out;
+rollback:
+	pool_index_rollback(&ix);
+out:
+	pool_index_close(&ix);
+	return r;
+}
+
+static int
+load_params(struct pool *p, struct err *e)
+{
+	char buf[64];
+	int r;
+
+	if ((r = pool_index_meta_get(&p->ix, "uuid", buf, sizeof(buf), e)) != 0)
+		return err_wrap(e, "pool %s is not formatted", p->dir);
+	if (uuid_from_hex(buf, p->uuid) != 0)
+		return err_set(e, COFFER_ECORRUPT, "pool id '%s' is malformed",
+		    buf);
+	if ((r = pool_index_meta_get(&p->ix, "format", buf, sizeof(buf),
+	    e)) != 0)
+		return r;
+	if (strcmp(buf, POOL_FORMAT) != 0)
+		return err_set(e, COFFER_EVERSION, "pool format %s not "
+		    "supported (this build reads %s)", buf, POOL_FORMAT);
+	if ((r = pool_index_meta_get(&p->ix, "level", buf, sizeof(buf),
+	    e)) != 0)
+		return r;
+	p->params.level = atoi(buf);
+	if ((r = pool_index_meta_get(&p->ix, "container_max", buf,
+	    sizeof(buf), e)) != 0)
+		return r;
+	p->params.container_max = strtoull(buf, NULL, 10);
+	if ((r = pool_index_meta_get(&p->ix, "reclaim_pct", buf, sizeof(buf),
+	    e)) != 0)
+		return r;
+	p->params.reclaim_pct = atoi(buf);
+	return 0;
+}
+
+/* Mark every chunk of a container from offset on as damaged. */
+static int
+damage_from(struct pool *p, uint64_t id, uint64_t from, struct err *e)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "UPDATE chunk SET damaged=1 WHERE "
+	    "container=%" PRIu64 " AND offset+%d+stored_len>%" PRIu64, id,
+	    CTR_REC_HDR_LEN, from);
+	return pool_index_exec(&p->ix, sql, e);
+}
+
+/* Bring one listed container file in line with its index row. */
+static int
+recover_file(struct pool *p, uint64_t id, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t size, fsize;
+	int state, rc, r;
+
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT size, state FROM "
+	    "pool_container WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
+		return err_set(e, COFFER_EDB, "recovery: %s",
+		    sqlite3_errmsg(p->ix.db));
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(st);
+	size = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	state = rc == SQLITE_ROW ? sqlite3_column_int(st, 1) : -1;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return err_set(e, COFFER_EDB, "recovery: %s",
+		    sqlite3_errmsg(p->ix.db));
+	if (state < 0 || state == CTR_STATE_DELETED) {
+		/* invariant (6): no committed chunk lives here. */
+		if ((r = p->be->ops->remove(p->be, id, e)) != 0)
+			return r;
+		if (state == CTR_STATE_DELETED) {
+			char sql[128];
+
+			snprintf(sql, sizeof(sql), "DELETE FROM pool_container"
+			    " WHERE id=%" PRIu64, id);
+			return pool_index_exec(&p->ix, sql, e);
+		}
+		return 0;
+	}
+	if ((r = p->be->ops->size(p->be, id, &fsize, e)) != 0)
+		return r;
+	if (fsize > size)	/* invariant (3): drop the unindexed tail */
+		return p->be->ops->truncate(p->be, id, size, e);
+	if (fsize < size)	/* lost committed bytes: say so */
+		return damage_from(p, id, fsize, e);
+	return 0;
+}
+
+/* Containers the index names but the backend lacks: all chunks damaged. */
+static int
+recover_missing(struct pool *p, const uint64_t *ids, size_t n, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT id FROM pool_container "
+	    "WHERE state<>2", -1, &st, NULL) != SQLITE_OK)
+		return err_set(e, COFFER_EDB, "recovery: %s",
+		    sqlite3_errmsg(p->ix.db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t const id = (uint64_t)sqlite3_column_int64(st, 0);
+		size_t i;
+
+		for (i = 0; i < n && ids[i] != id; i++)
+			;
+		if (i == n && (r = damage_from(p, id, 0, e)) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+recover(struct pool *p, struct err *e)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = p->be->ops->list(p->be, &ids, &n, e)) != 0)
+		return r;
+	if ((r = pool_index_begin(&p->ix, e)) != 0)
+		goto out;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = recover_file(p, ids[i], e);
+	if (r == 0)
+		r = recover_missing(p, ids, n, e);
+	if (r == 0)
+		r = pool_index_exec(&p->ix, "DELETE FROM pool_container "
+		    "WHERE state=2", e);
+	if (r == 0)
+		r = pool_index_commit(&p->ix, e);
+	else
+		pool_index_rollback(&p->ix);
+out:
+	free(ids);
+	return r;
+}
+
+/* Continue the last open container, if it has room; else start fresh. */
+static int
+load_active(struct pool *p, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT coalesce(max(id),0) FROM "
+	    "pool_container", -1, &st, NULL) != SQLITE_OK)
+		goto dberr;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		p->next_id = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+	sqlite3_finalize(st);
+	/* Ids stay unique even if a file outlived its row. */
+	if (p->next_id < 1)
+		p->next_id = 1;
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT id, size FROM pool_container "
+	    "WHERE state=0 ORDER BY id DESC LIMIT 1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto dberr;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		uint64_t const id = (uint64_t)sqlite3_column_int64(st, 0);
+		uint64_t const size = (uint64_t)sqlite3_column_int64(st, 1);
+
+		if (size < p->params.container_max) {
+			p->act_id = id;
+			p->act_end = p->act_flushed = size;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+dberr:
+	return err_set(e, COFFER_EDB, "pool open: %s", sqlite3_errmsg(p->ix.db));
+}
+
+int
+pool_open(const char *dir, const char *dbpath, struct pool **out,
+    struct err *e)
+{
+	struct pool *p;
+	char path[4096];
+	struct stat st;
+	int r;
+
+	db_path(dir, dbpath, path, sizeof(path));
+	if (stat(path, &st) != 0)
+		return err_sys(e, COFFER_ENOTFOUND, "pool %s: index %s", dir,
+		    path);
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->dir = strdup(dir)) == NULL ||
+	    (p->wbuf = malloc(POOL_WBUF_CAP)) == NULL) {
+		if (p != NULL)
+			free(p->dir);
+		free(p);
+		return err_set(e, COFFER_ENOMEM, "pool: out of memory");
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	hset_init(&p->pinned);
+	if ((r = pool_index_open(&p->ix, path, e)) != 0)
+		goto fail;
+	if ((r = load_params(p, e)) != 0)
+		goto fail;
+	if ((p->be = pool_backend_dir_open(dir, e)) == NULL) {
+		r = e ? e->code : COFFER_EIO;
+		goto fail;
+	}
+	if ((r = recover(p, e)) != 0) {
+		err_wrap(e, "pool %s: recovery", dir);
+		goto fail;
+	}
+	if ((r = load_active(p, e)) != 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	pool_close(p);
+	return r;
+}
+
+void
+pool_close(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	while (p->txns != NULL)
+		pool_txn_abort(p->txns);
+	if (p->be != NULL)
+		p->be->ops->close(p->be);
+	pool_index_close(&p->ix);
+	hset_free(&p->pinned);
+	pthread_mutex_destroy(&p->lock);
+	free(p->wbuf);
+	free(p->dir);
+	free(p);
+}
+
+/* ---- appending ---- */
+
+int
+pool_flush_locked(struct pool *p, struct err *e)
+{
+	int r;
+
+	if (p->wlen == 0)
+		return 0;
+	r = p->be->ops->write(p->be, p->act_id, p->act_flushed, p->wbuf,
+	    p->wlen, e);
+	if (r != 0)
+		return r;
+	p->act_flushed += p->wlen;
+	p->wlen = 0;
+	return 0;
+}
+
+static int
+touch(struct pool_txn *t, uint64_t id, struct err *e)
+{
+	for (int i = 0; i < t->nctrs; i++)
+		if (t->ctrs[i] == id)
+			return 0;
+	if (t->nctrs == POOL_TXN_MAX_CTRS)
+		return err_set(e, COFFER_ETOOBIG, "transaction spans more than "
+		    "%d containers; commit more often", POOL_TXN_MAX_CTRS);
+	t->ctrs[t->nctrs++] = id;
+	return 0;
+}
+
+/* Start a new container: file header first, so a scan can identify it. */
+static int
+start_container(struct pool *p, struct err *e)
+{
+	struct ctr_file_hdr fh;
+	uint8_t hdr[CTR_FILE_HDR_LEN];
+	uint64_t const id = p->next_id;
+	int r;
+
+	if ((r = p->be->ops->create(p->be, id, e)) != 0)
+		return r;
+	p->next_id++;
+	memset(&fh, 0, sizeof(fh));
+	fh.id = id;
+	memcpy(fh.pool_uuid, p->uuid, 16);
+	fh.created = (uint64_t)time(NULL);
+	pool_container_file_hdr_encode(hdr, &fh);
+	p->act_id = id;
+	p->act_flushed = 0;
+	p->act_end = CTR_FILE_HDR_LEN;
+	memcpy(p->wbuf, hdr, CTR_FILE_HDR_LEN);
+	p->wlen = CTR_FILE_HDR_LEN;
+	return 0;
+}
+
+int
+pool_append_locked(struct pool *p, struct pool_txn *t,
+    const struct ctr_rec_hdr *h, const uint8_t *stored, struct pool_loc *loc,
+    struct err *e)
+{
+	uint64_t const need = CTR_REC_HDR_LEN + (uint64_t)h->stored_len;
+	uint8_t hdr[CTR_REC_HDR_LEN];
+	int r;
+
+	if (p->act_id != 0 && p->act_end + need > p->params.container_max &&
+	    p->act_end > CTR_FILE_HDR_LEN) {
+		/* Full: this transaction's commit seals it. */
+		if ((r = touch(t, p->act_id, e)) != 0)
+			return r;
+		if ((r = pool_flush_locked(p, e)) != 0)
+			return r;
+		p->act_id = 0;
+	}
+	if (p->act_id == 0 && (r = start_container(p, e)) != 0)
+		return r;
+	if ((r = touch(t, p->act_id, e)) != 0)
+		return r;
+	pool_container_rec_hdr_encode(hdr, h);
+	if (p->wlen + need > POOL_WBUF_CAP &&
+	    (r = pool_flush_locked(p, e)) != 0)
+		return r;
+	loc->container = p->act_id;
+	loc->offset = p->act_end;
+	loc->stored_len = h->stored_len;
+	loc->raw_len = h->raw_len;
+	loc->refcount = 0;
+	loc->damaged = 0;
+	if (need > POOL_WBUF_CAP) {
+		/* Larger than the buffer: write it straight through. */
+		if ((r = p->be->ops->write(p->be, p->act_id, p->act_flushed,
+		    hdr, CTR_REC_HDR_LEN, e)) != 0 ||
+		    (r = p->be->ops->write(p->be, p->act_id,
+		    p->act_flushed + CTR_REC_HDR_LEN, stored, h->stored_len,
+		    e)) != 0)
+			return r;
+		p->act_flushed += need;
+	} else {
+		memcpy(p->wbuf + p->wlen, hdr, CTR_REC_HDR_LEN);
+		memcpy(p->wbuf + p->wlen + CTR_REC_HDR_LEN, stored,
+		    h->stored_len);
+		p->wlen += need;
+	}
+	p->act_end += need;
+	t->bytes_stored += need;
+	return 0;
+}
+
+int
+pool_sync_locked(struct pool *p, struct pool_txn *t, struct err *e)
+{
+	int r;
+
+	if ((r = pool_flush_locked(p, e)) != 0)
+		return r;
+	for (int i = 0; i < t->nctrs; i++)
+		if ((r = p->be->ops->sync(p->be, t->ctrs[i], e)) != 0)
+			return r;
+	return 0;
+}
+
+int
+pool_record_sizes_locked(struct pool *p, struct pool_txn *t, struct err *e)
+{
+	int r;
+
+	for (int i = 0; i < t->nctrs; i++) {
+		uint64_t const id = t->ctrs[i];
+		uint64_t size;
+
+		if (id == p->act_id) {
+			size = p->act_flushed;
+		} else if ((r = p->be->ops->size(p->be, id, &size, e)) != 0) {
+			return r;
+		}
+		if ((r = pool_index_container_set(&p->ix, id, size,
+		    id == p->act_id ? CTR_STATE_OPEN : CTR_STATE_SEALED,
+		    e)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+pool_container_busy_locked(struct pool *p, uint64_t id)
+{
+	if (id == p->act_id)
+		return 1;
+	for (struct pool_txn *t = p->txns; t != NULL; t = t->next)
+		for (int i = 0; i < t->nctrs; i++)
+			if (t->ctrs[i] == id)
+				return 1;
+	return 0;
+}
+
+/* ---- transactions ---- */
+
+void
+pool_txn_init(struct pool_txn *t, struct pool *p)
+{
+	memset(t, 0, sizeof(*t));
+	t->p = p;
+	hset_init(&t->refs);
+	hset_init(&t->news);
+}
+
+void
+pool_txn_fini(struct pool_txn *t)
+{
+	hset_free(&t->refs);
+	hset_free(&t->news);
+	free(t->newv);
+	t->newv = NULL;
+}
+
+int
+pool_txn_begin(struct pool *p, struct pool_txn **out, struct err *e)
+{
+	struct pool_txn *t;
+
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "pool txn: out of memory");
+	pool_txn_init(t, p);
+	pthread_mutex_lock(&p->lock);
+	t->next = p->txns;
+	p->txns = t;
+	pthread_mutex_unlock(&p->lock);
+	*out = t;
+	return 0;
+}
+
+/* Count one more reference in t, pinning the chunk on the first; locked. */
+static int
+add_ref_locked(struct pool_txn *t, const uint8_t hash[HASH_LEN],
+    struct err *e)
+{
+	struct hset_slot *s, *pin;
+	int added;
+
+	if ((s = hset_put(&t->refs, hash, &added)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "pool txn: out of memory");
+	if (added) {
+		/* invariant (5) */
+		if ((pin = hset_put(&t->p->pinned, hash, NULL)) == NULL) {
+			hset_del(&t->refs, hash);
+			return err_set(e, COFFER_ENOMEM, "pool: out of memory");
+		}
+		pin->val++;
+	}
+	s->val++;
+	return 0;
+}
+
+/* Remember a chunk t wrote; locked. */
+static int
+add_new_locked(struct pool_txn *t, const uint8_t hash[HASH_LEN],
+    const struct pool_loc *loc, struct err *e)
+{
+	struct hset_slot *s;
+
+	if (t->nnew == t->capnew) {
+		size_t const ncap = t->capnew ? t->capnew * 2 : 256;
+		struct txn_new *nv = realloc(t->newv, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return err_set(e, COFFER_ENOMEM, "pool txn: out of memory");
+		t->newv = nv;
+		t->capnew = ncap;
+	}
+	if ((s = hset_put(&t->news, hash, NULL)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "pool txn: out of memory");
+	memcpy(t->newv[t->nnew].hash, hash, HASH_LEN);
+	t->newv[t->nnew].loc = *loc;
+	s->val = (int64_t)++t->nnew;
+	return 0;
+}
+
+int
+pool_txn_put(struct pool_txn *t, const struct pool_chunk *c, int *stored_new,
+    struct err *e)
+{
+	struct pool *p = t->p;
+	struct ctr_rec_hdr h;
+	struct pool_loc loc;
+	int r, found;
+
+	if (stored_new != NULL)
+		*stored_new = 0;
+	if (c->raw_len == 0 || c->raw_len > POOL_RAW_MAX ||
+	    c->stored_len == 0 || c->stored_len > codec_bound(c->raw_len) ||
+	    (c->codec != CODEC_RAW && c->codec != CODEC_ZSTD))
+		return err_set(e, COFFER_EINVAL, "chunk: bad lengths or codec");
+	/* CRC outside the lock: it is the only pass over the bytes here. */
+	memset(&h, 0, sizeof(h));
+	h.codec = c->codec;
+	h.raw_len = c->raw_len;
+	h.stored_len = c->stored_len;
+	memcpy(h.hash, c->hash, HASH_LEN);
+	h.crc = crc32c(0, c->stored, c->stored_len);
+
+	pthread_mutex_lock(&p->lock);
+	if (hset_get(&t->news, c->hash) != NULL) {
+		r = add_ref_locked(t, c->hash, e);
+		goto out;
+	}
+	if ((found = pool_index_get(&p->ix, c->hash, &loc, e)) < 0) {
+		r = found;
+		goto out;
+	}
+	if (found && !loc.damaged) {
+		r = add_ref_locked(t, c->hash, e);
+		goto out;
+	}
+	/* Absent, or only a damaged copy: store ours (it repairs). */
+	if ((r = pool_append_locked(p, t, &h, c->stored, &loc, e)) != 0)
+		goto out;
+	if ((r = add_new_locked(t, c->hash, &loc, e)) != 0)
+		goto out;
+	if ((r = add_ref_locked(t, c->hash, e)) != 0)
+		goto out;
+	if (stored_new != NULL)
+		*stored_new = 1;
+out:
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_txn_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], struct err *e)
+{
+	struct pool *p = t->p;
+	struct pool_loc loc;
+	char hex[HASH_HEX_LEN + 1];
+	int r, found;
+
+	pthread_mutex_lock(&p->lock);
+	if (hset_get(&t->news, hash) != NULL) {
+		r = add_ref_locked(t, hash, e);
+		goto out;
+	}
+	if ((found = pool_index_get(&p->ix, hash, &loc, e)) < 0) {
+		r = found;
+		goto out;
+	}
+	if (!found || loc.damaged) {
+		hash_to_hex(hash, hex);
+		r = err_set(e, COFFER_ENOTFOUND, "chunk %s %s", hex,
+		    found ? "is damaged" : "is not in the pool");
+		goto out;
+	}
+	r = add_ref_locked(t, hash, e);
+out:
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_txn_unref(struct pool_txn *t, const uint8_t hash[HASH_LEN],
+    struct err *e)
+{
+	struct hset_slot *s;
+	char hex[HASH_HEX_LEN + 1];
+	int r = 0;
+
+	pthread_mutex_lock(&t->p->lock);
+	if ((s = hset_get(&t->refs, hash)) == NULL || s->val <= 0) {
+		hash_to_hex(hash, hex);
+		r = err_set(e, COFFER_EINVAL, "chunk %s: not referenced by this "
+		    "transaction", hex);
+	} else {
+		s->val--;	/* the pin stays until the transaction ends */
+	}
+	pthread_mutex_unlock(&t->p->lock);
+	return r;
+}
+
+uint64_t
+pool_txn_bytes_stored(const struct pool_txn *t)
+{
+	return t->bytes_stored;
+}
+
+/* Adjust a container's live bytes for a chunk that became (un)referenced. */
+static int
+live_delta(struct pool *p, const struct pool_loc *loc, int sign,
+    struct err *e)
+{
+	int64_t const n = (int64_t)CTR_REC_HDR_LEN + loc->stored_len;
+
+	return pool_index_container_live(&p->ix, loc->container, sign * n, e);
+}
+
+/* Apply one hash's references inside the index transaction; locked. */
+static int
+apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
+    struct err *e)
+{
+	struct pool *p = t->p;
+	struct hset_slot *ns = hset_get(&t->news, hash);
+	const struct pool_loc *mine = ns ? &t->newv[ns->val - 1].loc : NULL;
+	struct pool_loc row, ins;
+	char hex[HASH_HEX_LEN + 1];
+	int found, r;
+
+	if ((found = pool_index_inc(&p->ix, hash, n, &row, e)) < 0)
+		return found;
+	if (found) {
+		if (row.refcount == n && (r = live_delta(p, &row, 1, e)) != 0)
+			return r;	/* revived from zero */
+		if (mine != NULL && row.damaged) {
+			/* Our good copy replaces the damaged one. */
+			if (row.refcount > n &&
+			    ((r = live_delta(p, &row, -1, e)) != 0 ||
+			    (r = live_delta(p, mine, 1, e)) != 0))
+				return r;
+			return pool_index_replace(&p->ix, hash, mine, e);
+		}
+		return 0;	/* ours, if any, is dead space (3) */
+	}
+	if (mine == NULL) {
+		hash_to_hex(hash, hex);
+		return err_set(e, COFFER_EINTERNAL, "chunk %s vanished while "
+		    "pinned", hex);
+	}
+	ins = *mine;
+	ins.refcount = n;
+	if ((r = pool_index_insert(&p->ix, hash, &ins, e)) != 0)
+		return r;
+	return live_delta(p, &ins, 1, e);
+}
+
+static void
+txn_release_locked(struct pool_txn *t)
+{
+	struct pool *p = t->p;
+	struct pool_txn **pp;
+
+	for (size_t i = 0; i < t->refs.cap; i++) {
+		struct hset_slot *pin;
+
+		if (!t->refs.slots[i].used)
+			continue;
+		pin = hset_get(&p->pinned, t->refs.slots[i].key);
+		if (pin != NULL && --pin->val <= 0)
+			hset_del(&p->pinned, t->refs.slots[i].key);
+	}
+	for (pp = &p->txns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+}
+
+int
+pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
+    struct err *e)
+{
+	struct pool *p = t->p;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	/* invariant (2): container bytes are durable before the index commit. */
+	if ((r = pool_sync_locked(p, t, e)) != 0)
+		goto out;
+	if ((r = pool_index_begin(&p->ix, e)) != 0)
+		goto out;
+	for (size_t i = 0; i < t->refs.cap && r == 0; i++)
+		if (t->refs.slots[i].used && t->refs.slots[i].val > 0)
+			r = apply_ref(t, t->refs.slots[i].key,
+			    t->refs.slots[i].val, e);
+	if (r == 0)
+		r = pool_record_sizes_locked(p, t, e);
+	if (r == 0 && cb != NULL)
+		r = cb(p->ix.db, arg, e);
+	if (r == 0)
+		r = pool_index_commit(&p->ix, e);
+	if (r != 0)
+		pool_index_rollback(&p->ix);
+out:
+	txn_release_locked(t);
+	pthread_mutex_unlock(&p->lock);
+	pool_txn_fini(t);
+	free(t);
+	return r;
+}
+
+void
+pool_txn_abort(struct pool_txn *t)
+{
+	struct pool *p;
+
+	if (t == NULL)
+		return;
+	p = t->p;
+	pthread_mutex_lock(&p->lock);
+	/* Bytes it appended stay as dead space (3); nothing names them. */
+	txn_release_locked(t);
+	pthread_mutex_unlock(&p->lock);
+	pool_txn_fini(t);
+	free(t);
+}
+
+int
+pool_exec(struct pool *p, pool_commit_cb cb, void *arg, struct err *e)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	if ((r = pool_index_begin(&p->ix, e)) == 0) {
+		r = cb(p->ix.db, arg, e);
+		if (r == 0)
+			r = pool_index_commit(&p->ix, e);
+		if (r != 0)
+			pool_index_rollback(&p->ix);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN], struct err *e)
+{
+	struct pool_loc loc;
+	char hex[HASH_HEX_LEN + 1];
+	int r;
+
+	if ((r = pool_index_dec(&p->ix, hash, &loc, e)) < 0)
+		return r;
+	if (r == 0) {
+		hash_to_hex(hash, hex);
+		return err_set(e, COFFER_ECORRUPT, "chunk %s: released more "
+		    "often than referenced", hex);
+	}
+	/* At zero the bytes are dead; reclaim drops the row later (5). */
+	return loc.refcount == 0 ? live_delta(p, &loc, -1, e) : 0;
+}
+
+int
+pool_unref_recipe_locked(struct pool *p, const uint8_t *recipe, size_t len,
+    struct err *e)
+{
+	size_t n;
+	int r;
+
+	if ((r = pool_recipe_count(recipe, len, &n, e)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (pool_recipe_is_zero(recipe, i))
+			continue;
+		if ((r = pool_unref_locked(p, pool_recipe_hash(recipe, i),
+		    e)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+pool_has(struct pool *p, const uint8_t hash[HASH_LEN])
+{
+	struct pool_loc loc;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = pool_index_get(&p->ix, hash, &loc, NULL);
+	pthread_mutex_unlock(&p->lock);
+	if (r == 1 && loc.damaged)
+		r = 0;
+	return r;
+}
+
+/* ---- reading ---- */
+
+struct pool_reader *
+pool_reader_new(struct pool *p, struct err *e)
+{
+	struct pool_reader *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		err_set(e, COFFER_ENOMEM, "pool reader: out of memory");
+		return NULL;
+	}
+	r->p = p;
+	r->cap = CTR_REC_HDR_LEN + codec_bound(1u << 20);
+	if ((r->buf = malloc(r->cap)) == NULL ||
+	    (r->codec = codec_new(p->params.level, e)) == NULL ||
+	    (r->hash = hash_ctx_new(e)) == NULL) {
+		if (r->buf == NULL)
+			err_set(e, COFFER_ENOMEM, "pool reader: out of memory");
+		pool_reader_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+pool_reader_free(struct pool_reader *r)
+{
+	if (r == NULL)
+		return;
+	codec_free(r->codec);
+	hash_ctx_free(r->hash);
+	free(r->buf);
+	free(r);
+}
+
+static int
+reader_reserve(struct pool_reader *r, size_t n, struct err *e)
+{
+	uint8_t *nb;
+
+	if (n <= r->cap)
+		return 0;
+	if ((nb = realloc(r->buf, n)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "pool reader: out of memory");
+	r->buf = nb;
+	r->cap = n;
+	return 0;
+}
+
+int
+pool_read_record(struct pool *p, uint64_t container,
+    const struct pool_loc *loc, const uint8_t hash[HASH_LEN], uint8_t *buf,
+    struct ctr_rec_hdr *h, struct err *e)
+{
+	size_t const n = CTR_REC_HDR_LEN + (size_t)loc->stored_len;
+	int r;
+
+	if ((r = p->be->ops->read(p->be, container, loc->offset, buf, n,
+	    e)) != 0)
+		return r;
+	if ((r = pool_container_rec_hdr_decode(buf, POOL_RAW_MAX, h, e)) != 0)
+		return r;
+	if (memcmp(h->hash, hash, HASH_LEN) != 0 ||
+	    h->stored_len != loc->stored_len || h->raw_len != loc->raw_len)
+		return err_set(e, COFFER_ECORRUPT,
+		    "record does not match its index entry");
+	if (crc32c(0, buf + CTR_REC_HDR_LEN, h->stored_len) != h->crc)
+		return err_set(e, COFFER_ECORRUPT, "stored bytes fail CRC32C");
+	return 0;
+}
+
+/* Lookup, then read and check the record; marks damage it finds. */
+static int
+read_checked(struct pool_reader *rd, const uint8_t hash[HASH_LEN],
+    struct pool_loc *loc, struct ctr_rec_hdr *h, struct err *e)
+{
+	struct pool *p = rd->p;
+	char hex[HASH_HEX_LEN + 1];
+	int found, r = 0;
+
+	hash_to_hex(hash, hex);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		pthread_mutex_lock(&p->lock);
+		found = pool_index_get(&p->ix, hash, loc, e);
+		pthread_mutex_unlock(&p->lock);
+		if (found < 0)
+			return found;
+		if (!found)
+			return err_set(e, COFFER_ENOTFOUND, "chunk %s is not in "
+			    "the pool", hex);
+		if (loc->damaged)
+			return err_set(e, COFFER_ECORRUPT, "chunk %s is marked "
+			    "damaged", hex);
+		if ((r = reader_reserve(rd, CTR_REC_HDR_LEN +
+		    (size_t)loc->stored_len, e)) != 0)
+			return r;
+		r = pool_read_record(p, loc->container, loc, hash, rd->buf, h,
+		    e);
+		/* Moved by reclamation between lookup and read: look again. */
+		if (r != COFFER_ENOTFOUND)
+			break;
+	}
+	return r;
+}
+
+static void
+mark_damaged(struct pool *p, const uint8_t hash[HASH_LEN])
+{
+	pthread_mutex_lock(&p->lock);
+	(void)pool_index_mark_damaged(&p->ix, hash, NULL);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int
+damaged(struct pool *p, const uint8_t hash[HASH_LEN],
+    const struct pool_loc *loc, int r, struct err *e)
+{
+	char hex[HASH_HEX_LEN + 1];
+
+	if (r == COFFER_ECORRUPT || r == COFFER_ENOTFOUND) {
+		mark_damaged(p, hash);
+		r = COFFER_ECORRUPT;
+	}
+	hash_to_hex(hash, hex);
+	if (e != NULL)
+		e->code = r;
+	return err_wrap(e, "chunk %s (container %016" PRIx64 " offset %"
+	    PRIu64 ")", hex, loc->container, loc->offset);
+}
+
+int
+pool_read(struct pool_reader *rd, const uint8_t hash[HASH_LEN], uint8_t *out,
+    size_t cap, uint32_t *raw_len, struct err *e)
+{
+	struct ctr_rec_hdr h;
+	struct pool_loc loc;
+	uint8_t got[HASH_LEN];
+	int r;
+
+	memset(&loc, 0, sizeof(loc));
+	if ((r = read_checked(rd, hash, &loc, &h, e)) != 0) {
+		if (loc.container == 0)
+			return r;
+		return damaged(rd->p, hash, &loc, r, e);
+	}
+	if (h.raw_len > cap)
+		return err_set(e, COFFER_ETOOBIG, "chunk of %u bytes does not "
+		    "fit a %zu-byte buffer", h.raw_len, cap);
+	if ((r = codec_decode(rd->codec, h.codec, rd->buf + CTR_REC_HDR_LEN,
+	    h.stored_len, out, h.raw_len, e)) != 0)
+		return damaged(rd->p, hash, &loc, r, e);
+	if ((r = hash_sha256(rd->hash, out, h.raw_len, got)) != 0)
+		return err_set(e, r, "sha256 failed");
+	if (memcmp(got, hash, HASH_LEN) != 0) {
+		err_set(e, COFFER_ECORRUPT, "content does not match its SHA-256");
+		return damaged(rd->p, hash, &loc, COFFER_ECORRUPT, e);
+	}
+	*raw_len = h.raw_len;
+	return 0;
+}
+
+int
+pool_read_stored(struct pool_reader *rd, const uint8_t hash[HASH_LEN],
+    struct pool_chunk *c, struct err *e)
+{
+	struct ctr_rec_hdr h;
+	struct pool_loc loc;
+	int r;
+
+	memset(&loc, 0, sizeof(loc));
+	if ((r = read_checked(rd, hash, &loc, &h, e)) != 0) {
+		if (loc.container == 0)
+			return r;
+		return damaged(rd->p, hash, &loc, r, e);
+	}
+	memcpy(c->hash, hash, HASH_LEN);
+	c->raw_len = h.raw_len;
+	c->codec = h.codec;
+	c->stored_len = h.stored_len;
+	c->stored = rd->buf + CTR_REC_HDR_LEN;
+	return 0;
+}
+
+int
+pool_chunk_verify(struct pool_reader *rd, const struct pool_chunk *c,
+    struct err *e)
+{
+	uint8_t got[HASH_LEN];
+	uint8_t *out;
+	int r;
+
+	if (c->raw_len == 0 || c->raw_len > POOL_RAW_MAX)
+		return err_set(e, COFFER_ECORRUPT, "chunk length %u out of "
+		    "range", c->raw_len);
+	if ((out = malloc(c->raw_len)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "verify: out of memory");
+	r = codec_decode(rd->codec, c->codec, c->stored, c->stored_len, out,
+	    c->raw_len, e);
+	if (r == 0 && (r = hash_sha256(rd->hash, out, c->raw_len, got)) == 0 &&
+	    memcmp(got, c->hash, HASH_LEN) != 0)
+		r = err_set(e, COFFER_ECORRUPT, "chunk content does not match "
+		    "its name");
+	free(out);
+	return r;
+}
+
+/* ---- statistics ---- */
+
+int
+pool_stats(struct pool *p, struct pool_stats *s, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&p->lock);
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT count(*),"
+	    " coalesce(sum(refcount>0),0), coalesce(sum(refcount),0),"
+	    " coalesce(sum(CASE WHEN refcount>0 THEN raw_len END),0),"
+	    " coalesce(sum(CASE WHEN refcount>0 THEN stored_len END),0),"
+	    " coalesce(sum(damaged),0) FROM chunk", -1, &st, NULL) !=
+	    SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		r = err_set(e, COFFER_EDB, "pool stats: %s",
+		    sqlite3_errmsg(p->ix.db));
+		goto out;
+	}
+	s->chunks = (uint64_t)sqlite3_column_int64(st, 0);
+	s->live_chunks = (uint64_t)sqlite3_column_int64(st, 1);
+	s->references = (uint64_t)sqlite3_column_int64(st, 2);
+	s->raw_bytes = (uint64_t)sqlite3_column_int64(st, 3);
+	s->stored_bytes = (uint64_t)sqlite3_column_int64(st, 4);
+	s->damaged = (uint64_t)sqlite3_column_int64(st, 5);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT count(*), coalesce(sum(size),0)"
+	    " FROM pool_container WHERE state<>2", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		r = err_set(e, COFFER_EDB, "pool stats: %s",
+		    sqlite3_errmsg(p->ix.db));
+		goto out;
+	}
+	s->containers = (uint64_t)sqlite3_column_int64(st, 0);
+	s->container_bytes = (uint64_t)sqlite3_column_int64(st, 1);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}

@@ -1,0 +1,195 @@
+/*
+ * pool.h - the deduplicating container pool (TSM: directory-container pool).
+ *
+ * A pool is a directory of append-only container files plus a chunk index
+ * in SQLite.  A chunk is named by the SHA-256 of its plaintext and stored
+ * once, compressed, as one record in a container; objects refer to chunks
+ * by recipes (pool_recipe.h) and every reference is counted.
+ *
+ * Durability (the numbered invariants live in pool.c):  chunk bytes are
+ * appended and fsynced before the index transaction that names them
+ * commits, so a committed object never points at missing data, and bytes
+ * a crash left unindexed at a container's tail are truncated at open.
+ *
+ * Threads: a struct pool may be shared by threads; its index connection and
+ * the open container are guarded by one lock, reads use per-thread
+ * struct pool_reader.  A struct pool_txn belongs to one thread.
+ */
+#ifndef COFFER_POOL_H
+#define COFFER_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+
+struct err;
+struct pool;
+struct pool_txn;
+struct pool_reader;
+struct sqlite3;
+
+#define POOL_CONTAINER_MAX_DEFAULT	(256ull << 20)
+#define POOL_RECLAIM_PCT_DEFAULT	60	/* reclaim below 60% live */
+#define POOL_RAW_MAX			(16u << 20)	/* largest chunk */
+
+struct pool_params {
+	int		level;		/* zstd level (stored in the pool) */
+	uint64_t	container_max;	/* seal a container past this size */
+	int		reclaim_pct;	/* live percentage that triggers reclaim */
+};
+
+void pool_params_default(struct pool_params *p);
+
+/*
+ * Create an empty pool in dir (created if missing; must not hold a pool).
+ * The index goes to dbpath, or DIR/pool.db when dbpath is NULL; a server
+ * passes its catalog so that object rows and chunk references commit in
+ * one transaction.
+ */
+int pool_create(const char *dir, const char *dbpath,
+    const struct pool_params *p, struct err *e);
+
+/*
+ * Open a pool and recover it: container tails past the indexed size are
+ * truncated, containers whose files are missing are reported, leftovers
+ * of an interrupted reclamation are removed.
+ */
+int pool_open(const char *dir, const char *dbpath, struct pool **out,
+    struct err *e);
+void pool_close(struct pool *p);	/* accepts NULL */
+
+const struct pool_params *pool_get_params(const struct pool *p);
+
+/*
+ * Is the chunk present (and not damaged)?  1 yes, 0 no, < 0 error.  Safe
+ * from any thread.  A "yes" stays true for a transaction that then
+ * references the chunk with pool_txn_ref(): referenced chunks are pinned.
+ */
+int pool_has(struct pool *p, const uint8_t hash[HASH_LEN]);
+
+/* A stored chunk as it sits in a container record. */
+struct pool_chunk {
+	uint8_t		 hash[HASH_LEN];
+	uint32_t	 raw_len;
+	uint8_t		 codec;		/* CODEC_RAW or CODEC_ZSTD */
+	uint32_t	 stored_len;
+	const uint8_t	*stored;
+};
+
+/* Transactions: all or nothing. */
+int pool_txn_begin(struct pool *p, struct pool_txn **out, struct err *e);
+
+/*
+ * Reference chunk c, storing its bytes when the pool lacks it (or holds
+ * only a damaged copy).  The caller vouches that stored decodes to raw_len
+ * bytes whose SHA-256 is hash (the server checks what clients send with
+ * pool_chunk_verify()).  *stored_new tells whether bytes were written.
+ */
+int pool_txn_put(struct pool_txn *t, const struct pool_chunk *c,
+    int *stored_new, struct err *e);
+
+/*
+ * Reference a chunk the pool already holds (a deduplicated chunk).
+ * COFFER_ENOTFOUND when it does not.
+ */
+int pool_txn_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN],
+    struct err *e);
+
+/*
+ * Take back one reference this transaction added (an object that failed
+ * midway is dropped without its chunks leaking references).
+ */
+int pool_txn_unref(struct pool_txn *t, const uint8_t hash[HASH_LEN],
+    struct err *e);
+
+/*
+ * Make the transaction durable: flush and fsync its container bytes, then
+ * in one index transaction apply its references, call cb (if not NULL)
+ * with the index connection so the caller can write its own rows, and
+ * commit.  If cb fails, nothing is committed.  The txn is freed either way.
+ */
+typedef int (*pool_commit_cb)(struct sqlite3 *db, void *arg, struct err *e);
+int pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
+    struct err *e);
+void pool_txn_abort(struct pool_txn *t);	/* accepts NULL */
+
+/* Bytes and chunks written by a transaction so far. */
+uint64_t pool_txn_bytes_stored(const struct pool_txn *t);
+
+/*
+ * Run cb inside one index transaction (BEGIN IMMEDIATE ... COMMIT) with
+ * the pool lock held; cb may call pool_unref_locked().  Used to delete
+ * objects (expiration) and release their chunks in the same commit.
+ */
+int pool_exec(struct pool *p, pool_commit_cb cb, void *arg, struct err *e);
+
+/* Drop one reference to hash; only inside pool_exec()'s callback. */
+int pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN],
+    struct err *e);
+/* Drop one reference for every stored entry of a recipe (same rule). */
+int pool_unref_recipe_locked(struct pool *p, const uint8_t *recipe,
+    size_t len, struct err *e);
+
+/* Readers: one per thread; they verify everything they return. */
+struct pool_reader *pool_reader_new(struct pool *p, struct err *e);
+void pool_reader_free(struct pool_reader *r);	/* accepts NULL */
+
+/*
+ * Read a chunk into out (capacity cap >= its raw length); checks the record
+ * header, CRC32C, decodes and checks SHA-256.  Damage is COFFER_ECORRUPT
+ * (the chunk is then marked damaged in the index) and never returns data.
+ */
+int pool_read(struct pool_reader *r, const uint8_t hash[HASH_LEN],
+    uint8_t *out, size_t cap, uint32_t *raw_len, struct err *e);
+
+/*
+ * Read a chunk as stored (for replication and export: no recompression).
+ * The pointer in c stays valid until the reader's next call.  The record's
+ * CRC is checked.
+ */
+int pool_read_stored(struct pool_reader *r, const uint8_t hash[HASH_LEN],
+    struct pool_chunk *c, struct err *e);
+
+/* Check a received chunk: decodes to raw_len bytes with that SHA-256. */
+int pool_chunk_verify(struct pool_reader *r, const struct pool_chunk *c,
+    struct err *e);
+
+/* Statistics. */
+struct pool_stats {
+	uint64_t	containers;
+	uint64_t	chunks;		/* chunk rows, live or not */
+	uint64_t	live_chunks;	/* refcount > 0 */
+	uint64_t	references;	/* sum of refcounts */
+	uint64_t	raw_bytes;	/* plaintext of live chunks */
+	uint64_t	stored_bytes;	/* their stored size */
+	uint64_t	container_bytes;/* size of all container files */
+	uint64_t	damaged;
+};
+int pool_stats(struct pool *p, struct pool_stats *s, struct err *e);
+
+/* Audit (TSM: AUDIT CONTAINER). */
+struct pool_audit_report {
+	uint64_t	chunks_checked;
+	uint64_t	damaged;	/* found damaged by this audit */
+	uint64_t	bytes_read;
+	uint64_t	containers;
+};
+/* Called for every damaged chunk found, with a message naming it. */
+typedef void (*pool_damage_cb)(void *arg, const uint8_t hash[HASH_LEN],
+    uint64_t container, uint64_t offset, const char *why);
+int pool_audit(struct pool *p, pool_damage_cb cb, void *arg,
+    struct pool_audit_report *rep, struct err *e);
+
+/* Reclamation (TSM: RECLAIM STGPOOL / container defragmentation). */
+struct pool_reclaim_report {
+	uint64_t	containers_reclaimed;
+	uint64_t	chunks_moved;
+	uint64_t	chunks_freed;	/* unreferenced chunks dropped */
+	uint64_t	bytes_freed;	/* container bytes given back */
+};
+/* pct < 0: use the pool's reclaim_pct. */
+int pool_reclaim(struct pool *p, int pct, struct pool_reclaim_report *rep,
+    struct err *e);
+
+#endif

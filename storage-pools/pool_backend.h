@@ -1,0 +1,53 @@
+/*
+ * pool_backend.h - where container bytes live.
+ *
+ * A container is an append-only byte object named by a 64-bit id.  The
+ * directory backend keeps one file per container; an S3 backend (Ceph RGW)
+ * and a fault-injecting backend for tests implement the same table.  All
+ * functions return 0 or a COFFER_E* code with e set.
+ *
+ * The pool calls write() only at the current end of a container, and
+ * sync() before it commits an index transaction naming those bytes: after
+ * sync() returns, the bytes and the container's existence are durable.
+ */
+#ifndef COFFER_POOL_BACKEND_H
+#define COFFER_POOL_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+struct pool_backend;
+
+struct pool_backend_ops {
+	const char *name;
+	int	(*create)(struct pool_backend *b, uint64_t id, struct err *e);
+	int	(*write)(struct pool_backend *b, uint64_t id, uint64_t off,
+		    const void *p, size_t n, struct err *e);
+	int	(*sync)(struct pool_backend *b, uint64_t id, struct err *e);
+	int	(*read)(struct pool_backend *b, uint64_t id, uint64_t off,
+		    void *p, size_t n, struct err *e);
+	int	(*size)(struct pool_backend *b, uint64_t id, uint64_t *size,
+		    struct err *e);
+	int	(*truncate)(struct pool_backend *b, uint64_t id, uint64_t size,
+		    struct err *e);
+	int	(*remove)(struct pool_backend *b, uint64_t id, struct err *e);
+	/* All container ids present, in any order; *ids is malloc'd. */
+	int	(*list)(struct pool_backend *b, uint64_t **ids, size_t *n,
+		    struct err *e);
+	void	(*close)(struct pool_backend *b);
+};
+
+/* Implementations embed this as their first member. */
+struct pool_backend {
+	const struct pool_backend_ops *ops;
+};
+
+/* Containers as files DIR/containers/XX/ID.ctr (XX: low byte of ID). */
+struct pool_backend *pool_backend_dir_open(const char *dir, struct err *e);
+
+/* The file name the directory backend uses for a container. */
+void pool_backend_dir_path(const char *dir, uint64_t id, char *buf,
+    size_t len);
+
+#endif

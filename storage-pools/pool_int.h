@@ -1,0 +1,90 @@
+/*
+ * pool_int.h - pool internals shared by pool.c, pool_audit.c and
+ * pool_reclaim.c.  Not for use outside storage-pools/.
+ */
+#ifndef COFFER_POOL_INT_H
+#define COFFER_POOL_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "hset.h"
+#include "pool.h"
+#include "pool_backend.h"
+#include "pool_container.h"
+#include "pool_index.h"
+
+#define POOL_WBUF_CAP		(4u << 20)
+#define POOL_TXN_MAX_CTRS	64
+
+struct pool {
+	char			*dir;
+	struct pool_params	 params;
+	uint8_t			 uuid[16];
+	struct pool_backend	*be;
+
+	/* Everything below is guarded by lock. */
+	pthread_mutex_t		 lock;
+	struct pool_index	 ix;
+	uint64_t		 next_id;
+	/* The open container: [flushed, end) sits in wbuf. */
+	uint64_t		 act_id;	/* 0: none open */
+	uint64_t		 act_end;
+	uint64_t		 act_flushed;
+	uint8_t			*wbuf;
+	size_t			 wlen;
+	/* Chunks referenced by open transactions: never dropped by reclaim. */
+	struct hset		 pinned;
+	struct pool_txn		*txns;		/* open transactions */
+};
+
+/* A chunk this transaction wrote itself. */
+struct txn_new {
+	uint8_t		hash[HASH_LEN];
+	struct pool_loc	loc;
+};
+
+struct pool_txn {
+	struct pool		*p;
+	struct pool_txn		*next;
+	struct hset		 refs;	/* hash -> references added */
+	struct hset		 news;	/* hash -> 1 + index into newv */
+	struct txn_new		*newv;
+	size_t			 nnew, capnew;
+	uint64_t		 ctrs[POOL_TXN_MAX_CTRS];	/* touched */
+	int			 nctrs;
+	uint64_t		 bytes_stored;
+};
+
+/*
+ * Append one record to the open container, starting a new container when
+ * the open one is full; lock held.  loc gets where it went; the container
+ * is added to t's touched list.
+ */
+int pool_append_locked(struct pool *p, struct pool_txn *t,
+    const struct ctr_rec_hdr *h, const uint8_t *stored,
+    struct pool_loc *loc, struct err *e);
+
+/* Write the open container's buffered bytes; lock held. */
+int pool_flush_locked(struct pool *p, struct err *e);
+
+/* Flush and fsync every container t touched; lock held. */
+int pool_sync_locked(struct pool *p, struct pool_txn *t, struct err *e);
+
+/* Record the committed size and state of t's containers; lock held. */
+int pool_record_sizes_locked(struct pool *p, struct pool_txn *t,
+    struct err *e);
+
+/* Read and check a record at loc into buf (>= 64 + stored_len bytes). */
+int pool_read_record(struct pool *p, uint64_t container,
+    const struct pool_loc *loc, const uint8_t hash[HASH_LEN], uint8_t *buf,
+    struct ctr_rec_hdr *h, struct err *e);
+
+/* Set up and tear down an internal transaction (no pins on its own). */
+void pool_txn_init(struct pool_txn *t, struct pool *p);
+void pool_txn_fini(struct pool_txn *t);
+
+/* 1 when some open transaction touched container id; lock held. */
+int pool_container_busy_locked(struct pool *p, uint64_t id);
+
+#endif
