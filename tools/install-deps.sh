@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages Coffer needs to build and test.
+# Idempotent and quiet when everything is already there.
+set -eu
+
+PKGS="build-essential autoconf automake pkg-config
+libsqlite3-dev libssl-dev libzstd-dev libevent-dev libcmocka-dev
+openssl sqlite3 clang"
+
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+SUDO=
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
