@@ -202,7 +202,9 @@ deliver_tail(struct ingest *ig, struct err *e)
 		if (e != NULL)
 			*e = j->e;
 	} else if (ig->failed) {
-		r = COFFER_ECANCELED;	/* drain after a failure */
+		/* Drain after a failure; the first error was reported. */
+		r = err_set(e, COFFER_ECANCELED, "ingest: pipeline stopped by "
+		    "an earlier error");
 	} else if (j->kind == JOB_ABORT) {
 		if (ig->sink.object_abort != NULL)
 			ig->sink.object_abort(ig->sink.arg, j->cookie);

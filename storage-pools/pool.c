@@ -317,8 +317,16 @@ load_active(struct pool *p, struct err *e)
 	if (rc == SQLITE_ROW) {
 		uint64_t const id = (uint64_t)sqlite3_column_int64(st, 0);
 		uint64_t const size = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t fsize;
 
-		if (size < p->params.container_max) {
+		/*
+		 * Only a file that holds exactly its committed bytes is
+		 * continued: one that is missing or short (recover() marked
+		 * its chunks damaged) would fail or leave a hole.
+		 */
+		if (size < p->params.container_max &&
+		    p->be->ops->size(p->be, id, &fsize, NULL) == 0 &&
+		    fsize == size) {
 			p->act_id = id;
 			p->act_end = p->act_flushed = size;
 		}
@@ -627,51 +635,110 @@ add_new_locked(struct pool_txn *t, const uint8_t hash[HASH_LEN],
 	return 0;
 }
 
+/* Store c's bytes unless the pool or t holds a good copy; lock held. */
+static int
+store_locked(struct pool_txn *t, const struct pool_chunk *c,
+    const struct ctr_rec_hdr *h, int *stored_new, struct err *e)
+{
+	struct pool *p = t->p;
+	struct pool_loc loc;
+	int found, r;
+
+	if (hset_get(&t->news, c->hash) != NULL)
+		return 0;
+	if ((found = pool_index_get(&p->ix, c->hash, &loc, e)) < 0)
+		return found;
+	if (found && !loc.damaged)
+		return 0;
+	/* Absent, or only a damaged copy: store ours (it repairs). */
+	if ((r = pool_append_locked(p, t, h, c->stored, &loc, e)) != 0)
+		return r;
+	if ((r = add_new_locked(t, c->hash, &loc, e)) != 0)
+		return r;
+	if (stored_new != NULL)
+		*stored_new = 1;
+	return 0;
+}
+
+static int
+check_chunk(const struct pool_chunk *c, struct ctr_rec_hdr *h, struct err *e)
+{
+	if (c->raw_len == 0 || c->raw_len > POOL_RAW_MAX ||
+	    c->stored_len == 0 || c->stored_len > codec_bound(c->raw_len) ||
+	    (c->codec != CODEC_RAW && c->codec != CODEC_ZSTD) ||
+	    (c->codec == CODEC_RAW && c->stored_len != c->raw_len))
+		return err_set(e, COFFER_EINVAL, "chunk: bad lengths or codec");
+	/* CRC outside the lock: it is the only pass over the bytes here. */
+	memset(h, 0, sizeof(*h));
+	h->codec = c->codec;
+	h->raw_len = c->raw_len;
+	h->stored_len = c->stored_len;
+	memcpy(h->hash, c->hash, HASH_LEN);
+	h->crc = crc32c(0, c->stored, c->stored_len);
+	return 0;
+}
+
 int
 pool_txn_put(struct pool_txn *t, const struct pool_chunk *c, int *stored_new,
     struct err *e)
 {
-	struct pool *p = t->p;
 	struct ctr_rec_hdr h;
-	struct pool_loc loc;
-	int r, found;
+	int r;
 
 	if (stored_new != NULL)
 		*stored_new = 0;
-	if (c->raw_len == 0 || c->raw_len > POOL_RAW_MAX ||
-	    c->stored_len == 0 || c->stored_len > codec_bound(c->raw_len) ||
-	    (c->codec != CODEC_RAW && c->codec != CODEC_ZSTD))
-		return err_set(e, COFFER_EINVAL, "chunk: bad lengths or codec");
-	/* CRC outside the lock: it is the only pass over the bytes here. */
-	memset(&h, 0, sizeof(h));
-	h.codec = c->codec;
-	h.raw_len = c->raw_len;
-	h.stored_len = c->stored_len;
-	memcpy(h.hash, c->hash, HASH_LEN);
-	h.crc = crc32c(0, c->stored, c->stored_len);
+	if ((r = check_chunk(c, &h, e)) != 0)
+		return r;
+	pthread_mutex_lock(&t->p->lock);
+	if ((r = store_locked(t, c, &h, stored_new, e)) == 0)
+		r = add_ref_locked(t, c->hash, e);
+	pthread_mutex_unlock(&t->p->lock);
+	return r;
+}
+
+int
+pool_txn_store(struct pool_txn *t, const struct pool_chunk *c,
+    int *stored_new, struct err *e)
+{
+	struct ctr_rec_hdr h;
+	int r;
+
+	if (stored_new != NULL)
+		*stored_new = 0;
+	if ((r = check_chunk(c, &h, e)) != 0)
+		return r;
+	pthread_mutex_lock(&t->p->lock);
+	r = store_locked(t, c, &h, stored_new, e);
+	pthread_mutex_unlock(&t->p->lock);
+	return r;
+}
+
+int
+pool_txn_pin(struct pool_txn *t, const uint8_t hash[HASH_LEN], struct err *e)
+{
+	struct pool *p = t->p;
+	struct hset_slot *s, *pin;
+	struct pool_loc loc;
+	int found, added, r = 1;
 
 	pthread_mutex_lock(&p->lock);
-	if (hset_get(&t->news, c->hash) != NULL) {
-		r = add_ref_locked(t, c->hash, e);
+	if (hset_get(&t->news, hash) != NULL || hset_get(&t->refs, hash))
 		goto out;
-	}
-	if ((found = pool_index_get(&p->ix, c->hash, &loc, e)) < 0) {
+	if ((found = pool_index_get(&p->ix, hash, &loc, e)) < 0) {
 		r = found;
 		goto out;
 	}
-	if (found && !loc.damaged) {
-		r = add_ref_locked(t, c->hash, e);
+	if (!found || loc.damaged) {
+		r = 0;
 		goto out;
 	}
-	/* Absent, or only a damaged copy: store ours (it repairs). */
-	if ((r = pool_append_locked(p, t, &h, c->stored, &loc, e)) != 0)
+	/* A zero-count entry in refs holds the pin (invariant (5)). */
+	if ((s = hset_put(&t->refs, hash, &added)) == NULL ||
+	    (pin = hset_put(&p->pinned, hash, NULL)) == NULL) {
+		r = err_set(e, COFFER_ENOMEM, "pool: out of memory");
 		goto out;
-	if ((r = add_new_locked(t, c->hash, &loc, e)) != 0)
-		goto out;
-	if ((r = add_ref_locked(t, c->hash, e)) != 0)
-		goto out;
-	if (stored_new != NULL)
-		*stored_new = 1;
+	}
+	pin->val++;
 out:
 	pthread_mutex_unlock(&p->lock);
 	return r;
@@ -757,16 +824,21 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 	if ((found = pool_index_inc(&p->ix, hash, n, &row, e)) < 0)
 		return found;
 	if (found) {
-		if (row.refcount == n && (r = live_delta(p, &row, 1, e)) != 0)
-			return r;	/* revived from zero */
 		if (mine != NULL && row.damaged) {
-			/* Our good copy replaces the damaged one. */
+			/*
+			 * Our good copy replaces the damaged one: its live
+			 * bytes are counted where it now lives, and leave the
+			 * old container if they were counted there.
+			 */
 			if (row.refcount > n &&
-			    ((r = live_delta(p, &row, -1, e)) != 0 ||
-			    (r = live_delta(p, mine, 1, e)) != 0))
+			    (r = live_delta(p, &row, -1, e)) != 0)
+				return r;
+			if ((r = live_delta(p, mine, 1, e)) != 0)
 				return r;
 			return pool_index_replace(&p->ix, hash, mine, e);
 		}
+		if (row.refcount == n && (r = live_delta(p, &row, 1, e)) != 0)
+			return r;	/* revived from zero */
 		return 0;	/* ours, if any, is dead space (3) */
 	}
 	if (mine == NULL) {
@@ -816,12 +888,12 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 		goto out;
 	if ((r = pool_index_begin(&p->ix, e)) != 0)
 		goto out;
+	/* Container rows first: apply_ref() adds live bytes to them. */
+	r = pool_record_sizes_locked(p, t, e);
 	for (size_t i = 0; i < t->refs.cap && r == 0; i++)
 		if (t->refs.slots[i].used && t->refs.slots[i].val > 0)
 			r = apply_ref(t, t->refs.slots[i].key,
 			    t->refs.slots[i].val, e);
-	if (r == 0)
-		r = pool_record_sizes_locked(p, t, e);
 	if (r == 0 && cb != NULL)
 		r = cb(p->ix.db, arg, e);
 	if (r == 0)

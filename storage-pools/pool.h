@@ -90,6 +90,23 @@ int pool_txn_put(struct pool_txn *t, const struct pool_chunk *c,
     int *stored_new, struct err *e);
 
 /*
+ * Store chunk c's bytes without referencing it: the reference comes from a
+ * later pool_txn_ref() (the server stores what a client sends, and the
+ * object that names the chunk references it).  A chunk stored but never
+ * referenced is dead space after commit.
+ */
+int pool_txn_store(struct pool_txn *t, const struct pool_chunk *c,
+    int *stored_new, struct err *e);
+
+/*
+ * Is the chunk present (and good)?  When it is, pin it until t ends, so
+ * that a later pool_txn_ref() in t cannot miss it: 1 present and pinned,
+ * 0 absent (or damaged: to be sent again), < 0 error.
+ */
+int pool_txn_pin(struct pool_txn *t, const uint8_t hash[HASH_LEN],
+    struct err *e);
+
+/*
  * Reference a chunk the pool already holds (a deduplicated chunk).
  * COFFER_ENOTFOUND when it does not.
  */

@@ -1,0 +1,122 @@
+/*
+ * proto.c - object metadata codec and frame type names (see proto.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "err.h"
+#include "proto.h"
+#include "wire.h"
+
+void
+proto_put_obj(struct wire_buf *b, const struct proto_obj *o, int with_recipe)
+{
+	wire_put_u64(b, o->id);
+	wire_put_u8(b, o->type);
+	wire_put_u8(b, o->state);
+	wire_put_bytes(b, o->path, o->path_len);
+	wire_put_u64(b, o->size);
+	wire_put_u32(b, o->mode);
+	wire_put_u32(b, o->uid);
+	wire_put_u32(b, o->gid);
+	wire_put_u64(b, (uint64_t)o->mtime_ns);
+	wire_put_u64(b, (uint64_t)o->ctime_ns);
+	wire_put_u64(b, (uint64_t)o->inserted);
+	wire_put_u64(b, (uint64_t)o->deactivated);
+	wire_put_raw(b, o->uuid, 16);
+	wire_put_bytes(b, o->link, o->link ? o->link_len : 0);
+	if (with_recipe)
+		wire_put_bytes(b, o->recipe, o->recipe ? o->recipe_len : 0);
+}
+
+/* Paths and link targets: not empty (paths), no NUL, bounded. */
+static int
+get_name(struct wire_rd *r, const char **p, size_t *n, int may_be_empty,
+    const char *what, struct err *e)
+{
+	const uint8_t *b;
+	int rc;
+
+	if ((rc = wire_get_bytes(r, 4095, &b, n, e)) != 0)
+		return err_wrap(e, "%s", what);
+	if ((*n == 0 && !may_be_empty) || memchr(b, '\0', *n) != NULL)
+		return err_set(e, COFFER_EPROTO, "%s is empty or holds a NUL "
+		    "byte", what);
+	*p = (const char *)b;
+	return 0;
+}
+
+int
+proto_get_obj(struct wire_rd *r, struct proto_obj *o, int with_recipe,
+    struct err *e)
+{
+	uint64_t v[4];
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if ((rc = wire_get_u64(r, &o->id, e)) != 0 ||
+	    (rc = wire_get_u8(r, &o->type, e)) != 0 ||
+	    (rc = wire_get_u8(r, &o->state, e)) != 0 ||
+	    (rc = get_name(r, &o->path, &o->path_len, 0, "path", e)) != 0 ||
+	    (rc = wire_get_u64(r, &o->size, e)) != 0 ||
+	    (rc = wire_get_u32(r, &o->mode, e)) != 0 ||
+	    (rc = wire_get_u32(r, &o->uid, e)) != 0 ||
+	    (rc = wire_get_u32(r, &o->gid, e)) != 0 ||
+	    (rc = wire_get_u64(r, &v[0], e)) != 0 ||
+	    (rc = wire_get_u64(r, &v[1], e)) != 0 ||
+	    (rc = wire_get_u64(r, &v[2], e)) != 0 ||
+	    (rc = wire_get_u64(r, &v[3], e)) != 0 ||
+	    (rc = wire_get_raw(r, o->uuid, 16, e)) != 0 ||
+	    (rc = get_name(r, &o->link, &o->link_len, 1, "link", e)) != 0)
+		return rc;
+	o->mtime_ns = (int64_t)v[0];
+	o->ctime_ns = (int64_t)v[1];
+	o->inserted = (int64_t)v[2];
+	o->deactivated = (int64_t)v[3];
+	if (o->link_len == 0)
+		o->link = NULL;
+	if (with_recipe) {
+		const uint8_t *p;
+
+		if ((rc = wire_get_bytes(r, PROTO_RECIPE_MAX, &p,
+		    &o->recipe_len, e)) != 0)
+			return err_wrap(e, "recipe");
+		o->recipe = o->recipe_len ? p : NULL;
+	}
+	return 0;
+}
+
+const char *
+proto_type_name(uint16_t type)
+{
+	switch (type) {
+	case PT_HELLO:		return "HELLO";
+	case PT_HELLO_OK:	return "HELLO_OK";
+	case PT_AUTH:		return "AUTH";
+	case PT_AUTH_OK:	return "AUTH_OK";
+	case PT_ERROR:		return "ERROR";
+	case PT_BYE:		return "BYE";
+	case PT_FS_OPEN:	return "FS_OPEN";
+	case PT_FS_OK:		return "FS_OK";
+	case PT_INV_GET:	return "INV_GET";
+	case PT_INV_PAGE:	return "INV_PAGE";
+	case PT_CHUNK_ASK:	return "CHUNK_ASK";
+	case PT_CHUNK_NEED:	return "CHUNK_NEED";
+	case PT_CHUNK_PUT:	return "CHUNK_PUT";
+	case PT_OBJ_PUT:	return "OBJ_PUT";
+	case PT_OBJ_META:	return "OBJ_META";
+	case PT_OBJ_GONE:	return "OBJ_GONE";
+	case PT_TXN_COMMIT:	return "TXN_COMMIT";
+	case PT_TXN_OK:		return "TXN_OK";
+	case PT_FS_LIST:	return "FS_LIST";
+	case PT_FS_PAGE:	return "FS_PAGE";
+	case PT_OBJ_LIST:	return "OBJ_LIST";
+	case PT_OBJ_PAGE:	return "OBJ_PAGE";
+	case PT_CHUNK_GET:	return "CHUNK_GET";
+	case PT_CHUNK_DATA:	return "CHUNK_DATA";
+	case PT_ADM_CMD:	return "ADM_CMD";
+	case PT_ADM_RESULT:	return "ADM_RESULT";
+	}
+	return "UNKNOWN";
+}

@@ -1,0 +1,157 @@
+/*
+ * proto.h - the Coffer session protocol: frame types and message layouts.
+ *
+ * Every exchange is a request frame from the client and, for most, one
+ * reply frame (or ERROR).  Requests may be pipelined: the server answers in
+ * order.  Long listings are paged by the client (a request per page), so
+ * the server keeps no cursor between frames and its memory stays bounded.
+ * All integers little-endian (wire.h); "str" is u32 length + bytes;
+ * "hash" is 32 raw bytes.  Numbers are pinned: never renumber a type.
+ *
+ * Session:
+ *   HELLO      c>s  u32 magic PROTO_MAGIC, u16 min, u16 max, str program
+ *   HELLO_OK   s>c  u16 version, str server name
+ *   AUTH       c>s  u8 kind (1 node, 2 admin), str name, str password
+ *   AUTH_OK    s>c  str name (normalized), str domain
+ *   ERROR      s>c  i32 code (COFFER_E*), u8 tsm rc, str message
+ *   BYE        c>s  (no reply; the server closes)
+ *
+ * Backup (node sessions):
+ *   FS_OPEN    c>s  str filespace, str type        -> FS_OK u64 fs id
+ *   INV_GET    c>s  u64 fs, str after, u32 limit   -> INV_PAGE
+ *   INV_PAGE   s>c  u8 more, u32 n, n x objmeta (no recipe)
+ *   CHUNK_ASK  c>s  u32 n, n x hash                -> CHUNK_NEED
+ *   CHUNK_NEED s>c  u32 n, ceil(n/8) bitmap bytes (bit set: send it)
+ *   CHUNK_PUT  c>s  hash, u32 raw len, u8 codec, bytes stored (no reply)
+ *   OBJ_PUT    c>s  u64 fs, objmeta with recipe (no reply)
+ *   OBJ_META   c>s  u64 fs, str path, u32 mode, u32 uid, u32 gid,
+ *                   i64 ctime_ns (no reply)
+ *   OBJ_GONE   c>s  u64 fs, str path (no reply)
+ *   TXN_COMMIT c>s  u64 fs, u8 final (1: backup done) -> TXN_OK
+ *   TXN_OK     s>c  u32 objects, u64 bytes stored, u32 nfailed,
+ *                   nfailed x (str path, str reason)  (at most 64 listed)
+ *
+ *   Chunks are referenced by the OBJ_PUT whose recipe names them, so a
+ *   CHUNK_PUT must precede the OBJ_PUT that needs it.  A chunk the server
+ *   answered "have it" for in CHUNK_NEED stays pinned until the
+ *   transaction ends, so the reference cannot miss it.
+ *
+ * Restore and queries (node sessions):
+ *   FS_LIST    c>s  (none)                         -> FS_PAGE
+ *   FS_PAGE    s>c  u32 n, n x (u64 id, str name, str type,
+ *                   i64 last backup start, i64 end, u64 objects, u64 bytes)
+ *   OBJ_LIST   c>s  str filespace, str prefix, i64 pit, u8 inactive,
+ *                   str after, u32 limit            -> OBJ_PAGE
+ *   OBJ_PAGE   s>c  u8 more, u32 n, n x objmeta with recipe
+ *   CHUNK_GET  c>s  u64 object id, u32 first entry, u32 count
+ *                   -> count x CHUNK_DATA, in recipe order (zero runs
+ *                   included, as CHUNK_DATA with codec 0 and no bytes)
+ *   CHUNK_DATA s>c  hash, u32 raw len, u8 codec, bytes stored
+ *
+ *   Chunks are fetched by object so that a node reads only chunks of its
+ *   own objects: the server checks the object's owner once per request.
+ *
+ * Administration (admin sessions):
+ *   ADM_CMD    c>s  str command line               -> ADM_RESULT
+ *   ADM_RESULT s>c  u8 tsm rc, u8 shape, u32 nmsg, nmsg x str, u16 ncol,
+ *                   ncol x str, u32 nrow, nrow x ncol x (u8 null, str)
+ *                   shape: 0 messages only, 1 rows (a query), 2 one
+ *                   object (a command's result, e.g. audit's counts)
+ *
+ * objmeta: u64 object id (0 when sent by a client), u8 type, u8 state, str path, u64 size, u32 mode, u32 uid,
+ *   u32 gid, i64 mtime_ns, i64 ctime_ns, i64 inserted, i64 deactivated,
+ *   16 bytes uuid, str link, then with recipe: bytes recipe.
+ */
+#ifndef COFFER_PROTO_H
+#define COFFER_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+
+#define PROTO_MAGIC	0x52464f43u	/* "COFR" */
+#define PROTO_VERSION	1
+#define PROTO_PORT	1500
+
+enum proto_type {
+	PT_HELLO = 1,
+	PT_HELLO_OK = 2,
+	PT_AUTH = 3,
+	PT_AUTH_OK = 4,
+	PT_ERROR = 5,
+	PT_BYE = 6,
+
+	PT_FS_OPEN = 10,
+	PT_FS_OK = 11,
+	PT_INV_GET = 12,
+	PT_INV_PAGE = 13,
+	PT_CHUNK_ASK = 14,
+	PT_CHUNK_NEED = 15,
+	PT_CHUNK_PUT = 16,
+	PT_OBJ_PUT = 17,
+	PT_OBJ_META = 18,
+	PT_OBJ_GONE = 19,
+	PT_TXN_COMMIT = 20,
+	PT_TXN_OK = 21,
+
+	PT_FS_LIST = 30,
+	PT_FS_PAGE = 31,
+	PT_OBJ_LIST = 32,
+	PT_OBJ_PAGE = 33,
+	PT_CHUNK_GET = 34,
+	PT_CHUNK_DATA = 35,
+
+	PT_ADM_CMD = 50,
+	PT_ADM_RESULT = 51,
+};
+
+#define PROTO_SHAPE_MSGS	0
+#define PROTO_SHAPE_ROWS	1
+#define PROTO_SHAPE_OBJECT	2
+
+#define PROTO_KIND_NODE		1
+#define PROTO_KIND_ADMIN	2
+
+#define PROTO_CHUNK_BATCH	1024	/* hashes per CHUNK_ASK, entries per CHUNK_GET */
+#define PROTO_FAILED_MAX	64	/* failures listed in TXN_OK */
+#define PROTO_PAGE_MAX		4096	/* objects per page */
+#define PROTO_RECIPE_MAX	(8u << 20)	/* a 300 GB file at 256 KiB */
+
+/* TSM return codes. */
+#define RC_OK		0
+#define RC_SKIPPED	4
+#define RC_WARNING	8
+#define RC_ERROR	12
+
+struct wire_buf;
+struct wire_rd;
+struct err;
+
+/* Object metadata as it travels (pointers into the frame when decoded). */
+struct proto_obj {
+	uint64_t	 id;
+	uint8_t		 type;
+	uint8_t		 state;
+	const char	*path;
+	size_t		 path_len;
+	uint64_t	 size;
+	uint32_t	 mode, uid, gid;
+	int64_t		 mtime_ns, ctime_ns;
+	int64_t		 inserted, deactivated;
+	uint8_t		 uuid[16];
+	const char	*link;
+	size_t		 link_len;
+	const uint8_t	*recipe;
+	size_t		 recipe_len;
+};
+
+void proto_put_obj(struct wire_buf *b, const struct proto_obj *o,
+    int with_recipe);
+int proto_get_obj(struct wire_rd *r, struct proto_obj *o, int with_recipe,
+    struct err *e);
+
+/* Name of a frame type for messages ("CHUNK_PUT"); never NULL. */
+const char *proto_type_name(uint16_t type);
+
+#endif

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Build each libFuzzer target with clang and run it on its seed corpus for a
+# few seconds (FUZZ_SECONDS, default 5).  Exit 77 (skip) without clang.
+# A longer run:  FUZZ_SECONDS=600 sh tests/fuzz/run.sh
+set -u
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+CLANG=$(command -v clang || command -v clang-14 || true)
+[ -n "$CLANG" ] || { echo "clang not found: fuzz targets skipped"; exit 77; }
+secs=${FUZZ_SECONDS:-5}
+T=$(mktemp -d "${TMPDIR:-/tmp}/coffer-fuzz.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+s=$top_srcdir
+inc="-I$top_builddir -I$s/common -I$s/storage-pools"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+common="$s/common/err.c $s/common/util.c $s/common/crc32c.c"
+fail=0
+
+build_run() {	# name sources...
+	name=$1; shift
+	if ! $CLANG $flags $inc "$s/tests/fuzz/fuzz_$name.c" "$@" $common \
+	    -o "$T/fuzz_$name" -lcrypto -lzstd -lpthread 2>"$T/$name.build"; then
+		echo "not ok - fuzz $name: build failed"; cat "$T/$name.build"
+		fail=1; return
+	fi
+	mkdir -p "$T/corpus_$name"
+	cp "$s/tests/fuzz/corpus/$name"/* "$T/corpus_$name/" 2>/dev/null || true
+	if "$T/fuzz_$name" -max_total_time="$secs" -rss_limit_mb=1024 \
+	    -artifact_prefix="$T/" "$T/corpus_$name" >"$T/$name.log" 2>&1; then
+		echo "ok - fuzz $name: $(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$T/$name.log") runs, no crash"
+	else
+		echo "not ok - fuzz $name: crash"; tail -40 "$T/$name.log"
+		ls "$T"/crash-* 2>/dev/null | while read -r c; do od -A x -t x1z "$c" | head -20; done
+		fail=1
+	fi
+}
+
+build_run wire "$s/common/wire.c"
+build_run container "$s/storage-pools/pool_container.c" "$s/common/codec.c"
+exit $fail
