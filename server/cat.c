@@ -1,0 +1,477 @@
+/*
+ * cat.c - the catalog connection: open, schema, transactions, statement
+ * cache, names and path keys, server settings.
+ *
+ * The catalog shares its file with the container pool's chunk index
+ * (tables chunk, pool_container, pool_meta), so that object rows and
+ * chunk references commit together; catalog tables have names of their
+ * own that cannot clash with those.
+ *
+ * Invariants:
+ *  (1) Object versions of one path: at most one has state CAT_ACTIVE, and
+ *      cat_obj_insert/cat_obj_deactivate make a version inactive and set
+ *      its deactivation time in the same statement.
+ *  (2) A version is deleted only in the transaction that releases its
+ *      chunk references (cat_expire inside pool_exec).
+ *  (3) pkey is cat_pkey(path): memcmp order is depth-first walk order.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "cat.h"
+#include "cat_int.h"
+#include "err.h"
+
+/*
+ * Stored numbers (object type and state, account kind) are pinned in
+ * cat.h.  catalog_format names this layout; bump it with a migration.
+ */
+#define CAT_FORMAT	"1"
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS setting("
+	" key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS domain("
+	" name TEXT PRIMARY KEY, verexists INTEGER NOT NULL,"
+	" verdeleted INTEGER NOT NULL, retextra INTEGER NOT NULL,"
+	" retonly INTEGER NOT NULL, description TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE IF NOT EXISTS account("
+	" kind INTEGER NOT NULL, name TEXT NOT NULL, pwhash TEXT NOT NULL,"
+	" locked INTEGER NOT NULL DEFAULT 0,"
+	" failed INTEGER NOT NULL DEFAULT 0,"
+	" registered INTEGER NOT NULL, last_logon INTEGER NOT NULL DEFAULT 0,"
+	" domain TEXT NOT NULL DEFAULT '', contact TEXT NOT NULL DEFAULT '',"
+	" rpo_s INTEGER NOT NULL DEFAULT 0,"
+	" repl_state INTEGER NOT NULL DEFAULT 0,"
+	" repl_mode INTEGER NOT NULL DEFAULT 0,"
+	" last_backup INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(kind, name)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS filespace("
+	" id INTEGER PRIMARY KEY, node TEXT NOT NULL, name TEXT NOT NULL,"
+	" type TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
+	" last_backup_start INTEGER NOT NULL DEFAULT 0,"
+	" last_backup_end INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE(node, name));"
+	"CREATE TABLE IF NOT EXISTS object("
+	" id INTEGER PRIMARY KEY, uuid BLOB UNIQUE NOT NULL,"
+	" fs_id INTEGER NOT NULL REFERENCES filespace(id),"
+	" path TEXT NOT NULL, pkey BLOB NOT NULL, type INTEGER NOT NULL,"
+	" state INTEGER NOT NULL, inserted INTEGER NOT NULL,"
+	" deactivated INTEGER NOT NULL DEFAULT 0,"
+	" size INTEGER NOT NULL DEFAULT 0, mode INTEGER NOT NULL DEFAULT 0,"
+	" uid INTEGER NOT NULL DEFAULT 0, gid INTEGER NOT NULL DEFAULT 0,"
+	" mtime_ns INTEGER NOT NULL DEFAULT 0,"
+	" ctime_ns INTEGER NOT NULL DEFAULT 0, link TEXT, recipe BLOB);"
+	/*
+	 * Every version of a path, newest first: restore queries, point in
+	 * time, expiration.  The DESC columns let ORDER BY pkey, state DESC,
+	 * inserted DESC, id DESC run off the index without a sort.
+	 */
+	"CREATE INDEX IF NOT EXISTS object_by_path ON object("
+	" fs_id, pkey, state DESC, inserted DESC, id DESC);"
+	/*
+	 * Active versions in walk order (inventory, active lookup), and the
+	 * paths that have inactive versions (expiration).
+	 */
+	"CREATE INDEX IF NOT EXISTS object_by_state ON object("
+	" fs_id, state, pkey);"
+	"CREATE TABLE IF NOT EXISTS actlog("
+	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+	" severity TEXT NOT NULL, msgno INTEGER NOT NULL, node TEXT,"
+	" message TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS actlog_by_time ON actlog(time);"
+	"INSERT OR IGNORE INTO setting(key, value)"
+	" VALUES('catalog_format', '" CAT_FORMAT "');";
+
+/* ---- helpers shared by cat*.c ---- */
+
+int
+cat_dberr(struct cat *c, struct err *e, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	int code;
+
+	/* Primary codes: SQLITE_BUSY_SNAPSHOT is busy too. */
+	switch (sqlite3_errcode(c->db) & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = COFFER_EBUSY;
+		break;
+	case SQLITE_FULL:
+		code = COFFER_ENOSPC;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		code = COFFER_ECORRUPT;
+		break;
+	default:
+		code = COFFER_EDB;
+		break;
+	}
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return err_set(e, code, "catalog: %s: %s", what,
+	    sqlite3_errmsg(c->db));
+}
+
+int
+cat_stmt(struct cat *c, enum cat_st id, const char *sql, sqlite3_stmt **out,
+    struct err *e)
+{
+	if (c->st[id] == NULL) {
+		if (sqlite3_prepare_v3(c->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL) != SQLITE_OK) {
+			c->st[id] = NULL;
+			return cat_dberr(c, e, "prepare \"%.80s\"", sql);
+		}
+	} else if (sqlite3_stmt_busy(c->st[id])) {
+		return err_set(e, COFFER_EBUSY, "catalog: statement \"%.80s\" "
+		    "is in use (called back from its own walk?)", sql);
+	}
+	*out = c->st[id];
+	return 0;
+}
+
+void
+cat_stmt_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int
+cat_constraint(struct cat *c, int rc)
+{
+	if ((rc & 0xff) != SQLITE_CONSTRAINT)
+		return 0;
+	switch (sqlite3_extended_errcode(c->db)) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return 1;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return 2;
+	}
+	return 0;
+}
+
+int
+cat_step_done(struct cat *c, sqlite3_stmt *st, const char *what,
+    struct err *e)
+{
+	int r = 0;
+
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "%s", what);
+	cat_stmt_done(st);
+	return r;
+}
+
+int
+cat_tx_open(struct cat *c, int *began, struct err *e)
+{
+	int r;
+
+	*began = 0;
+	if (!sqlite3_get_autocommit(c->db))
+		return 0;
+	if ((r = cat_begin(c, e)) != 0)
+		return r;
+	*began = 1;
+	return 0;
+}
+
+int
+cat_tx_close(struct cat *c, int began, int r, struct err *e)
+{
+	if (!began)
+		return r;
+	if (r == 0)
+		r = cat_commit(c, e);
+	if (r != 0)
+		cat_rollback(c);
+	return r;
+}
+
+int
+cat_norm(const char *what, const char *in, char out[CAT_NAME_MAX + 1],
+    struct err *e)
+{
+	struct err sub;
+	int r;
+
+	if ((r = cat_name_normalize(in, out, &sub)) != 0)
+		return err_set(e, r, "%s %s", what, sub.msg);
+	return 0;
+}
+
+void
+cat_col_text(sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	snprintf(buf, len, "%s", s != NULL ? (const char *)s : "");
+}
+
+int
+cat_bind_key(sqlite3_stmt *st, int i, const uint8_t *k, size_t len)
+{
+	static const uint8_t empty[1];
+
+	/* A NULL pointer would bind SQL NULL, which compares as nothing. */
+	return sqlite3_bind_blob(st, i, len > 0 ? (const void *)k :
+	    (const void *)empty, (int)len, SQLITE_STATIC);
+}
+
+/* ---- connection ---- */
+
+static int
+exec(struct cat *c, const char *sql, struct err *e)
+{
+	char *msg = NULL;
+	int r;
+
+	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	r = cat_dberr(c, e, "%.60s", sql);
+	sqlite3_free(msg);
+	return r;
+}
+
+static struct cat *
+cat_new(struct err *e)
+{
+	struct cat *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		err_set(e, COFFER_ENOMEM, "catalog: out of memory");
+	return c;
+}
+
+int
+cat_open(const char *path, struct cat **out, struct err *e)
+{
+	struct cat *c = NULL;
+	int r = COFFER_EINTERNAL;
+
+	if ((c = cat_new(e)) == NULL)
+		return COFFER_ENOMEM;
+	c->owned = 1;
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		r = err_set(e, COFFER_EDB, "catalog %s: open: %s", path,
+		    c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, 10000);
+	/* WAL + FULL: a committed transaction survives power loss. */
+	if ((r = exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	    " PRAGMA foreign_keys=ON;", e)) != 0 ||
+	    (r = cat_schema(c, e)) != 0) {
+		err_wrap(e, "catalog %s", path);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	cat_close(c);
+	return r;
+}
+
+int
+cat_attach(struct sqlite3 *db, struct cat **out, struct err *e)
+{
+	struct cat *c = NULL;
+	int r = COFFER_EINTERNAL;
+
+	if ((c = cat_new(e)) == NULL)
+		return COFFER_ENOMEM;
+	c->db = db;
+	/* A no-op inside a transaction; the pool's connection has it on. */
+	if ((r = exec(c, "PRAGMA foreign_keys=ON;", e)) != 0 ||
+	    (r = cat_schema(c, e)) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	cat_close(c);
+	return r;
+}
+
+void
+cat_close(struct cat *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < CAT_ST_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	if (c->owned && c->db != NULL)
+		sqlite3_close(c->db);
+	free(c);
+}
+
+struct sqlite3 *
+cat_db(struct cat *c)
+{
+	return c->db;
+}
+
+int
+cat_schema(struct cat *c, struct err *e)
+{
+	int r;
+
+	if ((r = exec(c, schema_sql, e)) != 0)
+		err_wrap(e, "schema");
+	return r;
+}
+
+int
+cat_begin(struct cat *c, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	/* IMMEDIATE: a deferred read-then-write can fail with BUSY_SNAPSHOT. */
+	if ((r = cat_stmt(c, CAT_ST_BEGIN, "BEGIN IMMEDIATE", &st, e)) != 0)
+		return r;
+	return cat_step_done(c, st, "begin", e);
+}
+
+int
+cat_commit(struct cat *c, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = cat_stmt(c, CAT_ST_COMMIT, "COMMIT", &st, e)) != 0)
+		return r;
+	return cat_step_done(c, st, "commit", e);
+}
+
+void
+cat_rollback(struct cat *c)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_get_autocommit(c->db))
+		return;
+	if (cat_stmt(c, CAT_ST_ROLLBACK, "ROLLBACK", &st, NULL) == 0)
+		(void)cat_step_done(c, st, "rollback", NULL);
+}
+
+/* ---- names and keys ---- */
+
+int
+cat_name_normalize(const char *in, char out[CAT_NAME_MAX + 1], struct err *e)
+{
+	size_t i;
+
+	if (in == NULL || in[0] == '\0')
+		return err_set(e, COFFER_EINVAL, "name: empty");
+	for (i = 0; in[i] != '\0'; i++) {
+		unsigned char const ch = (unsigned char)in[i];
+
+		if (i >= CAT_NAME_MAX)
+			return err_set(e, COFFER_EINVAL, "name \"%.*s...\": "
+			    "longer than %d characters", CAT_NAME_MAX, in,
+			    CAT_NAME_MAX);
+		if (!isascii(ch) || !(isalnum(ch) || ch == '.' || ch == '_' ||
+		    ch == '-'))
+			return err_set(e, COFFER_EINVAL, "name \"%.*s\": "
+			    "character %zu is not one of A-Z 0-9 . _ -",
+			    CAT_NAME_MAX, in, i + 1);
+		out[i] = (char)toupper(ch);
+	}
+	out[i] = '\0';
+	return 0;
+}
+
+void
+cat_pkey(const char *path, size_t len, uint8_t *out)
+{
+	for (size_t i = 0; i < len; i++)
+		out[i] = path[i] == '/' ? 0 : (uint8_t)path[i];
+}
+
+/* ---- settings ---- */
+
+int
+cat_setting_get(struct cat *c, const char *key, char *buf, size_t len,
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *v;
+	int r, rc;
+
+	if ((r = cat_stmt(c, CAT_ST_SET_GET,
+	    "SELECT value FROM setting WHERE key=?1", &st, e)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = sqlite3_column_text(st, 0);
+		if (v == NULL)
+			v = (const unsigned char *)"";
+		if ((size_t)sqlite3_column_bytes(st, 0) >= len)
+			r = err_set(e, COFFER_ETOOBIG, "setting %s: value of "
+			    "%d bytes exceeds buffer of %zu", key,
+			    sqlite3_column_bytes(st, 0), len);
+		else
+			memcpy(buf, v, (size_t)sqlite3_column_bytes(st, 0) + 1);
+	} else if (rc == SQLITE_DONE) {
+		r = err_set(e, COFFER_ENOTFOUND, "setting %s: not set", key);
+	} else {
+		r = cat_dberr(c, e, "setting %s: get", key);
+	}
+	cat_stmt_done(st);
+	return r;
+}
+
+int
+cat_setting_set(struct cat *c, const char *key, const char *val,
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = cat_stmt(c, CAT_ST_SET_PUT, "INSERT INTO setting(key, value)"
+	    " VALUES(?1, ?2)"
+	    " ON CONFLICT(key) DO UPDATE SET value=excluded.value", &st,
+	    e)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, val, -1, SQLITE_STATIC);
+	if ((r = cat_step_done(c, st, "set", e)) != 0)
+		err_wrap(e, "setting %s", key);
+	return r;
+}
+
+int64_t
+cat_setting_int(struct cat *c, const char *key, int64_t dflt)
+{
+	char buf[64], *end;
+	long long v;
+
+	if (cat_setting_get(c, key, buf, sizeof(buf), NULL) != 0)
+		return dflt;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno != 0 || end == buf || *end != '\0')
+		return dflt;
+	return (int64_t)v;
+}

@@ -1,0 +1,283 @@
+/*
+ * cat.h - the server catalog (SQLite): identity, admins, nodes, policy
+ * domains, filespaces, object versions and the activity log.
+ *
+ * One database per server (DIR/catalog.db), WAL, synchronous=FULL; the
+ * container pool's chunk index lives in the same file so that object rows
+ * and chunk references commit in one transaction (pool_txn_commit's
+ * callback).  A struct cat is one connection with its prepared statements;
+ * it belongs to one thread at a time.  cat_attach() wraps a connection
+ * owned by someone else (the pool's), used only inside pool callbacks.
+ *
+ * Names of nodes, admins and domains are stored upper-case, as TSM does:
+ * lookups are case-insensitive because callers upper-case first
+ * (cat_name_normalize).
+ *
+ * Paths: an object's path is stored as given ("/home/a/b") and with a sort
+ * key, pkey, where every '/' is replaced by a 0x00 byte.  Ordering by pkey
+ * (memcmp) is the order of a depth-first walk whose siblings are sorted by
+ * name, which is how the client walks: so the client can merge its walk
+ * with the server's inventory in one pass (see cat_pkey()).
+ *
+ * Walks (the *_list, _query, _inventory and _get functions) call cb once
+ * per row; the pointers in what cb gets are valid during that call only.
+ * A non-zero return from cb stops the walk, which returns that value.  cb
+ * may call other catalog functions on the same struct cat, but not the
+ * walk it is called from (COFFER_EBUSY).
+ */
+#ifndef COFFER_CAT_H
+#define COFFER_CAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+struct sqlite3;
+struct cat;
+struct pool;
+
+#define CAT_NAME_MAX	64
+#define CAT_PATH_MAX	4096
+#define CAT_HASH_MAX	256	/* encoded password hash */
+#define CAT_NOLIMIT	(-1)	/* policy value NOLIMIT */
+
+/* Object types (stored; pinned). */
+#define CAT_OBJ_FILE	1
+#define CAT_OBJ_DIR	2
+#define CAT_OBJ_SYMLINK	3
+#define CAT_OBJ_HARDLINK 4	/* link to another path of the same backup */
+#define CAT_OBJ_VMCONF	5
+#define CAT_OBJ_VMDISK	6
+
+/* Object states (stored; pinned). */
+#define CAT_INACTIVE	0
+#define CAT_ACTIVE	1
+
+int cat_open(const char *path, struct cat **out, struct err *e);
+/* Wrap an open connection (not closed by cat_close); makes the schema. */
+int cat_attach(struct sqlite3 *db, struct cat **out, struct err *e);
+void cat_close(struct cat *c);		/* accepts NULL */
+struct sqlite3 *cat_db(struct cat *c);
+
+/* Create every table if missing (idempotent). */
+int cat_schema(struct cat *c, struct err *e);
+
+int cat_begin(struct cat *c, struct err *e);	/* BEGIN IMMEDIATE */
+int cat_commit(struct cat *c, struct err *e);
+void cat_rollback(struct cat *c);
+
+/* Upper-case and validate a node/admin/domain name: 1..64 of [A-Z0-9._-]. */
+int cat_name_normalize(const char *in, char out[CAT_NAME_MAX + 1],
+    struct err *e);
+/* pkey of path into out (same length as path); see above. */
+void cat_pkey(const char *path, size_t len, uint8_t *out);
+
+/* Server settings: name, invalidpwlimit, ... */
+int cat_setting_get(struct cat *c, const char *key, char *buf, size_t len,
+    struct err *e);
+int cat_setting_set(struct cat *c, const char *key, const char *val,
+    struct err *e);
+/* Integer setting with a default when missing. */
+int64_t cat_setting_int(struct cat *c, const char *key, int64_t dflt);
+
+/* ---- policy domains ---- */
+struct cat_domain {
+	char	name[CAT_NAME_MAX + 1];
+	int	verexists;	/* CAT_NOLIMIT or >= 1 */
+	int	verdeleted;	/* CAT_NOLIMIT or >= 0 */
+	int	retextra;	/* days; CAT_NOLIMIT or >= 0 */
+	int	retonly;	/* days; CAT_NOLIMIT or >= 0 */
+	char	description[256];
+};
+int cat_domain_define(struct cat *c, const struct cat_domain *d,
+    struct err *e);			/* EEXIST if present */
+int cat_domain_update(struct cat *c, const struct cat_domain *d,
+    struct err *e);			/* ENOTFOUND if absent */
+int cat_domain_get(struct cat *c, const char *name, struct cat_domain *d,
+    struct err *e);
+typedef int (*cat_domain_cb)(void *arg, const struct cat_domain *d);
+int cat_domain_list(struct cat *c, cat_domain_cb cb, void *arg,
+    struct err *e);
+
+/* ---- admins and nodes (both authenticate) ---- */
+#define CAT_KIND_NODE	1
+#define CAT_KIND_ADMIN	2
+
+struct cat_account {
+	int	kind;
+	char	name[CAT_NAME_MAX + 1];
+	char	pwhash[CAT_HASH_MAX];
+	int	locked;
+	int	failed;		/* consecutive failed logons */
+	int64_t	registered;	/* unix seconds */
+	int64_t	last_logon;
+	/* nodes only */
+	char	domain[CAT_NAME_MAX + 1];
+	char	contact[256];
+	int64_t	rpo_s;		/* 0: none */
+	int	repl_state;	/* 0 disabled, 1 enabled */
+	int	repl_mode;	/* 0 send, 1 receive, 2 syncsend, 3 syncreceive */
+	int64_t	last_backup;	/* end of last successful backup, 0: never */
+};
+int cat_account_add(struct cat *c, const struct cat_account *a,
+    struct err *e);			/* EEXIST if present */
+int cat_account_get(struct cat *c, int kind, const char *name,
+    struct cat_account *a, struct err *e);	/* ENOTFOUND */
+/* Update everything but name and kind. */
+int cat_account_update(struct cat *c, const struct cat_account *a,
+    struct err *e);
+/* Removes a node only if it has no filespaces (EBUSY otherwise). */
+int cat_account_remove(struct cat *c, int kind, const char *name,
+    struct err *e);
+typedef int (*cat_account_cb)(void *arg, const struct cat_account *a);
+/* pattern: NULL or "*" for all, else TSM-style with '*' wildcards. */
+int cat_account_list(struct cat *c, int kind, const char *pattern,
+    cat_account_cb cb, void *arg, struct err *e);
+/*
+ * Record a logon attempt: success resets the failure count and sets
+ * last_logon; failure counts, and locks the account when the count
+ * reaches limit (limit <= 0: never).  *locked tells the state after.
+ * A success on a locked account changes nothing and is COFFER_ELOCKED.
+ */
+int cat_account_logon(struct cat *c, int kind, const char *name, int ok,
+    int limit, int *locked, struct err *e);
+
+/* ---- filespaces ---- */
+struct cat_fs {
+	uint64_t	id;
+	char		node[CAT_NAME_MAX + 1];
+	char		name[CAT_PATH_MAX];
+	char		type[32];	/* "ext4", "VM", ... */
+	int64_t		created;
+	int64_t		last_backup_start;
+	int64_t		last_backup_end;	/* last successful backup */
+	uint64_t	objects;	/* active + inactive versions */
+	uint64_t	bytes;		/* sum of their sizes */
+};
+/* Find or create node's filespace name; *id gets its id. */
+int cat_fs_open(struct cat *c, const char *node, const char *name,
+    const char *type, uint64_t *id, struct err *e);
+int cat_fs_get(struct cat *c, const char *node, const char *name,
+    struct cat_fs *fs, struct err *e);		/* ENOTFOUND */
+int cat_fs_get_id(struct cat *c, uint64_t id, struct cat_fs *fs,
+    struct err *e);
+/* A time <= 0 leaves that one as it is (start at start, end at end). */
+int cat_fs_set_backup(struct cat *c, uint64_t id, int64_t start,
+    int64_t end, struct err *e);
+typedef int (*cat_fs_cb)(void *arg, const struct cat_fs *fs);
+/* node NULL: all nodes. */
+int cat_fs_list(struct cat *c, const char *node, cat_fs_cb cb, void *arg,
+    struct err *e);
+
+/* ---- object versions ---- */
+struct cat_obj {
+	uint64_t	 id;
+	uint8_t		 uuid[16];	/* assigned once, travels unchanged */
+	uint64_t	 fs_id;
+	const char	*path;		/* NUL-terminated */
+	int		 type;		/* CAT_OBJ_* */
+	int		 state;		/* CAT_ACTIVE / CAT_INACTIVE */
+	int64_t		 inserted;	/* unix seconds */
+	int64_t		 deactivated;	/* 0 while active */
+	uint64_t	 size;
+	uint32_t	 mode;		/* st_mode, type bits included */
+	uint32_t	 uid, gid;
+	int64_t		 mtime_ns, ctime_ns;
+	const char	*link;		/* symlink/hardlink target or NULL */
+	const uint8_t	*recipe;	/* pool_recipe BLOB, may be NULL */
+	size_t		 recipe_len;
+};
+typedef int (*cat_obj_cb)(void *arg, const struct cat_obj *o);
+
+/*
+ * Store a new version of o->path as the active one: the previous active
+ * version (if any) becomes inactive at o->inserted.  o->uuid is used if
+ * not all zero (import, replication), else a random one is made and
+ * copied back.  Chunk references are the caller's (pool txn).  Runs in
+ * the caller's transaction (the pool_txn_commit callback) and neither
+ * begins nor commits one; called outside one, it makes its own.  The
+ * same uuid twice is COFFER_EEXIST; an unknown fs_id COFFER_ENOTFOUND.
+ */
+int cat_obj_insert(struct cat *c, struct cat_obj *o, struct err *e);
+/* Metadata-only change of the active version (mode, owner, ctime). */
+int cat_obj_update_meta(struct cat *c, uint64_t fs_id, const char *path,
+    uint32_t mode, uint32_t uid, uint32_t gid, int64_t ctime_ns,
+    struct err *e);
+/* The file is gone from the client: its active version becomes inactive. */
+int cat_obj_deactivate(struct cat *c, uint64_t fs_id, const char *path,
+    int64_t when, struct err *e);
+/*
+ * Active versions of a filespace in pkey order, starting after the path
+ * after (NULL or "" for the start), at most limit rows; *more = 1 when
+ * rows remain (limit <= 0: no limit).  Recipes are not loaded (recipe
+ * NULL).
+ */
+int cat_obj_inventory(struct cat *c, uint64_t fs_id, const char *after,
+    int limit, cat_obj_cb cb, void *arg, int *more, struct err *e);
+/*
+ * Versions for restore or query: under prefix (a path; "" for all; the
+ * path itself and everything below it), in pkey order after 'after'.
+ * pit > 0: for each path the version that was active at time pit
+ * (inserted <= pit and (active or deactivated > pit)); else active only,
+ * or with inactive = 1 every version (newest first per path).  Recipes
+ * are loaded.  Pages as for cat_obj_inventory, except that a page never
+ * splits the versions of one path: it can exceed limit by those.
+ */
+int cat_obj_query(struct cat *c, uint64_t fs_id, const char *prefix,
+    int64_t pit, int inactive, const char *after, int limit, cat_obj_cb cb,
+    void *arg, int *more, struct err *e);
+
+/*
+ * One version by object id, recipe loaded; cb is called once when it
+ * exists (nothing is called when it does not).
+ */
+int cat_obj_get(struct cat *c, uint64_t id, cat_obj_cb cb, void *arg,
+    struct err *e);
+
+/* ---- expiration (policy) ---- */
+struct cat_expire_report {
+	uint64_t	examined;	/* versions looked at */
+	uint64_t	deleted;	/* versions removed */
+	uint64_t	bytes;		/* their sizes */
+};
+/*
+ * EXPIRE INVENTORY: remove every version the node's domain no longer
+ * keeps (see policy.h) as of now, releasing its chunks in the pool.  Runs
+ * inside pool_exec (db is the pool's connection; c = cat_attach of it);
+ * outside a transaction it is COFFER_EINVAL.  A node with no domain, or
+ * one not defined, gets STANDARD's copy group (2, 1, 30, 60).  pool may
+ * be NULL only when no expired version has a recipe.
+ */
+int cat_expire(struct cat *c, struct pool *pool, int64_t now,
+    struct cat_expire_report *rep, struct err *e);
+
+/* ---- activity log ---- */
+#define CAT_SEV_INFO	'I'
+#define CAT_SEV_WARN	'W'
+#define CAT_SEV_ERROR	'E'
+int cat_actlog(struct cat *c, char severity, int msgno, const char *node,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+struct cat_actlog_row {
+	int64_t		 time;
+	char		 severity;
+	int		 msgno;
+	const char	*node;
+	const char	*message;
+};
+typedef int (*cat_actlog_cb)(void *arg, const struct cat_actlog_row *r);
+/* Rows with time >= since, oldest first; search: substring or NULL. */
+int cat_actlog_query(struct cat *c, int64_t since, const char *search,
+    cat_actlog_cb cb, void *arg, struct err *e);
+
+/* ---- occupancy ---- */
+struct cat_occupancy {
+	char		node[CAT_NAME_MAX + 1];
+	char		fs[CAT_PATH_MAX];
+	uint64_t	objects;
+	uint64_t	logical_bytes;
+};
+typedef int (*cat_occ_cb)(void *arg, const struct cat_occupancy *o);
+int cat_occupancy(struct cat *c, const char *node, cat_occ_cb cb, void *arg,
+    struct err *e);
+
+#endif

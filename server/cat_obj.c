@@ -1,0 +1,538 @@
+/*
+ * cat_obj.c - object versions: store, deactivate, inventory and queries.
+ *
+ * A row is one version of one path of a filespace.  Walks run in pkey
+ * order (cat.h) straight off an index, never through a sort, so the first
+ * page of a million-file filespace costs what the last one does:
+ *
+ *  - object_by_state (fs_id, state, pkey): active versions in walk order
+ *    (inventory, active-only queries, "the active version of this path");
+ *  - object_by_path (fs_id, pkey, state DESC, inserted DESC, id DESC):
+ *    every version of each path, the active one first, then newest first
+ *    (inactive and point-in-time queries, expiration).
+ *
+ * "Under prefix P" is the key range [pkey(P), pkey(P) || 0x01): P itself
+ * and every key that continues P with 0x00, i.e. with '/'.  A key X is in
+ * the range iff X = P or X starts with P || 0x00, because any X > P that
+ * does not start with P differs from P at a byte greater than P's, and
+ * is then above P || 0x01 as well.  "After A" is pkey >= pkey(A) || 0x00,
+ * the smallest key above pkey(A).
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "cat.h"
+#include "cat_int.h"
+#include "err.h"
+#include "util.h"
+
+/* Selected columns; the walk reads them by these numbers. */
+#define OBJ_COLS "id, uuid, fs_id, path, type, state, inserted, deactivated," \
+	" size, mode, uid, gid, mtime_ns, ctime_ns, link, pkey"
+enum {
+	COL_ID, COL_UUID, COL_FS, COL_PATH, COL_TYPE, COL_STATE, COL_INSERTED,
+	COL_DEACTIVATED, COL_SIZE, COL_MODE, COL_UID, COL_GID, COL_MTIME,
+	COL_CTIME, COL_LINK, COL_PKEY, COL_RECIPE
+};
+
+#define BY_VERSION " ORDER BY pkey, state DESC, inserted DESC, id DESC"
+
+/*
+ * The query variants, indexed by mode * 2 + bounded (CAT_ST_OBJ_Q_* are in
+ * this order).  ?1 fs_id, ?2 lowest key, ?3 key bound, ?4 point in time.
+ */
+static const char *const query_sql[] = {
+	"SELECT " OBJ_COLS ", recipe FROM object WHERE fs_id=?1 AND state=1"
+	" AND pkey>=?2 ORDER BY pkey",
+	"SELECT " OBJ_COLS ", recipe FROM object WHERE fs_id=?1 AND state=1"
+	" AND pkey>=?2 AND pkey<?3 ORDER BY pkey",
+	"SELECT " OBJ_COLS ", recipe FROM object WHERE fs_id=?1"
+	" AND pkey>=?2" BY_VERSION,
+	"SELECT " OBJ_COLS ", recipe FROM object WHERE fs_id=?1"
+	" AND pkey>=?2 AND pkey<?3" BY_VERSION,
+	"SELECT " OBJ_COLS ", recipe FROM object WHERE fs_id=?1"
+	" AND pkey>=?2 AND inserted<=?4 AND (state=1 OR deactivated>?4)"
+	BY_VERSION,
+	"SELECT " OBJ_COLS ", recipe FROM object WHERE fs_id=?1"
+	" AND pkey>=?2 AND pkey<?3 AND inserted<=?4"
+	" AND (state=1 OR deactivated>?4)" BY_VERSION,
+};
+
+enum walk_mode {
+	WALK_ACTIVE,	/* the active version of each path */
+	WALK_ALL,	/* every version, active first, then newest first */
+	WALK_PIT	/* the first version per path that passes the filter */
+};
+
+/* Keys bounding a walk: [lo, hi), or [lo, end) when !bounded. */
+struct range {
+	uint8_t	lo[CAT_PATH_MAX + 1];
+	size_t	lolen;
+	uint8_t	hi[CAT_PATH_MAX + 1];
+	size_t	hilen;
+	int	bounded;
+};
+
+static int
+key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int const d = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (d != 0)
+		return d;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* Path length, checked: 1..CAT_PATH_MAX - 1 bytes. */
+static int
+path_len(uint64_t fs_id, const char *path, size_t *len, struct err *e)
+{
+	size_t const n = path != NULL ? strlen(path) : 0;
+
+	if (n == 0)
+		return err_set(e, COFFER_EINVAL, "filespace %llu: empty path",
+		    (unsigned long long)fs_id);
+	if (n >= CAT_PATH_MAX)
+		return err_set(e, COFFER_ETOOBIG, "filespace %llu: path of %zu "
+		    "bytes exceeds %d", (unsigned long long)fs_id, n,
+		    CAT_PATH_MAX - 1);
+	*len = n;
+	return 0;
+}
+
+static void
+uuid_hex(const uint8_t u[16], char out[33])
+{
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", u[i]);
+}
+
+/*
+ * Make the active version of (fs_id, key) inactive at when.  *changed is
+ * how many rows changed (0 or 1).
+ */
+static int
+deactivate_key(struct cat *c, uint64_t fs_id, const uint8_t *key,
+    size_t klen, int64_t when, int *changed, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	/* invariant (1): state and deactivation time change together. */
+	if ((r = cat_stmt(c, CAT_ST_OBJ_DEACT, "UPDATE object SET state=0,"
+	    " deactivated=?3 WHERE fs_id=?1 AND pkey=?2 AND state=1", &st,
+	    e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	cat_bind_key(st, 2, key, klen);
+	sqlite3_bind_int64(st, 3, when);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "deactivate");
+	else
+		*changed = sqlite3_changes(c->db);
+	cat_stmt_done(st);
+	return r;
+}
+
+static int
+insert_row(struct cat *c, const struct cat_obj *o, const uint8_t *key,
+    size_t klen, struct err *e)
+{
+	char hex[33];
+	sqlite3_stmt *st = NULL;
+	int r, rc, kind;
+
+	if ((r = cat_stmt(c, CAT_ST_OBJ_INS, "INSERT INTO object(uuid, fs_id,"
+	    " path, pkey, type, state, inserted, deactivated, size, mode, uid,"
+	    " gid, mtime_ns, ctime_ns, link, recipe) VALUES(?1, ?2, ?3, ?4,"
+	    " ?5, 1, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", &st,
+	    e)) != 0)
+		return r;
+	sqlite3_bind_blob(st, 1, o->uuid, sizeof(o->uuid), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)o->fs_id);
+	sqlite3_bind_text(st, 3, o->path, (int)klen, SQLITE_STATIC);
+	cat_bind_key(st, 4, key, klen);
+	sqlite3_bind_int(st, 5, o->type);
+	sqlite3_bind_int64(st, 6, o->inserted);
+	sqlite3_bind_int64(st, 7, (int64_t)o->size);
+	sqlite3_bind_int64(st, 8, o->mode);
+	sqlite3_bind_int64(st, 9, o->uid);
+	sqlite3_bind_int64(st, 10, o->gid);
+	sqlite3_bind_int64(st, 11, o->mtime_ns);
+	sqlite3_bind_int64(st, 12, o->ctime_ns);
+	if (o->link != NULL)
+		sqlite3_bind_text(st, 13, o->link, -1, SQLITE_STATIC);
+	if (o->recipe != NULL && o->recipe_len > 0)
+		sqlite3_bind_blob(st, 14, o->recipe, (int)o->recipe_len,
+		    SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if ((kind = cat_constraint(c, rc)) == 1) {
+		uuid_hex(o->uuid, hex);
+		r = err_set(e, COFFER_EEXIST, "object %s: already stored", hex);
+	} else if (kind == 2) {
+		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: not found",
+		    (unsigned long long)o->fs_id);
+	} else if (rc != SQLITE_DONE) {
+		r = cat_dberr(c, e, "filespace %llu: %s: insert",
+		    (unsigned long long)o->fs_id, o->path);
+	}
+	cat_stmt_done(st);
+	return r;
+}
+
+static int
+check_obj(const struct cat_obj *o, size_t *len, struct err *e)
+{
+	int r;
+
+	if ((r = path_len(o->fs_id, o->path, len, e)) != 0)
+		return r;
+	if (o->type < CAT_OBJ_FILE || o->type > CAT_OBJ_VMDISK)
+		return err_set(e, COFFER_EINVAL, "filespace %llu: %s: object "
+		    "type %d unknown", (unsigned long long)o->fs_id, o->path,
+		    o->type);
+	if (o->recipe == NULL && o->recipe_len > 0)
+		return err_set(e, COFFER_EINVAL, "filespace %llu: %s: recipe "
+		    "of %zu bytes missing", (unsigned long long)o->fs_id,
+		    o->path, o->recipe_len);
+	if (o->recipe_len > INT_MAX || o->size > INT64_MAX)
+		return err_set(e, COFFER_ETOOBIG, "filespace %llu: %s: recipe "
+		    "of %zu bytes or size %llu too big",
+		    (unsigned long long)o->fs_id, o->path, o->recipe_len,
+		    (unsigned long long)o->size);
+	if (o->link != NULL && strlen(o->link) >= CAT_PATH_MAX)
+		return err_set(e, COFFER_ETOOBIG, "filespace %llu: %s: link "
+		    "target exceeds %d bytes", (unsigned long long)o->fs_id,
+		    o->path, CAT_PATH_MAX - 1);
+	return 0;
+}
+
+/*
+ * Normally part of the caller's transaction (the pool_txn_commit callback
+ * that also commits the chunk references): nothing is begun or committed
+ * here then.  Called outside one, it makes its own, so that the old
+ * version's deactivation and the new row are never seen apart.
+ */
+int
+cat_obj_insert(struct cat *c, struct cat_obj *o, struct err *e)
+{
+	uint8_t key[CAT_PATH_MAX];
+	uint64_t id = 0;
+	size_t klen;
+	int began, changed, r;
+
+	if ((r = check_obj(o, &klen, e)) != 0)
+		return r;
+	if (util_is_zero(o->uuid, sizeof(o->uuid)) && RAND_bytes(o->uuid,
+	    sizeof(o->uuid)) != 1)
+		return err_set(e, COFFER_EINTERNAL, "filespace %llu: %s: no "
+		    "random bytes for an object id",
+		    (unsigned long long)o->fs_id, o->path);
+	if (o->inserted == 0)
+		o->inserted = (int64_t)time(NULL);
+	cat_pkey(o->path, klen, key);
+	if ((r = cat_tx_open(c, &began, e)) != 0)
+		return r;
+	if ((r = deactivate_key(c, o->fs_id, key, klen, o->inserted, &changed,
+	    e)) != 0)
+		err_wrap(e, "filespace %llu: %s", (unsigned long long)o->fs_id,
+		    o->path);
+	else if ((r = insert_row(c, o, key, klen, e)) == 0)
+		id = (uint64_t)sqlite3_last_insert_rowid(c->db);
+	if ((r = cat_tx_close(c, began, r, e)) != 0)
+		return r;
+	o->id = id;
+	o->state = CAT_ACTIVE;
+	o->deactivated = 0;
+	return 0;
+}
+
+int
+cat_obj_update_meta(struct cat *c, uint64_t fs_id, const char *path,
+    uint32_t mode, uint32_t uid, uint32_t gid, int64_t ctime_ns,
+    struct err *e)
+{
+	uint8_t key[CAT_PATH_MAX];
+	sqlite3_stmt *st = NULL;
+	size_t klen;
+	int r;
+
+	if ((r = path_len(fs_id, path, &klen, e)) != 0)
+		return r;
+	cat_pkey(path, klen, key);
+	if ((r = cat_stmt(c, CAT_ST_OBJ_META, "UPDATE object SET mode=?3,"
+	    " uid=?4, gid=?5, ctime_ns=?6"
+	    " WHERE fs_id=?1 AND pkey=?2 AND state=1", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	cat_bind_key(st, 2, key, klen);
+	sqlite3_bind_int64(st, 3, mode);
+	sqlite3_bind_int64(st, 4, uid);
+	sqlite3_bind_int64(st, 5, gid);
+	sqlite3_bind_int64(st, 6, ctime_ns);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: %s: update attributes",
+		    (unsigned long long)fs_id, path);
+	else if (sqlite3_changes(c->db) == 0)
+		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: %s: no "
+		    "active version", (unsigned long long)fs_id, path);
+	cat_stmt_done(st);
+	return r;
+}
+
+int
+cat_obj_deactivate(struct cat *c, uint64_t fs_id, const char *path,
+    int64_t when, struct err *e)
+{
+	uint8_t key[CAT_PATH_MAX];
+	size_t klen;
+	int changed = 0, r;
+
+	if ((r = path_len(fs_id, path, &klen, e)) != 0)
+		return r;
+	cat_pkey(path, klen, key);
+	if (when == 0)
+		when = (int64_t)time(NULL);
+	if ((r = deactivate_key(c, fs_id, key, klen, when, &changed, e)) != 0) {
+		err_wrap(e, "filespace %llu: %s", (unsigned long long)fs_id,
+		    path);
+		return r;
+	}
+	if (changed == 0)
+		return err_set(e, COFFER_ENOTFOUND, "filespace %llu: %s: no "
+		    "active version", (unsigned long long)fs_id, path);
+	return 0;
+}
+
+/* ---- walks ---- */
+
+/*
+ * The range of a query: prefix ("" or NULL: everything; trailing '/'
+ * ignored, so "/" is everything too) and after (exclusive).
+ */
+static int
+make_range(uint64_t fs_id, const char *prefix, const char *after,
+    struct range *rg, struct err *e)
+{
+	uint8_t a[CAT_PATH_MAX + 1];
+	size_t plen = prefix != NULL ? strlen(prefix) : 0;
+	size_t alen;
+	int r;
+
+	while (plen > 0 && prefix[plen - 1] == '/')
+		plen--;
+	if (plen >= CAT_PATH_MAX)
+		return err_set(e, COFFER_ETOOBIG, "filespace %llu: prefix of "
+		    "%zu bytes exceeds %d", (unsigned long long)fs_id, plen,
+		    CAT_PATH_MAX - 1);
+	cat_pkey(prefix != NULL ? prefix : "", plen, rg->lo);
+	rg->lolen = plen;
+	rg->bounded = plen > 0;
+	if (rg->bounded) {
+		memcpy(rg->hi, rg->lo, plen);
+		rg->hi[plen] = 0x01;
+		rg->hilen = plen + 1;
+	}
+	if (after == NULL || after[0] == '\0')
+		return 0;
+	if ((r = path_len(fs_id, after, &alen, e)) != 0)
+		return r;
+	cat_pkey(after, alen, a);
+	a[alen++] = 0x00;
+	if (key_cmp(a, alen, rg->lo, rg->lolen) > 0) {
+		memcpy(rg->lo, a, alen);
+		rg->lolen = alen;
+	}
+	return 0;
+}
+
+static void
+obj_from_row(sqlite3_stmt *st, struct cat_obj *o)
+{
+	const void *p;
+
+	memset(o, 0, sizeof(*o));
+	o->id = (uint64_t)sqlite3_column_int64(st, COL_ID);
+	p = sqlite3_column_blob(st, COL_UUID);
+	if (p != NULL && sqlite3_column_bytes(st, COL_UUID) ==
+	    (int)sizeof(o->uuid))
+		memcpy(o->uuid, p, sizeof(o->uuid));
+	o->fs_id = (uint64_t)sqlite3_column_int64(st, COL_FS);
+	o->path = (const char *)sqlite3_column_text(st, COL_PATH);
+	o->type = sqlite3_column_int(st, COL_TYPE);
+	o->state = sqlite3_column_int(st, COL_STATE);
+	o->inserted = sqlite3_column_int64(st, COL_INSERTED);
+	o->deactivated = sqlite3_column_int64(st, COL_DEACTIVATED);
+	o->size = (uint64_t)sqlite3_column_int64(st, COL_SIZE);
+	o->mode = (uint32_t)sqlite3_column_int64(st, COL_MODE);
+	o->uid = (uint32_t)sqlite3_column_int64(st, COL_UID);
+	o->gid = (uint32_t)sqlite3_column_int64(st, COL_GID);
+	o->mtime_ns = sqlite3_column_int64(st, COL_MTIME);
+	o->ctime_ns = sqlite3_column_int64(st, COL_CTIME);
+	if (sqlite3_column_type(st, COL_LINK) != SQLITE_NULL)
+		o->link = (const char *)sqlite3_column_text(st, COL_LINK);
+	if (sqlite3_column_type(st, COL_RECIPE) == SQLITE_BLOB) {
+		o->recipe = sqlite3_column_blob(st, COL_RECIPE);
+		o->recipe_len = (size_t)sqlite3_column_bytes(st, COL_RECIPE);
+	}
+}
+
+struct walk {
+	enum walk_mode	 mode;
+	int		 limit;		/* <= 0: no limit */
+	cat_obj_cb	 cb;
+	void		*arg;
+	uint8_t		 prev[CAT_PATH_MAX + 1];	/* last path's key */
+	size_t		 prevlen;
+};
+
+/*
+ * Run a bound statement to the end of its page: rows in key order, the
+ * versions of one path together.  A page holds at most limit rows but
+ * never splits one path's versions (the next page starts after the last
+ * path), so it can exceed limit by a path's versions less one.
+ */
+static int
+walk(struct cat *c, sqlite3_stmt *st, struct walk *w, int *more,
+    struct err *e)
+{
+	struct cat_obj o;
+	int emitted = 0, first = 1, r = 0, rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *k = sqlite3_column_blob(st, COL_PKEY);
+		size_t const klen = (size_t)sqlite3_column_bytes(st, COL_PKEY);
+		int const newpath = first || klen != w->prevlen ||
+		    (klen > 0 && memcmp(k, w->prev, klen) != 0);
+
+		if (!newpath && w->mode == WALK_PIT)
+			continue;
+		if (newpath && w->limit > 0 && emitted >= w->limit) {
+			*more = 1;
+			break;
+		}
+		if (klen > CAT_PATH_MAX) {
+			r = err_set(e, COFFER_ECORRUPT, "catalog: object %lld: "
+			    "key of %zu bytes", (long long)sqlite3_column_int64(
+			    st, COL_ID), klen);
+			break;
+		}
+		if (newpath) {
+			if (klen > 0)
+				memcpy(w->prev, k, klen);
+			w->prevlen = klen;
+			first = 0;
+		}
+		obj_from_row(st, &o);
+		if (o.path == NULL) {
+			r = err_set(e, COFFER_ENOMEM, "catalog: object %llu: "
+			    "path: out of memory", (unsigned long long)o.id);
+			break;
+		}
+		if ((r = w->cb(w->arg, &o)) != 0)
+			break;
+		emitted++;
+	}
+	if (r == 0 && *more == 0 && rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "objects: walk");
+	cat_stmt_done(st);
+	return r;
+}
+
+int
+cat_obj_inventory(struct cat *c, uint64_t fs_id, const char *after,
+    int limit, cat_obj_cb cb, void *arg, int *more, struct err *e)
+{
+	struct range rg;
+	struct walk w;
+	sqlite3_stmt *st = NULL;
+	int dummy, r;
+
+	if (more == NULL)
+		more = &dummy;
+	*more = 0;
+	if ((r = make_range(fs_id, NULL, after, &rg, e)) != 0)
+		return r;
+	/* Same order as the active query, without loading recipes. */
+	if ((r = cat_stmt(c, CAT_ST_OBJ_INV, "SELECT " OBJ_COLS ", NULL"
+	    " FROM object WHERE fs_id=?1 AND state=1 AND pkey>=?2"
+	    " ORDER BY pkey", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	cat_bind_key(st, 2, rg.lo, rg.lolen);
+	w.mode = WALK_ACTIVE;
+	w.limit = limit;
+	w.cb = cb;
+	w.arg = arg;
+	w.prevlen = 0;
+	return walk(c, st, &w, more, e);
+}
+
+int
+cat_obj_query(struct cat *c, uint64_t fs_id, const char *prefix,
+    int64_t pit, int inactive, const char *after, int limit, cat_obj_cb cb,
+    void *arg, int *more, struct err *e)
+{
+	struct range rg;
+	struct walk w;
+	sqlite3_stmt *st = NULL;
+	int dummy, r, v;
+
+	if (more == NULL)
+		more = &dummy;
+	*more = 0;
+	if ((r = make_range(fs_id, prefix, after, &rg, e)) != 0)
+		return r;
+	if (pit > 0)
+		w.mode = WALK_PIT;
+	else
+		w.mode = inactive ? WALK_ALL : WALK_ACTIVE;
+	v = (int)w.mode * 2 + rg.bounded;
+	if ((r = cat_stmt(c, (enum cat_st)(CAT_ST_OBJ_Q_ACTIVE + v),
+	    query_sql[v], &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	cat_bind_key(st, 2, rg.lo, rg.lolen);
+	if (rg.bounded)
+		cat_bind_key(st, 3, rg.hi, rg.hilen);
+	if (w.mode == WALK_PIT)
+		sqlite3_bind_int64(st, 4, pit);
+	w.limit = limit;
+	w.cb = cb;
+	w.arg = arg;
+	w.prevlen = 0;
+	return walk(c, st, &w, more, e);
+}
+
+int
+cat_obj_get(struct cat *c, uint64_t id, cat_obj_cb cb, void *arg,
+    struct err *e)
+{
+	struct cat_obj o;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = cat_stmt(c, CAT_ST_OBJ_GET, "SELECT " OBJ_COLS ", recipe"
+	    " FROM object WHERE id=?1", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		obj_from_row(st, &o);
+		if (o.path == NULL)
+			r = err_set(e, COFFER_ENOMEM, "catalog: object %llu: "
+			    "path: out of memory", (unsigned long long)id);
+		else
+			r = cb(arg, &o);
+	} else if (rc != SQLITE_DONE) {
+		r = cat_dberr(c, e, "object %llu: get", (unsigned long long)id);
+	}
+	cat_stmt_done(st);
+	return r;
+}
