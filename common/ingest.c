@@ -37,6 +37,7 @@ struct job {
 	void			*cookie;
 	struct ingest_chunk	 c;
 	uint8_t			*raw;
+	size_t			 raw_cap;
 	uint8_t			*stored;
 	size_t			 stored_cap;
 	int			 rc;
@@ -59,6 +60,9 @@ struct ingest {
 	pthread_cond_t		 done_cv;	/* a job became DONE */
 	struct job		 jobs[INGEST_QUEUE];
 	unsigned		 head, tail, next_work, count;
+	size_t			 inflight;	/* raw bytes queued */
+	size_t			 buffers;	/* job buffer bytes held */
+	int			 idle;		/* workers waiting */
 	int			 stop;
 	pthread_t		 thr[INGEST_MAX_THREADS];
 	struct worker_ctx	 wctx[INGEST_MAX_THREADS];
@@ -160,8 +164,11 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&ig->lock);
 	for (;;) {
-		while (!ig->stop && (j = take_ready(ig)) == NULL)
+		while (!ig->stop && (j = take_ready(ig)) == NULL) {
+			ig->idle++;
 			pthread_cond_wait(&ig->work_cv, &ig->lock);
+			ig->idle--;
+		}
 		if (ig->stop)
 			break;
 		pthread_mutex_unlock(&ig->lock);
@@ -222,19 +229,50 @@ deliver_tail(struct ingest *ig, struct err *e)
 	j->state = JOB_FREE;
 	ig->tail++;
 	ig->count--;
+	ig->inflight -= j->c.raw_len;
 	pthread_mutex_unlock(&ig->lock);
+	if (ig->buffers > INGEST_BUFFERS && j->raw_cap > (256u << 10)) {
+		/* Keep memory bounded after a run of large chunks. */
+		ig->buffers -= j->raw_cap + j->stored_cap;
+		free(j->raw);
+		free(j->stored);
+		j->raw = j->stored = NULL;
+		j->raw_cap = j->stored_cap = 0;
+	}
 	return r;
 }
 
 /* A free slot at head, delivering the tail first when the ring is full. */
+/*
+ * A free slot at head whose buffers hold n raw bytes, delivering from the
+ * tail while the ring or the in-flight byte budget is full.
+ */
 static int
-slot_get(struct ingest *ig, struct job **out, struct err *e)
+slot_get(struct ingest *ig, size_t n, struct job **out, struct err *e)
 {
+	struct job *j;
 	int r;
 
-	if (ig->count == INGEST_QUEUE && (r = deliver_tail(ig, e)) != 0)
-		return r;
-	*out = &ig->jobs[ig->head % INGEST_QUEUE];
+	while (ig->count == INGEST_QUEUE ||
+	    (ig->count > 0 && ig->inflight + n > INGEST_INFLIGHT))
+		if ((r = deliver_tail(ig, e)) != 0)
+			return r;
+	j = &ig->jobs[ig->head % INGEST_QUEUE];
+	if (n > j->raw_cap) {
+		size_t const scap = codec_bound(n);
+		uint8_t *nr = realloc(j->raw, n), *ns;
+
+		if (nr == NULL)
+			return err_set(e, COFFER_ENOMEM, "ingest: out of memory");
+		j->raw = nr;
+		if ((ns = realloc(j->stored, scap)) == NULL)
+			return err_set(e, COFFER_ENOMEM, "ingest: out of memory");
+		j->stored = ns;
+		ig->buffers += (n - j->raw_cap) + (scap - j->stored_cap);
+		j->raw_cap = n;
+		j->stored_cap = scap;
+	}
+	*out = j;
 	return 0;
 }
 
@@ -245,7 +283,8 @@ slot_submit(struct ingest *ig, struct job *j)
 	j->state = JOB_READY;
 	ig->head++;
 	ig->count++;
-	if (ig->nthr > 0)
+	ig->inflight += j->c.raw_len;
+	if (ig->idle > 0)	/* a wake-up costs: only when someone sleeps */
 		pthread_cond_signal(&ig->work_cv);
 	pthread_mutex_unlock(&ig->lock);
 }
@@ -256,7 +295,7 @@ queue_chunk(struct ingest *ig, const uint8_t *p, size_t n, struct err *e)
 	struct job *j;
 	int r;
 
-	if ((r = slot_get(ig, &j, e)) != 0)
+	if ((r = slot_get(ig, n, &j, e)) != 0)
 		return r;
 	memset(&j->c, 0, sizeof(j->c));
 	memcpy(j->raw, p, n);
@@ -359,13 +398,6 @@ ingest_new(const struct ingest_params *p, const struct ingest_sink *sink,
 	ig->win_cap = max + INGEST_READ;
 	if ((ig->win = malloc(ig->win_cap)) == NULL)
 		goto nomem;
-	for (int i = 0; i < INGEST_QUEUE; i++) {
-		ig->jobs[i].stored_cap = codec_bound(max);
-		ig->jobs[i].raw = malloc(max);
-		ig->jobs[i].stored = malloc(ig->jobs[i].stored_cap);
-		if (ig->jobs[i].raw == NULL || ig->jobs[i].stored == NULL)
-			goto nomem;
-	}
 	if (ctx_init(&ig->self, p->level, e) != 0)
 		goto fail;
 	if (start_workers(ig, e) != 0)
@@ -444,7 +476,7 @@ queue_marker(struct ingest *ig, enum job_kind kind, struct err *e)
 	struct job *j;
 	int r;
 
-	if ((r = slot_get(ig, &j, e)) != 0)
+	if ((r = slot_get(ig, 0, &j, e)) != 0)
 		return r;
 	memset(&j->c, 0, sizeof(j->c));
 	j->kind = kind;

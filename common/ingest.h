@@ -9,8 +9,10 @@
  * followed by object_end() once an object's last chunk has been put, so
  * recipes come out in order while hashing and compression use every core.
  *
- * Memory is bounded by the queue: INGEST_QUEUE slots of one maximum chunk
- * plus its compressed bound, and one read window.
+ * Memory is bounded: at most INGEST_QUEUE chunks and INGEST_INFLIGHT
+ * bytes are in flight, job buffers grow to the chunks they carry (small
+ * files make small chunks, and a deep queue of them keeps the workers
+ * busy), and buffers beyond INGEST_BUFFERS bytes in all are given back.
  *
  * Zero chunks are not hashed or compressed: put() sees them with zero = 1,
  * and the sink records them as holes.
@@ -24,7 +26,9 @@
 #include "chunker.h"
 #include "hash.h"
 
-#define INGEST_QUEUE	12	/* chunks in flight */
+#define INGEST_QUEUE	64		/* chunks in flight */
+#define INGEST_INFLIGHT	(16u << 20)	/* raw bytes in flight */
+#define INGEST_BUFFERS	(40u << 20)	/* job buffers kept */
 
 struct err;
 struct ingest;

@@ -359,6 +359,7 @@ pool_open(const char *dir, const char *dbpath, struct pool **out,
 		return err_set(e, COFFER_ENOMEM, "pool: out of memory");
 	}
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->rlock, NULL);
 	hset_init(&p->pinned);
 	if ((r = pool_index_open(&p->ix, path, e)) != 0)
 		goto fail;
@@ -374,6 +375,15 @@ pool_open(const char *dir, const char *dbpath, struct pool **out,
 	}
 	if ((r = load_active(p, e)) != 0)
 		goto fail;
+	if (sqlite3_open_v2(path, &p->rdb, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(p->rdb, "SELECT damaged FROM chunk WHERE hash=?1",
+	    -1, SQLITE_PREPARE_PERSISTENT, &p->st_has, NULL) != SQLITE_OK) {
+		r = err_set(e, COFFER_EDB, "pool %s: lookup connection: %s", dir,
+		    p->rdb ? sqlite3_errmsg(p->rdb) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(p->rdb, 10000);
 	*out = p;
 	return 0;
 fail:
@@ -391,8 +401,12 @@ pool_close(struct pool *p)
 	if (p->be != NULL)
 		p->be->ops->close(p->be);
 	pool_index_close(&p->ix);
+	sqlite3_finalize(p->st_has);
+	if (p->rdb != NULL)
+		sqlite3_close(p->rdb);
 	hset_free(&p->pinned);
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->rlock);
 	free(p->wbuf);
 	free(p->dir);
 	free(p);
@@ -981,14 +995,17 @@ pool_unref_recipe_locked(struct pool *p, const uint8_t *recipe, size_t len,
 int
 pool_has(struct pool *p, const uint8_t hash[HASH_LEN])
 {
-	struct pool_loc loc;
-	int r;
+	int rc, r;
 
-	pthread_mutex_lock(&p->lock);
-	r = pool_index_get(&p->ix, hash, &loc, NULL);
-	pthread_mutex_unlock(&p->lock);
-	if (r == 1 && loc.damaged)
-		r = 0;
+	pthread_mutex_lock(&p->rlock);
+	sqlite3_bind_blob(p->st_has, 1, hash, HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(p->st_has);
+	if (rc == SQLITE_ROW)
+		r = sqlite3_column_int(p->st_has, 0) == 0;
+	else
+		r = rc == SQLITE_DONE ? 0 : COFFER_EDB;
+	sqlite3_reset(p->st_has);
+	pthread_mutex_unlock(&p->rlock);
 	return r;
 }
 

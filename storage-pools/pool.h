@@ -63,8 +63,9 @@ const struct pool_params *pool_get_params(const struct pool *p);
 
 /*
  * Is the chunk present (and not damaged)?  1 yes, 0 no, < 0 error.  Safe
- * from any thread.  A "yes" stays true for a transaction that then
- * references the chunk with pool_txn_ref(): referenced chunks are pinned.
+ * from any thread and never waits for a commit: it is a hint for skipping
+ * work (what was committed a moment ago may not be seen yet), so a "yes"
+ * must still be confirmed with pool_txn_ref() or pool_txn_pin().
  */
 int pool_has(struct pool *p, const uint8_t hash[HASH_LEN]);
 

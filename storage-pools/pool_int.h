@@ -14,6 +14,9 @@
 #include "pool_container.h"
 #include "pool_index.h"
 
+struct sqlite3;
+struct sqlite3_stmt;
+
 #define POOL_WBUF_CAP		(4u << 20)
 #define POOL_TXN_MAX_CTRS	64
 
@@ -22,6 +25,15 @@ struct pool {
 	struct pool_params	 params;
 	uint8_t			 uuid[16];
 	struct pool_backend	*be;
+
+	/*
+	 * A second, read-only connection for pool_has(): hashing threads
+	 * ask it without waiting for the writer's lock (held across
+	 * fsync at commit).  WAL lets it read while the writer writes.
+	 */
+	pthread_mutex_t		 rlock;
+	struct sqlite3		*rdb;
+	struct sqlite3_stmt	*st_has;
 
 	/* Everything below is guarded by lock. */
 	pthread_mutex_t		 lock;

@@ -1,0 +1,526 @@
+/*
+ * adm_proc.c - commands that run as server processes (EXPIRE INVENTORY,
+ * RECLAIM STGPOOL, AUDIT CONTAINER) and the process commands (QUERY
+ * PROCESS, CANCEL PROCESS).
+ *
+ * A process runs in its own thread (proc.h), so it cannot use the
+ * session's catalog connection: it opens its own (env->catpath) for the
+ * activity log, where it writes its start (ANR0984I), what it found, and
+ * its end (ANR0987I with its counts, or ANR0985E/W).  Expiration works
+ * through the pool's connection inside pool_exec(), the only way its
+ * deletions and chunk releases commit together.
+ *
+ * Without WAIT=YES the command answers with the process number at once;
+ * with it, the session waits and gets the counts (DESIGN "Command
+ * contract").  One process of each kind runs at a time, as in TSM.
+ *
+ * Cancellation: expiration runs as one catalog transaction, reclamation
+ * and audit in the pool without a cancel hook, so a cancel takes effect
+ * only if it arrives before the work starts; after that the process runs
+ * to its end and its end message says the cancel came too late.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "adm_int.h"
+#include "cat.h"
+#include "err.h"
+#include "hash.h"
+#include "pool.h"
+#include "proc.h"
+#include "proto.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+enum job_kind { JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT };
+
+static const char *const job_names[] = {
+	"EXPIRE INVENTORY", "RECLAIM STGPOOL", "AUDIT CONTAINER",
+};
+
+struct job {
+	enum job_kind	 kind;
+	struct pool	*pool;
+	char		*catpath;	/* NULL: no activity log */
+	int		 foreground;
+	int		 pct;		/* reclaim: live % below which */
+	int64_t		 now;		/* expire: the policy's "now" */
+	uint64_t	 id;
+	struct cat	*log;		/* the process's own connection */
+	/* results */
+	uint64_t	 items;
+	int		 late_cancel;	/* cancel arrived once under way */
+	struct cat_expire_report	exp;
+	struct pool_reclaim_report	rec;
+	struct pool_audit_report	aud;
+};
+
+static void
+job_free(void *arg)
+{
+	struct job *j = arg;
+
+	if (j == NULL)
+		return;
+	cat_close(j->log);
+	free(j->catpath);
+	free(j);
+}
+
+static const char *
+ground(const struct job *j)
+{
+	return j->foreground ? "FOREGROUND" : "BACKGROUND";
+}
+
+static const char *
+clock_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%H:%M:%S", &tm);
+	return buf;
+}
+
+/* ---- the process bodies ---- */
+
+static int
+expire_cb(struct sqlite3 *db, void *arg, struct err *e)
+{
+	struct job *j = arg;
+	struct cat *c = NULL;
+	int r;
+
+	if ((r = cat_attach(db, &c, e)) != 0)
+		return r;
+	r = cat_expire(c, j->pool, j->now, &j->exp, e);
+	cat_close(c);
+	return r;
+}
+
+static void
+damage_cb(void *arg, const uint8_t hash[HASH_LEN], uint64_t container,
+    uint64_t offset, const char *why)
+{
+	struct job *j = arg;
+	char hex[HASH_HEX_LEN + 1];
+
+	if (j->log == NULL)
+		return;
+	hash_to_hex(hash, hex);
+	(void)cat_actlog(j->log, CAT_SEV_WARN, 4866, NULL, "AUDIT CONTAINER: "
+	    "chunk %s in container %08" PRIx64 " at offset %" PRIu64 " is "
+	    "damaged: %s.", hex, container, offset, why);
+}
+
+/* The work itself; counts into j, the item count into j->items. */
+static int
+job_work(struct proc *p, struct job *j, struct err *e)
+{
+	int r;
+
+	switch (j->kind) {
+	case JOB_EXPIRE:
+		proc_set_status(p, "Expiring inventory of all nodes");
+		r = pool_exec(j->pool, expire_cb, j, e);
+		j->items = j->exp.examined;
+		return r;
+	case JOB_RECLAIM:
+		proc_set_status(p, "Reclaiming containers of %s",
+		    ADM_POOL_NAME);
+		r = pool_reclaim(j->pool, j->pct, &j->rec, e);
+		j->items = j->rec.chunks_moved;
+		return r;
+	case JOB_AUDIT:
+		proc_set_status(p, "Auditing containers of %s", ADM_POOL_NAME);
+		r = pool_audit(j->pool, damage_cb, j, &j->aud, e);
+		j->items = j->aud.chunks_checked;
+		return r;
+	}
+	return err_set(e, COFFER_EINTERNAL, "process kind %d", (int)j->kind);
+}
+
+/* "examined 10, deleted 2 (4096 bytes)": the counts of a finished job. */
+static void
+job_counts(const struct job *j, char *buf, size_t len)
+{
+	switch (j->kind) {
+	case JOB_EXPIRE:
+		snprintf(buf, len, "%" PRIu64 " objects examined, %" PRIu64
+		    " deleted, %" PRIu64 " bytes deleted", j->exp.examined,
+		    j->exp.deleted, j->exp.bytes);
+		break;
+	case JOB_RECLAIM:
+		snprintf(buf, len, "%" PRIu64 " containers reclaimed, %"
+		    PRIu64 " chunks moved, %" PRIu64 " chunks freed, %" PRIu64
+		    " bytes freed", j->rec.containers_reclaimed,
+		    j->rec.chunks_moved, j->rec.chunks_freed,
+		    j->rec.bytes_freed);
+		break;
+	case JOB_AUDIT:
+		snprintf(buf, len, "%" PRIu64 " chunks checked in %" PRIu64
+		    " containers, %" PRIu64 " damaged, 0 repaired",
+		    j->aud.chunks_checked, j->aud.containers, j->aud.damaged);
+		break;
+	}
+}
+
+static void
+job_log_end(struct job *j, int r, const struct err *e)
+{
+	const char *name = job_names[j->kind];
+	char counts[256], at[16];
+
+	if (j->log == NULL)
+		return;
+	clock_now(at, sizeof(at));
+	if (r == COFFER_ECANCELED) {
+		(void)cat_actlog(j->log, CAT_SEV_WARN, 985, NULL, "Process %"
+		    PRIu64 " for %s running in the %s completed with "
+		    "completion state CANCELLED at %s: it was cancelled "
+		    "before it began.", j->id, name, ground(j), at);
+		return;
+	}
+	if (r != 0) {
+		(void)cat_actlog(j->log, CAT_SEV_ERROR, 985, NULL, "Process %"
+		    PRIu64 " for %s running in the %s completed with "
+		    "completion state FAILURE at %s: %s.", j->id, name,
+		    ground(j), at, e->msg[0] != '\0' ? e->msg : err_str(r));
+		return;
+	}
+	job_counts(j, counts, sizeof(counts));
+	(void)cat_actlog(j->log, CAT_SEV_INFO, 987, NULL, "Process %" PRIu64
+	    " for %s running in the %s processed %" PRIu64 " items with a "
+	    "completion state of SUCCESS at %s: %s%s.", j->id, name,
+	    ground(j), j->items, at, counts, j->late_cancel ? "; the cancel "
+	    "request came after the work had begun" : "");
+}
+
+static int
+job_run(struct proc *p, void *arg, struct err *e)
+{
+	struct job *j = arg;
+	char at[16];
+	int r;
+
+	j->id = proc_id(p);
+	/* The activity log is best effort: the work goes on without it. */
+	if (j->catpath != NULL && cat_open(j->catpath, &j->log, NULL) != 0)
+		j->log = NULL;
+	if (j->log != NULL)
+		(void)cat_actlog(j->log, CAT_SEV_INFO, 984, NULL, "Process %"
+		    PRIu64 " for %s started in the %s at %s.", j->id,
+		    job_names[j->kind], ground(j), clock_now(at, sizeof(at)));
+	if (proc_cancelled(p))
+		r = err_set(e, COFFER_ECANCELED, "cancelled");
+	else {
+		r = job_work(p, j, e);
+		j->late_cancel = proc_cancelled(p);
+	}
+	job_log_end(j, r, e);
+	cat_close(j->log);
+	j->log = NULL;
+	return r;
+}
+
+/* ---- starting one ---- */
+
+static const char *const expire_cols[] = {
+	"process", "objects_examined", "objects_deleted", "bytes_deleted",
+};
+static const char *const reclaim_cols[] = {
+	"process", "containers_reclaimed", "chunks_moved", "chunks_freed",
+	"bytes_freed",
+};
+static const char *const audit_cols[] = {
+	"process", "chunks_checked", "damaged", "repaired",
+};
+
+/* The object of a WAIT=YES run: the contract's counts. */
+static int
+job_object(struct adm_ctx *x, const struct job *j)
+{
+	char b[5][24];
+	const char *v[5];
+	size_t n;
+	int r;
+
+	adm_fmt_u64(j->id, b[0], sizeof(b[0]));
+	v[0] = b[0];
+	switch (j->kind) {
+	case JOB_EXPIRE:
+		n = NELEM(expire_cols);
+		v[1] = adm_fmt_u64(j->exp.examined, b[1], sizeof(b[1]));
+		v[2] = adm_fmt_u64(j->exp.deleted, b[2], sizeof(b[2]));
+		v[3] = adm_fmt_u64(j->exp.bytes, b[3], sizeof(b[3]));
+		r = adm_colsv(x->res, n, expire_cols);
+		break;
+	case JOB_RECLAIM:
+		n = NELEM(reclaim_cols);
+		v[1] = adm_fmt_u64(j->rec.containers_reclaimed, b[1],
+		    sizeof(b[1]));
+		v[2] = adm_fmt_u64(j->rec.chunks_moved, b[2], sizeof(b[2]));
+		v[3] = adm_fmt_u64(j->rec.chunks_freed, b[3], sizeof(b[3]));
+		v[4] = adm_fmt_u64(j->rec.bytes_freed, b[4], sizeof(b[4]));
+		r = adm_colsv(x->res, n, reclaim_cols);
+		break;
+	default:
+		n = NELEM(audit_cols);
+		v[1] = adm_fmt_u64(j->aud.chunks_checked, b[1], sizeof(b[1]));
+		v[2] = adm_fmt_u64(j->aud.damaged, b[2], sizeof(b[2]));
+		v[3] = "0";	/* repair from a replica: not yet */
+		r = adm_colsv(x->res, n, audit_cols);
+		break;
+	}
+	x->res->shape = PROTO_SHAPE_OBJECT;
+	return r != 0 ? r : adm_rowv(x->res, v);
+}
+
+/* Report how a WAIT=YES run went. */
+static int
+job_answer(struct adm_ctx *x, const struct job *j, int r,
+    const struct err *e)
+{
+	const char *name = job_names[j->kind];
+	char counts[256];
+
+	if (r == COFFER_ECANCELED)
+		return adm_error(x, r, "ANR0985W Process %" PRIu64 " for %s "
+		    "was cancelled before it began.", j->id, name);
+	if (r != 0)
+		return adm_error(x, r, "ANR0985E Process %" PRIu64 " for %s "
+		    "running in the FOREGROUND completed with completion "
+		    "state FAILURE: %s.", j->id, name, e->msg[0] != '\0' ?
+		    e->msg : err_str(r));
+	job_counts(j, counts, sizeof(counts));
+	if ((r = adm_msg(x->res, "ANR0987I Process %" PRIu64 " for %s "
+	    "running in the FOREGROUND processed %" PRIu64 " items with a "
+	    "completion state of SUCCESS: %s.", j->id, name, j->items,
+	    counts)) != 0)
+		return r;
+	if (j->kind == JOB_AUDIT && j->aud.damaged > 0 &&
+	    (r = adm_msg_rc(x->res, RC_WARNING, "ANR4867W %s: %" PRIu64
+	    " damaged chunks found; they are listed in the activity log "
+	    "(ANR4866W).", name, j->aud.damaged)) != 0)
+		return r;
+	return job_object(x, j);
+}
+
+/* Start j (ownership passes); answers the command either way. */
+static int
+job_start(struct adm_ctx *x, struct job *j)
+{
+	const char *name = job_names[j->kind];
+	uint64_t id = 0;
+	char at[16];
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	if (j->foreground) {
+		r = proc_start(x->env->procs, name, job_run, j, NULL,
+		    PROC_WAIT | PROC_EXCLUSIVE, &id, &e);
+		j->id = id;
+		if (id != 0)
+			r = job_answer(x, j, r, &e);
+		job_free(j);
+		if (id != 0)
+			return r;
+	} else {
+		r = proc_start(x->env->procs, name, job_run, j, job_free,
+		    PROC_EXCLUSIVE, &id, &e);
+		j = NULL;
+	}
+	if (r == COFFER_EBUSY)
+		return adm_error(x, r, "ANR0943E %s: A %s process is already "
+		    "running; see QUERY PROCESS.", name, name);
+	if (r != 0)
+		return adm_failed(x, &e);
+	if ((r = adm_msg(x->res, "ANR0984I Process %" PRIu64 " for %s "
+	    "started in the BACKGROUND at %s.", id, name,
+	    clock_now(at, sizeof(at)))) != 0)
+		return r;
+	x->res->shape = PROTO_SHAPE_OBJECT;
+	if ((r = adm_cols(x->res, 1, "process")) != 0)
+		return r;
+	return adm_row(x->res, adm_fmt_u64(id, at, sizeof(at)));
+}
+
+/* A job for the command: WAIT, pool and process table checked. */
+static int
+job_new(struct adm_ctx *x, enum job_kind kind, struct job **out)
+{
+	const char *w = adm_arg(x, "WAIT");
+	struct job *j;
+	int wait = 0;
+
+	*out = NULL;
+	if (w != NULL && adm_parse_yesno(w, &wait) != 0)
+		return adm_bad_value(x, "WAIT", w, "YES or NO");
+	if (x->env->pool == NULL)
+		return adm_error(x, COFFER_ENOTFOUND, "ANR2010E %s: No storage "
+		    "pool is configured on this server.", x->cmd->title);
+	if (x->env->procs == NULL)
+		return adm_error(x, COFFER_EINVAL, "ANR2010E %s: This server "
+		    "cannot run processes.", x->cmd->title);
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return COFFER_ENOMEM;
+	j->kind = kind;
+	j->pool = x->env->pool;
+	j->foreground = wait;
+	j->now = x->now;
+	j->pct = -1;
+	if (x->env->catpath != NULL &&
+	    (j->catpath = strdup(x->env->catpath)) == NULL) {
+		free(j);
+		return COFFER_ENOMEM;
+	}
+	*out = j;
+	return 0;
+}
+
+/* A pool name given to the command must be the pool this server has. */
+static int
+check_pool_name(struct adm_ctx *x, const char *name)
+{
+	char up[CAT_NAME_MAX + 1];
+
+	if (name == NULL || strcasecmp(name, ADM_POOL_NAME) == 0)
+		return 0;
+	if (adm_upper(name, up, sizeof(up)) != 0)
+		snprintf(up + sizeof(up) - 4, 4, "...");
+	return adm_error(x, COFFER_ENOTFOUND, "ANR2032E %s: Storage pool %s "
+	    "is not defined; this server has %s.", x->cmd->title, up,
+	    ADM_POOL_NAME);
+}
+
+int
+adm_expire_inventory(struct adm_ctx *x)
+{
+	struct job *j;
+	int r;
+
+	if ((r = job_new(x, JOB_EXPIRE, &j)) != 0)
+		return r;
+	return job_start(x, j);
+}
+
+int
+adm_reclaim_stgpool(struct adm_ctx *x)
+{
+	const char *th = adm_arg(x, "THRESHOLD");
+	struct job *j;
+	long n = 0;
+	int r;
+
+	if ((r = check_pool_name(x, adm_pos(x, 0))) != 0)
+		return r;
+	if (th != NULL && adm_parse_int(th, 1, 100, 0, &n) != 0)
+		return adm_bad_value(x, "THRESHOLD", th, "a percentage of "
+		    "reclaimable space from 1 to 100");
+	if ((r = job_new(x, JOB_RECLAIM, &j)) != 0)
+		return r;
+	/*
+	 * TSM's THRESHOLD is the reclaimable share that makes a container
+	 * eligible; the pool takes the live share below which it is.
+	 */
+	if (th != NULL)
+		j->pct = 100 - (int)n;
+	return job_start(x, j);
+}
+
+int
+adm_audit_container(struct adm_ctx *x)
+{
+	struct job *j;
+	int r;
+
+	if ((r = check_pool_name(x, adm_arg(x, "STGPOOL"))) != 0 ||
+	    (r = job_new(x, JOB_AUDIT, &j)) != 0)
+		return r;
+	return job_start(x, j);
+}
+
+/* ---- QUERY PROCESS, CANCEL PROCESS ---- */
+
+struct proc_q {
+	struct adm_ctx	*x;
+	long		 only;		/* -1: all */
+};
+
+static int
+proc_row(void *arg, const struct proc_info *pi)
+{
+	struct proc_q *q = arg;
+	char id[24], when[32], status[PROC_STATUS_MAX + 32];
+	const char *v[4];
+
+	if (q->only >= 0 && pi->id != (uint64_t)q->only)
+		return 0;
+	snprintf(status, sizeof(status), "%s%s", pi->status[0] != '\0' ?
+	    pi->status : "Starting", pi->cancelled ? " (cancel requested)" :
+	    "");
+	v[0] = adm_fmt_u64(pi->id, id, sizeof(id));
+	v[1] = pi->name;
+	v[2] = status;
+	v[3] = adm_fmt_time(pi->started, when, sizeof(when));
+	return adm_query_row(q->x, v);
+}
+
+int
+adm_query_process(struct adm_ctx *x)
+{
+	static const char *const cols[] = {
+		"process_number", "process", "status", "started",
+	};
+	const char *n = adm_pos(x, 0);
+	struct proc_q q;
+	int r;
+
+	q.x = x;
+	q.only = -1;
+	if (n != NULL && adm_parse_int(n, 1, 2147483647L, 0, &q.only) != 0)
+		return adm_bad_value(x, "PROCESSNUMBER", n, "a process number");
+	if ((r = adm_query_cols(x, NELEM(cols), cols)) != 0)
+		return r;
+	if (x->env->procs != NULL &&
+	    (r = proc_list(x->env->procs, proc_row, &q)) < 0)
+		return r;
+	if (x->res->nrow == 0 && !x->res->truncated)
+		return adm_msg(x->res, "ANR0944I QUERY PROCESS: No active "
+		    "processes found.");
+	return adm_rows_done(x);
+}
+
+int
+adm_cancel_process(struct adm_ctx *x)
+{
+	const char *n = adm_pos(x, 0);
+	struct proc_info pi;
+	long id;
+	size_t i;
+
+	if (adm_parse_int(n, 1, 2147483647L, 0, &id) != 0)
+		return adm_bad_value(x, "PROCESSNUMBER", n, "a process number");
+	if (x->env->procs == NULL ||
+	    proc_cancel(x->env->procs, (uint64_t)id, &pi) != 0)
+		return adm_error(x, COFFER_ENOTFOUND, "ANR0941E CANCEL "
+		    "PROCESS: No active process found for process number "
+		    "%ld.", id);
+	for (i = 0; i < NELEM(job_names); i++)
+		if (strcmp(pi.name, job_names[i]) == 0)
+			return adm_msg(x->res, "ANR0940I Cancel request "
+			    "accepted for process %ld (%s); once under way it "
+			    "cannot be interrupted and stops when its pass "
+			    "ends.", id, pi.name);
+	return adm_msg(x->res, "ANR0940I Cancel request accepted for process "
+	    "%ld (%s).", id, pi.name);
+}

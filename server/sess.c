@@ -1,0 +1,443 @@
+/*
+ * sess.c - session life cycle: framing, backpressure, HELLO and AUTH.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "adm.h"
+#include "cat.h"
+#include "err.h"
+#include "passwd.h"
+#include "pool.h"
+#include "sess.h"
+#include "srv.h"
+
+#define OUT_HIGH	(32u << 20)	/* stop reading above this much output */
+#define OUT_LOW		(4u << 20)	/* and start again below this */
+#define FRAMES_PER_CALL	64		/* then let other sessions run */
+
+static void read_cb(struct bufferevent *bev, void *arg);
+
+static void
+sess_free(struct sess *s)
+{
+	struct srv *srv = s->w->srv;
+	struct sess **pp;
+
+	sess_txn_drop(s);
+	pthread_mutex_lock(&srv->slock);
+	for (pp = &s->w->sessions; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	pthread_mutex_unlock(&srv->slock);
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	wire_buf_free(&s->out);
+	free(s);
+}
+
+void
+sess_reply(struct sess *s, uint16_t type)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct wire_hdr h = { 0, type, 0 };
+	uint8_t hdr[WIRE_HDR_LEN];
+
+	if (s->out.failed) {
+		/* A reply we cannot encode is our bug; say so, don't crash. */
+		wire_buf_reset(&s->out);
+		sess_error(s, COFFER_EINTERNAL, 12, 1, "reply %s too large",
+		    proto_type_name(type));
+		return;
+	}
+	h.len = (uint32_t)s->out.len;
+	wire_hdr_encode(hdr, &h);
+	evbuffer_add(out, hdr, sizeof(hdr));
+	evbuffer_add(out, s->out.p, s->out.len);
+	s->bytes_out += sizeof(hdr) + s->out.len;
+	wire_buf_reset(&s->out);
+}
+
+static void
+close_when_flushed(struct bufferevent *bev, void *arg)
+{
+	struct sess *s = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		sess_free(s);
+}
+
+static void
+sess_close(struct sess *s)
+{
+	s->state = SESS_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setcb(s->bev, NULL, close_when_flushed, NULL, s);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		sess_free(s);
+}
+
+void
+sess_error(struct sess *s, int code, int rc, int fatal, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	wire_buf_reset(&s->out);
+	wire_put_u32(&s->out, (uint32_t)code);
+	wire_put_u8(&s->out, (uint8_t)rc);
+	wire_put_str(&s->out, msg);
+	sess_reply(s, PT_ERROR);
+	if (fatal) {
+		fprintf(stderr, "cofferd: session %" PRIu64 " (%s%s%s): %s\n",
+		    s->id, s->peer, s->name[0] ? " " : "", s->name, msg);
+		sess_close(s);
+	}
+}
+
+static int
+on_hello(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	uint32_t magic;
+	uint16_t vmin, vmax;
+	char prog[256];
+	int rc;
+
+	if ((rc = wire_get_u32(r, &magic, e)) != 0 ||
+	    (rc = wire_get_u16(r, &vmin, e)) != 0 ||
+	    (rc = wire_get_u16(r, &vmax, e)) != 0 ||
+	    (rc = wire_get_str(r, 255, prog, sizeof(prog), e)) != 0 ||
+	    (rc = wire_rd_end(r, e)) != 0)
+		return rc;
+	if (magic != PROTO_MAGIC)
+		return err_set(e, COFFER_EPROTO, "not a Coffer client (bad "
+		    "magic)");
+	if (vmin > PROTO_VERSION || vmax < PROTO_VERSION)
+		return err_set(e, COFFER_EVERSION, "protocol versions %u..%u "
+		    "not supported; this server speaks %u", vmin, vmax,
+		    PROTO_VERSION);
+	wire_put_u16(&s->out, PROTO_VERSION);
+	wire_put_str(&s->out, s->w->srv->name);
+	sess_reply(s, PT_HELLO_OK);
+	s->state = SESS_AUTH;
+	return 0;
+}
+
+static const char *
+kind_word(int kind)
+{
+	return kind == PROTO_KIND_ADMIN ? "administrator" : "node";
+}
+
+/* Check name and password; on failure the ERROR is already sent. */
+static int
+on_auth(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct cat *c = s->w->cat;
+	char name[256], norm[CAT_NAME_MAX + 1], pw[1024];
+	struct cat_account a;
+	struct err ve;
+	uint8_t kind;
+	int locked = 0, limit, rc;
+
+	if ((rc = wire_get_u8(r, &kind, e)) != 0 ||
+	    (rc = wire_get_str(r, 255, name, sizeof(name), e)) != 0 ||
+	    (rc = wire_get_str(r, 1023, pw, sizeof(pw), e)) != 0 ||
+	    (rc = wire_rd_end(r, e)) != 0)
+		goto out;
+	if (kind != PROTO_KIND_NODE && kind != PROTO_KIND_ADMIN) {
+		rc = err_set(e, COFFER_EPROTO, "unknown session kind %u", kind);
+		goto out;
+	}
+	if (cat_name_normalize(name, norm, NULL) != 0 ||
+	    cat_account_get(c, kind, norm, &a, NULL) != 0) {
+		sess_error(s, COFFER_EAUTH, 12, 1, "ANR0422W Session %" PRIu64
+		    " for %s %s refused - %s not registered.", s->id,
+		    kind_word(kind), name, kind_word(kind));
+		rc = 0;
+		goto out;
+	}
+	if (a.locked) {
+		sess_error(s, COFFER_ELOCKED, 12, 1, "ANR0425W Session %" PRIu64
+		    " for %s %s refused - %s is locked.", s->id,
+		    kind_word(kind), norm, kind_word(kind));
+		rc = 0;
+		goto out;
+	}
+	limit = (int)cat_setting_int(c, "invalidpwlimit", 5);
+	err_clear(&ve);
+	if (passwd_verify(pw, a.pwhash, &ve) != 0) {
+		(void)cat_account_logon(c, kind, norm, 0, limit, &locked, NULL);
+		(void)cat_actlog(c, CAT_SEV_WARN, 424, kind == PROTO_KIND_NODE ?
+		    norm : NULL, "Invalid password submitted by %s %s from "
+		    "%s%s.", kind_word(kind), norm, s->peer, locked ?
+		    "; the account is now locked" : "");
+		sess_error(s, COFFER_EAUTH, 12, 1, "ANR0424W Session %" PRIu64
+		    " for %s %s refused - invalid password submitted%s.",
+		    s->id, kind_word(kind), norm, locked ? "; the account "
+		    "is now locked" : "");
+		rc = 0;
+		goto out;
+	}
+	(void)cat_account_logon(c, kind, norm, 1, limit, &locked, NULL);
+	s->kind = kind;
+	snprintf(s->name, sizeof(s->name), "%s", norm);
+	s->state = SESS_READY;
+	wire_put_str(&s->out, norm);
+	wire_put_str(&s->out, kind == PROTO_KIND_NODE ? a.domain : "");
+	sess_reply(s, PT_AUTH_OK);
+	(void)cat_actlog(c, CAT_SEV_INFO, 406, kind == PROTO_KIND_NODE ? norm :
+	    NULL, "Session %" PRIu64 " started for %s %s from %s.", s->id,
+	    kind_word(kind), norm, s->peer);
+	rc = 0;
+out:
+	passwd_wipe(pw, sizeof(pw));
+	return rc;
+}
+
+static int
+dispatch(struct sess *s, uint16_t type, struct wire_rd *r, struct err *e)
+{
+	switch (s->state) {
+	case SESS_HELLO:
+		if (type != PT_HELLO)
+			return err_set(e, COFFER_EPROTO, "expected HELLO, got "
+			    "%s", proto_type_name(type));
+		return on_hello(s, r, e);
+	case SESS_AUTH:
+		if (type != PT_AUTH)
+			return err_set(e, COFFER_EPROTO, "expected AUTH, got "
+			    "%s", proto_type_name(type));
+		return on_auth(s, r, e);
+	case SESS_READY:
+		if (type == PT_BYE) {
+			sess_close(s);
+			return 0;
+		}
+		if (s->kind == PROTO_KIND_ADMIN)
+			return sess_admin_frame(s, type, r, e);
+		return sess_node_frame(s, type, r, e);
+	case SESS_CLOSING:
+		return 0;
+	}
+	return err_set(e, COFFER_EINTERNAL, "bad session state");
+}
+
+/* Parse and run whole frames; returns 1 when the session was freed. */
+static int
+process_input(struct sess *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	uint32_t const max = s->state == SESS_READY ? WIRE_FRAME_MAX :
+	    SRV_PREAUTH_FRAME_MAX;
+
+	for (int n = 0; n < FRAMES_PER_CALL; n++) {
+		uint8_t hdr[WIRE_HDR_LEN], *payload;
+		struct wire_hdr h;
+		struct wire_rd rd;
+		struct err e;
+		int rc;
+
+		if (evbuffer_get_length(out) > OUT_HIGH) {
+			/* Backpressure: the peer is not reading its replies. */
+			s->paused = 1;
+			bufferevent_disable(s->bev, EV_READ);
+			return 0;
+		}
+		if (evbuffer_get_length(in) < WIRE_HDR_LEN)
+			return 0;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		err_clear(&e);
+		if (wire_hdr_decode(hdr, max, &h, &e) != 0) {
+			sess_error(s, COFFER_EPROTO, 12, 1, "malformed frame: "
+			    "%s", e.msg);
+			return 1;
+		}
+		if (evbuffer_get_length(in) < WIRE_HDR_LEN + (size_t)h.len)
+			return 0;	/* the rest is on its way */
+		evbuffer_drain(in, WIRE_HDR_LEN);
+		payload = h.len ? evbuffer_pullup(in, h.len) : NULL;
+		wire_rd_init(&rd, payload, h.len);
+		s->bytes_in += WIRE_HDR_LEN + h.len;
+		rc = dispatch(s, h.type, &rd, &e);
+		if (s->state == SESS_CLOSING)
+			return 1;	/* freed, or freeing once flushed */
+		evbuffer_drain(in, h.len);
+		if (rc != 0) {
+			sess_error(s, rc, 12, 1, "%s: %s",
+			    proto_type_name(h.type), e.msg);
+			return 1;
+		}
+	}
+	/* Let other sessions on this worker run, then continue. */
+	bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
+	return 0;
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	(void)process_input(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sess *s = arg;
+
+	if (s->paused && evbuffer_get_length(bufferevent_get_output(bev)) <
+	    OUT_LOW) {
+		s->paused = 0;
+		bufferevent_enable(bev, EV_READ);
+		(void)process_input(s);
+	}
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sess *s = arg;
+	char why[512] = "";
+	unsigned long ssl_err;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (what & BEV_EVENT_TIMEOUT)
+		snprintf(why, sizeof(why), "idle timeout");
+	else if (what & BEV_EVENT_ERROR) {
+		while ((ssl_err = bufferevent_get_openssl_error(bev)) != 0) {
+			size_t n = strlen(why);
+
+			ERR_error_string_n(ssl_err, why + n, sizeof(why) - n);
+		}
+		if (why[0] == '\0' && EVUTIL_SOCKET_ERROR() != 0)
+			snprintf(why, sizeof(why), "%s",
+			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
+	if (why[0] != '\0' && s->state != SESS_HELLO)
+		fprintf(stderr, "cofferd: session %" PRIu64 " (%s %s): %s\n",
+		    s->id, s->peer, s->name, why);
+	if (s->txn != NULL)
+		fprintf(stderr, "cofferd: session %" PRIu64 ": connection lost "
+		    "with an uncommitted transaction; it is rolled back\n",
+		    s->id);
+	sess_free(s);
+}
+
+void
+sess_adopt(struct srv_worker *w, int fd)
+{
+	struct srv *srv = w->srv;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct timeval idle = { SRV_IDLE_TIMEOUT_S, 0 };
+	struct sess *s;
+	SSL *ssl;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL || (ssl = SSL_new(srv->ssl))
+	    == NULL) {
+		free(s);
+		close(fd);
+		return;
+	}
+	s->w = w;
+	s->started = time(NULL);
+	s->pend_tail = &s->pend;
+	wire_buf_init(&s->out, WIRE_FRAME_MAX);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		snprintf(s->peer, sizeof(s->peer), "%s:%u", a,
+		    ntohs(sin->sin_port));
+	}
+	s->bev = bufferevent_openssl_socket_new(w->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE |
+	    BEV_OPT_DEFER_CALLBACKS);
+	if (s->bev == NULL) {	/* 2.1.12 freed ssl on this path */
+		close(fd);
+		wire_buf_free(&s->out);
+		free(s);
+		return;
+	}
+	pthread_mutex_lock(&srv->slock);
+	s->id = srv->next_sess++;
+	s->next = w->sessions;
+	w->sessions = s;
+	pthread_mutex_unlock(&srv->slock);
+	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, 0);
+	bufferevent_set_timeouts(s->bev, &idle, NULL);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+void
+sess_close_all(struct srv_worker *w)
+{
+	while (w->sessions != NULL)
+		sess_free(w->sessions);
+}
+
+static const char *
+state_word(const struct sess *s)
+{
+	switch (s->state) {
+	case SESS_HELLO:	return "Start";
+	case SESS_AUTH:		return "Auth";
+	case SESS_READY:	return s->txn ? "Run" : "IdleW";
+	case SESS_CLOSING:	return "End";
+	}
+	return "?";
+}
+
+int
+sess_list(void *arg, struct adm_result *res)
+{
+	struct srv *srv = arg;
+
+	adm_cols(res, 7, "session_number", "state", "kind", "name", "peer",
+	    "bytes_received", "bytes_sent");
+	pthread_mutex_lock(&srv->slock);
+	for (int i = 0; i < srv->nworkers; i++)
+		for (struct sess *s = srv->w[i].sessions; s; s = s->next) {
+			char id[24], in[24], out[24];
+
+			snprintf(id, sizeof(id), "%" PRIu64, s->id);
+			snprintf(in, sizeof(in), "%" PRIu64, s->bytes_in);
+			snprintf(out, sizeof(out), "%" PRIu64, s->bytes_out);
+			adm_row(res, id, state_word(s), s->state == SESS_READY ?
+			    (s->kind == PROTO_KIND_ADMIN ? "Admin" : "Node") :
+			    "", s->name, s->peer, in, out);
+		}
+	pthread_mutex_unlock(&srv->slock);
+	return 0;
+}

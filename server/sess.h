@@ -1,0 +1,86 @@
+/*
+ * sess.h - one client connection on a worker.
+ *
+ *   HELLO --HELLO ok--> AUTH --AUTH ok--> READY --BYE/error--> CLOSING
+ *
+ * In HELLO and AUTH only those frames are accepted, each at most
+ * SRV_PREAUTH_FRAME_MAX bytes; in READY the frames of the session's kind
+ * (node or admin).  A malformed frame gets an ERROR naming the problem
+ * and the session closes once the ERROR is flushed: nothing a peer sends
+ * can crash the server.
+ */
+#ifndef COFFER_SESS_H
+#define COFFER_SESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cat.h"
+#include "proto.h"
+#include "wire.h"
+
+enum sess_state {
+	SESS_HELLO,	/* waiting for HELLO */
+	SESS_AUTH,	/* waiting for AUTH */
+	SESS_READY,	/* authenticated */
+	SESS_CLOSING,	/* flushing the last frames, then freed */
+};
+
+struct bufferevent;
+struct srv_worker;
+struct pool_txn;
+
+/* An object change waiting for its transaction's commit. */
+struct sess_pend {
+	int			 op;	/* PT_OBJ_PUT, PT_OBJ_META, PT_OBJ_GONE */
+	uint64_t		 fs;
+	struct cat_obj		 obj;	/* path, link, recipe owned here */
+	struct sess_pend	*next;
+};
+
+struct sess_failure {
+	char	path[512];
+	char	reason[256];
+};
+
+struct sess {
+	struct srv_worker	*w;
+	struct bufferevent	*bev;
+	struct sess		*next;
+	uint64_t		 id;
+	char			 peer[64];
+	enum sess_state		 state;
+	int			 kind;		/* PROTO_KIND_* */
+	char			 name[CAT_NAME_MAX + 1];
+	int64_t			 started;
+	int			 paused;	/* reading stopped: output full */
+	uint64_t		 bytes_in, bytes_out;
+	struct wire_buf		 out;		/* reply being built */
+
+	/* The open backup transaction, created by the first write. */
+	struct pool_txn		*txn;
+	struct sess_pend	*pend, **pend_tail;
+	size_t			 npend, pend_bytes;
+	uint64_t		 txn_bytes;
+	struct sess_failure	 failed[PROTO_FAILED_MAX];
+	uint32_t		 nfailed;
+	uint64_t		 owned_fs[16];	/* filespaces checked as ours */
+	int			 nowned;
+	int64_t			 backup_start;
+};
+
+/* Send a reply frame built in s->out. */
+void sess_reply(struct sess *s, uint16_t type);
+/* Send ERROR (code, rc, message); close after it when fatal. */
+void sess_error(struct sess *s, int code, int rc, int fatal,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Frame handlers by session kind (sess_node.c, sess_admin.c). */
+int sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e);
+int sess_admin_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e);
+/* Drop an open transaction and its pending changes. */
+void sess_txn_drop(struct sess *s);
+
+#endif

@@ -1,0 +1,725 @@
+/*
+ * sess_node.c - what a node may do: back up, restore and query its own
+ * data.  Every filespace and object id a node names is checked to be its
+ * own before anything is read or written.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "cat.h"
+#include "codec.h"
+#include "err.h"
+#include "pool.h"
+#include "pool_recipe.h"
+#include "sess.h"
+#include "srv.h"
+
+#define PEND_MAX	200000		/* changes in one transaction */
+#define PEND_BYTES_MAX	(256u << 20)	/* their metadata and recipes */
+#define PAGE_BYTES	(4u << 20)	/* reply page size goal */
+
+/* ---- ownership ---- */
+
+static int
+own_fs(struct sess *s, uint64_t fs, struct err *e)
+{
+	struct cat_fs f;
+	int r;
+
+	for (int i = 0; i < s->nowned; i++)
+		if (s->owned_fs[i] == fs)
+			return 0;
+	if ((r = cat_fs_get_id(s->w->cat, fs, &f, NULL)) != 0 ||
+	    strcmp(f.node, s->name) != 0)
+		return err_set(e, COFFER_EPERM, "filespace %" PRIu64 " does not "
+		    "belong to node %s", fs, s->name);
+	if (s->nowned < (int)(sizeof(s->owned_fs) / sizeof(s->owned_fs[0])))
+		s->owned_fs[s->nowned++] = fs;
+	return 0;
+}
+
+/* ---- transactions ---- */
+
+static void
+pend_free(struct sess_pend *p)
+{
+	free((char *)p->obj.path);
+	free((char *)p->obj.link);
+	free((uint8_t *)p->obj.recipe);
+	free(p);
+}
+
+void
+sess_txn_drop(struct sess *s)
+{
+	while (s->pend != NULL) {
+		struct sess_pend *p = s->pend;
+
+		s->pend = p->next;
+		pend_free(p);
+	}
+	s->pend_tail = &s->pend;
+	s->npend = s->pend_bytes = 0;
+	s->nfailed = 0;
+	s->txn_bytes = 0;
+	pool_txn_abort(s->txn);
+	s->txn = NULL;
+}
+
+static int
+txn_get(struct sess *s, struct err *e)
+{
+	if (s->txn != NULL)
+		return 0;
+	if (s->backup_start == 0)
+		s->backup_start = time(NULL);
+	return pool_txn_begin(s->w->srv->pool, &s->txn, e);
+}
+
+static void
+fail_object(struct sess *s, const char *path, size_t plen, const char *why)
+{
+	struct sess_failure *f;
+
+	if (s->nfailed >= PROTO_FAILED_MAX) {
+		s->nfailed++;
+		return;
+	}
+	f = &s->failed[s->nfailed++];
+	snprintf(f->path, sizeof(f->path), "%.*s", (int)plen, path);
+	snprintf(f->reason, sizeof(f->reason), "%s", why);
+}
+
+static int
+pend_add(struct sess *s, int op, uint64_t fs, const struct proto_obj *o,
+    struct err *e)
+{
+	struct sess_pend *p;
+
+	if (s->npend >= PEND_MAX || s->pend_bytes >= PEND_BYTES_MAX)
+		return err_set(e, COFFER_ETOOBIG, "transaction holds more than "
+		    "%d changes; commit more often", PEND_MAX);
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		goto nomem;
+	p->op = op;
+	p->fs = fs;
+	p->obj.fs_id = fs;
+	p->obj.type = o->type;
+	p->obj.state = CAT_ACTIVE;
+	p->obj.size = o->size;
+	p->obj.mode = o->mode;
+	p->obj.uid = o->uid;
+	p->obj.gid = o->gid;
+	p->obj.mtime_ns = o->mtime_ns;
+	p->obj.ctime_ns = o->ctime_ns;
+	if ((p->obj.path = strndup(o->path, o->path_len)) == NULL)
+		goto nomem;
+	if (o->link != NULL && (p->obj.link = strndup(o->link, o->link_len)) ==
+	    NULL)
+		goto nomem;
+	if (o->recipe_len > 0) {
+		uint8_t *rc = malloc(o->recipe_len);
+
+		if (rc == NULL)
+			goto nomem;
+		memcpy(rc, o->recipe, o->recipe_len);
+		p->obj.recipe = rc;
+		p->obj.recipe_len = o->recipe_len;
+	}
+	*s->pend_tail = p;
+	s->pend_tail = &p->next;
+	s->npend++;
+	s->pend_bytes += sizeof(*p) + o->path_len + o->link_len +
+	    o->recipe_len;
+	return 0;
+nomem:
+	if (p != NULL)
+		pend_free(p);
+	return err_set(e, COFFER_ENOMEM, "out of memory");
+}
+
+/* ---- backup frames ---- */
+
+static int
+on_fs_open(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	char name[CAT_PATH_MAX], type[32];
+	uint64_t id;
+	int rc;
+
+	if ((rc = wire_get_str(r, CAT_PATH_MAX - 1, name, sizeof(name), e)) ||
+	    (rc = wire_get_str(r, 31, type, sizeof(type), e)) ||
+	    (rc = wire_rd_end(r, e)))
+		return rc;
+	if (name[0] != '/')
+		return err_set(e, COFFER_EINVAL, "filespace name '%s' must be "
+		    "an absolute path", name);
+	if ((rc = cat_fs_open(s->w->cat, s->name, name, type, &id, e)) != 0)
+		return rc;
+	wire_put_u64(&s->out, id);
+	sess_reply(s, PT_FS_OK);
+	return 0;
+}
+
+struct page {
+	struct sess	*s;
+	uint32_t	 n;
+	size_t		 count_at;	/* where n goes in the reply */
+	int		 recipes;
+	char		 last[CAT_PATH_MAX];
+	int		 full;
+};
+
+static int
+page_row(void *arg, const struct cat_obj *o)
+{
+	struct page *pg = arg;
+	struct proto_obj po;
+
+	/* Stop at a path boundary once the page is big enough. */
+	if (pg->s->out.len > PAGE_BYTES && strcmp(o->path, pg->last) != 0) {
+		pg->full = 1;
+		return 1;
+	}
+	memset(&po, 0, sizeof(po));
+	po.id = o->id;
+	po.type = (uint8_t)o->type;
+	po.state = (uint8_t)o->state;
+	po.path = o->path;
+	po.path_len = strlen(o->path);
+	po.size = o->size;
+	po.mode = o->mode;
+	po.uid = o->uid;
+	po.gid = o->gid;
+	po.mtime_ns = o->mtime_ns;
+	po.ctime_ns = o->ctime_ns;
+	po.inserted = o->inserted;
+	po.deactivated = o->deactivated;
+	memcpy(po.uuid, o->uuid, 16);
+	po.link = o->link;
+	po.link_len = o->link ? strlen(o->link) : 0;
+	po.recipe = o->recipe;
+	po.recipe_len = o->recipe_len;
+	proto_put_obj(&pg->s->out, &po, pg->recipes);
+	snprintf(pg->last, sizeof(pg->last), "%s", o->path);
+	pg->n++;
+	return 0;
+}
+
+/* Reply layout: u8 more, u32 n, rows: n is patched in at the end. */
+static void
+page_begin(struct sess *s, struct page *pg, int recipes)
+{
+	memset(pg, 0, sizeof(*pg));
+	pg->s = s;
+	pg->recipes = recipes;
+	wire_buf_reset(&s->out);
+	wire_put_u8(&s->out, 0);
+	pg->count_at = s->out.len;
+	wire_put_u32(&s->out, 0);
+}
+
+static void
+page_end(struct sess *s, struct page *pg, int more, uint16_t type)
+{
+	if (s->out.p != NULL && !s->out.failed) {
+		s->out.p[0] = (uint8_t)(more || pg->full);
+		s->out.p[pg->count_at] = (uint8_t)pg->n;
+		s->out.p[pg->count_at + 1] = (uint8_t)(pg->n >> 8);
+		s->out.p[pg->count_at + 2] = (uint8_t)(pg->n >> 16);
+		s->out.p[pg->count_at + 3] = (uint8_t)(pg->n >> 24);
+	}
+	sess_reply(s, type);
+}
+
+static int
+on_inv_get(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	char after[CAT_PATH_MAX];
+	struct page pg;
+	uint64_t fs;
+	uint32_t limit;
+	int more = 0, rc;
+
+	if ((rc = wire_get_u64(r, &fs, e)) ||
+	    (rc = wire_get_str(r, CAT_PATH_MAX - 1, after, sizeof(after), e)) ||
+	    (rc = wire_get_u32(r, &limit, e)) || (rc = wire_rd_end(r, e)))
+		return rc;
+	if ((rc = own_fs(s, fs, e)) != 0)
+		return rc;
+	if (limit == 0 || limit > PROTO_PAGE_MAX)
+		limit = PROTO_PAGE_MAX;
+	page_begin(s, &pg, 0);
+	rc = cat_obj_inventory(s->w->cat, fs, after, (int)limit, page_row, &pg,
+	    &more, e);
+	if (rc < 0)
+		return rc;
+	page_end(s, &pg, more, PT_INV_PAGE);
+	return 0;
+}
+
+static int
+on_chunk_ask(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	uint8_t bits[PROTO_CHUNK_BATCH / 8];
+	uint32_t n;
+	int rc;
+
+	if ((rc = wire_get_u32(r, &n, e)) != 0)
+		return rc;
+	if (n > PROTO_CHUNK_BATCH || wire_rd_left(r) != (size_t)n * HASH_LEN)
+		return err_set(e, COFFER_EPROTO, "CHUNK_ASK of %u hashes with "
+		    "%zu bytes", n, wire_rd_left(r));
+	if ((rc = txn_get(s, e)) != 0)
+		return rc;
+	memset(bits, 0, sizeof(bits));
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t h[HASH_LEN];
+
+		(void)wire_get_raw(r, h, HASH_LEN, NULL);
+		/* Present chunks are pinned until this transaction ends. */
+		if ((rc = pool_txn_pin(s->txn, h, e)) < 0)
+			return rc;
+		if (rc == 0)
+			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+	}
+	wire_put_u32(&s->out, n);
+	wire_put_raw(&s->out, bits, (n + 7) / 8);
+	sess_reply(s, PT_CHUNK_NEED);
+	return 0;
+}
+
+static int
+on_chunk_put(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct pool_chunk c;
+	const uint8_t *p;
+	size_t n;
+	int isnew = 0, rc;
+
+	if ((rc = wire_get_raw(r, c.hash, HASH_LEN, e)) ||
+	    (rc = wire_get_u32(r, &c.raw_len, e)) ||
+	    (rc = wire_get_u8(r, &c.codec, e)) ||
+	    (rc = wire_get_bytes(r, codec_bound(POOL_RAW_MAX), &p, &n, e)) ||
+	    (rc = wire_rd_end(r, e)))
+		return rc;
+	c.stored = p;
+	c.stored_len = (uint32_t)n;
+	/* A chunk is named by its content: check it before anyone dedups it. */
+	if (s->w->srv->o.verify_chunks &&
+	    (rc = pool_chunk_verify(s->w->rd, &c, e)) != 0)
+		return err_wrap(e, "chunk rejected");
+	if ((rc = txn_get(s, e)) != 0 ||
+	    (rc = pool_txn_store(s->txn, &c, &isnew, e)) != 0)
+		return rc;
+	if (isnew)
+		s->txn_bytes += n;
+	return 0;
+}
+
+/* Reference every chunk of a recipe; undo on failure. */
+static int
+ref_recipe(struct sess *s, const struct proto_obj *o, char *why, size_t wlen)
+{
+	size_t n = 0, i;
+	uint64_t total = 0;
+	struct err e;
+
+	err_clear(&e);
+	if (pool_recipe_count(o->recipe, o->recipe_len, &n, &e) != 0) {
+		snprintf(why, wlen, "%.200s", e.msg);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		total += pool_recipe_len(o->recipe, i);
+	if (total != o->size) {
+		snprintf(why, wlen, "recipe holds %" PRIu64 " bytes, object "
+		    "size is %" PRIu64, total, o->size);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (pool_recipe_is_zero(o->recipe, i))
+			continue;
+		if (pool_txn_ref(s->txn, pool_recipe_hash(o->recipe, i),
+		    &e) != 0)
+			break;
+	}
+	if (i == n)
+		return 0;
+	snprintf(why, wlen, "%.200s", e.msg);
+	while (i-- > 0)
+		if (!pool_recipe_is_zero(o->recipe, i))
+			(void)pool_txn_unref(s->txn,
+			    pool_recipe_hash(o->recipe, i), NULL);
+	return -1;
+}
+
+static int
+on_obj_put(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct proto_obj o;
+	char why[256];
+	uint64_t fs;
+	int rc;
+
+	if ((rc = wire_get_u64(r, &fs, e)) ||
+	    (rc = proto_get_obj(r, &o, 1, e)) || (rc = wire_rd_end(r, e)))
+		return rc;
+	if ((rc = own_fs(s, fs, e)) != 0 || (rc = txn_get(s, e)) != 0)
+		return rc;
+	if (o.type < CAT_OBJ_FILE || o.type > CAT_OBJ_VMDISK || o.path[0] != '/')
+		return err_set(e, COFFER_EPROTO, "object type %u or path "
+		    "invalid", o.type);
+	if (o.recipe_len > 0 && ref_recipe(s, &o, why, sizeof(why)) != 0) {
+		fail_object(s, o.path, o.path_len, why);
+		return 0;
+	}
+	if (o.recipe_len == 0 && o.size != 0 && o.type != CAT_OBJ_DIR &&
+	    o.type != CAT_OBJ_SYMLINK && o.type != CAT_OBJ_HARDLINK) {
+		fail_object(s, o.path, o.path_len, "data missing");
+		return 0;
+	}
+	return pend_add(s, PT_OBJ_PUT, fs, &o, e);
+}
+
+static int
+on_obj_meta(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct proto_obj o;
+	const uint8_t *p;
+	uint64_t fs, ct;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = wire_get_u64(r, &fs, e)) ||
+	    (rc = wire_get_bytes(r, CAT_PATH_MAX - 1, &p, &o.path_len, e)) ||
+	    (rc = wire_get_u32(r, &o.mode, e)) ||
+	    (rc = wire_get_u32(r, &o.uid, e)) ||
+	    (rc = wire_get_u32(r, &o.gid, e)) ||
+	    (rc = wire_get_u64(r, &ct, e)) || (rc = wire_rd_end(r, e)))
+		return rc;
+	if (o.path_len == 0 || memchr(p, '\0', o.path_len) != NULL)
+		return err_set(e, COFFER_EPROTO, "bad path");
+	o.path = (const char *)p;
+	o.ctime_ns = (int64_t)ct;
+	if ((rc = own_fs(s, fs, e)) != 0 || (rc = txn_get(s, e)) != 0)
+		return rc;
+	return pend_add(s, PT_OBJ_META, fs, &o, e);
+}
+
+static int
+on_obj_gone(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct proto_obj o;
+	const uint8_t *p;
+	uint64_t fs;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = wire_get_u64(r, &fs, e)) ||
+	    (rc = wire_get_bytes(r, CAT_PATH_MAX - 1, &p, &o.path_len, e)) ||
+	    (rc = wire_rd_end(r, e)))
+		return rc;
+	if (o.path_len == 0 || memchr(p, '\0', o.path_len) != NULL)
+		return err_set(e, COFFER_EPROTO, "bad path");
+	o.path = (const char *)p;
+	if ((rc = own_fs(s, fs, e)) != 0 || (rc = txn_get(s, e)) != 0)
+		return rc;
+	return pend_add(s, PT_OBJ_GONE, fs, &o, e);
+}
+
+struct commit_ctx {
+	struct sess	*s;
+	uint64_t	 fs;
+	int		 final;
+	uint32_t	 objects;
+};
+
+/* Runs inside the pool's index transaction (pool_txn_commit). */
+static int
+commit_cb(sqlite3 *db, void *arg, struct err *e)
+{
+	struct commit_ctx *cc = arg;
+	struct sess *s = cc->s;
+	struct srv *srv = s->w->srv;
+	int64_t const now = time(NULL);
+	int rc;
+
+	if (srv->pool_cat == NULL &&
+	    (rc = cat_attach(db, &srv->pool_cat, e)) != 0)
+		return rc;
+	for (struct sess_pend *p = s->pend; p != NULL; p = p->next) {
+		switch (p->op) {
+		case PT_OBJ_PUT:
+			p->obj.inserted = now;
+			memset(p->obj.uuid, 0, sizeof(p->obj.uuid));
+			rc = cat_obj_insert(srv->pool_cat, &p->obj, e);
+			cc->objects++;
+			break;
+		case PT_OBJ_META:
+			rc = cat_obj_update_meta(srv->pool_cat, p->fs,
+			    p->obj.path, p->obj.mode, p->obj.uid, p->obj.gid,
+			    p->obj.ctime_ns, e);
+			break;
+		default:
+			rc = cat_obj_deactivate(srv->pool_cat, p->fs,
+			    p->obj.path, now, e);
+			break;
+		}
+		if (rc == COFFER_ENOTFOUND) {
+			/* Nothing active to change: not worth failing for. */
+			fail_object(s, p->obj.path, strlen(p->obj.path),
+			    "no active version to update");
+			rc = 0;
+		}
+		if (rc != 0)
+			return err_wrap(e, "%s", p->obj.path);
+	}
+	if (cc->final && cc->fs != 0) {
+		struct cat_account a;
+
+		if ((rc = cat_fs_set_backup(srv->pool_cat, cc->fs,
+		    s->backup_start ? s->backup_start : now, now, e)) != 0)
+			return rc;
+		if (cat_account_get(srv->pool_cat, CAT_KIND_NODE, s->name, &a,
+		    NULL) == 0) {
+			a.last_backup = now;
+			if ((rc = cat_account_update(srv->pool_cat, &a, e)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct commit_ctx cc;
+	uint64_t fs;
+	uint8_t final;
+	int rc;
+
+	if ((rc = wire_get_u64(r, &fs, e)) || (rc = wire_get_u8(r, &final, e))
+	    || (rc = wire_rd_end(r, e)))
+		return rc;
+	if (fs != 0 && (rc = own_fs(s, fs, e)) != 0)
+		return rc;
+	memset(&cc, 0, sizeof(cc));
+	cc.s = s;
+	cc.fs = fs;
+	cc.final = final;
+	if (s->txn == NULL && (rc = txn_get(s, e)) != 0)
+		return rc;
+	rc = pool_txn_commit(s->txn, commit_cb, &cc, e);
+	s->txn = NULL;
+	if (rc != 0) {
+		/* The client learns it and may retry; nothing was kept. */
+		(void)cat_actlog(s->w->cat, CAT_SEV_ERROR, 1700, s->name,
+		    "Transaction of node %s failed: %s", s->name, e->msg);
+		sess_txn_drop(s);
+		return rc;
+	}
+	wire_put_u32(&s->out, cc.objects);
+	wire_put_u64(&s->out, s->txn_bytes);
+	wire_put_u32(&s->out, s->nfailed > PROTO_FAILED_MAX ? PROTO_FAILED_MAX
+	    : s->nfailed);
+	for (uint32_t i = 0; i < s->nfailed && i < PROTO_FAILED_MAX; i++) {
+		wire_put_str(&s->out, s->failed[i].path);
+		wire_put_str(&s->out, s->failed[i].reason);
+	}
+	sess_reply(s, PT_TXN_OK);
+	if (final) {
+		(void)cat_actlog(s->w->cat, CAT_SEV_INFO, 4961, s->name,
+		    "Backup of node %s completed.", s->name);
+		s->backup_start = 0;
+	}
+	sess_txn_drop(s);
+	return 0;
+}
+
+/* ---- restore and query frames ---- */
+
+static int
+fs_row(void *arg, const struct cat_fs *f)
+{
+	struct sess *s = arg;
+
+	wire_put_u64(&s->out, f->id);
+	wire_put_str(&s->out, f->name);
+	wire_put_str(&s->out, f->type);
+	wire_put_u64(&s->out, (uint64_t)f->last_backup_start);
+	wire_put_u64(&s->out, (uint64_t)f->last_backup_end);
+	wire_put_u64(&s->out, f->objects);
+	wire_put_u64(&s->out, f->bytes);
+	return 0;
+}
+
+struct fs_count {
+	uint32_t n;
+};
+
+static int
+fs_count_row(void *arg, const struct cat_fs *f)
+{
+	(void)f;
+	((struct fs_count *)arg)->n++;
+	return 0;
+}
+
+static int
+on_fs_list(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct fs_count fc = { 0 };
+	int rc;
+
+	if ((rc = wire_rd_end(r, e)) != 0)
+		return rc;
+	if ((rc = cat_fs_list(s->w->cat, s->name, fs_count_row, &fc, e)) != 0)
+		return rc;
+	wire_put_u32(&s->out, fc.n);
+	if ((rc = cat_fs_list(s->w->cat, s->name, fs_row, s, e)) != 0)
+		return rc;
+	sess_reply(s, PT_FS_PAGE);
+	return 0;
+}
+
+static int
+on_obj_list(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	char fsname[CAT_PATH_MAX], prefix[CAT_PATH_MAX], after[CAT_PATH_MAX];
+	struct cat_fs f;
+	struct page pg;
+	uint64_t pit;
+	uint32_t limit;
+	uint8_t inactive;
+	int more = 0, rc;
+
+	if ((rc = wire_get_str(r, CAT_PATH_MAX - 1, fsname, sizeof(fsname),
+	    e)) || (rc = wire_get_str(r, CAT_PATH_MAX - 1, prefix,
+	    sizeof(prefix), e)) || (rc = wire_get_u64(r, &pit, e)) ||
+	    (rc = wire_get_u8(r, &inactive, e)) ||
+	    (rc = wire_get_str(r, CAT_PATH_MAX - 1, after, sizeof(after), e)) ||
+	    (rc = wire_get_u32(r, &limit, e)) || (rc = wire_rd_end(r, e)))
+		return rc;
+	if ((rc = cat_fs_get(s->w->cat, s->name, fsname, &f, e)) != 0)
+		return rc;
+	if (limit == 0 || limit > PROTO_PAGE_MAX)
+		limit = PROTO_PAGE_MAX;
+	page_begin(s, &pg, 1);
+	rc = cat_obj_query(s->w->cat, f.id, prefix, (int64_t)pit, inactive,
+	    after, (int)limit, page_row, &pg, &more, e);
+	if (rc < 0)
+		return rc;
+	page_end(s, &pg, more, PT_OBJ_PAGE);
+	return 0;
+}
+
+struct chunk_req {
+	struct sess	*s;
+	uint32_t	 first, count;
+	int		 found;
+	int		 rc;
+	struct err	*e;
+};
+
+/* Send the requested recipe entries of the object as CHUNK_DATA frames. */
+static int
+send_chunks(void *arg, const struct cat_obj *o)
+{
+	struct chunk_req *cr = arg;
+	struct sess *s = cr->s;
+	size_t n = 0;
+
+	cr->found = 1;
+	if ((cr->rc = own_fs(s, o->fs_id, cr->e)) != 0)
+		return 1;
+	if ((cr->rc = pool_recipe_count(o->recipe, o->recipe_len, &n,
+	    cr->e)) != 0)
+		return 1;
+	if (cr->first > n || cr->count > n - cr->first) {
+		cr->rc = err_set(cr->e, COFFER_EINVAL, "entries %u..%u beyond "
+		    "the object's %zu", cr->first, cr->first + cr->count, n);
+		return 1;
+	}
+	for (uint32_t i = cr->first; i < cr->first + cr->count; i++) {
+		const uint8_t *h = pool_recipe_hash(o->recipe, i);
+		struct pool_chunk c;
+
+		wire_put_raw(&s->out, h, HASH_LEN);
+		if (pool_recipe_is_zero(o->recipe, i)) {
+			wire_put_u32(&s->out, pool_recipe_len(o->recipe, i));
+			wire_put_u8(&s->out, 0);
+			wire_put_bytes(&s->out, NULL, 0);
+		} else {
+			if ((cr->rc = pool_read_stored(s->w->rd, h, &c,
+			    cr->e)) != 0) {
+				(void)cat_actlog(s->w->cat, CAT_SEV_ERROR, 2500,
+				    s->name, "Restore of %s: %s", o->path,
+				    cr->e->msg);
+				wire_buf_reset(&s->out);
+				return 1;
+			}
+			wire_put_u32(&s->out, c.raw_len);
+			wire_put_u8(&s->out, c.codec);
+			wire_put_bytes(&s->out, c.stored, c.stored_len);
+		}
+		sess_reply(s, PT_CHUNK_DATA);
+	}
+	return 0;
+}
+
+static int
+on_chunk_get(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct chunk_req cr;
+	uint64_t id;
+	int rc;
+
+	memset(&cr, 0, sizeof(cr));
+	cr.s = s;
+	cr.e = e;
+	if ((rc = wire_get_u64(r, &id, e)) ||
+	    (rc = wire_get_u32(r, &cr.first, e)) ||
+	    (rc = wire_get_u32(r, &cr.count, e)) || (rc = wire_rd_end(r, e)))
+		return rc;
+	if (cr.count > PROTO_CHUNK_BATCH)
+		return err_set(e, COFFER_EPROTO, "CHUNK_GET of %u entries "
+		    "exceeds %d", cr.count, PROTO_CHUNK_BATCH);
+	rc = cat_obj_get(s->w->cat, id, send_chunks, &cr, e);
+	if (cr.rc != 0)
+		return cr.rc;
+	if (rc < 0)
+		return rc;
+	if (!cr.found)
+		return err_set(e, COFFER_ENOTFOUND, "object %" PRIu64 " not "
+		    "found", id);
+	return 0;
+}
+
+int
+sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e)
+{
+	switch (type) {
+	case PT_FS_OPEN:	return on_fs_open(s, r, e);
+	case PT_INV_GET:	return on_inv_get(s, r, e);
+	case PT_CHUNK_ASK:	return on_chunk_ask(s, r, e);
+	case PT_CHUNK_PUT:	return on_chunk_put(s, r, e);
+	case PT_OBJ_PUT:	return on_obj_put(s, r, e);
+	case PT_OBJ_META:	return on_obj_meta(s, r, e);
+	case PT_OBJ_GONE:	return on_obj_gone(s, r, e);
+	case PT_TXN_COMMIT:	return on_txn_commit(s, r, e);
+	case PT_FS_LIST:	return on_fs_list(s, r, e);
+	case PT_OBJ_LIST:	return on_obj_list(s, r, e);
+	case PT_CHUNK_GET:	return on_chunk_get(s, r, e);
+	}
+	return err_set(e, COFFER_EPROTO, "frame %s (%u) is not allowed in a "
+	    "node session", proto_type_name(type), type);
+}

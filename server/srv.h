@@ -1,0 +1,92 @@
+/*
+ * srv.h - the running server: listener, workers and sessions.
+ *
+ * One listener thread accepts connections and hands each to a worker,
+ * round-robin; a worker is a thread with its own event_base (the memcached
+ * model), its own catalog connection and pool reader, and owns its
+ * sessions for their lifetime.  Long work (expiration, reclamation,
+ * audit) runs as numbered server processes in their own threads
+ * (proc.h).  The pool is shared: it serializes its own index writes.
+ */
+#ifndef COFFER_SRV_H
+#define COFFER_SRV_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "cat.h"
+
+#define SRV_WORKERS_DEFAULT	4
+#define SRV_WORKERS_MAX		64
+#define SRV_IDLE_TIMEOUT_S	900	/* TSM IDLETIMEOUT default: 15 min */
+#define SRV_PREAUTH_FRAME_MAX	(64u << 10)
+
+struct event_base;
+struct event;
+struct evconnlistener;
+struct ssl_ctx_st;
+struct pool;
+struct pool_reader;
+struct proc_table;
+struct sess;
+
+struct srv_worker {
+	struct srv		*srv;
+	int			 idx;
+	pthread_t		 thread;
+	struct event_base	*base;
+	struct event		*notify;	/* new fds queued, or stop */
+	pthread_mutex_t		 qlock;
+	int			*fds;		/* accepted, not yet adopted */
+	int			 nfds, capfds;
+	int			 stop;
+	struct cat		*cat;		/* this worker's connection */
+	struct pool_reader	*rd;
+	struct sess		*sessions;
+};
+
+struct srv_opts {
+	char		dir[2048];
+	char		listen[256];	/* address to bind */
+	int		port;		/* 0: any free port */
+	int		workers;
+	int		verify_chunks;	/* check what clients send */
+	int		port_set;	/* given on the command line */
+	int		listen_set;
+};
+
+struct srv {
+	struct srv_opts		 o;
+	char			 name[CAT_NAME_MAX + 1];
+	char			 catalog_path[2100];
+	struct ssl_ctx_st	*ssl;
+	struct pool		*pool;
+	struct cat		*pool_cat;	/* on the pool's connection */
+	struct proc_table	*procs;
+	struct event_base	*base;
+	struct evconnlistener	*lev;
+	struct srv_worker	 w[SRV_WORKERS_MAX];
+	int			 nworkers, next_worker;
+	pthread_mutex_t		 slock;		/* sessions list, ids */
+	uint64_t		 next_sess;
+	struct cat		*main_cat;	/* main thread: actlog */
+};
+
+/* cofferd format: create a new instance in dir (see srv_format.c). */
+int srv_format(const char *dir, const char *name, int port,
+    const char *admin_password, struct err *e);
+
+/* Read DIR/cofferd.opt into o (defaults first). */
+int srv_opts_load(struct srv_opts *o, const char *dir, struct err *e);
+
+/* Run until SIGTERM/SIGINT; prints the ready line on stdout. */
+int srv_run(struct srv_opts *o, struct err *e);
+
+/* Sessions (sess.c). */
+void sess_adopt(struct srv_worker *w, int fd);
+void sess_close_all(struct srv_worker *w);
+/* Rows for QUERY SESSION across all workers. */
+struct adm_result;
+int sess_list(void *arg, struct adm_result *res);
+
+#endif
