@@ -60,7 +60,8 @@ worker_main(void *arg)
 {
 	struct srv_worker *w = arg;
 
-	event_base_dispatch(w->base);
+	/* The notify event has no fd: keep looping while nothing is pending. */
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
