@@ -25,6 +25,8 @@ older_than(const struct policy_version *v, int days, int64_t now)
 {
 	if (days < 0)		/* CAT_NOLIMIT */
 		return 0;
+	if (days == 0)		/* TSM: 0 days means at the next expiration */
+		return 1;
 	return (double)(now - v->deactivated) / 86400.0 > (double)days;
 }
 

@@ -65,9 +65,24 @@ static const char usage_text[] =
 "  --fixed BYTES             fixed-size blocks for store instead (images)\n"
 "  --threads N               hashing/compression threads (default: CPUs)\n"
 "  --against                 verify: compare with the original files\n"
+"  --db FILE                 the index file (default POOLDIR/pool.db; a\n"
+"                            stopped server's pool: --db DIR/catalog.db\n"
+"                            with POOLDIR = DIR/pool)\n"
 "  -h, --help                this text\n"
 "\n"
 "Exit status: 0 success, 8 damage or mismatches found, 12 errors.\n";
+
+/* The index: POOLDIR/pool.db, or --db (a server's DIR/catalog.db). */
+static const char *db_opt;
+
+static const char *
+db_file(const char *dir, char *buf, size_t len)
+{
+	if (db_opt != NULL)
+		return db_opt;
+	snprintf(buf, len, "%s/pool.db", dir);
+	return buf;
+}
 
 struct opts {
 	int		json;
@@ -379,8 +394,8 @@ ensure_object_table(const char *dir, struct err *e)
 	sqlite3 *db = NULL;
 	int r = 0;
 
-	snprintf(path, sizeof(path), "%s/pool.db", dir);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	if (sqlite3_open_v2(db_file(dir, path, sizeof(path)), &db,
+	    SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK || sqlite3_busy_timeout(db, 10000) != SQLITE_OK ||
 	    sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS pool_object("
 	    " name TEXT PRIMARY KEY, size INTEGER NOT NULL,"
@@ -442,7 +457,7 @@ cmd_store(const struct opts *o, const char *dir, char **paths, int npaths)
 
 	memset(&s, 0, sizeof(s));
 	err_clear(&e);
-	if (pool_open(dir, NULL, &s.pool, &e) != 0)
+	if (pool_open(dir, db_opt, &s.pool, &e) != 0)
 		die_err(&e);
 	if (ensure_object_table(dir, &e) != 0 ||
 	    pool_txn_begin(s.pool, &s.txn, &e) != 0 ||
@@ -502,12 +517,12 @@ walker_open(struct walker *w, const char *dir)
 
 	memset(w, 0, sizeof(*w));
 	err_clear(&e);
-	if (pool_open(dir, NULL, &w->pool, &e) != 0 ||
+	if (pool_open(dir, db_opt, &w->pool, &e) != 0 ||
 	    ensure_object_table(dir, &e) != 0 ||
 	    (w->rd = pool_reader_new(w->pool, &e)) == NULL)
 		die_err(&e);
-	snprintf(path, sizeof(path), "%s/pool.db", dir);
-	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READONLY, NULL) !=
+	if (sqlite3_open_v2(db_file(dir, path, sizeof(path)), &w->db,
+	    SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK || sqlite3_prepare_v2(w->db, "SELECT name, size, mtime,"
 	    " mode, recipe FROM pool_object ORDER BY name", -1, &w->st, NULL) !=
 	    SQLITE_OK) {
@@ -792,7 +807,7 @@ cmd_remove(const struct opts *o, const char *dir, const char *prefix)
 	struct err e;
 
 	err_clear(&e);
-	if (pool_open(dir, NULL, &rc.pool, &e) != 0 ||
+	if (pool_open(dir, db_opt, &rc.pool, &e) != 0 ||
 	    ensure_object_table(dir, &e) != 0 ||
 	    pool_exec(rc.pool, remove_cb, &rc, &e) != 0)
 		die_err(&e);
@@ -827,7 +842,7 @@ cmd_audit(const struct opts *o, const char *dir)
 	double t0 = util_now();
 
 	err_clear(&e);
-	if (pool_open(dir, NULL, &p, &e) != 0 ||
+	if (pool_open(dir, db_opt, &p, &e) != 0 ||
 	    pool_audit(p, damage_cb, NULL, &rep, &e) != 0)
 		die_err(&e);
 	pool_close(p);
@@ -851,7 +866,7 @@ cmd_reclaim(const struct opts *o, const char *dir)
 	struct err e;
 
 	err_clear(&e);
-	if (pool_open(dir, NULL, &p, &e) != 0 ||
+	if (pool_open(dir, db_opt, &p, &e) != 0 ||
 	    pool_reclaim(p, o->reclaim_pct, &rep, &e) != 0)
 		die_err(&e);
 	pool_close(p);
@@ -877,7 +892,7 @@ cmd_stats(const struct opts *o, const char *dir)
 	char a[16], b[16], c[16];
 
 	err_clear(&e);
-	if (pool_open(dir, NULL, &p, &e) != 0 || pool_stats(p, &s, &e) != 0)
+	if (pool_open(dir, db_opt, &p, &e) != 0 || pool_stats(p, &s, &e) != 0)
 		die_err(&e);
 	pool_close(p);
 	if (o->json) {
@@ -916,7 +931,7 @@ cmd_create(const struct opts *o, const char *dir)
 	if (o->reclaim_pct >= 0)
 		pp.reclaim_pct = o->reclaim_pct;
 	err_clear(&e);
-	if (pool_create(dir, NULL, &pp, &e) != 0 ||
+	if (pool_create(dir, db_opt, &pp, &e) != 0 ||
 	    ensure_object_table(dir, &e) != 0)
 		die_err(&e);
 	if (!o->json)
@@ -958,6 +973,7 @@ main(int argc, char **argv)
 		{ "fixed", required_argument, NULL, 'f' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "against", no_argument, NULL, 'a' },
+		{ "db", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -980,6 +996,7 @@ main(int argc, char **argv)
 			break;
 		case 't': o.ip.threads = atoi(optarg); break;
 		case 'a': o.against = 1; break;
+		case 'D': db_opt = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 12;
 		}

@@ -9,7 +9,7 @@ nfail=0
 pids=
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
-	rm -rf "$T"
+	[ -n "${KEEP:-}" ] && echo "# kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 ok() { echo "ok - $tid: $*"; }
@@ -24,3 +24,88 @@ check() {	# check "what" command...; shows the command's output on failure
 	fi
 }
 finish() { [ "$nfail" -eq 0 ] && exit 0 || exit 1; }
+
+# ---- servers and clients ----
+COFFERD="$top_builddir/cofferd"
+COFFER="$top_builddir/coffer"
+ADMIN="$top_builddir/coffer-admin"
+export COFFER_ADMIN_PASSWORD=${COFFER_ADMIN_PASSWORD:-admin-secret-1}
+
+# start_server NAME: format an instance in $T/NAME and run it on a free
+# port; sets SRV_DIR, SRV_PORT, SRV_PID (and adds the pid for cleanup).
+start_server() {
+	SRV_DIR="$T/$1"
+	if [ ! -f "$SRV_DIR/catalog.db" ]; then
+		"$COFFERD" format --dir "$SRV_DIR" --name "$1" --port 0 \
+		    >"$T/$1.format" 2>&1 || { cat "$T/$1.format"; return 1; }
+	fi
+	"$COFFERD" --dir "$SRV_DIR" --port "${2:-0}" >"$SRV_DIR/stdout" 2>"$SRV_DIR/stderr" &
+	SRV_PID=$!
+	pids="$pids $SRV_PID"
+	i=0
+	while ! grep -q ' ready on ' "$SRV_DIR/stdout" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$SRV_PID" 2>/dev/null; then
+			echo "# cofferd did not start:"; sed 's/^/#   /' "$SRV_DIR/stderr"
+			return 1
+		fi
+		sleep 0.05
+	done
+	SRV_PORT=$(sed -n 's/.* ready on [^:]*:\([0-9]*\)$/\1/p' "$SRV_DIR/stdout")
+}
+
+stop_server() {	# by PID, waiting for the clean shutdown
+	kill -TERM "$SRV_PID" 2>/dev/null
+	wait "$SRV_PID" 2>/dev/null
+}
+
+adm() {	# adm 'COMMAND' [more options]
+	cmd=$1; shift
+	"$ADMIN" --server "127.0.0.1:$SRV_PORT" --ca "$SRV_DIR/tls/ca.pem" "$@" -c "$cmd"
+}
+
+cli() {	# cli NODE PASSWORD ARGS...
+	node=$1; pw=$2; shift 2
+	COFFER_PASSWORD="$pw" "$COFFER" --server "127.0.0.1:$SRV_PORT" \
+	    --ca "$SRV_DIR/tls/ca.pem" --node "$node" "$@"
+}
+
+# json_get FILE KEY: the value of KEY in the last JSON object of FILE.
+json_get() {
+	python3 -c 'import json,sys
+lines=[l for l in open(sys.argv[1]) if l.strip().startswith("{")]
+print(json.loads(lines[-1])[sys.argv[2]])' "$1" "$2"
+}
+
+# same_tree A B: regular files, symlinks, dirs, modes and mtimes equal.
+same_tree() {
+	python3 - "$1" "$2" <<'PY'
+import os, stat, sys
+a, b = sys.argv[1], sys.argv[2]
+bad = 0
+def walk(root):
+    out = {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            out[os.path.relpath(p, root)] = os.lstat(p)
+    return out
+ea, eb = walk(a), walk(b)
+for k in sorted(set(ea) | set(eb)):
+    if k not in ea or k not in eb:
+        print("#   only in one tree:", repr(k)); bad += 1; continue
+    x, y = ea[k], eb[k]
+    if stat.S_IFMT(x.st_mode) != stat.S_IFMT(y.st_mode) or stat.S_IMODE(x.st_mode) != stat.S_IMODE(y.st_mode):
+        print("#   type/mode differs:", repr(k), oct(x.st_mode), oct(y.st_mode)); bad += 1
+    if stat.S_ISLNK(x.st_mode):
+        if os.readlink(os.path.join(a, k)) != os.readlink(os.path.join(b, k)):
+            print("#   link target differs:", repr(k)); bad += 1
+        continue
+    if not stat.S_ISDIR(x.st_mode) and int(x.st_mtime) != int(y.st_mtime):
+        print("#   mtime differs:", repr(k), x.st_mtime, y.st_mtime); bad += 1
+    if stat.S_ISREG(x.st_mode):
+        if open(os.path.join(a, k), 'rb').read() != open(os.path.join(b, k), 'rb').read():
+            print("#   content differs:", repr(k)); bad += 1
+sys.exit(1 if bad else 0)
+PY
+}

@@ -204,6 +204,21 @@ policy_count_and_age_both_apply(void **state)
 }
 
 static void
+policy_zero_days_expire_at_the_next_run(void **state)
+{
+	struct cat_domain const d = domain(2, 1, 0, 0);
+	struct policy_version v[] = { active(), inactive(0) };
+	struct policy_version g[] = { inactive(0) };	/* deleted file */
+	static const int want[] = { 0, 1 }, wantg[] = { 1 };
+
+	(void)state;
+	policy_decide(&d, v, 2, NOW);
+	assert_expired(v, 2, want);
+	policy_decide(&d, g, 1, NOW);
+	assert_expired(g, 1, wantg);
+}
+
+static void
 policy_no_versions_is_a_no_op(void **state)
 {
 	struct cat_domain const d = domain(2, 1, 30, 60);
@@ -230,6 +245,7 @@ main(void)
 		cmocka_unit_test(policy_exact_retextra_boundary_is_kept),
 		cmocka_unit_test(policy_exact_retonly_boundary_is_kept),
 		cmocka_unit_test(policy_count_and_age_both_apply),
+		cmocka_unit_test(policy_zero_days_expire_at_the_next_run),
 		cmocka_unit_test(policy_no_versions_is_a_no_op),
 	};
 

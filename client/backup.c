@@ -1,0 +1,1243 @@
+/*
+ * backup.c - incremental and selective backup (see backup.h).
+ *
+ * Everything runs on one thread except hashing and compression, which
+ * the ingest workers do.  Objects of every kind (files, directories,
+ * links, metadata updates, deletions) pass through the ingest pipeline,
+ * files with their bytes and the others as empty objects, so the sink
+ * sees them in walk order and the transaction cut falls between objects.
+ *
+ * Invariants:
+ *   (1) An OBJ_PUT is sent only when every CHUNK_ASK batch that holds one
+ *       of its chunks has been answered and the needed chunks sent: the
+ *       server must find each referenced chunk present or pinned.
+ *   (2) A hash is asked at most once per transaction: the server pins
+ *       what it said it has, and what we sent is in its transaction, until
+ *       TXN_COMMIT.  The asked set is emptied at each commit.
+ *   (3) Objects leave the queue in the order they were finished, so the
+ *       server's view follows the walk.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "chunker.h"
+#include "client.h"
+#include "codec.h"
+#include "err.h"
+#include "hset.h"
+#include "ingest.h"
+#include "merge.h"
+#include "net.h"
+#include "opt.h"
+#include "pool_recipe.h"
+#include "progress.h"
+#include "proto.h"
+#include "util.h"
+#include "walk.h"
+#include "wire.h"
+
+#define OP_PUT	1
+#define OP_META	2
+#define OP_GONE	3
+
+/* One object on its way to the server. */
+struct bobj {
+	int			 op;
+	uint8_t			 type;
+	char			*path;
+	size_t			 path_len;
+	char			*link;
+	size_t			 link_len;
+	uint64_t		 size;
+	uint32_t		 mode, uid, gid;
+	int64_t			 mtime_ns, ctime_ns;
+	struct pool_recipe	 rec;
+	uint64_t		 need;	/* batch that must be answered first */
+	const char		*fail;	/* drop it, counted failed, for this */
+	struct bobj		*next;
+};
+
+/* One CHUNK_ASK: the hashes and the stored bytes waiting for the answer. */
+struct batch {
+	uint64_t	 seq;
+	uint32_t	 n;
+	uint8_t		 hash[PROTO_CHUNK_BATCH][HASH_LEN];
+	uint32_t	 raw_len[PROTO_CHUNK_BATCH];
+	uint8_t		 codec[PROTO_CHUNK_BATCH];
+	size_t		 off[PROTO_CHUNK_BATCH];
+	uint32_t	 len[PROTO_CHUNK_BATCH];
+	uint8_t		*data;
+	size_t		 data_len, data_cap;
+	struct batch	*next;
+};
+
+/* A copy of one INV_PAGE, decoded. */
+#define PAGE_EMPTY	0
+#define PAGE_ASKED	1
+#define PAGE_READY	2
+
+struct inv_page {
+	int			 state;
+	int			 more;
+	uint8_t			*buf;
+	size_t			 cap;
+	struct proto_obj	*objs;
+	size_t			 n, objs_cap;
+	struct err		*e;
+	struct bk		*bk;
+};
+
+/*
+ * Pages start small and double: a walk of a small subtree of a large
+ * filespace should not fetch thousands of entries it will never use.
+ */
+#define INV_LIMIT_FIRST	128
+
+struct inv {
+	struct inv_page	 pg[2];
+	int		 cur;
+	size_t		 pos;
+	int		 stop;		/* past the subtree: ask no more */
+	uint32_t	 limit;		/* of the next INV_GET */
+};
+
+struct bk {
+	struct net_conn			*c;
+	const struct backup_params	*p;
+	struct backup_stats		*st;
+	struct ingest			*ig;
+	uint64_t			 fs;
+	int				 fatal;
+
+	struct hset			 asked;	/* hash -> batch seq, (2) */
+	struct batch			*open;
+	struct batch			*out_head, *out_tail, *spare;
+	int				 nout;
+	uint64_t			 open_seq, resolved_seq;
+
+	struct bobj			*q_head, *q_tail;	/* (3) */
+	uint64_t			 txn_bytes, txn_objects;
+
+	struct hset			 links;	/* (dev, ino) -> index */
+	char				**link_paths;
+	size_t				 nlinks, links_cap;
+
+	char				**keep;	/* not looked at: no GONE */
+	size_t				 nkeep, keep_cap;
+
+	struct inv			 inv;
+	struct wire_buf			 wb;
+	struct progress			 pg;
+};
+
+static void
+say(struct bk *bk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+say(struct bk *bk, const char *fmt, ...)
+{
+	FILE *f = bk->p->log ? bk->p->log : stderr;
+	va_list ap;
+
+	progress_done(&bk->pg);
+	fputs("coffer: ", f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
+static int64_t
+ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* ---- objects ---- */
+
+static void
+bobj_free(struct bobj *o)
+{
+	if (o == NULL)
+		return;
+	pool_recipe_free(&o->rec);
+	free(o->path);
+	free(o->link);
+	free(o);
+}
+
+static struct bobj *
+bobj_new(int op, const char *path, size_t len, struct err *e)
+{
+	struct bobj *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->path = malloc(len + 1)) == NULL) {
+		free(o);
+		err_set(e, COFFER_ENOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(o->path, path, len);
+	o->path[len] = '\0';
+	o->path_len = len;
+	o->op = op;
+	pool_recipe_init(&o->rec);
+	return o;
+}
+
+static void
+bobj_set_stat(struct bobj *o, int type, const struct stat *st)
+{
+	o->type = (uint8_t)type;
+	o->size = type == CLIENT_OBJ_DIR ? 0 : (uint64_t)st->st_size;
+	o->mode = st->st_mode;
+	o->uid = st->st_uid;
+	o->gid = st->st_gid;
+	o->mtime_ns = ts_ns(&st->st_mtim);
+	o->ctime_ns = ts_ns(&st->st_ctim);
+}
+
+static int
+bobj_set_link(struct bobj *o, const char *link, size_t len, struct err *e)
+{
+	if ((o->link = malloc(len + 1)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	memcpy(o->link, link, len);
+	o->link[len] = '\0';
+	o->link_len = len;
+	return 0;
+}
+
+static int
+send_obj(struct bk *bk, struct bobj *o, struct err *e)
+{
+	struct wire_buf *b = &bk->wb;
+	struct proto_obj po;
+	int r;
+
+	wire_buf_reset(b);
+	wire_put_u64(b, bk->fs);
+	if (o->op == OP_PUT) {
+		memset(&po, 0, sizeof(po));
+		po.type = o->type;
+		po.state = CLIENT_ACTIVE;
+		po.path = o->path;
+		po.path_len = o->path_len;
+		po.size = o->size;
+		po.mode = o->mode;
+		po.uid = o->uid;
+		po.gid = o->gid;
+		po.mtime_ns = o->mtime_ns;
+		po.ctime_ns = o->ctime_ns;
+		po.link = o->link;
+		po.link_len = o->link_len;
+		po.recipe = o->rec.p;
+		po.recipe_len = o->rec.len;
+		proto_put_obj(b, &po, 1);
+	} else {
+		wire_put_bytes(b, o->path, o->path_len);
+		if (o->op == OP_META) {
+			wire_put_u32(b, o->mode);
+			wire_put_u32(b, o->uid);
+			wire_put_u32(b, o->gid);
+			wire_put_u64(b, (uint64_t)o->ctime_ns);
+		}
+	}
+	if (o->rec.len > PROTO_RECIPE_MAX || wire_buf_ok(b, NULL) != 0) {
+		say(bk, "%s: too large to describe in one object (%zu recipe "
+		    "bytes); not backed up", o->path, o->rec.len);
+		bk->st->failed++;
+		return 0;
+	}
+	r = net_send(bk->c, o->op == OP_PUT ? PT_OBJ_PUT : o->op == OP_META ?
+	    PT_OBJ_META : PT_OBJ_GONE, b, e);
+	if (r != 0)
+		return r;
+	if (o->op == OP_PUT)
+		bk->st->backed_up++;
+	else if (o->op == OP_META)
+		bk->st->updated++;
+	else
+		bk->st->deleted++;
+	return 0;
+}
+
+/* Send the objects whose chunks are all settled, in order (1), (3). */
+static int
+release(struct bk *bk, struct err *e)
+{
+	int r;
+
+	while (bk->q_head != NULL && bk->q_head->need <= bk->resolved_seq) {
+		struct bobj *o = bk->q_head;
+
+		bk->q_head = o->next;
+		if (bk->q_head == NULL)
+			bk->q_tail = NULL;
+		r = send_obj(bk, o, e);
+		bobj_free(o);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- chunk batches ---- */
+
+static struct batch *
+batch_get(struct bk *bk, struct err *e)
+{
+	struct batch *b = bk->spare;
+
+	if (b != NULL) {
+		bk->spare = b->next;
+	} else if ((b = calloc(1, sizeof(*b))) == NULL) {
+		err_set(e, COFFER_ENOMEM, "out of memory");
+		return NULL;
+	}
+	b->n = 0;
+	b->data_len = 0;
+	b->next = NULL;
+	b->seq = ++bk->open_seq;
+	return b;
+}
+
+static void
+batch_put(struct bk *bk, struct batch *b)
+{
+	b->next = bk->spare;
+	bk->spare = b;
+}
+
+static void
+batch_free_list(struct batch *b)
+{
+	while (b != NULL) {
+		struct batch *n = b->next;
+
+		free(b->data);
+		free(b);
+		b = n;
+	}
+}
+
+/* CHUNK_NEED for the oldest outstanding batch: send what is missing. */
+static int
+on_need(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
+{
+	struct bk *bk = arg;
+	struct batch *b = bk->out_head;
+	const uint8_t *bits;
+	uint32_t n;
+	int r;
+
+	(void)type;
+	if (b == NULL)
+		return err_set(e, COFFER_EINTERNAL, "CHUNK_NEED without batch");
+	if ((r = wire_get_u32(rd, &n, e)) != 0)
+		return r;
+	if (n != b->n || wire_rd_left(rd) != (n + 7) / 8)
+		return err_set(e, COFFER_EPROTO, "CHUNK_NEED answers %u hashes "
+		    "in %zu bytes, %u were asked", n, wire_rd_left(rd), b->n);
+	bits = rd->p + rd->off;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t head[HASH_LEN + 4 + 1 + 4];
+
+		if (!(bits[i / 8] & (1u << (i % 8))))
+			continue;
+		memcpy(head, b->hash[i], HASH_LEN);
+		util_put_le32(head + HASH_LEN, b->raw_len[i]);
+		head[HASH_LEN + 4] = b->codec[i];
+		util_put_le32(head + HASH_LEN + 5, b->len[i]);
+		if ((r = net_send_parts(bk->c, PT_CHUNK_PUT, head,
+		    sizeof(head), b->data + b->off[i], b->len[i], e)) != 0)
+			return r;
+		bk->st->chunks_sent++;
+		bk->st->bytes_sent += b->len[i];
+	}
+	bk->out_head = b->next;
+	if (bk->out_head == NULL)
+		bk->out_tail = NULL;
+	bk->nout--;
+	bk->resolved_seq = b->seq;
+	batch_put(bk, b);
+	return release(bk, e);
+}
+
+/* Ask about the open batch and start a new one. */
+static int
+batch_send(struct bk *bk, struct err *e)
+{
+	struct batch *b = bk->open;
+	uint8_t n4[4];
+	int r;
+
+	if (b == NULL || b->n == 0)
+		return 0;
+	util_put_le32(n4, b->n);
+	if ((r = net_send_parts(bk->c, PT_CHUNK_ASK, n4, sizeof(n4), b->hash,
+	    (size_t)b->n * HASH_LEN, e)) != 0 ||
+	    (r = net_expect(bk->c, PT_CHUNK_NEED, 1, on_need, bk, e)) != 0)
+		return r;
+	bk->st->chunks_asked += b->n;
+	if (bk->out_tail != NULL)
+		bk->out_tail->next = b;
+	else
+		bk->out_head = b;
+	bk->out_tail = b;
+	b->next = NULL;
+	bk->nout++;
+	bk->open = NULL;
+	/*
+	 * Bounded memory: wait for answers beyond the window first, so the
+	 * next open batch reuses an answered one.
+	 */
+	while (bk->nout > BACKUP_BATCHES_OUT)
+		if ((r = net_pump(bk->c, e)) != 0)
+			return r;
+	if ((bk->open = batch_get(bk, e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	return 0;
+}
+
+static int
+batch_add(struct bk *bk, const struct ingest_chunk *c, struct err *e)
+{
+	struct batch *b = bk->open;
+	uint32_t const i = b->n;
+
+	if (b->data_len + c->stored_len > b->data_cap) {
+		/* One allocation per batch: the limit and one more chunk. */
+		size_t ncap = BACKUP_BATCH_BYTES +
+		    codec_bound(CHUNKER_MAX_DEFAULT);
+		uint8_t *np;
+
+		if (ncap < b->data_len + c->stored_len)
+			ncap = b->data_len + c->stored_len;
+		if ((np = realloc(b->data, ncap)) == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		b->data = np;
+		b->data_cap = ncap;
+	}
+	memcpy(b->hash[i], c->hash, HASH_LEN);
+	b->raw_len[i] = c->raw_len;
+	b->codec[i] = c->codec;
+	b->off[i] = b->data_len;
+	b->len[i] = c->stored_len;
+	memcpy(b->data + b->data_len, c->stored, c->stored_len);
+	b->data_len += c->stored_len;
+	b->n++;
+	if (b->n == PROTO_CHUNK_BATCH || b->data_len >= BACKUP_BATCH_BYTES)
+		return batch_send(bk, e);
+	return 0;
+}
+
+/* ---- transactions ---- */
+
+static int
+on_txn_ok(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
+{
+	struct bk *bk = arg;
+	char path[WIRE_STR_MAX + 1], why[WIRE_STR_MAX + 1];
+	uint32_t objects, nfailed;
+	uint64_t stored;
+	int r;
+
+	(void)type;
+	if ((r = wire_get_u32(rd, &objects, e)) != 0 ||
+	    (r = wire_get_u64(rd, &stored, e)) != 0 ||
+	    (r = wire_get_u32(rd, &nfailed, e)) != 0)
+		return err_wrap(e, "TXN_OK");
+	bk->st->bytes_stored += stored;
+	for (uint32_t i = 0; i < nfailed; i++) {
+		if ((r = wire_get_str(rd, WIRE_STR_MAX, path, sizeof(path),
+		    e)) != 0 || (r = wire_get_str(rd, WIRE_STR_MAX, why,
+		    sizeof(why), e)) != 0)
+			return err_wrap(e, "TXN_OK");
+		say(bk, "%s: the server refused it: %s", path, why);
+	}
+	bk->st->failed += nfailed;
+	return 0;
+}
+
+static int
+commit(struct bk *bk, int final, struct err *e)
+{
+	struct wire_buf b;
+	int r;
+
+	if ((r = batch_send(bk, e)) != 0)
+		return r;
+	/* Every batch answered, so every object can go (1). */
+	while (bk->nout > 0)
+		if ((r = net_pump(bk->c, e)) != 0)
+			return r;
+	if ((r = release(bk, e)) != 0)
+		return r;
+	if (bk->q_head != NULL)
+		return err_set(e, COFFER_EINTERNAL, "objects left unsent at "
+		    "commit");
+	wire_buf_init(&b, 16);
+	wire_put_u64(&b, bk->fs);
+	wire_put_u8(&b, (uint8_t)final);
+	r = net_send(bk->c, PT_TXN_COMMIT, &b, e);
+	wire_buf_free(&b);
+	if (r != 0 || (r = net_expect(bk->c, PT_TXN_OK, 1, on_txn_ok, bk,
+	    e)) != 0)
+		return r;
+	/*
+	 * The answer is not waited for, except at the end: the server syncs
+	 * its pool while we read and compress the next files.  Frames after
+	 * TXN_COMMIT belong to the next transaction, so (2) starts afresh.
+	 */
+	if (final && (r = net_pump_all(bk->c, e)) != 0)
+		return r;
+	hset_free(&bk->asked);		/* (2) */
+	bk->txn_bytes = bk->txn_objects = 0;
+	return 0;
+}
+
+/* ---- the ingest sink ---- */
+
+static int
+sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
+    struct err *e)
+{
+	struct bk *bk = arg;
+	struct bobj *o = cookie;
+	struct hset_slot *s;
+	int added = 0, r;
+
+	if (c->zero)
+		r = pool_recipe_add(&o->rec, NULL, c->raw_len, e);
+	else
+		r = pool_recipe_add(&o->rec, c->hash, c->raw_len, e);
+	if (r != 0)
+		goto fatal;
+	if (c->zero)
+		return 0;
+	if ((s = hset_put(&bk->asked, c->hash, &added)) == NULL) {
+		r = err_set(e, COFFER_ENOMEM, "out of memory");
+		goto fatal;
+	}
+	if (!added) {
+		/* Asked before in this transaction (2). */
+		if ((uint64_t)s->val > bk->resolved_seq &&
+		    (uint64_t)s->val > o->need)
+			o->need = (uint64_t)s->val;
+		return 0;
+	}
+	s->val = (int64_t)bk->open->seq;
+	o->need = bk->open->seq;
+	if ((r = batch_add(bk, c, e)) != 0)
+		goto fatal;
+	return 0;
+fatal:
+	bk->fatal = 1;
+	return r;
+}
+
+static int
+sink_end(void *arg, void *cookie, struct err *e)
+{
+	struct bk *bk = arg;
+	struct bobj *o = cookie;
+	int r;
+
+	if (o->fail != NULL) {
+		say(bk, "%s: %s; not backed up", o->path, o->fail);
+		bk->st->failed++;
+		bobj_free(o);
+		return 0;
+	}
+	if (o->op == OP_PUT && o->type == CLIENT_OBJ_FILE)
+		o->size = o->rec.raw_size;
+	o->next = NULL;
+	if (bk->q_tail != NULL)
+		bk->q_tail->next = o;
+	else
+		bk->q_head = o;
+	bk->q_tail = o;
+	bk->txn_objects++;
+	bk->txn_bytes += o->size;
+	if ((r = release(bk, e)) == 0 && (bk->txn_bytes >= BACKUP_TXN_BYTES ||
+	    bk->txn_objects >= BACKUP_TXN_OBJECTS))
+		r = commit(bk, 0, e);
+	if (r != 0)
+		bk->fatal = 1;
+	return r;
+}
+
+static void
+sink_abort(void *arg, void *cookie)
+{
+	(void)arg;
+	bobj_free(cookie);
+}
+
+/* Hand an object without data to the pipeline, behind the files before. */
+static int
+submit(struct bk *bk, struct bobj *o, struct err *e)
+{
+	int r;
+
+	if ((r = ingest_begin(bk->ig, o, e)) != 0) {
+		bobj_free(o);
+		return r;
+	}
+	return ingest_end(bk->ig, e);
+}
+
+/* ---- the inventory, read one page ahead ---- */
+
+static int
+on_inv_page(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
+{
+	struct inv_page *pg = arg;
+	size_t const len = wire_rd_left(rd);
+	struct wire_rd r2;
+	uint8_t more;
+	uint32_t n;
+	int r;
+
+	(void)type;
+	if (len > pg->cap) {
+		uint8_t *np = realloc(pg->buf, len);
+
+		if (np == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		pg->buf = np;
+		pg->cap = len;
+	}
+	memcpy(pg->buf, rd->p + rd->off, len);
+	wire_rd_init(&r2, pg->buf, len);
+	if ((r = wire_get_u8(&r2, &more, e)) != 0 ||
+	    (r = wire_get_u32(&r2, &n, e)) != 0)
+		return err_wrap(e, "INV_PAGE");
+	if (n > PROTO_PAGE_MAX)
+		return err_set(e, COFFER_EPROTO, "INV_PAGE of %u objects", n);
+	if (n > pg->objs_cap) {
+		struct proto_obj *no = realloc(pg->objs, n * sizeof(*no));
+
+		if (no == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		pg->objs = no;
+		pg->objs_cap = n;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct proto_obj *o = &pg->objs[i];
+
+		if ((r = proto_get_obj(&r2, &pg->objs[i], 0, e)) != 0)
+			return err_wrap(e, "INV_PAGE object %u", i);
+		/* The merge is only right if the order is: check it. */
+		if (i > 0 && walk_pkey_cmp(pg->objs[i - 1].path,
+		    pg->objs[i - 1].path_len, o->path, o->path_len) >= 0)
+			return err_set(e, COFFER_EPROTO, "INV_PAGE is not in "
+			    "path order at object %u (%.*s)", i,
+			    (int)o->path_len, o->path);
+	}
+	if ((r = wire_rd_end(&r2, e)) != 0)
+		return err_wrap(e, "INV_PAGE");
+	pg->n = n;
+	pg->more = more != 0;
+	pg->state = PAGE_READY;
+	return 0;
+}
+
+static int
+inv_ask(struct bk *bk, struct inv_page *pg, const char *after, size_t alen,
+    struct err *e)
+{
+	struct wire_buf *b = &bk->wb;
+	int r;
+
+	wire_buf_reset(b);
+	wire_put_u64(b, bk->fs);
+	wire_put_bytes(b, after, alen);
+	wire_put_u32(b, bk->inv.limit);
+	if (bk->inv.limit < PROTO_PAGE_MAX)
+		bk->inv.limit *= 2;
+	if ((r = net_send(bk->c, PT_INV_GET, b, e)) != 0 ||
+	    (r = net_expect(bk->c, PT_INV_PAGE, 1, on_inv_page, pg, e)) != 0)
+		return r;
+	pg->state = PAGE_ASKED;
+	return 0;
+}
+
+/*
+ * Where to start the inventory for a walk of root: a path that sorts
+ * just below root, so that little outside the subtree is sent.  Entries
+ * before root are skipped anyway, so this only saves bytes.
+ */
+static size_t
+inv_start_key(const char *root, size_t rlen, char *out, size_t outlen)
+{
+	unsigned char last;
+	const char *slash;
+
+	if (rlen <= 1 || rlen >= outlen)
+		return 0;
+	memcpy(out, root, rlen);
+	last = (unsigned char)root[rlen - 1];
+	if (last > 1 && last - 1 != '/') {
+		out[rlen - 1] = (char)(last - 1);
+		return rlen;
+	}
+	slash = strrchr(root, '/');
+	return slash == root ? 0 : (size_t)(slash - root);
+}
+
+static int
+inv_start(struct bk *bk, const char *root, size_t rlen, struct err *e)
+{
+	char key[PATH_MAX];
+	size_t const klen = inv_start_key(root, rlen, key, sizeof(key));
+
+	bk->inv.cur = 0;
+	bk->inv.pos = 0;
+	bk->inv.stop = 0;
+	bk->inv.limit = INV_LIMIT_FIRST;
+	bk->inv.pg[0].state = bk->inv.pg[1].state = PAGE_EMPTY;
+	return inv_ask(bk, &bk->inv.pg[0], key, klen, e);
+}
+
+/* The current inventory entry, or NULL at the end. */
+static int
+inv_peek(struct bk *bk, const struct proto_obj **out, struct err *e)
+{
+	struct inv *inv = &bk->inv;
+	int r;
+
+	for (;;) {
+		struct inv_page *pg = &inv->pg[inv->cur];
+		struct inv_page *other = &inv->pg[inv->cur ^ 1];
+
+		while (pg->state == PAGE_ASKED)
+			if ((r = net_pump(bk->c, e)) != 0)
+				return r;
+		if (pg->state != PAGE_READY) {
+			*out = NULL;
+			return 0;
+		}
+		/* Read ahead as soon as this page is being used. */
+		if (inv->pos == 0 && pg->more && !inv->stop && pg->n > 0 &&
+		    other->state == PAGE_EMPTY) {
+			const struct proto_obj *last = &pg->objs[pg->n - 1];
+
+			if ((r = inv_ask(bk, other, last->path, last->path_len,
+			    e)) != 0)
+				return r;
+		}
+		if (inv->pos < pg->n) {
+			*out = &pg->objs[inv->pos];
+			return 0;
+		}
+		pg->state = PAGE_EMPTY;
+		if (!pg->more || inv->stop || other->state == PAGE_EMPTY) {
+			*out = NULL;
+			return 0;
+		}
+		inv->cur ^= 1;
+		inv->pos = 0;
+	}
+}
+
+static void
+inv_free(struct inv *inv)
+{
+	for (int i = 0; i < 2; i++) {
+		free(inv->pg[i].buf);
+		free(inv->pg[i].objs);
+	}
+	memset(inv, 0, sizeof(*inv));
+}
+
+/* ---- hard links ---- */
+
+static void
+link_key(const struct stat *st, uint8_t key[32])
+{
+	uint64_t const dev = (uint64_t)st->st_dev, ino = (uint64_t)st->st_ino;
+	/* Spread the bits: hset slots come from the first 8 bytes. */
+	uint64_t h = (ino ^ (dev << 32) ^ (dev >> 7)) * 0x9e3779b97f4a7c15ull;
+
+	memset(key, 0, 32);
+	memcpy(key, &h, 8);
+	memcpy(key + 8, &dev, 8);
+	memcpy(key + 16, &ino, 8);
+}
+
+/*
+ * The first path of this inode in this run, or NULL after recording path
+ * as the first.
+ */
+static const char *
+link_first(struct bk *bk, const struct stat *st, const char *path,
+    struct err *e, int *r)
+{
+	struct hset_slot *s;
+	uint8_t key[32];
+	int added = 0;
+	char *copy;
+
+	*r = 0;
+	link_key(st, key);
+	if ((s = hset_put(&bk->links, key, &added)) == NULL) {
+		*r = err_set(e, COFFER_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (!added)
+		return bk->link_paths[s->val];
+	if (bk->nlinks == bk->links_cap) {
+		size_t const ncap = bk->links_cap ? bk->links_cap * 2 : 64;
+		char **np = realloc(bk->link_paths, ncap * sizeof(*np));
+
+		if (np == NULL) {
+			(void)hset_del(&bk->links, key);
+			*r = err_set(e, COFFER_ENOMEM, "out of memory");
+			return NULL;
+		}
+		bk->link_paths = np;
+		bk->links_cap = ncap;
+	}
+	if ((copy = strdup(path)) == NULL) {
+		(void)hset_del(&bk->links, key);
+		*r = err_set(e, COFFER_ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->val = (int64_t)bk->nlinks;
+	bk->link_paths[bk->nlinks++] = copy;
+	return NULL;
+}
+
+/* ---- one path ---- */
+
+static int
+backup_file(struct bk *bk, const struct walk_ent *w, struct err *e)
+{
+	struct bobj *o = NULL;
+	struct stat st2;
+	uint64_t got = 0;
+	int const flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+	int fd, r;
+	struct err fe;
+
+	fd = w->dirfd >= 0 ? openat(w->dirfd, w->name, flags | O_NOATIME) :
+	    open(w->path, flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM)	/* O_NOATIME needs ownership */
+		fd = w->dirfd >= 0 ? openat(w->dirfd, w->name, flags) :
+		    open(w->path, flags);
+	if (fd < 0) {
+		say(bk, "%s: open: %s; not backed up", w->path,
+		    strerror(errno));
+		bk->st->failed++;
+		return 0;
+	}
+	if ((o = bobj_new(OP_PUT, w->path, w->path_len, e)) == NULL) {
+		close(fd);
+		return e ? e->code : COFFER_ENOMEM;
+	}
+	bobj_set_stat(o, CLIENT_OBJ_FILE, &w->st);
+	err_clear(&fe);
+	r = ingest_fd(bk->ig, fd, o, &got, w->path, &fe);
+	bk->st->bytes_inspected += got;
+	progress_add(&bk->pg, 0, got);
+	if (r != 0) {
+		close(fd);
+		if (bk->fatal || r == COFFER_ENOMEM) {
+			if (e != NULL)
+				*e = fe;
+			return r;
+		}
+		/* A read error: ingest abandoned the object (sink_abort). */
+		say(bk, "%s; not backed up", fe.msg);
+		bk->st->failed++;
+		return 0;
+	}
+	/* sink_end runs later, on a following ingest call: o is still ours. */
+	if (fstat(fd, &st2) != 0 || got != (uint64_t)w->st.st_size ||
+	    st2.st_size != w->st.st_size ||
+	    ts_ns(&st2.st_mtim) != ts_ns(&w->st.st_mtim))
+		o->fail = "changed while it was being read";
+	close(fd);
+	return 0;
+}
+
+static int
+object_type(const struct stat *st)
+{
+	if (S_ISREG(st->st_mode))
+		return CLIENT_OBJ_FILE;
+	if (S_ISDIR(st->st_mode))
+		return CLIENT_OBJ_DIR;
+	if (S_ISLNK(st->st_mode))
+		return CLIENT_OBJ_SYMLINK;
+	return 0;
+}
+
+static int
+send_gone(struct bk *bk, const char *path, size_t len, struct err *e)
+{
+	struct bobj *o = bobj_new(OP_GONE, path, len, e);
+
+	if (o == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	return submit(bk, o, e);
+}
+
+static void
+inv_attr(const struct proto_obj *v, struct merge_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->type = v->type;
+	a->size = v->size;
+	a->mtime_ns = v->mtime_ns;
+	a->ctime_ns = v->ctime_ns;
+	a->mode = v->mode;
+	a->uid = v->uid;
+	a->gid = v->gid;
+	a->link = v->link;
+	a->link_len = v->link ? v->link_len : 0;
+}
+
+/* One walked object against its active version v (or NULL). */
+static int
+process(struct bk *bk, const struct walk_ent *w, const struct proto_obj *v,
+    struct err *e)
+{
+	struct merge_attr disk, inv;
+	char target[PATH_MAX];
+	const char *first = NULL;
+	struct bobj *o;
+	int type, action, r;
+
+	bk->st->inspected++;
+	progress_add(&bk->pg, 1, 0);
+	if (w->err != 0) {
+		say(bk, "%s: lstat: %s; not backed up", w->path,
+		    strerror(w->err));
+		bk->st->failed++;
+		return 0;
+	}
+	if ((type = object_type(&w->st)) == 0) {
+		/* Sockets, FIFOs and devices are not backed up. */
+		return v != NULL ? send_gone(bk, v->path, v->path_len, e) : 0;
+	}
+	memset(&disk, 0, sizeof(disk));
+	if (type == CLIENT_OBJ_FILE && w->st.st_nlink > 1) {
+		first = link_first(bk, &w->st, w->path, e, &r);
+		if (r != 0)
+			return r;
+		if (first != NULL) {
+			type = CLIENT_OBJ_HARDLINK;
+			disk.link = first;
+			disk.link_len = strlen(first);
+		}
+	} else if (type == CLIENT_OBJ_SYMLINK) {
+		ssize_t const n = w->dirfd >= 0 ? readlinkat(w->dirfd, w->name,
+		    target, sizeof(target)) : readlink(w->path, target,
+		    sizeof(target));
+
+		if (n < 0 || (size_t)n >= sizeof(target)) {
+			say(bk, "%s: readlink: %s; not backed up", w->path,
+			    n < 0 ? strerror(errno) : "target too long");
+			bk->st->failed++;
+			return 0;
+		}
+		disk.link = target;
+		disk.link_len = (size_t)n;
+	}
+	disk.type = type;
+	disk.size = type == CLIENT_OBJ_DIR ? 0 : (uint64_t)w->st.st_size;
+	disk.mtime_ns = ts_ns(&w->st.st_mtim);
+	disk.ctime_ns = ts_ns(&w->st.st_ctim);
+	disk.mode = w->st.st_mode;
+	disk.uid = w->st.st_uid;
+	disk.gid = w->st.st_gid;
+	if (v != NULL)
+		inv_attr(v, &inv);
+	action = merge_decide(&disk, v ? &inv : NULL, bk->p->selective);
+	if (action == MERGE_SKIP)
+		return 0;
+	if (action == MERGE_SEND && type == CLIENT_OBJ_FILE)
+		return backup_file(bk, w, e);
+	if ((o = bobj_new(action == MERGE_META ? OP_META : OP_PUT, w->path,
+	    w->path_len, e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	bobj_set_stat(o, type, &w->st);
+	if (disk.link != NULL && (r = bobj_set_link(o, disk.link,
+	    disk.link_len, e)) != 0) {
+		bobj_free(o);
+		return r;
+	}
+	return submit(bk, o, e);
+}
+
+/*
+ * What the walk could not look at keeps its active versions: the server's
+ * entries below w are not expired (they may well still be there).
+ */
+static int
+keep_below(struct bk *bk, const struct walk_ent *w, struct err *e)
+{
+	char *p;
+
+	if (bk->nkeep == bk->keep_cap) {
+		size_t const ncap = bk->keep_cap ? bk->keep_cap * 2 : 8;
+		char **nk = realloc(bk->keep, ncap * sizeof(*nk));
+
+		if (nk == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		bk->keep = nk;
+		bk->keep_cap = ncap;
+	}
+	if ((p = strdup(w->path)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	bk->keep[bk->nkeep++] = p;
+	return 0;
+}
+
+/* 1 when path lies in something the walk could not look at. */
+static int
+kept(const struct bk *bk, const char *path, size_t len)
+{
+	for (size_t i = 0; i < bk->nkeep; i++)
+		if (walk_under(bk->keep[i], strlen(bk->keep[i]), path, len))
+			return 1;
+	return 0;
+}
+
+static void
+keep_clear(struct bk *bk)
+{
+	for (size_t i = 0; i < bk->nkeep; i++)
+		free(bk->keep[i]);
+	bk->nkeep = 0;
+}
+
+/* The next walk entry to merge, past excluded ones; NULL at the end. */
+static int
+walk_get(struct bk *bk, struct walk *wk, const struct walk_ent **out,
+    struct err *e)
+{
+	const struct walk_ent *w;
+	int r;
+
+	for (;;) {
+		if ((r = walk_next(wk, &w, e)) < 0)
+			return r;
+		if (r == 0) {
+			*out = NULL;
+			return 0;
+		}
+		if (w->kind == WALK_DIR_ERR) {
+			say(bk, "%s: cannot read directory: %s; its contents "
+			    "are not backed up", w->path, strerror(w->err));
+			bk->st->failed++;
+			if ((r = keep_below(bk, w, e)) != 0)
+				return r;
+			continue;
+		}
+		if (w->err != 0 && (r = keep_below(bk, w, e)) != 0)
+			return r;
+		if (w->err == 0 && !opt_included(bk->p->opts, w->path)) {
+			if (S_ISDIR(w->st.st_mode))
+				walk_prune(wk);
+			continue;
+		}
+		*out = w;
+		return 0;
+	}
+}
+
+/* Merge the walk of root with the inventory (none for selective). */
+static int
+merge_loop(struct bk *bk, const char *root, struct err *e)
+{
+	size_t const rlen = strlen(root);
+	const struct walk_ent *w = NULL;
+	const struct proto_obj *v = NULL;
+	struct walk *wk;
+	int const incr = !bk->p->selective;
+	int r;
+
+	if ((wk = walk_open(root, e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	if (incr && (r = inv_start(bk, root, rlen, e)) != 0)
+		goto out;
+	if ((r = walk_get(bk, wk, &w, e)) != 0)
+		goto out;
+	for (;;) {
+		int step;
+
+		if (incr && v == NULL && !bk->inv.stop) {
+			if ((r = inv_peek(bk, &v, e)) != 0)
+				goto out;
+			if (v == NULL)
+				bk->inv.stop = 1;	/* inventory done */
+			if (v != NULL && walk_pkey_cmp(v->path, v->path_len,
+			    root, rlen) < 0) {
+				bk->inv.pos++;	/* before the subtree */
+				v = NULL;
+				continue;
+			}
+			if (v != NULL && !walk_under(root, rlen, v->path,
+			    v->path_len)) {
+				bk->inv.stop = 1;	/* past it */
+				v = NULL;
+			}
+		}
+		if (w == NULL && v == NULL)
+			break;
+		step = merge_next(w ? w->path : NULL, w ? w->path_len : 0,
+		    v ? v->path : NULL, v ? v->path_len : 0);
+		if (step == MERGE_NEXT_INV) {
+			/* Only on the server: gone, unless we could not see. */
+			if (!kept(bk, v->path, v->path_len))
+				r = send_gone(bk, v->path, v->path_len, e);
+			bk->inv.pos++;
+			v = NULL;
+		} else {
+			r = process(bk, w, step == MERGE_NEXT_BOTH ? v : NULL,
+			    e);
+			if (step == MERGE_NEXT_BOTH) {
+				bk->inv.pos++;
+				v = NULL;
+			}
+			if (r == 0)
+				r = walk_get(bk, wk, &w, e);
+		}
+		if (r != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	walk_close(wk);
+	return r;
+}
+
+static int
+fs_open(struct bk *bk, const char *fs, const char *type, struct err *e)
+{
+	struct wire_buf b;
+	struct wire_rd rd;
+	int r;
+
+	wire_buf_init(&b, WIRE_STR_MAX + 64);
+	wire_put_str(&b, fs);
+	wire_put_str(&b, type);
+	r = net_call(bk->c, PT_FS_OPEN, &b, PT_FS_OK, &rd, e);
+	wire_buf_free(&b);
+	if (r == 0 && ((r = wire_get_u64(&rd, &bk->fs, e)) != 0 ||
+	    (r = wire_rd_end(&rd, e)) != 0))
+		r = err_wrap(e, "FS_OK");
+	return r;
+}
+
+static int
+backup_path(struct bk *bk, const char *path, struct err *e)
+{
+	char abs[PATH_MAX], fs[PATH_MAX], type[32];
+	struct err pe;
+	int r;
+
+	err_clear(&pe);
+	if (walk_abspath(path, abs, sizeof(abs), &pe) != 0 ||
+	    walk_filespace(abs, fs, sizeof(fs), type, sizeof(type), &pe) != 0) {
+		say(bk, "%s; not backed up", pe.msg);
+		bk->st->failed++;
+		return 0;
+	}
+	keep_clear(bk);
+	if ((r = fs_open(bk, fs, type, e)) != 0)
+		return err_wrap(e, "filespace %s", fs);
+	if ((r = merge_loop(bk, abs, e)) != 0)
+		return r;
+	if ((r = ingest_flush(bk->ig, e)) != 0)
+		return r;
+	return commit(bk, !bk->p->selective, e);
+}
+
+static void
+bk_fini(struct bk *bk)
+{
+	ingest_free(bk->ig);
+	while (bk->q_head != NULL) {
+		struct bobj *o = bk->q_head;
+
+		bk->q_head = o->next;
+		bobj_free(o);
+	}
+	if (bk->open != NULL)
+		batch_put(bk, bk->open);
+	batch_free_list(bk->out_head);
+	batch_free_list(bk->spare);
+	hset_free(&bk->asked);
+	hset_free(&bk->links);
+	for (size_t i = 0; i < bk->nlinks; i++)
+		free(bk->link_paths[i]);
+	free(bk->link_paths);
+	keep_clear(bk);
+	free(bk->keep);
+	inv_free(&bk->inv);
+	wire_buf_free(&bk->wb);
+}
+
+int
+backup_run(struct net_conn *c, const struct backup_params *p,
+    char *const *paths, size_t npaths, struct backup_stats *st,
+    struct err *e)
+{
+	struct ingest_params ip;
+	struct ingest_sink sink;
+	struct bk bk;
+	double const t0 = util_now();
+	uint64_t const wire0 = net_bytes_out(c);
+	int r = 0;
+
+	memset(&bk, 0, sizeof(bk));
+	memset(st, 0, sizeof(*st));
+	bk.c = c;
+	bk.p = p;
+	bk.st = st;
+	hset_init(&bk.asked);
+	hset_init(&bk.links);
+	wire_buf_init(&bk.wb, WIRE_FRAME_MAX);
+	progress_init(&bk.pg, p->selective ? "Selective" : "Incremental", 0);
+	if (!p->progress)
+		bk.pg.enabled = 0;
+	ingest_params_default(&ip);
+	ip.threads = p->threads;
+	memset(&sink, 0, sizeof(sink));
+	sink.put = sink_put;
+	sink.object_end = sink_end;
+	sink.object_abort = sink_abort;
+	sink.arg = &bk;
+	if ((bk.ig = ingest_new(&ip, &sink, e)) == NULL) {
+		r = e ? e->code : COFFER_ENOMEM;
+		goto out;
+	}
+	if ((bk.open = batch_get(&bk, e)) == NULL) {
+		r = e ? e->code : COFFER_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < npaths && r == 0; i++)
+		r = backup_path(&bk, paths[i], e);
+out:
+	progress_done(&bk.pg);
+	bk_fini(&bk);
+	st->wire_bytes = net_bytes_out(c) - wire0;
+	st->elapsed_s = util_now() - t0;
+	return r;
+}

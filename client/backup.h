@@ -1,0 +1,69 @@
+/*
+ * backup.h - incremental and selective backup over a node session.
+ *
+ * For each path: find its filespace (the mount point), FS_OPEN it, walk
+ * the tree in pkey order and, for incremental, merge the walk with the
+ * server's active inventory (INV_GET pages, one page read ahead), which
+ * arrives in the same order (walk.h, merge.h).  Changed files go through
+ * the ingest pipeline (chunk, hash, compress on every core); the chunks
+ * it delivers are asked for in CHUNK_ASK batches, several outstanding,
+ * and only those the server answers "need" for cross the wire.  An
+ * object's OBJ_PUT is sent once every batch holding its chunks has been
+ * answered, so it always follows the CHUNK_PUTs it references.  Work is
+ * committed every BACKUP_TXN_BYTES or BACKUP_TXN_OBJECTS and at the end:
+ * a backup killed midway loses at most one transaction, and the next run
+ * finds the committed part in the inventory and does not send it again.
+ *
+ * Memory stays bounded whatever the number of files: two inventory
+ * pages, the open and outstanding batches (BACKUP_BATCH_BYTES each), the
+ * ingest queue, and the objects of one transaction's last batches.
+ */
+#ifndef COFFER_CLIENT_BACKUP_H
+#define COFFER_CLIENT_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BACKUP_BATCH_BYTES	(2u << 20)	/* stored bytes per CHUNK_ASK */
+#define BACKUP_BATCHES_OUT	2		/* answers awaited at once */
+#define BACKUP_TXN_BYTES	(256ull << 20)
+#define BACKUP_TXN_OBJECTS	4096
+
+struct coffer_opts;
+struct err;
+struct net_conn;
+
+struct backup_params {
+	int				 selective;
+	int				 threads;	/* 0: one per CPU */
+	int				 progress;	/* bar on a terminal */
+	const struct coffer_opts	*opts;		/* include/exclude */
+	FILE				*log;		/* messages */
+};
+
+struct backup_stats {
+	uint64_t	inspected;
+	uint64_t	backed_up;	/* OBJ_PUT sent */
+	uint64_t	updated;	/* OBJ_META sent */
+	uint64_t	deleted;	/* OBJ_GONE sent (expired) */
+	uint64_t	failed;
+	uint64_t	bytes_inspected;	/* read from files */
+	uint64_t	bytes_sent;	/* stored bytes in CHUNK_PUT frames */
+	uint64_t	bytes_stored;	/* new bytes, as the server reported */
+	uint64_t	chunks_asked;
+	uint64_t	chunks_sent;
+	uint64_t	wire_bytes;	/* every frame byte written */
+	double		elapsed_s;
+};
+
+/*
+ * Back up paths.  Objects that fail are counted in st->failed with a line
+ * on p->log each; the return is non-zero only for what ends the run (the
+ * session broke, out of memory).
+ */
+int backup_run(struct net_conn *c, const struct backup_params *p,
+    char *const *paths, size_t npaths, struct backup_stats *st,
+    struct err *e);
+
+#endif

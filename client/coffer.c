@@ -1,0 +1,482 @@
+/*
+ * coffer - the backup client (like dsmc).
+ *
+ * A thin main: options (opt.h), one node session (net.h), and one
+ * command: incremental, selective (backup.h), restore (restore.h), query
+ * backup / filespace (query.h).  Exit status follows TSM: 0 all done,
+ * 4 some objects skipped or failed, 8 warnings (nothing matched), 12
+ * errors.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "backup.h"
+#include "err.h"
+#include "json.h"
+#include "net.h"
+#include "opt.h"
+#include "passwd.h"
+#include "proto.h"
+#include "query.h"
+#include "restore.h"
+#include "util.h"
+
+static const char usage_text[] =
+"NAME\n"
+"    coffer - back up and restore files with a Coffer server\n"
+"\n"
+"SYNOPSIS\n"
+"    coffer [--server HOST:PORT] [--ca FILE] [--node NAME] [--optfile F]\n"
+"           [--json] COMMAND ARGS... [OPTIONS]\n"
+"\n"
+"COMMANDS\n"
+"    incremental PATH...     progressive incremental backup (abbrev. i):\n"
+"                            new and changed files are sent, a change of\n"
+"                            mode, owner or ctime alone is sent as a\n"
+"                            metadata update, deleted files become\n"
+"                            inactive on the server\n"
+"    selective PATH...       back up the files and directories named\n"
+"                            (recursively) whether changed or not (sel)\n"
+"    restore SRC [DEST]      restore (rest); SRC \"/d/f\" is that object,\n"
+"                            \"/d/\" or \"/d/*\" what lies below /d:\n"
+"        --subdir[=yes]      include subdirectories\n"
+"        --pitdate \"YYYY-MM-DD[ HH:MM[:SS]]\"\n"
+"                            the versions active at that local time (a\n"
+"                            date alone means 23:59:59 of that day)\n"
+"        --inactive          the newest version, active or not: this\n"
+"                            restores deleted files\n"
+"        --replace[=yes]     overwrite existing files (else they are\n"
+"                            skipped, exit status 4)\n"
+"                            Without DEST objects go back where they were;\n"
+"                            \"restore SRC/ DEST/ --subdir\" puts what lies\n"
+"                            under SRC into DEST; a single file restores\n"
+"                            into DEST by its name (DEST/name), or as DEST\n"
+"                            when DEST does not exist\n"
+"    query backup [PATH]     list backup versions (q ba); --inactive adds\n"
+"                            inactive ones, --pitdate as above\n"
+"    query filespace         list the node's filespaces (q fi)\n"
+"\n"
+"OPTIONS\n"
+"    --server HOST:PORT      the server (option file: SERVER)\n"
+"    --ca FILE               CA certificate the server must chain to\n"
+"                            (CAFILE; the server's DIR/tls/ca.pem)\n"
+"    --node NAME             node name (NODENAME)\n"
+"    --optfile F             option file (default ./coffer.opt, else\n"
+"                            /etc/coffer/coffer.opt)\n"
+"    --password-file F       password file (PASSWORDFILE; default\n"
+"                            ~/.coffer/NODENAME.pw, mode 0600)\n"
+"    --json                  print one JSON object last on stdout\n"
+"    -h, --help              this text\n"
+"    Options may come before or after the command words; \"--\" ends\n"
+"    them.\n"
+"\n"
+"OPTION FILE\n"
+"    Lines \"NAME value\", names case-insensitive, '#' comments:\n"
+"    SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, INCLUDE pattern,\n"
+"    EXCLUDE pattern.  Patterns are shell patterns matched against the\n"
+"    whole path ('*' also matches '/'); the last matching rule wins; an\n"
+"    excluded directory is not entered.  The command line wins over the\n"
+"    file.\n"
+"\n"
+"ENVIRONMENT\n"
+"    COFFER_PASSWORD         the node's password (else the password\n"
+"                            file; never on the command line)\n"
+"\n"
+"EXIT STATUS\n"
+"    0 all done, 4 some objects skipped or failed, 8 warnings (nothing\n"
+"    matched), 12 errors.\n";
+
+enum cmd { CMD_NONE, CMD_INCR, CMD_SEL, CMD_RESTORE, CMD_QBACKUP, CMD_QFS };
+
+/* word abbreviates full with at least min characters. */
+static int
+abbrev(const char *word, const char *full, size_t min)
+{
+	size_t const n = strlen(word);
+
+	return n >= min && n <= strlen(full) && strncasecmp(word, full, n) == 0;
+}
+
+static enum cmd
+parse_cmd(const struct coffer_opts *o, size_t *nargs, struct err *e)
+{
+	const char *w = o->words[0];
+
+	*nargs = 1;
+	if (abbrev(w, "incremental", 1))
+		return CMD_INCR;
+	if (abbrev(w, "selective", 3))
+		return CMD_SEL;
+	if (abbrev(w, "restore", 3))
+		return CMD_RESTORE;
+	if (abbrev(w, "query", 1)) {
+		*nargs = 2;
+		if (o->nwords < 2) {
+			err_set(e, COFFER_EINVAL, "query what? expected "
+			    "'query backup [PATH]' or 'query filespace'");
+			return CMD_NONE;
+		}
+		if (abbrev(o->words[1], "backup", 2))
+			return CMD_QBACKUP;
+		if (abbrev(o->words[1], "filespace", 2))
+			return CMD_QFS;
+		err_set(e, COFFER_EINVAL, "unknown query '%s': expected "
+		    "'query backup [PATH]' or 'query filespace'", o->words[1]);
+		return CMD_NONE;
+	}
+	err_set(e, COFFER_EINVAL, "unknown command '%s': expected incremental, "
+	    "selective, restore, query backup or query filespace (see coffer "
+	    "--help)", w);
+	return CMD_NONE;
+}
+
+static int
+check_args(enum cmd cmd, size_t n, struct err *e)
+{
+	switch (cmd) {
+	case CMD_INCR:
+	case CMD_SEL:
+		if (n == 0)
+			return err_set(e, COFFER_EINVAL, "%s needs at least "
+			    "one PATH", cmd == CMD_INCR ? "incremental" :
+			    "selective");
+		return 0;
+	case CMD_RESTORE:
+		if (n < 1 || n > 2)
+			return err_set(e, COFFER_EINVAL, "restore takes SRC "
+			    "[DEST], got %zu argument%s", n, n == 1 ? "" : "s");
+		return 0;
+	case CMD_QBACKUP:
+		if (n > 1)
+			return err_set(e, COFFER_EINVAL, "query backup takes "
+			    "at most one PATH");
+		return 0;
+	case CMD_QFS:
+		if (n > 0)
+			return err_set(e, COFFER_EINVAL, "query filespace "
+			    "takes no arguments");
+		return 0;
+	case CMD_NONE:
+		break;
+	}
+	return err_set(e, COFFER_EINVAL, "no command");
+}
+
+/* Password: COFFER_PASSWORD, else the password file; never argv. */
+static int
+get_password(const struct coffer_opts *o, char *pw, size_t len,
+    struct err *e)
+{
+	char file[PATH_MAX];
+	int r;
+
+	if ((r = opt_password_path(o, file, sizeof(file), e)) != 0)
+		return r;
+	r = passwd_read("COFFER_PASSWORD", file, pw, len, e);
+	if (r == COFFER_ENOTFOUND)
+		return err_set(e, r, "no password for node %s: set "
+		    "COFFER_PASSWORD or store it in %s (mode 0600)", o->node,
+		    file);
+	return r;
+}
+
+static void
+hms(double s, char *buf, size_t len)
+{
+	uint64_t const t = (uint64_t)(s + 0.5);
+
+	snprintf(buf, len, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, t / 3600,
+	    t / 60 % 60, t % 60);
+}
+
+static void
+print_backup(const struct coffer_opts *o, const struct backup_stats *st,
+    int rc, const char *error)
+{
+	double const ratio = st->bytes_inspected > 0 ? 100.0 * (1.0 -
+	    (double)st->bytes_sent / (double)st->bytes_inspected) : 0.0;
+	char in[24], sent[24], el[24];
+
+	if (o->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_open(&j, NULL);
+		json_u64(&j, "objects_inspected", st->inspected);
+		json_u64(&j, "objects_backed_up", st->backed_up);
+		json_u64(&j, "objects_updated", st->updated);
+		json_u64(&j, "objects_deleted", st->deleted);
+		json_u64(&j, "objects_failed", st->failed);
+		json_u64(&j, "bytes_inspected", st->bytes_inspected);
+		json_u64(&j, "bytes_sent", st->bytes_sent);
+		json_u64(&j, "bytes_stored", st->bytes_stored);
+		json_u64(&j, "chunks_asked", st->chunks_asked);
+		json_u64(&j, "chunks_sent", st->chunks_sent);
+		json_u64(&j, "wire_bytes", st->wire_bytes);
+		json_double(&j, "elapsed_s", st->elapsed_s);
+		json_i64(&j, "rc", rc);
+		if (error != NULL)
+			json_str(&j, "error", error);
+		json_obj_close(&j);
+		return;
+	}
+	util_human_bytes(st->bytes_inspected, in, sizeof(in));
+	util_human_bytes(st->bytes_sent, sent, sizeof(sent));
+	hms(st->elapsed_s, el, sizeof(el));
+	printf("Total number of objects inspected: %12" PRIu64 "\n"
+	    "Total number of objects backed up: %12" PRIu64 "\n"
+	    "Total number of objects updated:   %12" PRIu64 "\n"
+	    "Total number of objects deleted:   %12" PRIu64 "\n"
+	    "Total number of objects failed:    %12" PRIu64 "\n"
+	    "Total number of bytes inspected:   %12s\n"
+	    "Total number of bytes transferred: %12s\n"
+	    "Data reduction ratio:              %11.2f%%\n"
+	    "Elapsed processing time:           %12s\n",
+	    st->inspected, st->backed_up, st->updated, st->deleted,
+	    st->failed, in, sent, ratio, el);
+}
+
+static void
+print_restore(const struct coffer_opts *o, const struct restore_stats *st,
+    int rc, const char *error)
+{
+	char bytes[24], el[24];
+
+	if (o->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_open(&j, NULL);
+		json_u64(&j, "objects_restored", st->restored);
+		json_u64(&j, "bytes_restored", st->bytes);
+		json_u64(&j, "objects_failed", st->failed);
+		json_u64(&j, "objects_skipped", st->skipped);
+		json_double(&j, "elapsed_s", st->elapsed_s);
+		json_i64(&j, "rc", rc);
+		if (error != NULL)
+			json_str(&j, "error", error);
+		json_obj_close(&j);
+		return;
+	}
+	util_human_bytes(st->bytes, bytes, sizeof(bytes));
+	hms(st->elapsed_s, el, sizeof(el));
+	printf("Total number of objects restored:  %12" PRIu64 "\n"
+	    "Total number of objects failed:    %12" PRIu64 "\n"
+	    "Total number of objects skipped:   %12" PRIu64 "\n"
+	    "Total number of bytes transferred: %12s\n"
+	    "Elapsed processing time:           %12s\n",
+	    st->restored, st->failed, st->skipped, bytes, el);
+}
+
+/*
+ * An error before the command ran (options, password, logon): with
+ * --json there is still one object, with the command's keys at zero.
+ */
+static int
+fail(const struct coffer_opts *o, enum cmd cmd, const struct err *e, int rc)
+{
+	struct json j;
+
+	fprintf(stderr, "coffer: %s\n", e->msg);
+	if (!o->json)
+		return rc;
+	if (cmd == CMD_INCR || cmd == CMD_SEL) {
+		struct backup_stats st;
+
+		memset(&st, 0, sizeof(st));
+		print_backup(o, &st, rc, e->msg);
+		return rc;
+	}
+	if (cmd == CMD_RESTORE) {
+		struct restore_stats st;
+
+		memset(&st, 0, sizeof(st));
+		print_restore(o, &st, rc, e->msg);
+		return rc;
+	}
+	json_init(&j, stdout);
+	json_obj_open(&j, NULL);
+	if (cmd == CMD_QBACKUP || cmd == CMD_QFS) {
+		json_arr_open(&j, "rows");
+		json_arr_close(&j);
+	}
+	json_i64(&j, "rc", rc);
+	json_str(&j, "error", e->msg);
+	json_obj_close(&j);
+	return rc;
+}
+
+static int
+run_backup(struct net_conn *c, const struct coffer_opts *o, enum cmd cmd,
+    size_t first)
+{
+	struct backup_params bp;
+	struct backup_stats st;
+	struct err e;
+	int r, rc;
+
+	memset(&bp, 0, sizeof(bp));
+	bp.selective = cmd == CMD_SEL;
+	bp.progress = 1;
+	bp.opts = o;
+	bp.log = stderr;
+	err_clear(&e);
+	r = backup_run(c, &bp, o->words + first, o->nwords - first, &st, &e);
+	if (r != 0)
+		fprintf(stderr, "coffer: %s\n", e.msg);
+	rc = r != 0 ? RC_ERROR : st.failed > 0 ? RC_SKIPPED : RC_OK;
+	print_backup(o, &st, rc, r != 0 ? e.msg : NULL);
+	return rc;
+}
+
+static int
+run_restore(struct net_conn *c, const struct coffer_opts *o, size_t first,
+    int64_t pit)
+{
+	struct restore_params rp;
+	struct restore_stats st;
+	struct err e;
+	int r, rc;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.src = o->words[first];
+	rp.dest = o->nwords > first + 1 ? o->words[first + 1] : NULL;
+	rp.subdir = o->subdir;
+	rp.replace = o->replace;
+	rp.inactive = o->inactive;
+	rp.pit = pit;
+	rp.progress = 1;
+	rp.log = stderr;
+	err_clear(&e);
+	r = restore_run(c, &rp, &st, &e);
+	if (r != 0)
+		fprintf(stderr, "coffer: %s\n", e.msg);
+	else if (st.matched == 0)
+		fprintf(stderr, "coffer: ANS1092W No files matching search "
+		    "criteria were found: %s\n", rp.src);
+	rc = r != 0 ? RC_ERROR : st.failed > 0 || st.skipped > 0 ? RC_SKIPPED :
+	    st.matched == 0 ? RC_WARNING : RC_OK;
+	print_restore(o, &st, rc, r != 0 ? e.msg : NULL);
+	return rc;
+}
+
+static int
+run_query(struct net_conn *c, const struct coffer_opts *o, enum cmd cmd,
+    size_t first, int64_t pit)
+{
+	struct query_params qp;
+	uint64_t rows = 0;
+	struct err e;
+	int r;
+
+	memset(&qp, 0, sizeof(qp));
+	qp.path = o->nwords > first ? o->words[first] : NULL;
+	qp.inactive = o->inactive;
+	qp.pit = pit;
+	qp.json = o->json;
+	qp.out = stdout;
+	err_clear(&e);
+	if (cmd == CMD_QFS)
+		r = query_filespace(c, &qp, &rows, &e);
+	else
+		r = query_backup(c, &qp, &rows, &e);
+	if (r != 0) {
+		fprintf(stderr, "coffer: %s\n", e.msg);
+		return RC_ERROR;
+	}
+	if (cmd == CMD_QBACKUP && rows == 0) {
+		fprintf(stderr, "coffer: ANS1092W No files matching search "
+		    "criteria were found\n");
+		return RC_WARNING;
+	}
+	return RC_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct coffer_opts o;
+	struct net_opts no;
+	struct net_conn *c = NULL;
+	char pw[PASSWD_BUF_MAX];
+	size_t first;
+	int64_t pit = 0;
+	struct err e;
+	enum cmd cmd = CMD_NONE;
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	opt_init(&o);
+	err_clear(&e);
+	if (opt_load(&o, argc, argv, &e) != 0) {
+		rc = fail(&o, cmd, &e, RC_ERROR);
+		goto out;
+	}
+	if (o.help) {
+		fputs(usage_text, stdout);
+		rc = RC_OK;
+		goto out;
+	}
+	if (o.version) {
+		printf("coffer %s (protocol %d)\n", PACKAGE_VERSION,
+		    PROTO_VERSION);
+		rc = RC_OK;
+		goto out;
+	}
+	if (o.nwords == 0) {
+		fputs(usage_text, stderr);
+		rc = RC_ERROR;
+		goto out;
+	}
+	if ((cmd = parse_cmd(&o, &first, &e)) == CMD_NONE ||
+	    check_args(cmd, o.nwords - first, &e) != 0 ||
+	    (o.pitdate != NULL && opt_parse_pitdate(o.pitdate, &pit,
+	    &e) != 0)) {
+		rc = fail(&o, cmd, &e, RC_ERROR);
+		goto out;
+	}
+	if (o.node == NULL) {
+		err_set(&e, COFFER_EINVAL, "no node name given (--node NAME or "
+		    "NODENAME in the option file)");
+		rc = fail(&o, cmd, &e, RC_ERROR);
+		goto out;
+	}
+	if (get_password(&o, pw, sizeof(pw), &e) != 0) {
+		rc = fail(&o, cmd, &e, RC_ERROR);
+		goto out;
+	}
+	memset(&no, 0, sizeof(no));
+	no.server = o.server;
+	no.ca_file = o.ca_file;
+	no.program = "coffer";
+	c = net_connect(&no, PROTO_KIND_NODE, o.node, pw, &e);
+	passwd_wipe(pw, sizeof(pw));
+	if (c == NULL) {
+		rc = fail(&o, cmd, &e, RC_ERROR);
+		goto out;
+	}
+	switch (cmd) {
+	case CMD_INCR:
+	case CMD_SEL:
+		rc = run_backup(c, &o, cmd, first);
+		break;
+	case CMD_RESTORE:
+		rc = run_restore(c, &o, first, pit);
+		break;
+	default:
+		rc = run_query(c, &o, cmd, first, pit);
+		break;
+	}
+out:
+	net_close(c);
+	opt_free(&o);
+	fflush(stdout);
+	return rc;
+}

@@ -1,0 +1,503 @@
+/*
+ * net.c - blocking client sessions over TLS (see net.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "err.h"
+#include "net.h"
+#include "passwd.h"
+#include "proto.h"
+#include "tls.h"
+#include "wire.h"
+
+#define NET_IN_INITIAL	(64u << 10)
+#define NET_OUT_CAP	(NET_OUT_FLUSH + (64u << 10))
+
+struct net_exp {
+	uint16_t	 type;
+	uint32_t	 left;		/* replies still to come */
+	net_handler	 fn;
+	void		*arg;
+};
+
+struct net_conn {
+	SSL_CTX		*ctx;
+	SSL		*ssl;
+	int		 fd;
+	int		 broken;	/* an error ended the session */
+	int		 tsm_rc;
+	char		 where[NET_HOST_MAX + 16];
+
+	uint8_t		*out;
+	size_t		 out_len, out_cap;
+	uint8_t		*in;
+	size_t		 in_cap;
+
+	struct net_exp	*q;		/* ring of expectations */
+	size_t		 q_cap, q_head, q_n;
+	size_t		 pending;	/* sum of left */
+
+	char		 server_name[256];
+	char		 user[256];
+	char		 domain[256];
+	uint64_t	 bytes_out, bytes_in;
+};
+
+int
+net_parse_server(const char *s, char *host, size_t hostlen, int *port,
+    struct err *e)
+{
+	const char *h = s, *colon = NULL;
+	size_t hl;
+	char *end;
+	long p = PROTO_PORT;
+
+	if (s == NULL || *s == '\0')
+		return err_set(e, COFFER_EINVAL, "no server given (--server "
+		    "HOST:PORT or SERVER in the option file)");
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || (rb[1] != '\0' && rb[1] != ':'))
+			goto bad;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon != NULL && strchr(s, ':') != colon)
+			colon = NULL;	/* a bare IPv6 address */
+		hl = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	if (hl == 0 || hl >= hostlen)
+		goto bad;
+	if (colon != NULL) {
+		errno = 0;
+		p = strtol(colon + 1, &end, 10);
+		if (errno != 0 || end == colon + 1 || *end != '\0' || p < 1 ||
+		    p > 65535)
+			goto bad;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (int)p;
+	return 0;
+bad:
+	return err_set(e, COFFER_EINVAL, "server '%s' is not HOST:PORT", s);
+}
+
+const char *
+net_server_name(const struct net_conn *c)
+{
+	return c->server_name;
+}
+
+const char *
+net_user_name(const struct net_conn *c)
+{
+	return c->user;
+}
+
+const char *
+net_domain(const struct net_conn *c)
+{
+	return c->domain;
+}
+
+int
+net_tsm_rc(const struct net_conn *c)
+{
+	return c->tsm_rc;
+}
+
+uint64_t
+net_bytes_out(const struct net_conn *c)
+{
+	return c->bytes_out;
+}
+
+uint64_t
+net_bytes_in(const struct net_conn *c)
+{
+	return c->bytes_in;
+}
+
+/* Every error on the connection ends it: mark it and pass r through. */
+static int
+broken(struct net_conn *c, int r)
+{
+	c->broken = 1;
+	return r;
+}
+
+int
+net_flush(struct net_conn *c, struct err *e)
+{
+	int r;
+
+	if (c->broken)
+		return err_set(e, COFFER_EIO, "connection to %s: closed after "
+		    "an error", c->where);
+	if (c->out_len == 0)
+		return 0;
+	if ((r = tls_write_full(c->ssl, c->out, c->out_len, e)) != 0)
+		return broken(c, err_wrap(e, "send to %s", c->where));
+	c->bytes_out += c->out_len;
+	c->out_len = 0;
+	return 0;
+}
+
+/* Append bytes to the output buffer, which has room for them. */
+static void
+out_add(struct net_conn *c, const void *p, size_t n)
+{
+	if (n > 0)
+		memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+}
+
+int
+net_send_parts(struct net_conn *c, uint16_t type, const void *head,
+    size_t head_len, const void *body, size_t body_len, struct err *e)
+{
+	uint8_t hdr[WIRE_HDR_LEN];
+	struct wire_hdr h;
+	size_t const total = WIRE_HDR_LEN + head_len + body_len;
+	int r;
+
+	if (c->broken)
+		return err_set(e, COFFER_EIO, "connection to %s: closed after "
+		    "an error", c->where);
+	if (head_len > WIRE_FRAME_MAX || body_len > WIRE_FRAME_MAX - head_len)
+		return err_set(e, COFFER_ETOOBIG, "frame %s: %zu bytes exceed "
+		    "the limit %u", proto_type_name(type), head_len + body_len,
+		    WIRE_FRAME_MAX);
+	h.len = (uint32_t)(head_len + body_len);
+	h.type = type;
+	h.flags = 0;
+	wire_hdr_encode(hdr, &h);
+	if (c->out_len + total > c->out_cap && (r = net_flush(c, e)) != 0)
+		return r;
+	if (total > c->out_cap) {
+		/* Larger than the buffer: write it through. */
+		if ((r = tls_write_full(c->ssl, hdr, sizeof(hdr), e)) != 0 ||
+		    (head_len > 0 && (r = tls_write_full(c->ssl, head,
+		    head_len, e)) != 0) ||
+		    (body_len > 0 && (r = tls_write_full(c->ssl, body,
+		    body_len, e)) != 0))
+			return broken(c, err_wrap(e, "send to %s", c->where));
+		c->bytes_out += total;
+		return 0;
+	}
+	out_add(c, hdr, sizeof(hdr));
+	out_add(c, head, head_len);
+	out_add(c, body, body_len);
+	if (c->out_len > NET_OUT_FLUSH)
+		return net_flush(c, e);
+	return 0;
+}
+
+int
+net_send(struct net_conn *c, uint16_t type, const struct wire_buf *payload,
+    struct err *e)
+{
+	int r;
+
+	if (payload == NULL)
+		return net_send_parts(c, type, NULL, 0, NULL, 0, e);
+	if ((r = wire_buf_ok(payload, e)) != 0)
+		return err_wrap(e, "frame %s", proto_type_name(type));
+	return net_send_parts(c, type, payload->p, payload->len, NULL, 0, e);
+}
+
+/* Turn an ERROR frame into an error return carrying the server's text. */
+static int
+server_error(struct net_conn *c, struct wire_rd *rd, struct err *e)
+{
+	char msg[WIRE_STR_MAX + 1];
+	uint32_t code;
+	uint8_t rc;
+	struct err de;
+
+	err_clear(&de);
+	if (wire_get_u32(rd, &code, &de) != 0 || wire_get_u8(rd, &rc, &de) !=
+	    0 || wire_get_str(rd, WIRE_STR_MAX, msg, sizeof(msg), &de) != 0)
+		return err_set(e, COFFER_EPROTO, "%s sent a malformed ERROR "
+		    "frame: %s", c->where, de.msg);
+	c->tsm_rc = rc;
+	/* Codes are negative COFFER_E* values; anything else is a bug. */
+	if ((int32_t)code >= 0 || (int32_t)code < COFFER_EVERSION)
+		code = (uint32_t)COFFER_EINTERNAL;
+	return err_set(e, (int32_t)code, "%s", msg);
+}
+
+int
+net_recv(struct net_conn *c, uint16_t *type, struct wire_rd *payload,
+    struct err *e)
+{
+	uint8_t hdr[WIRE_HDR_LEN];
+	struct wire_hdr h;
+	int r;
+
+	if ((r = net_flush(c, e)) != 0)
+		return r;
+	if ((r = tls_read_full(c->ssl, hdr, sizeof(hdr), e)) != 0)
+		return broken(c, err_wrap(e, "receive from %s", c->where));
+	if ((r = wire_hdr_decode(hdr, WIRE_FRAME_MAX, &h, e)) != 0)
+		return broken(c, err_wrap(e, "receive from %s", c->where));
+	if (h.len > c->in_cap) {
+		size_t ncap = c->in_cap ? c->in_cap : NET_IN_INITIAL;
+		uint8_t *np;
+
+		while (ncap < h.len)
+			ncap *= 2;
+		if ((np = realloc(c->in, ncap)) == NULL)
+			return broken(c, err_set(e, COFFER_ENOMEM, "receive: "
+			    "out of memory for %u bytes", h.len));
+		c->in = np;
+		c->in_cap = ncap;
+	}
+	if (h.len > 0 && (r = tls_read_full(c->ssl, c->in, h.len, e)) != 0)
+		return broken(c, err_wrap(e, "receive %s from %s",
+		    proto_type_name(h.type), c->where));
+	c->bytes_in += WIRE_HDR_LEN + h.len;
+	wire_rd_init(payload, c->in, h.len);
+	*type = h.type;
+	if (h.type == PT_ERROR)
+		return broken(c, server_error(c, payload, e));
+	return 0;
+}
+
+int
+net_expect(struct net_conn *c, uint16_t type, uint32_t n,
+    net_handler handler, void *arg, struct err *e)
+{
+	struct net_exp *x;
+
+	if (n == 0)
+		return 0;
+	if (c->q_n == c->q_cap) {
+		size_t const ncap = c->q_cap ? c->q_cap * 2 : 16;
+		struct net_exp *nq = malloc(ncap * sizeof(*nq));
+
+		if (nq == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		for (size_t i = 0; i < c->q_n; i++)
+			nq[i] = c->q[(c->q_head + i) % c->q_cap];
+		free(c->q);
+		c->q = nq;
+		c->q_cap = ncap;
+		c->q_head = 0;
+	}
+	x = &c->q[(c->q_head + c->q_n) % c->q_cap];
+	x->type = type;
+	x->left = n;
+	x->fn = handler;
+	x->arg = arg;
+	c->q_n++;
+	c->pending += n;
+	return 0;
+}
+
+size_t
+net_pending(const struct net_conn *c)
+{
+	return c->pending;
+}
+
+int
+net_pump(struct net_conn *c, struct err *e)
+{
+	struct net_exp *head, x;
+	struct wire_rd rd;
+	uint16_t type;
+	int r;
+
+	if (c->q_n == 0)
+		return err_set(e, COFFER_EINTERNAL, "no reply is expected");
+	head = &c->q[c->q_head];
+	/* Copy and consume first: the handler may add expectations. */
+	x = *head;
+	if (--head->left == 0) {
+		c->q_head = (c->q_head + 1) % c->q_cap;
+		c->q_n--;
+	}
+	c->pending--;
+	if ((r = net_recv(c, &type, &rd, e)) != 0)
+		return r;
+	if (type != x.type)
+		return broken(c, err_set(e, COFFER_EPROTO, "%s answered %s "
+		    "where %s was expected", c->where, proto_type_name(type),
+		    proto_type_name(x.type)));
+	return x.fn(x.arg, type, &rd, e);
+}
+
+int
+net_pump_all(struct net_conn *c, struct err *e)
+{
+	int r;
+
+	while (c->pending > 0)
+		if ((r = net_pump(c, e)) != 0)
+			return r;
+	return 0;
+}
+
+int
+net_call(struct net_conn *c, uint16_t type, const struct wire_buf *req,
+    uint16_t reply_type, struct wire_rd *payload, struct err *e)
+{
+	uint16_t got;
+	int r;
+
+	if ((r = net_pump_all(c, e)) != 0 || (r = net_send(c, type, req,
+	    e)) != 0 || (r = net_recv(c, &got, payload, e)) != 0)
+		return r;
+	if (got != reply_type)
+		return broken(c, err_set(e, COFFER_EPROTO, "%s answered %s to "
+		    "%s where %s was expected", c->where, proto_type_name(got),
+		    proto_type_name(type), proto_type_name(reply_type)));
+	return 0;
+}
+
+static int
+hello(struct net_conn *c, const char *program, struct err *e)
+{
+	struct wire_buf b;
+	struct wire_rd rd;
+	uint16_t version;
+	int r;
+
+	wire_buf_init(&b, WIRE_STR_MAX + 64);
+	wire_put_u32(&b, PROTO_MAGIC);
+	wire_put_u16(&b, PROTO_VERSION);
+	wire_put_u16(&b, PROTO_VERSION);
+	wire_put_str(&b, program);
+	r = net_call(c, PT_HELLO, &b, PT_HELLO_OK, &rd, e);
+	wire_buf_free(&b);
+	if (r != 0)
+		return r;
+	if ((r = wire_get_u16(&rd, &version, e)) != 0 ||
+	    (r = wire_get_str(&rd, sizeof(c->server_name) - 1,
+	    c->server_name, sizeof(c->server_name), e)) != 0)
+		return broken(c, err_wrap(e, "HELLO_OK from %s", c->where));
+	if (version != PROTO_VERSION)
+		return broken(c, err_set(e, COFFER_EVERSION, "%s speaks "
+		    "protocol version %u, this client %u", c->where, version,
+		    PROTO_VERSION));
+	return 0;
+}
+
+static int
+auth(struct net_conn *c, int kind, const char *name, const char *password,
+    struct err *e)
+{
+	struct wire_buf b;
+	struct wire_rd rd;
+	uint16_t type;
+	int r;
+
+	wire_buf_init(&b, 2 * WIRE_STR_MAX + 16);
+	wire_put_u8(&b, (uint8_t)kind);
+	wire_put_str(&b, name);
+	wire_put_str(&b, password);
+	r = net_send(c, PT_AUTH, &b, e);
+	if (b.p != NULL)
+		passwd_wipe(b.p, b.cap);
+	wire_buf_free(&b);
+	if (r == 0)
+		r = net_flush(c, e);
+	/* The password also passed through the output buffer. */
+	passwd_wipe(c->out, c->out_cap);
+	if (r != 0)
+		return r;
+	if ((r = net_recv(c, &type, &rd, e)) != 0)
+		return r;
+	if (type != PT_AUTH_OK)
+		return broken(c, err_set(e, COFFER_EPROTO, "%s answered %s to "
+		    "AUTH", c->where, proto_type_name(type)));
+	if ((r = wire_get_str(&rd, sizeof(c->user) - 1, c->user,
+	    sizeof(c->user), e)) != 0 || (r = wire_get_str(&rd,
+	    sizeof(c->domain) - 1, c->domain, sizeof(c->domain), e)) != 0)
+		return broken(c, err_wrap(e, "AUTH_OK from %s", c->where));
+	return 0;
+}
+
+struct net_conn *
+net_connect(const struct net_opts *o, int kind, const char *name,
+    const char *password, struct err *e)
+{
+	struct net_conn *c = NULL;
+	char host[NET_HOST_MAX];
+	int port, r;
+
+	if ((r = net_parse_server(o->server, host, sizeof(host), &port,
+	    e)) != 0)
+		return NULL;
+	if (o->ca_file == NULL || *o->ca_file == '\0') {
+		err_set(e, COFFER_EINVAL, "no CA file given (--ca FILE or "
+		    "CAFILE in the option file)");
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->out = malloc(NET_OUT_CAP)) == NULL) {
+		err_set(e, COFFER_ENOMEM, "out of memory");
+		goto fail;
+	}
+	c->fd = -1;
+	c->out_cap = NET_OUT_CAP;
+	c->tsm_rc = RC_ERROR;
+	snprintf(c->where, sizeof(c->where), strchr(host, ':') ? "[%s]:%d" :
+	    "%s:%d", host, port);
+	if ((c->ctx = tls_client_ctx(o->ca_file, e)) == NULL)
+		goto fail;
+	if (tls_client_connect(c->ctx, host, port, o->timeout_ms > 0 ?
+	    o->timeout_ms : NET_TIMEOUT_MS, &c->ssl, &c->fd, e) != 0)
+		goto fail;
+	/*
+	 * We buffer frames ourselves and flush before every wait for a
+	 * reply: Nagle's algorithm would only hold a request back until the
+	 * server's delayed ACK.
+	 */
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+	    sizeof(int));
+	if (hello(c, o->program ? o->program : "coffer", e) != 0 ||
+	    auth(c, kind, name, password, e) != 0)
+		goto fail;
+	return c;
+fail:
+	net_close(c);
+	return NULL;
+}
+
+void
+net_close(struct net_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ssl != NULL && !c->broken) {
+		struct err e;
+
+		err_clear(&e);
+		if (net_send(c, PT_BYE, NULL, &e) == 0)
+			(void)net_flush(c, &e);
+	}
+	if (c->ssl != NULL || c->fd >= 0)
+		tls_close(c->ssl, c->fd);
+	SSL_CTX_free(c->ctx);
+	free(c->out);
+	free(c->in);
+	free(c->q);
+	free(c);
+}

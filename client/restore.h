@@ -1,0 +1,64 @@
+/*
+ * restore.h - restore files, directories and links from a node's backups.
+ *
+ * The versions to restore are listed with OBJ_LIST pages (the active
+ * ones; with --pitdate those active at that time; with --inactive and no
+ * date the newest of each path, deleted files included).  Where each
+ * goes is restore_path.h's business.  File data is fetched with pipelined
+ * CHUNK_GET requests spanning files (RESTORE_WINDOW_* outstanding), each
+ * chunk decoded and checked against its SHA-256 before it is written, into
+ * a temporary file renamed into place only when complete and verified; a
+ * chunk that fails the check fails its file loudly and nothing of it is
+ * left behind.  Zero runs are left as holes.
+ *
+ * Safety (issue 3, item 6): every file, directory and link is created
+ * with *at() calls relative to directory descriptors opened with
+ * O_DIRECTORY | O_NOFOLLOW from the destination root, files with
+ * O_CREAT | O_EXCL | O_NOFOLLOW, after restore_path_map refused empty,
+ * "." and ".." components: a symlink restored (or planted) earlier can
+ * never redirect a later entry outside the destination.
+ *
+ * Directories are created when first needed (mode 0700 while being
+ * filled) and get their mode, owner and mtime after their contents.
+ * Owners are restored only when running as root.
+ */
+#ifndef COFFER_CLIENT_RESTORE_H
+#define COFFER_CLIENT_RESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define RESTORE_WINDOW_ENTRIES	256		/* chunks requested ahead */
+#define RESTORE_WINDOW_BYTES	(24u << 20)	/* their raw bytes */
+#define RESTORE_GET_MAX		64		/* entries per CHUNK_GET */
+#define RESTORE_OPEN_MAX	64		/* files being written */
+#define RESTORE_PAGE		1024		/* objects per OBJ_LIST */
+
+struct err;
+struct net_conn;
+
+struct restore_params {
+	const char	*src;
+	const char	*dest;		/* NULL: the original place */
+	int		 subdir;
+	int		 replace;
+	int		 inactive;
+	int64_t		 pit;		/* Unix seconds, 0: now */
+	int		 progress;
+	FILE		*log;
+};
+
+struct restore_stats {
+	uint64_t	restored;	/* objects */
+	uint64_t	bytes;		/* file bytes written */
+	uint64_t	failed;
+	uint64_t	skipped;	/* existed, no --replace */
+	uint64_t	matched;	/* objects the listing selected */
+	double		elapsed_s;
+};
+
+int restore_run(struct net_conn *c, const struct restore_params *p,
+    struct restore_stats *st, struct err *e);
+
+#endif

@@ -1,0 +1,62 @@
+#!/bin/sh
+# A tree with awkward names, empty, sparse and hard-linked files, symlinks,
+# modes and mtimes goes through cofferd and back identically; an unchanged
+# tree sends nothing; a one-line change sends about one chunk.
+tid="backup and restore"
+. "$(dirname "$0")/lib.sh"
+
+start_server SRV1 || { fail "server starts"; finish; }
+ok "server starts on port $SRV_PORT"
+check "register node" adm "register node n1 node1-secret"
+
+src="$T/data/tree"
+mkdir -p "$src/sub dir/deeper" "$src/ünïcödé" "$src/-dash" "$src/a.b" "$src/a"
+printf 'hello\n' > "$src/sub dir/file with spaces"
+printf 'nl\n' > "$src/sub dir/new
+line"
+: > "$src/empty"
+printf 'x' > "$src/-dash/-leading"
+printf 'in a\n' > "$src/a/inner"
+printf 'in a.b\n' > "$src/a.b/inner"
+head -c 2000000 /dev/urandom > "$src/random.bin"
+seq 1 300000 > "$src/numbers.txt"
+truncate -s 32M "$src/sparse.img"
+printf 'middle' | dd of="$src/sparse.img" bs=1 seek=20000000 conv=notrunc status=none
+ln -s "../numbers.txt" "$src/sub dir/link-to-numbers"
+ln -s "/nonexistent/target" "$src/dangling"
+ln "$src/random.bin" "$src/ünïcödé/hardlink.bin"
+chmod 640 "$src/numbers.txt"
+chmod 700 "$src/sub dir/deeper"
+touch -d '2001-02-03 04:05:06' "$src/empty" "$src/a/inner"
+
+cli n1 node1-secret --json incremental "$src" > "$T/b1.json" 2> "$T/b1.err"
+check "first backup exits 0" test $? -eq 0
+check "first backup reports objects" test "$(json_get "$T/b1.json" objects_backed_up)" -ge 15
+sent1=$(json_get "$T/b1.json" bytes_sent)
+
+cli n1 node1-secret --json restore "$src/" "$T/r1/" --subdir=yes > "$T/r1.json" 2> "$T/r1.err"
+check "restore exits 0" test $? -eq 0
+check "restored tree equals the original" same_tree "$src" "$T/r1"
+alloc=$(du -k "$T/r1/sparse.img" | cut -f1)
+check "sparse file keeps its holes ($alloc KiB)" test "$alloc" -lt 4096
+check "hard link restored as a link" test "$(stat -c %i "$T/r1/random.bin")" = "$(stat -c %i "$T/r1/ünïcödé/hardlink.bin")"
+
+cli n1 node1-secret --json incremental "$src" > "$T/b2.json" 2> "$T/b2.err"
+check "unchanged tree sends nothing" test "$(json_get "$T/b2.json" bytes_sent)" -eq 0
+check "unchanged tree backs up nothing" test "$(json_get "$T/b2.json" objects_backed_up)" -eq 0
+
+echo "one more line" >> "$src/numbers.txt"
+cli n1 node1-secret --json incremental "$src" > "$T/b3.json" 2> "$T/b3.err"
+sent3=$(json_get "$T/b3.json" bytes_sent)
+check "one-line change sends about one chunk ($sent3 bytes)" test "$sent3" -gt 0 -a "$sent3" -lt 600000
+check "one-line change backs up one file" test "$(json_get "$T/b3.json" objects_backed_up)" -le 2
+
+cli n1 node1-secret restore "$src/numbers.txt" "$T/r2/" > /dev/null 2> "$T/r2.err"
+check "single file restores into DEST by its name" cmp "$src/numbers.txt" "$T/r2/numbers.txt"
+
+# Bytes that went over the wire for the first backup: compressed and deduplicated.
+check "first backup sent less than it read ($sent1)" test "$sent1" -lt "$(json_get "$T/b1.json" bytes_inspected)"
+
+stop_server
+check "server stops cleanly on SIGTERM" grep -q "shutting down" "$SRV_DIR/stderr"
+finish
