@@ -78,6 +78,15 @@ sess_reply(struct sess *s, uint16_t type)
 	wire_buf_reset(&s->out);
 }
 
+/* The peer went away while we were flushing: nothing more to send. */
+static void
+close_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		sess_free(arg);
+}
+
 static void
 close_when_flushed(struct bufferevent *bev, void *arg)
 {
@@ -87,15 +96,20 @@ close_when_flushed(struct bufferevent *bev, void *arg)
 		sess_free(s);
 }
 
+/*
+ * Stop reading and free the session once its output is flushed.  Never
+ * frees here: the caller may still be inside process_input() with s; the
+ * deferred write callback does it.
+ */
 static void
 sess_close(struct sess *s)
 {
 	s->state = SESS_CLOSING;
 	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_setcb(s->bev, NULL, close_when_flushed, NULL, s);
+	bufferevent_setcb(s->bev, NULL, close_when_flushed, close_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		sess_free(s);
+	bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void

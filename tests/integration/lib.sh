@@ -23,7 +23,17 @@ check() {	# check "what" command...; shows the command's output on failure
 		sed 's/^/#   /' "$T/.check.out"
 	fi
 }
-finish() { [ "$nfail" -eq 0 ] && exit 0 || exit 1; }
+finish() {
+	# A sanitizer build's reports from any server count as failures.
+	for f in "$T"/*/stderr; do
+		[ -f "$f" ] || continue
+		if grep -qE 'Sanitizer|runtime error' "$f"; then
+			fail "sanitizer report in $f"
+			sed 's/^/#   /' "$f" | head -40
+		fi
+	done
+	[ "$nfail" -eq 0 ] && exit 0 || exit 1
+}
 
 # ---- servers and clients ----
 COFFERD="$top_builddir/cofferd"
