@@ -29,9 +29,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proto.h"
+
 #define RESTORE_WINDOW_ENTRIES	256		/* chunks requested ahead */
 #define RESTORE_WINDOW_BYTES	(24u << 20)	/* their raw bytes */
-#define RESTORE_GET_MAX		64		/* entries per CHUNK_GET */
+#define RESTORE_GET_MAX		PROTO_GET_MAX	/* entries per CHUNK_GET */
 #define RESTORE_OPEN_MAX	64		/* files being written */
 #define RESTORE_PAGE		1024		/* objects per OBJ_LIST */
 

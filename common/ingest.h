@@ -27,8 +27,8 @@
 #include "hash.h"
 
 #define INGEST_QUEUE	64		/* chunks in flight */
-#define INGEST_INFLIGHT	(16u << 20)	/* raw bytes in flight */
-#define INGEST_BUFFERS	(40u << 20)	/* job buffers kept */
+#define INGEST_INFLIGHT	(8u << 20)	/* raw bytes in flight */
+#define INGEST_BUFFERS	(20u << 20)	/* job buffers kept */
 
 struct err;
 struct ingest;

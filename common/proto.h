@@ -43,7 +43,7 @@
  *   OBJ_LIST   c>s  str filespace, str prefix, i64 pit, u8 inactive,
  *                   str after, u32 limit            -> OBJ_PAGE
  *   OBJ_PAGE   s>c  u8 more, u32 n, n x objmeta with recipe
- *   CHUNK_GET  c>s  u64 object id, u32 first entry, u32 count
+ *   CHUNK_GET  c>s  u64 object id, u32 first entry, u32 count (<= 64)
  *                   -> count x CHUNK_DATA, in recipe order (zero runs
  *                   included, as CHUNK_DATA with codec 0 and no bytes)
  *   CHUNK_DATA s>c  hash, u32 raw len, u8 codec, bytes stored
@@ -115,6 +115,7 @@ enum proto_type {
 
 #define PROTO_CHUNK_BATCH	1024	/* hashes per CHUNK_ASK, entries per CHUNK_GET */
 #define PROTO_FAILED_MAX	64	/* failures listed in TXN_OK */
+#define PROTO_GET_MAX		64	/* entries per CHUNK_GET: bounds the reply */
 #define PROTO_PAGE_MAX		4096	/* objects per page */
 #define PROTO_RECIPE_MAX	(8u << 20)	/* a 300 GB file at 256 KiB */
 

@@ -689,9 +689,10 @@ on_chunk_get(struct sess *s, struct wire_rd *r, struct err *e)
 	    (rc = wire_get_u32(r, &cr.first, e)) ||
 	    (rc = wire_get_u32(r, &cr.count, e)) || (rc = wire_rd_end(r, e)))
 		return rc;
-	if (cr.count > PROTO_CHUNK_BATCH)
+	/* 64 chunks of at most 16 MiB: one request's replies stay bounded. */
+	if (cr.count > PROTO_GET_MAX)
 		return err_set(e, COFFER_EPROTO, "CHUNK_GET of %u entries "
-		    "exceeds %d", cr.count, PROTO_CHUNK_BATCH);
+		    "exceeds %d", cr.count, PROTO_GET_MAX);
 	rc = cat_obj_get(s->w->cat, id, send_chunks, &cr, e);
 	if (cr.rc != 0)
 		return cr.rc;
