@@ -2,9 +2,9 @@
  * fuzz_wire.c - libFuzzer target: frame header and payload decoders must
  * never read out of bounds or crash on any input.
  *
- * The input is a frame: the header is decoded and checked, then the
- * payload is walked with a field sequence chosen by the header's type, so
- * every getter meets hostile lengths.
+ * The input is a frame: the header is decoded and checked, the payload is
+ * decoded as object metadata (proto.c), then walked with a field sequence
+ * chosen by the header's type, so every getter meets hostile lengths.
  */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "proto.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,6 +38,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (h.len > size - WIRE_HDR_LEN)
 		return 0;
+	/* The object metadata decoder, with and without a recipe. */
+	for (int with = 0; with < 2; with++) {
+		struct proto_obj o;
+
+		wire_rd_init(&r, data + WIRE_HDR_LEN, h.len);
+		if (proto_get_obj(&r, &o, with, &e) == 0 &&
+		    (memchr(o.path, '\0', o.path_len) != NULL ||
+		    o.path_len == 0 || wire_rd_left(&r) > h.len))
+			__builtin_trap();
+	}
 	wire_rd_init(&r, data + WIRE_HDR_LEN, h.len);
 	for (unsigned op = h.type; wire_rd_left(&r) > 0; op = op * 7 + 3) {
 		int rc = 0;

@@ -35,6 +35,6 @@ build_run() {	# name sources...
 	fi
 }
 
-build_run wire "$s/common/wire.c"
+build_run wire "$s/common/wire.c" "$s/common/proto.c"
 build_run container "$s/storage-pools/pool_container.c" "$s/common/codec.c"
 exit $fail
