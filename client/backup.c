@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,15 @@ struct bk {
 	int				 fatal;
 
 	struct hset			 asked;	/* hash -> batch seq, (2) */
+	/*
+	 * Chunks of the previous versions of changed large files: the
+	 * server holds them, so the workers hash them but do not compress
+	 * them (sink_has).  Read by the workers, hence the lock.
+	 */
+	struct hset			 known;
+	pthread_rwlock_t		 known_lock;
+	struct codec			*codec;	/* late compression, on_need */
+	uint8_t				*cbuf;
 	struct batch			*open;
 	struct batch			*out_head, *out_tail, *spare;
 	int				 nout;
@@ -353,18 +363,29 @@ on_need(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 	bits = rd->p + rd->off;
 	for (uint32_t i = 0; i < n; i++) {
 		uint8_t head[HASH_LEN + 4 + 1 + 4];
+		const uint8_t *data = b->data + b->off[i];
+		size_t len = b->len[i];
+		uint8_t codec = b->codec[i];
 
 		if (!(bits[i / 8] & (1u << (i % 8))))
 			continue;
+		if (codec == 0) {
+			/* Expected on the server, but it lacks it after all. */
+			if ((r = codec_encode(bk->codec, data, len, bk->cbuf,
+			    codec_bound(CHUNKER_LIMIT_MAX), &len, &codec,
+			    e)) != 0)
+				return r;
+			data = bk->cbuf;
+		}
 		memcpy(head, b->hash[i], HASH_LEN);
 		util_put_le32(head + HASH_LEN, b->raw_len[i]);
-		head[HASH_LEN + 4] = b->codec[i];
-		util_put_le32(head + HASH_LEN + 5, b->len[i]);
+		head[HASH_LEN + 4] = codec;
+		util_put_le32(head + HASH_LEN + 5, (uint32_t)len);
 		if ((r = net_send_parts(bk->c, PT_CHUNK_PUT, head,
-		    sizeof(head), b->data + b->off[i], b->len[i], e)) != 0)
+		    sizeof(head), data, len, e)) != 0)
 			return r;
 		bk->st->chunks_sent++;
-		bk->st->bytes_sent += b->len[i];
+		bk->st->bytes_sent += len;
 	}
 	bk->out_head = b->next;
 	if (bk->out_head == NULL)
@@ -416,15 +437,18 @@ batch_add(struct bk *bk, const struct ingest_chunk *c, struct err *e)
 {
 	struct batch *b = bk->open;
 	uint32_t const i = b->n;
+	/* A known chunk was not compressed: keep its raw bytes (codec 0). */
+	const uint8_t *data = c->stored ? c->stored : c->raw;
+	uint32_t const len = c->stored ? c->stored_len : c->raw_len;
 
-	if (b->data_len + c->stored_len > b->data_cap) {
+	if (b->data_len + len > b->data_cap) {
 		/* One allocation per batch: the limit and one more chunk. */
 		size_t ncap = BACKUP_BATCH_BYTES +
 		    codec_bound(CHUNKER_MAX_DEFAULT);
 		uint8_t *np;
 
-		if (ncap < b->data_len + c->stored_len)
-			ncap = b->data_len + c->stored_len;
+		if (ncap < b->data_len + len)
+			ncap = b->data_len + len;
 		if ((np = realloc(b->data, ncap)) == NULL)
 			return err_set(e, COFFER_ENOMEM, "out of memory");
 		b->data = np;
@@ -432,11 +456,11 @@ batch_add(struct bk *bk, const struct ingest_chunk *c, struct err *e)
 	}
 	memcpy(b->hash[i], c->hash, HASH_LEN);
 	b->raw_len[i] = c->raw_len;
-	b->codec[i] = c->codec;
+	b->codec[i] = c->stored ? c->codec : 0;
 	b->off[i] = b->data_len;
-	b->len[i] = c->stored_len;
-	memcpy(b->data + b->data_len, c->stored, c->stored_len);
-	b->data_len += c->stored_len;
+	b->len[i] = len;
+	memcpy(b->data + b->data_len, data, len);
+	b->data_len += len;
 	b->n++;
 	if (b->n == PROTO_CHUNK_BATCH || b->data_len >= BACKUP_BATCH_BYTES)
 		return batch_send(bk, e);
@@ -509,6 +533,55 @@ commit(struct bk *bk, int final, struct err *e)
 }
 
 /* ---- the ingest sink ---- */
+
+/* On the ingest workers: skip compressing what the server surely has. */
+static int
+sink_has(void *arg, const uint8_t hash[HASH_LEN])
+{
+	struct bk *bk = arg;
+	int r;
+
+	pthread_rwlock_rdlock(&bk->known_lock);
+	r = hset_get(&bk->known, hash) != NULL;
+	pthread_rwlock_unlock(&bk->known_lock);
+	return r;
+}
+
+/*
+ * Before a changed large file is read, learn its previous version's
+ * chunks: an image or a log that changed in a few places is mostly
+ * chunks the server has, and compressing them again would be the
+ * backup's largest cost.  A failure here only costs time.
+ */
+static int
+learn_previous(struct bk *bk, const struct walk_ent *w, struct err *e)
+{
+	struct wire_buf b;
+	struct wire_rd rd;
+	const uint8_t *rec;
+	size_t len, n = 0;
+	int r;
+
+	wire_buf_init(&b, WIRE_STR_MAX + 64);
+	wire_put_u64(&b, bk->fs);
+	wire_put_bytes(&b, w->path, w->path_len);
+	r = net_call(bk->c, PT_OBJ_RECIPE, &b, PT_OBJ_RECIPE_OK, &rd, e);
+	wire_buf_free(&b);
+	if (r != 0)
+		return r;
+	if (wire_get_bytes(&rd, PROTO_RECIPE_MAX, &rec, &len, NULL) != 0 ||
+	    pool_recipe_count(rec, len, &n, NULL) != 0)
+		return 0;
+	pthread_rwlock_wrlock(&bk->known_lock);
+	if (bk->known.n + n > BACKUP_KNOWN_MAX)
+		hset_free(&bk->known);	/* bounded: forget older files */
+	for (size_t i = 0; i < n; i++)
+		if (!pool_recipe_is_zero(rec, i) &&
+		    hset_put(&bk->known, pool_recipe_hash(rec, i), NULL) == NULL)
+			break;
+	pthread_rwlock_unlock(&bk->known_lock);
+	return 0;
+}
 
 static int
 sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
@@ -970,8 +1043,13 @@ process(struct bk *bk, const struct walk_ent *w, const struct proto_obj *v,
 	action = merge_decide(&disk, v ? &inv : NULL, bk->p->selective);
 	if (action == MERGE_SKIP)
 		return 0;
-	if (action == MERGE_SEND && type == CLIENT_OBJ_FILE)
+	if (action == MERGE_SEND && type == CLIENT_OBJ_FILE) {
+		if (v != NULL && inv.type == CLIENT_OBJ_FILE &&
+		    w->st.st_size >= BACKUP_LEARN_MIN &&
+		    (r = learn_previous(bk, w, e)) != 0)
+			return r;
 		return backup_file(bk, w, e);
+	}
 	if ((o = bobj_new(action == MERGE_META ? OP_META : OP_PUT, w->path,
 	    w->path_len, e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
@@ -1184,6 +1262,10 @@ bk_fini(struct bk *bk)
 	batch_free_list(bk->out_head);
 	batch_free_list(bk->spare);
 	hset_free(&bk->asked);
+	hset_free(&bk->known);
+	pthread_rwlock_destroy(&bk->known_lock);
+	codec_free(bk->codec);
+	free(bk->cbuf);
 	hset_free(&bk->links);
 	for (size_t i = 0; i < bk->nlinks; i++)
 		free(bk->link_paths[i]);
@@ -1212,6 +1294,8 @@ backup_run(struct net_conn *c, const struct backup_params *p,
 	bk.p = p;
 	bk.st = st;
 	hset_init(&bk.asked);
+	hset_init(&bk.known);
+	pthread_rwlock_init(&bk.known_lock, NULL);
 	hset_init(&bk.links);
 	wire_buf_init(&bk.wb, WIRE_FRAME_MAX);
 	progress_init(&bk.pg, p->selective ? "Selective" : "Incremental", 0);
@@ -1219,7 +1303,14 @@ backup_run(struct net_conn *c, const struct backup_params *p,
 		bk.pg.enabled = 0;
 	ingest_params_default(&ip);
 	ip.threads = p->threads;
+	if ((bk.codec = codec_new(ip.level, e)) == NULL ||
+	    (bk.cbuf = malloc(codec_bound(CHUNKER_LIMIT_MAX))) == NULL) {
+		r = bk.codec ? err_set(e, COFFER_ENOMEM, "out of memory") :
+		    (e ? e->code : COFFER_ENOMEM);
+		goto out;
+	}
 	memset(&sink, 0, sizeof(sink));
+	sink.has = sink_has;
 	sink.put = sink_put;
 	sink.object_end = sink_end;
 	sink.object_abort = sink_abort;

@@ -29,6 +29,8 @@
 #define BACKUP_BATCHES_OUT	2		/* answers awaited at once */
 #define BACKUP_TXN_BYTES	(256ull << 20)
 #define BACKUP_TXN_OBJECTS	4096
+#define BACKUP_LEARN_MIN	(1u << 20)	/* files that learn_previous() */
+#define BACKUP_KNOWN_MAX	(1u << 20)	/* hashes remembered at once */
 
 struct coffer_opts;
 struct err;

@@ -27,6 +27,11 @@
  *   OBJ_META   c>s  u64 fs, str path, u32 mode, u32 uid, u32 gid,
  *                   i64 ctime_ns (no reply)
  *   OBJ_GONE   c>s  u64 fs, str path (no reply)
+ *   OBJ_RECIPE c>s  u64 fs, str path            -> OBJ_RECIPE_OK
+ *   OBJ_RECIPE_OK s>c bytes recipe of the path's active version (empty
+ *                   when there is none): a client about to read a changed
+ *                   large file learns which chunks the server already
+ *                   has, and does not compress those again
  *   TXN_COMMIT c>s  u64 fs, u8 final (1: backup done) -> TXN_OK
  *   TXN_OK     s>c  u32 objects, u64 bytes stored, u32 nfailed,
  *                   nfailed x (str path, str reason)  (at most 64 listed)
@@ -94,6 +99,8 @@ enum proto_type {
 	PT_OBJ_GONE = 19,
 	PT_TXN_COMMIT = 20,
 	PT_TXN_OK = 21,
+	PT_OBJ_RECIPE = 22,
+	PT_OBJ_RECIPE_OK = 23,
 
 	PT_FS_LIST = 30,
 	PT_FS_PAGE = 31,

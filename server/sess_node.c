@@ -544,6 +544,54 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	return 0;
 }
 
+struct recipe_find {
+	struct sess	*s;
+	const char	*path;
+	int		 found;
+};
+
+static int
+recipe_row(void *arg, const struct cat_obj *o)
+{
+	struct recipe_find *rf = arg;
+
+	/* The first row under prefix path is path itself, if it is there. */
+	if (strcmp(o->path, rf->path) == 0 && o->type == CAT_OBJ_FILE) {
+		wire_put_bytes(&rf->s->out, o->recipe, o->recipe ? o->recipe_len :
+		    0);
+		rf->found = 1;
+	}
+	return 1;
+}
+
+static int
+on_obj_recipe(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	char path[CAT_PATH_MAX];
+	struct recipe_find rf;
+	uint64_t fs;
+	int more = 0, rc;
+
+	if ((rc = wire_get_u64(r, &fs, e)) ||
+	    (rc = wire_get_str(r, CAT_PATH_MAX - 1, path, sizeof(path), e)) ||
+	    (rc = wire_rd_end(r, e)))
+		return rc;
+	if ((rc = own_fs(s, fs, e)) != 0)
+		return rc;
+	memset(&rf, 0, sizeof(rf));
+	rf.s = s;
+	rf.path = path;
+	wire_buf_reset(&s->out);
+	rc = cat_obj_query(s->w->cat, fs, path, 0, 0, NULL, 1, recipe_row, &rf,
+	    &more, e);
+	if (rc < 0)
+		return rc;
+	if (!rf.found)
+		wire_put_bytes(&s->out, NULL, 0);
+	sess_reply(s, PT_OBJ_RECIPE_OK);
+	return 0;
+}
+
 /* ---- restore and query frames ---- */
 
 static int
@@ -717,6 +765,7 @@ sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 	case PT_OBJ_META:	return on_obj_meta(s, r, e);
 	case PT_OBJ_GONE:	return on_obj_gone(s, r, e);
 	case PT_TXN_COMMIT:	return on_txn_commit(s, r, e);
+	case PT_OBJ_RECIPE:	return on_obj_recipe(s, r, e);
 	case PT_FS_LIST:	return on_fs_list(s, r, e);
 	case PT_OBJ_LIST:	return on_obj_list(s, r, e);
 	case PT_CHUNK_GET:	return on_chunk_get(s, r, e);
