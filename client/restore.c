@@ -40,6 +40,7 @@
 #include "err.h"
 #include "fslist.h"
 #include "hash.h"
+#include "hset.h"
 #include "net.h"
 #include "pool_recipe.h"
 #include "progress.h"
@@ -111,6 +112,12 @@ struct rs {
 	size_t				 prev_len;
 	int				 have_prev;
 
+	/*
+	 * Files this run wrote (SHA-256 of their original path): a hard
+	 * link is made only to one of them, never to whatever else sits
+	 * at the target's name in the destination.
+	 */
+	struct hset			 written;
 	struct codec			*codec;
 	struct hash_ctx			*hash;
 	uint8_t				*buf;
@@ -120,6 +127,9 @@ struct rs {
 	struct progress			 pg;
 	struct err			*e;
 };
+
+static void remember_written(struct rs *rs, const char *path);
+
 
 static void
 say(struct rs *rs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -856,6 +866,7 @@ finish_file(struct rs *rs, struct rjob *j)
 		rs->st->failed++;
 		return;
 	}
+	remember_written(rs, j->path);
 	rs->st->restored++;
 	progress_add(&rs->pg, 1, 0);
 }
@@ -889,6 +900,24 @@ open_rel_dir(struct rs *rs, const char *rel, size_t len)
 }
 
 static void
+remember_written(struct rs *rs, const char *path)
+{
+	uint8_t h[HASH_LEN];
+
+	if (hash_sha256(rs->hash, path, strlen(path), h) == 0)
+		(void)hset_put(&rs->written, h, NULL);
+}
+
+static int
+was_written(struct rs *rs, const char *path)
+{
+	uint8_t h[HASH_LEN];
+
+	return hash_sha256(rs->hash, path, strlen(path), h) == 0 &&
+	    hset_get(&rs->written, h) != NULL;
+}
+
+static void
 finish_link(struct rs *rs, struct rjob *j)
 {
 	char rel[PATH_MAX];
@@ -901,6 +930,11 @@ finish_link(struct rs *rs, struct rjob *j)
 	    sizeof(rel), &me);
 	if (r != 0) {
 		job_fail(j, "hard link target %s is not part of this restore",
+		    j->link);
+		goto out;
+	}
+	if (!was_written(rs, j->link)) {
+		job_fail(j, "hard link target %s was not restored by this run",
 		    j->link);
 		goto out;
 	}
@@ -1095,6 +1129,7 @@ restore_run(struct net_conn *c, const struct restore_params *p,
 	free(rs.buf);
 	codec_free(rs.codec);
 	hash_ctx_free(rs.hash);
+	hset_free(&rs.written);
 	st->elapsed_s = util_now() - t0;
 	return r;
 }

@@ -209,7 +209,13 @@ deliver_tail(struct ingest *ig, struct err *e)
 		if (e != NULL)
 			*e = j->e;
 	} else if (ig->failed) {
-		/* Drain after a failure; the first error was reported. */
+		/*
+		 * Drain after a failure; the first error was reported.  The
+		 * objects still in the queue go back to the sink unfinished.
+		 */
+		if ((j->kind == JOB_END || j->kind == JOB_ABORT) &&
+		    ig->sink.object_abort != NULL)
+			ig->sink.object_abort(ig->sink.arg, j->cookie);
 		r = err_set(e, COFFER_ECANCELED, "ingest: pipeline stopped by "
 		    "an earlier error");
 	} else if (j->kind == JOB_ABORT) {
@@ -415,6 +421,11 @@ ingest_free(struct ingest *ig)
 {
 	if (ig == NULL)
 		return;
+	/* Unfinished work is abandoned: every object goes back to the sink. */
+	ig->failed = 1;
+	(void)ingest_abort(ig, NULL);
+	while (ig->count > 0)
+		(void)deliver_tail(ig, NULL);
 	pthread_mutex_lock(&ig->lock);
 	ig->stop = 1;
 	pthread_cond_broadcast(&ig->work_cv);
@@ -507,6 +518,12 @@ ingest_abort(struct ingest *ig, struct err *e)
 		return 0;
 	ig->in_object = 0;
 	ig->pos = ig->len = 0;
+	if (ig->failed) {
+		/* Nothing more is delivered: give the object back now. */
+		if (ig->sink.object_abort != NULL)
+			ig->sink.object_abort(ig->sink.arg, ig->cookie);
+		return 0;
+	}
 	return queue_marker(ig, JOB_ABORT, e);
 }
 
@@ -538,7 +555,7 @@ ingest_fd(struct ingest *ig, int fd, void *cookie, uint64_t *nread,
 	}
 	r = ingest_end(ig, e);
 out:
-	if (r != 0 && ig->in_object && !ig->failed)
+	if (r != 0 && ig->in_object)
 		(void)ingest_abort(ig, NULL);	/* keep r and its message */
 	if (nread != NULL)
 		*nread = total;

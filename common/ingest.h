@@ -75,7 +75,11 @@ void ingest_params_default(struct ingest_params *p);
 
 struct ingest *ingest_new(const struct ingest_params *p,
     const struct ingest_sink *sink, struct err *e);
-/* Waits for the workers; does not flush.  Accepts NULL. */
+/*
+ * Abandons what is still queued (object_abort() for each unfinished
+ * object), then waits for the workers.  Flush first to finish the work.
+ * Accepts NULL.
+ */
 void ingest_free(struct ingest *ig);
 
 /* Start an object; cookie is passed back to put() and object_end(). */

@@ -328,7 +328,7 @@ sink_abort(void *arg, void *cookie)
 	size_t n = 0;
 
 	(void)pool_recipe_count(o->rec.p, o->rec.len, &n, NULL);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && s->txn != NULL; i++)
 		if (!pool_recipe_is_zero(o->rec.p, i))
 			(void)pool_txn_unref(s->txn,
 			    pool_recipe_hash(o->rec.p, i), NULL);

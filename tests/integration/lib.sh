@@ -49,7 +49,9 @@ start_server() {
 		"$COFFERD" format --dir "$SRV_DIR" --name "$1" --port 0 \
 		    >"$T/$1.format" 2>&1 || { cat "$T/$1.format"; return 1; }
 	fi
-	"$COFFERD" --dir "$SRV_DIR" --port "${2:-0}" >"$SRV_DIR/stdout" 2>"$SRV_DIR/stderr" &
+	# A restart must not see the previous run's ready line.
+	rm -f "$SRV_DIR/stdout"
+	"$COFFERD" --dir "$SRV_DIR" --port "${2:-0}" >"$SRV_DIR/stdout" 2>>"$SRV_DIR/stderr" &
 	SRV_PID=$!
 	pids="$pids $SRV_PID"
 	i=0
@@ -118,4 +120,118 @@ for k in sorted(set(ea) | set(eb)):
             print("#   content differs:", repr(k)); bad += 1
 sys.exit(1 if bad else 0)
 PY
+}
+
+# ---- long operations interrupted on purpose ----
+
+# cli_bg NODE PASSWORD ARGS...: cli in the background; CLI_PID is the coffer
+# process itself (exec'd), so signals sent to it reach the client.
+cli_bg() {
+	node=$1; pw=$2; shift 2
+	( COFFER_PASSWORD="$pw"; export COFFER_PASSWORD
+	  exec "$COFFER" --server "127.0.0.1:$SRV_PORT" \
+	    --ca "$SRV_DIR/tls/ca.pem" --node "$node" "$@" ) &
+	CLI_PID=$!
+	pids="$pids $CLI_PID"
+}
+
+# committed_objects: the objects the server's catalog holds (query
+# occupancy, all nodes); 0 when there are none or the query fails.
+committed_objects() {
+	adm "query occupancy" --json 2>/dev/null | python3 -c 'import json,sys
+n = 0
+for l in sys.stdin:
+    if l.strip().startswith("{"):
+        n = sum(r.get("objects", 0) for r in json.loads(l).get("rows", []))
+print(n)' 2>/dev/null || echo 0
+}
+
+# wait_for_open PID REGEX [SECONDS]: poll (without stopping it) until
+# process PID has a file open whose path matches the extended REGEX: how far
+# a backup's walk got.  Returns 0, 1 if PID exited first, 2 after SECONDS
+# (default 45).
+wait_for_open() {
+	wpid=$1; wre=$2; deadline=$(( $(date +%s) + ${3:-45} ))
+	while :; do
+		case $(cat "/proc/$wpid/stat" 2>/dev/null) in
+		*") Z "*|"") return 1 ;;
+		esac
+		for fd in /proc/"$wpid"/fd/*; do
+			readlink "$fd" 2>/dev/null
+		done | grep -qE "$wre" && return 0
+		[ "$(date +%s)" -ge "$deadline" ] && return 2
+		sleep 0.02
+	done
+}
+
+# run_until_committed PID MORE_THAN [SECONDS]: let process PID run in short
+# slices, stopped (SIGSTOP) between them while the server is asked how many
+# objects it holds, until it holds more than MORE_THAN.  Returns 0 with PID
+# left stopped; 1 if PID exited first; 2 if SECONDS (default 45) passed.
+# While stopped the process makes no progress, so it never runs far past
+# the first commit the server shows, however fast or slow the machine.
+run_until_committed() {
+	rpid=$1; above=$2; deadline=$(( $(date +%s) + ${3:-45} ))
+	while :; do
+		kill -STOP "$rpid" 2>/dev/null || return 1
+		# A process that exited is a zombie until waited for.
+		case $(cat "/proc/$rpid/stat" 2>/dev/null) in
+		*") Z "*|"") return 1 ;;
+		esac
+		[ "$(committed_objects)" -gt "$above" ] && return 0
+		[ "$(date +%s)" -ge "$deadline" ] && { kill -CONT "$rpid" 2>/dev/null; return 2; }
+		kill -CONT "$rpid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+}
+
+# client_reports: sanitizer reports in the clients' saved output ($T/*.err,
+# $T/*.out) count as failures, as finish does for the servers'.
+client_reports() {
+	for f in "$T"/*.err "$T"/*.out; do
+		[ -f "$f" ] || continue
+		if grep -qE 'Sanitizer|runtime error' "$f"; then
+			fail "sanitizer report in $f"
+			grep -E -A12 'ERROR: [A-Za-z]*Sanitizer|runtime error' "$f" | sed 's/^/#   /' | head -40
+		fi
+	done
+}
+
+# has_json_keys FILE KEY...: the last JSON object of FILE has every KEY.
+has_json_keys() {
+	python3 - "$@" <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip().startswith("{")]
+if not lines:
+    print("#   no JSON object in", sys.argv[1]); sys.exit(1)
+o = json.loads(lines[-1])
+missing = [k for k in sys.argv[2:] if k not in o]
+if missing:
+    print("#   missing keys:", missing, "in", o); sys.exit(1)
+PY
+}
+
+# rows_have_keys FILE KEY...: the last JSON object of FILE has a non-empty
+# "rows" whose every row has every KEY.
+rows_have_keys() {
+	python3 - "$@" <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip().startswith("{")]
+if not lines:
+    print("#   no JSON object in", sys.argv[1]); sys.exit(1)
+rows = json.loads(lines[-1]).get("rows")
+if not rows:
+    print("#   no rows:", lines[-1].strip()[:300]); sys.exit(1)
+missing = sorted({k for r in rows for k in sys.argv[2:] if k not in r})
+if missing:
+    print("#   missing keys:", missing, "in", rows[0]); sys.exit(1)
+PY
+}
+
+# restart_server NAME: start_server on an instance that ran before.  The
+# old stdout goes first: start_server would otherwise find the old "ready
+# on" line before the new server truncated the file, and read no port.
+restart_server() {
+	rm -f "$T/$1/stdout"
+	start_server "$@" && [ -n "$SRV_PORT" ]
 }
