@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -896,6 +897,27 @@ link_first(struct bk *bk, const struct stat *st, const char *path,
 
 /* ---- one path ---- */
 
+/*
+ * Disk images (by name) are cut into fixed blocks aligned to the image,
+ * as the design says for VM disks: a guest's 64 KiB write then costs one
+ * 64 KiB block, where content-defined chunks would cost several (the data
+ * set's change: 1.9x the changed bytes instead of 13x at 256 KiB).
+ */
+static uint32_t
+image_block(const char *path, size_t len)
+{
+	static const char *const ext[] = { ".raw", ".img", ".qcow2", ".vmdk",
+	    ".vdi", ".vhd", ".vhdx" };
+
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		size_t const n = strlen(ext[i]);
+
+		if (len > n && strcasecmp(path + len - n, ext[i]) == 0)
+			return BACKUP_IMAGE_BLOCK;
+	}
+	return 0;
+}
+
 static int
 backup_file(struct bk *bk, const struct walk_ent *w, struct err *e)
 {
@@ -923,7 +945,8 @@ backup_file(struct bk *bk, const struct walk_ent *w, struct err *e)
 	}
 	bobj_set_stat(o, CLIENT_OBJ_FILE, &w->st);
 	err_clear(&fe);
-	r = ingest_fd(bk->ig, fd, o, &got, w->path, &fe);
+	r = ingest_fd_fixed(bk->ig, fd, o, image_block(w->path, w->path_len),
+	    &got, w->path, &fe);
 	bk->st->bytes_inspected += got;
 	progress_add(&bk->pg, 0, got);
 	if (r != 0) {

@@ -29,6 +29,7 @@
 #define BACKUP_BATCHES_OUT	2		/* answers awaited at once */
 #define BACKUP_TXN_BYTES	(256ull << 20)
 #define BACKUP_TXN_OBJECTS	4096
+#define BACKUP_IMAGE_BLOCK	(64u << 10)	/* disk images: fixed blocks */
 #define BACKUP_LEARN_MIN	(1u << 20)	/* files that learn_previous() */
 #define BACKUP_KNOWN_MAX	(1u << 20)	/* hashes remembered at once */
 

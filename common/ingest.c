@@ -73,6 +73,7 @@ struct ingest {
 	uint8_t			*win;
 	size_t			 win_cap, pos, len;
 	void			*cookie;
+	uint32_t		 obj_fixed;	/* this object's block size */
 	int			 in_object;
 	int			 failed;	/* a put() failed: refuse more */
 };
@@ -315,8 +316,10 @@ queue_chunk(struct ingest *ig, const uint8_t *p, size_t n, struct err *e)
 static size_t
 next_cut(struct ingest *ig, const uint8_t *p, size_t n)
 {
-	if (ig->p.fixed != 0)
-		return n < ig->p.fixed ? n : ig->p.fixed;
+	uint32_t const fixed = ig->obj_fixed ? ig->obj_fixed : ig->p.fixed;
+
+	if (fixed != 0)
+		return n < fixed ? n : fixed;
 	return chunker_next(&ig->ck, p, n);
 }
 
@@ -324,7 +327,8 @@ next_cut(struct ingest *ig, const uint8_t *p, size_t n)
 static int
 cut_window(struct ingest *ig, int eof, struct err *e)
 {
-	size_t const max = ig->p.fixed ? ig->p.fixed : ig->p.max;
+	size_t const max = ig->obj_fixed ? ig->obj_fixed : ig->p.fixed ?
+	    ig->p.fixed : ig->p.max;
 	int r;
 
 	while (ig->len - ig->pos >= max || (eof && ig->len > ig->pos)) {
@@ -455,7 +459,24 @@ ingest_begin(struct ingest *ig, void *cookie, struct err *e)
 		return err_set(e, COFFER_EINVAL, "ingest: object already open");
 	ig->in_object = 1;
 	ig->cookie = cookie;
+	ig->obj_fixed = 0;
 	ig->pos = ig->len = 0;
+	return 0;
+}
+
+int
+ingest_begin_fixed(struct ingest *ig, void *cookie, uint32_t block,
+    struct err *e)
+{
+	uint32_t const limit = ig->p.fixed ? ig->p.fixed : ig->p.max;
+	int r;
+
+	if (block == 0 || block > limit)
+		return err_set(e, COFFER_EINVAL, "block size %u: must be 1..%u",
+		    block, limit);
+	if ((r = ingest_begin(ig, cookie, e)) != 0)
+		return r;
+	ig->obj_fixed = block;
 	return 0;
 }
 
@@ -531,10 +552,20 @@ int
 ingest_fd(struct ingest *ig, int fd, void *cookie, uint64_t *nread,
     const char *what, struct err *e)
 {
+	return ingest_fd_fixed(ig, fd, cookie, 0, nread, what, e);
+}
+
+int
+ingest_fd_fixed(struct ingest *ig, int fd, void *cookie, uint32_t block,
+    uint64_t *nread, const char *what, struct err *e)
+{
 	uint64_t total = 0;
 	int r;
 
-	if ((r = ingest_begin(ig, cookie, e)) != 0)
+	if (nread != NULL)
+		*nread = 0;
+	if ((r = block ? ingest_begin_fixed(ig, cookie, block, e) :
+	    ingest_begin(ig, cookie, e)) != 0)
 		return r;
 	for (;;) {
 		size_t room, got;

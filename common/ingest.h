@@ -84,6 +84,13 @@ void ingest_free(struct ingest *ig);
 
 /* Start an object; cookie is passed back to put() and object_end(). */
 int ingest_begin(struct ingest *ig, void *cookie, struct err *e);
+/*
+ * Start an object cut into fixed blocks of block bytes (a disk image: a
+ * guest's small write must cost one small block), whatever the pipeline's
+ * chunking; block is at most the pipeline's largest chunk.
+ */
+int ingest_begin_fixed(struct ingest *ig, void *cookie, uint32_t block,
+    struct err *e);
 /* Feed the current object's bytes, any amount at a time. */
 int ingest_write(struct ingest *ig, const void *p, size_t n, struct err *e);
 /* End the current object (its chunks may still be in flight). */
@@ -96,6 +103,9 @@ int ingest_abort(struct ingest *ig, struct err *e);
  */
 int ingest_fd(struct ingest *ig, int fd, void *cookie, uint64_t *nread,
     const char *what, struct err *e);
+/* The same in fixed blocks (block 0: the pipeline's chunking). */
+int ingest_fd_fixed(struct ingest *ig, int fd, void *cookie, uint32_t block,
+    uint64_t *nread, const char *what, struct err *e);
 /* Wait until every queued chunk and object end has been delivered. */
 int ingest_flush(struct ingest *ig, struct err *e);
 

@@ -57,6 +57,18 @@ check "single file restores into DEST by its name" cmp "$src/numbers.txt" "$T/r2
 # Bytes that went over the wire for the first backup: compressed and deduplicated.
 check "first backup sent less than it read ($sent1)" test "$sent1" -lt "$(json_get "$T/b1.json" bytes_inspected)"
 
+# A disk image (by name) is cut in fixed 64 KiB blocks: a 64 KiB write
+# at an aligned offset sends one block.
+mkdir -p "$T/data/vm"
+head -c 8388608 /dev/urandom > "$T/data/vm/disk0.raw"
+cli n1 node1-secret --json incremental "$T/data/vm" > "$T/v1.json" 2>&1
+head -c 65536 /dev/urandom | dd of="$T/data/vm/disk0.raw" bs=65536 seek=64 conv=notrunc status=none
+cli n1 node1-secret --json incremental "$T/data/vm" > "$T/v2.json" 2>&1
+sentv=$(json_get "$T/v2.json" bytes_sent)
+check "64 KiB write in an image sends one block ($sentv bytes)" test "$sentv" -le 70000
+cli n1 node1-secret restore "$T/data/vm/disk0.raw" "$T/rv/" > /dev/null 2>&1
+check "the image restores identically" cmp "$T/data/vm/disk0.raw" "$T/rv/disk0.raw"
+
 stop_server
 check "server stops cleanly on SIGTERM" grep -q "shutting down" "$SRV_DIR/stderr"
 finish

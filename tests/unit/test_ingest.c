@@ -508,6 +508,46 @@ ingest_fixed_mode_cuts_exact_block_sizes(void **state)
 	}
 }
 
+/* A content-defined pipeline cuts one object, an image, in fixed blocks. */
+static void
+ingest_fixed_object_in_cdc_pipeline_cuts_blocks(void **state)
+{
+	struct fixture *fx = *state;
+	struct sink_state *s = fx->s;
+	uint32_t const bs = 65536;
+	size_t const len = 9 * (size_t)bs + 7;
+	struct err e;
+
+	for (int t = 0; t < NTHREADS; t++) {
+		struct ingest *ig;
+		struct object *o;
+		int n = 0;
+
+		sink_reset(s);
+		ig = pipeline(s, thread_counts[t], 0);
+		o = object_new(s, 0, len);
+		fill_rand(o->in, len, 5);
+		err_clear(&e);
+		assert_int_equal(ingest_begin_fixed(ig, (void *)(intptr_t)0, bs,
+		    &e), 0);
+		assert_int_equal(ingest_write(ig, o->in, len, &e), 0);
+		assert_int_equal(ingest_end(ig, &e), 0);
+		assert_int_equal(ingest_flush(ig, &e), 0);
+		/* Larger than the pipeline's largest chunk: refused. */
+		assert_int_equal(ingest_begin_fixed(ig, NULL, 64u << 20, &e),
+		    COFFER_EINVAL);
+		ingest_free(ig);
+		for (int k = 0; k < s->nev; k++) {
+			if (s->ev[k].kind != EV_PUT)
+				continue;
+			assert_int_equal(s->ev[k].raw_len, n < 9 ? bs : 7);
+			n++;
+		}
+		assert_int_equal(n, 10);
+		assert_reassembled(s, 1);
+	}
+}
+
 static void
 ingest_empty_object_still_gets_object_end(void **state)
 {
@@ -696,6 +736,9 @@ main(void)
 		    ingest_known_chunks_skip_compression, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ingest_fixed_mode_cuts_exact_block_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ingest_fixed_object_in_cdc_pipeline_cuts_blocks, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    ingest_empty_object_still_gets_object_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(
