@@ -162,6 +162,14 @@ dir_write(struct pool_backend *b, uint64_t id, uint64_t off, const void *p,
 		return r;
 	snprintf(what, sizeof(what), "container %016" PRIx64 ": write", id);
 	r = util_pwrite_full(f->fd, p, n, (off_t)off, what, e);
+	/*
+	 * Start writeback now, without waiting: the fsync at commit then
+	 * finds little left to write, and a session is not stalled for the
+	 * seconds a whole transaction's data would take to reach the disk.
+	 */
+	if (r == 0)
+		(void)sync_file_range(f->fd, (off_t)off, (off_t)n,
+		    SYNC_FILE_RANGE_WRITE);
 	fd_release(d, f);
 	return r;
 }
