@@ -767,7 +767,13 @@ pool_txn_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], struct err *e)
 	int r, found;
 
 	pthread_mutex_lock(&p->lock);
-	if (hset_get(&t->news, hash) != NULL) {
+	/*
+	 * Written by t, or already pinned or referenced by it: present, and
+	 * kept so by invariant (5).  The server pins every chunk a client
+	 * asked about, so an object's references cost no index lookup.
+	 */
+	if (hset_get(&t->news, hash) != NULL ||
+	    hset_get(&t->refs, hash) != NULL) {
 		r = add_ref_locked(t, hash, e);
 		goto out;
 	}
