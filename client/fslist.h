@@ -16,6 +16,8 @@ struct fslist_ent {
 	char		*type;
 	int64_t		 last_start, last_end;	/* Unix seconds, 0: never */
 	uint64_t	 objects, bytes;
+	int		 drprotect;		/* VM:NAME marked for DR */
+	uint32_t	 drpriority;		/* 1 first; 0 none */
 };
 
 struct fslist {

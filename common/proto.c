@@ -111,6 +111,7 @@ proto_type_name(uint16_t type)
 	case PT_TXN_OK:		return "TXN_OK";
 	case PT_OBJ_RECIPE:	return "OBJ_RECIPE";
 	case PT_OBJ_RECIPE_OK:	return "OBJ_RECIPE_OK";
+	case PT_TXN_ABORT:	return "TXN_ABORT";
 	case PT_FS_LIST:	return "FS_LIST";
 	case PT_FS_PAGE:	return "FS_PAGE";
 	case PT_OBJ_LIST:	return "OBJ_LIST";

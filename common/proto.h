@@ -101,6 +101,7 @@ enum proto_type {
 	PT_TXN_OK = 21,
 	PT_OBJ_RECIPE = 22,
 	PT_OBJ_RECIPE_OK = 23,
+	PT_TXN_ABORT = 24,
 
 	PT_FS_LIST = 30,
 	PT_FS_PAGE = 31,
@@ -112,6 +113,10 @@ enum proto_type {
 	PT_ADM_CMD = 50,
 	PT_ADM_RESULT = 51,
 };
+
+/* TXN_COMMIT flags. */
+#define PROTO_TXN_FINAL		1	/* the backup is done */
+#define PROTO_TXN_ATOMIC	2	/* all or nothing: a VM version */
 
 #define PROTO_SHAPE_MSGS	0
 #define PROTO_SHAPE_ROWS	1
