@@ -214,11 +214,15 @@ place_disks(const struct vm_restore_params *p, const char *vm,
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(d[k].dir, d[i].dir) == 0 &&
 			    strcmp(d[k].name, base) == 0) {
-				char tmp[NAME_MAX + 1];
+				char tmp[2 * NAME_MAX + 2];
 
 				snprintf(tmp, sizeof(tmp), "%s-%s",
 				    d[i].target, base);
-				snprintf(base, sizeof(base), "%s", tmp);
+				if (strlen(tmp) > NAME_MAX)
+					return err_set(e, COFFER_EINVAL, "disk "
+					    "%s: file name too long",
+					    d[i].target);
+				memcpy(base, tmp, strlen(tmp) + 1);
 			}
 		snprintf(d[i].name, sizeof(d[i].name), "%s", base);
 		if ((size_t)snprintf(d[i].path, sizeof(d[i].path), "%s%s%s",
@@ -310,7 +314,7 @@ new_xml(const char *xml, size_t len, const char *newname, int renamed,
     struct err *e)
 {
 	struct vm_xml_map *map;
-	char uuid[37];
+	char uuid[VM_UUID_LEN + 1];
 	int r;
 
 	if ((map = calloc(n + 1, sizeof(*map))) == NULL)
@@ -319,7 +323,11 @@ new_xml(const char *xml, size_t len, const char *newname, int renamed,
 		map[i].target = d[i].target;
 		map[i].source = d[i].path;
 	}
-	vm_uuid_new(uuid);
+	if (vm_uuid_new(uuid) != 0) {
+		free(map);
+		return err_set(e, COFFER_EINTERNAL, "no random bytes for a "
+		    "UUID");
+	}
 	r = vm_xml_rewrite(xml, len, renamed ? newname : NULL,
 	    renamed ? uuid : NULL, map, n, out, out_len, e);
 	free(map);
@@ -412,10 +420,11 @@ restore_one(struct vm_run *x, const char *vm, struct err *ve, struct err *e)
 			    p->target_dir);
 			goto out;
 		}
-		snprintf(xmlpath, sizeof(xmlpath), "%s/%s.xml", tdir, newname);
-	} else {
-		snprintf(xmlpath, sizeof(xmlpath), "%s/%s.xml", p->confdir,
-		    newname);
+	}
+	if ((size_t)snprintf(xmlpath, sizeof(xmlpath), "%s/%s.xml",
+	    p->target_dir ? tdir : p->confdir, newname) >= sizeof(xmlpath)) {
+		err_set(ve, COFFER_EINVAL, "domain XML path too long");
+		goto out;
 	}
 	if (place_disks(p, vm, newname, p->target_dir ? tdir : NULL, d, nd,
 	    ve) != 0)
