@@ -229,7 +229,7 @@ deliver_tail(struct ingest *ig, struct err *e)
 		r = ig->sink.object_end ? ig->sink.object_end(ig->sink.arg,
 		    j->cookie, e) : 0;
 	} else {
-		j->c.raw = j->raw;
+		j->c.raw = j->hole ? NULL : j->raw;
 		r = ig->sink.put(ig->sink.arg, j->cookie, &j->c, e);
 	}
 	if (r != 0)

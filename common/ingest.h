@@ -37,7 +37,8 @@ struct ingest;
 struct ingest_chunk {
 	uint8_t		 hash[HASH_LEN];
 	uint32_t	 raw_len;
-	const uint8_t	*raw;		/* raw_len bytes, valid during put() */
+	const uint8_t	*raw;		/* raw_len bytes, valid during put();
+					   NULL for a zero run never read */
 	int		 zero;		/* all zero: no hash, nothing stored */
 	int		 known;		/* sink->has() said it holds it */
 	uint8_t		 codec;		/* CODEC_* when stored is set, else 0 */
