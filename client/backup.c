@@ -139,6 +139,9 @@ struct bk {
 
 	struct bobj			*q_head, *q_tail;	/* (3) */
 	uint64_t			 txn_bytes, txn_objects;
+	int				 atomic;	/* one txn: a VM */
+	uint32_t			 ok_objects;	/* last TXN_OK */
+	uint32_t			 ok_failed;
 
 	struct hset			 links;	/* (dev, ino) -> index */
 	char				**link_paths;
@@ -485,6 +488,8 @@ on_txn_ok(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 	    (r = wire_get_u32(rd, &nfailed, e)) != 0)
 		return err_wrap(e, "TXN_OK");
 	bk->st->bytes_stored += stored;
+	bk->ok_objects = objects;
+	bk->ok_failed = nfailed;
 	for (uint32_t i = 0; i < nfailed; i++) {
 		if ((r = wire_get_str(rd, WIRE_STR_MAX, path, sizeof(path),
 		    e)) != 0 || (r = wire_get_str(rd, WIRE_STR_MAX, why,
@@ -496,26 +501,35 @@ on_txn_ok(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 	return 0;
 }
 
+/* Wait for every batch's answer, so every object can go (1). */
+static int
+settle(struct bk *bk, struct err *e)
+{
+	int r;
+
+	if ((r = batch_send(bk, e)) != 0)
+		return r;
+	while (bk->nout > 0)
+		if ((r = net_pump(bk->c, e)) != 0)
+			return r;
+	return release(bk, e);
+}
+
 static int
 commit(struct bk *bk, int final, struct err *e)
 {
 	struct wire_buf b;
 	int r;
 
-	if ((r = batch_send(bk, e)) != 0)
-		return r;
-	/* Every batch answered, so every object can go (1). */
-	while (bk->nout > 0)
-		if ((r = net_pump(bk->c, e)) != 0)
-			return r;
-	if ((r = release(bk, e)) != 0)
+	if ((r = settle(bk, e)) != 0)
 		return r;
 	if (bk->q_head != NULL)
 		return err_set(e, COFFER_EINTERNAL, "objects left unsent at "
 		    "commit");
 	wire_buf_init(&b, 16);
 	wire_put_u64(&b, bk->fs);
-	wire_put_u8(&b, (uint8_t)final);
+	wire_put_u8(&b, (uint8_t)((final ? PROTO_TXN_FINAL : 0) |
+	    (bk->atomic ? PROTO_TXN_ATOMIC : 0)));
 	r = net_send(bk->c, PT_TXN_COMMIT, &b, e);
 	wire_buf_free(&b);
 	if (r != 0 || (r = net_expect(bk->c, PT_TXN_OK, 1, on_txn_ok, bk,
@@ -555,7 +569,8 @@ sink_has(void *arg, const uint8_t hash[HASH_LEN])
  * backup's largest cost.  A failure here only costs time.
  */
 static int
-learn_previous(struct bk *bk, const struct walk_ent *w, struct err *e)
+learn_previous(struct bk *bk, const char *path, size_t path_len,
+    struct err *e)
 {
 	struct wire_buf b;
 	struct wire_rd rd;
@@ -565,7 +580,7 @@ learn_previous(struct bk *bk, const struct walk_ent *w, struct err *e)
 
 	wire_buf_init(&b, WIRE_STR_MAX + 64);
 	wire_put_u64(&b, bk->fs);
-	wire_put_bytes(&b, w->path, w->path_len);
+	wire_put_bytes(&b, path, path_len);
 	r = net_call(bk->c, PT_OBJ_RECIPE, &b, PT_OBJ_RECIPE_OK, &rd, e);
 	wire_buf_free(&b);
 	if (r != 0)
@@ -635,7 +650,8 @@ sink_end(void *arg, void *cookie, struct err *e)
 		bobj_free(o);
 		return 0;
 	}
-	if (o->op == OP_PUT && o->type == CLIENT_OBJ_FILE)
+	if (o->op == OP_PUT && (o->type == CLIENT_OBJ_FILE ||
+	    o->type == CLIENT_OBJ_VMDISK || o->type == CLIENT_OBJ_VMCONF))
 		o->size = o->rec.raw_size;
 	o->next = NULL;
 	if (bk->q_tail != NULL)
@@ -645,7 +661,9 @@ sink_end(void *arg, void *cookie, struct err *e)
 	bk->q_tail = o;
 	bk->txn_objects++;
 	bk->txn_bytes += o->size;
-	if ((r = release(bk, e)) == 0 && (bk->txn_bytes >= BACKUP_TXN_BYTES ||
+	/* A VM version is one transaction, whatever its size. */
+	if ((r = release(bk, e)) == 0 && !bk->atomic &&
+	    (bk->txn_bytes >= BACKUP_TXN_BYTES ||
 	    bk->txn_objects >= BACKUP_TXN_OBJECTS))
 		r = commit(bk, 0, e);
 	if (r != 0)
@@ -1069,7 +1087,7 @@ process(struct bk *bk, const struct walk_ent *w, const struct proto_obj *v,
 	if (action == MERGE_SEND && type == CLIENT_OBJ_FILE) {
 		if (v != NULL && inv.type == CLIENT_OBJ_FILE &&
 		    w->st.st_size >= BACKUP_LEARN_MIN &&
-		    (r = learn_previous(bk, w, e)) != 0)
+		    (r = learn_previous(bk, w->path, w->path_len, e)) != 0)
 			return r;
 		return backup_file(bk, w, e);
 	}
@@ -1299,59 +1317,333 @@ bk_fini(struct bk *bk)
 	wire_buf_free(&bk->wb);
 }
 
-int
-backup_run(struct net_conn *c, const struct backup_params *p,
-    char *const *paths, size_t npaths, struct backup_stats *st,
-    struct err *e)
+static int
+bk_setup(struct bk *bk, struct net_conn *c, const struct backup_params *p,
+    struct backup_stats *st, const char *label, struct err *e)
 {
 	struct ingest_params ip;
 	struct ingest_sink sink;
-	struct bk bk;
-	double const t0 = util_now();
-	uint64_t const wire0 = net_bytes_out(c);
-	int r = 0;
 
-	memset(&bk, 0, sizeof(bk));
+	memset(bk, 0, sizeof(*bk));
 	memset(st, 0, sizeof(*st));
-	bk.c = c;
-	bk.p = p;
-	bk.st = st;
-	hset_init(&bk.asked);
-	hset_init(&bk.known);
-	pthread_rwlock_init(&bk.known_lock, NULL);
-	hset_init(&bk.links);
-	wire_buf_init(&bk.wb, WIRE_FRAME_MAX);
-	progress_init(&bk.pg, p->selective ? "Selective" : "Incremental", 0);
+	bk->c = c;
+	bk->p = p;
+	bk->st = st;
+	hset_init(&bk->asked);
+	hset_init(&bk->known);
+	pthread_rwlock_init(&bk->known_lock, NULL);
+	hset_init(&bk->links);
+	wire_buf_init(&bk->wb, WIRE_FRAME_MAX);
+	progress_init(&bk->pg, label, 0);
 	if (!p->progress)
-		bk.pg.enabled = 0;
+		bk->pg.enabled = 0;
 	ingest_params_default(&ip);
 	ip.threads = p->threads;
-	if ((bk.codec = codec_new(ip.level, e)) == NULL ||
-	    (bk.cbuf = malloc(codec_bound(CHUNKER_LIMIT_MAX))) == NULL) {
-		r = bk.codec ? err_set(e, COFFER_ENOMEM, "out of memory") :
-		    (e ? e->code : COFFER_ENOMEM);
-		goto out;
-	}
+	if ((bk->codec = codec_new(ip.level, e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	if ((bk->cbuf = malloc(codec_bound(CHUNKER_LIMIT_MAX))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
 	memset(&sink, 0, sizeof(sink));
 	sink.has = sink_has;
 	sink.put = sink_put;
 	sink.object_end = sink_end;
 	sink.object_abort = sink_abort;
-	sink.arg = &bk;
-	if ((bk.ig = ingest_new(&ip, &sink, e)) == NULL) {
-		r = e ? e->code : COFFER_ENOMEM;
-		goto out;
-	}
-	if ((bk.open = batch_get(&bk, e)) == NULL) {
-		r = e ? e->code : COFFER_ENOMEM;
-		goto out;
-	}
+	sink.arg = bk;
+	if ((bk->ig = ingest_new(&ip, &sink, e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	if ((bk->open = batch_get(bk, e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	return 0;
+}
+
+int
+backup_run(struct net_conn *c, const struct backup_params *p,
+    char *const *paths, size_t npaths, struct backup_stats *st,
+    struct err *e)
+{
+	struct bk bk;
+	double const t0 = util_now();
+	uint64_t const wire0 = net_bytes_out(c);
+	int r;
+
+	r = bk_setup(&bk, c, p, st, p->selective ? "Selective" : "Incremental",
+	    e);
 	for (size_t i = 0; i < npaths && r == 0; i++)
 		r = backup_path(&bk, paths[i], e);
-out:
 	progress_done(&bk.pg);
 	bk_fini(&bk);
 	st->wire_bytes = net_bytes_out(c) - wire0;
 	st->elapsed_s = util_now() - t0;
+	return r;
+}
+
+/* ---- VM versions ---- */
+
+struct backup_sess {
+	struct bk	 bk;
+	double		 t0;
+	uint64_t	 wire0;
+};
+
+int
+backup_sess_open(struct net_conn *c, const struct backup_params *p,
+    struct backup_stats *st, struct backup_sess **out, struct err *e)
+{
+	struct backup_sess *s;
+	int r;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	s->t0 = util_now();
+	s->wire0 = net_bytes_out(c);
+	if ((r = bk_setup(&s->bk, c, p, st, "Backup VM", e)) != 0) {
+		bk_fini(&s->bk);
+		free(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+backup_sess_close(struct backup_sess *s)
+{
+	struct backup_stats *st;
+
+	if (s == NULL)
+		return;
+	st = s->bk.st;
+	progress_done(&s->bk.pg);
+	st->wire_bytes = net_bytes_out(s->bk.c) - s->wire0;
+	st->elapsed_s = util_now() - s->t0;
+	bk_fini(&s->bk);
+	free(s);
+}
+
+/*
+ * The VM's active objects, in one page: a VM has a domain XML and a few
+ * disks, so one INV_GET of PROTO_PAGE_MAX holds them all.
+ */
+static int
+vm_inventory(struct bk *bk, struct err *e)
+{
+	struct inv_page *pg = &bk->inv.pg[0];
+	int r;
+
+	inv_free(&bk->inv);
+	bk->inv.limit = PROTO_PAGE_MAX;
+	if ((r = inv_ask(bk, pg, "", 0, e)) != 0)
+		return r;
+	while (pg->state == PAGE_ASKED)
+		if ((r = net_pump(bk->c, e)) != 0)
+			return r;
+	if (pg->more)
+		return err_set(e, COFFER_ETOOBIG, "the VM's filespace holds "
+		    "more than %d active objects", PROTO_PAGE_MAX);
+	return 0;
+}
+
+/* The active version of path, or NULL. */
+static const struct proto_obj *
+vm_prev(struct bk *bk, const char *path)
+{
+	const struct inv_page *pg = &bk->inv.pg[0];
+
+	for (size_t i = 0; i < pg->n; i++)
+		if (pg->objs[i].path_len == strlen(path) &&
+		    memcmp(pg->objs[i].path, path, pg->objs[i].path_len) == 0)
+			return &pg->objs[i];
+	return NULL;
+}
+
+/*
+ * Unchanged since the active version: same image file, size and times.
+ * ctime cannot be set by a program, so a rewritten image whose mtime was
+ * put back is still read again.
+ */
+static int
+vm_disk_unchanged(const struct proto_obj *v, const struct backup_vm_obj *d)
+{
+	return v != NULL && v->type == CLIENT_OBJ_VMDISK &&
+	    v->size == (uint64_t)d->st.st_size &&
+	    v->mtime_ns == ts_ns(&d->st.st_mtim) &&
+	    v->ctime_ns == ts_ns(&d->st.st_ctim) && v->link != NULL &&
+	    d->link != NULL && v->link_len == strlen(d->link) &&
+	    memcmp(v->link, d->link, v->link_len) == 0;
+}
+
+static int
+vm_put_config(struct bk *bk, const struct backup_vm_obj *d, struct err *e)
+{
+	struct bobj *o;
+	int r;
+
+	if ((o = bobj_new(OP_PUT, d->path, strlen(d->path), e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	bobj_set_stat(o, CLIENT_OBJ_VMCONF, &d->st);
+	if ((r = ingest_begin(bk->ig, o, e)) != 0) {
+		bobj_free(o);
+		return r;
+	}
+	if ((r = ingest_write(bk->ig, d->data, d->len, e)) != 0 ||
+	    (r = ingest_end(bk->ig, e)) != 0)
+		(void)ingest_abort(bk->ig, NULL);
+	bk->st->bytes_inspected += d->len;
+	return r;
+}
+
+static int
+vm_put_disk(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
+    struct err *e)
+{
+	char label[96];
+	struct bobj *o;
+	struct stat st2;
+	uint64_t got = 0;
+	struct err fe;
+	int r;
+
+	/* What the server has of this disk need not be compressed again. */
+	if ((r = learn_previous(bk, d->path, strlen(d->path), e)) != 0)
+		return r;
+	if ((o = bobj_new(OP_PUT, d->path, strlen(d->path), e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	bobj_set_stat(o, CLIENT_OBJ_VMDISK, &d->st);
+	if ((r = bobj_set_link(o, d->link, strlen(d->link), e)) != 0) {
+		bobj_free(o);
+		return r;
+	}
+	progress_done(&bk->pg);
+	snprintf(label, sizeof(label), "%s %s", vm, d->path + (strncmp(d->path,
+	    "/disks/", 7) == 0 ? 7 : 0));
+	progress_init(&bk->pg, label, (uint64_t)d->st.st_size);
+	if (!bk->p->progress)
+		bk->pg.enabled = 0;
+	err_clear(&fe);
+	r = ingest_fd_sparse(bk->ig, d->fd, o, BACKUP_IMAGE_BLOCK,
+	    (uint64_t)d->st.st_size, &got, d->link, &fe);
+	bk->st->bytes_inspected += got;
+	progress_add(&bk->pg, 1, (uint64_t)d->st.st_size);
+	if (r != 0) {
+		if (bk->fatal || r == COFFER_ENOMEM) {
+			if (e != NULL)
+				*e = fe;
+			return r;
+		}
+		say(bk, "VM %s: %s; not backed up", vm, fe.msg);
+		bk->st->failed++;
+		return 0;
+	}
+	/*
+	 * A running guest writes while we read: that copy would be torn.
+	 * Live VMs are read through libvirt's backup API instead.
+	 */
+	if (fstat(d->fd, &st2) != 0 || st2.st_size != d->st.st_size ||
+	    ts_ns(&st2.st_mtim) != ts_ns(&d->st.st_mtim))
+		o->fail = "changed while it was being read (is the VM "
+		    "running?)";
+	return 0;
+}
+
+/* Forget the open transaction on both sides. */
+static int
+txn_abort(struct bk *bk, struct err *e)
+{
+	struct wire_buf b;
+	int r;
+
+	if ((r = settle(bk, e)) != 0)
+		return r;
+	wire_buf_init(&b, 16);
+	wire_put_u64(&b, bk->fs);
+	r = net_send(bk->c, PT_TXN_ABORT, &b, e);
+	wire_buf_free(&b);
+	if (r != 0 || (r = net_expect(bk->c, PT_TXN_OK, 1, on_txn_ok, bk,
+	    e)) != 0 || (r = net_pump_all(bk->c, e)) != 0)
+		return r;
+	hset_free(&bk->asked);		/* (2) */
+	bk->txn_bytes = bk->txn_objects = 0;
+	return 0;
+}
+
+/* Deactivate what the new version no longer has (a disk taken away). */
+static int
+vm_gone(struct bk *bk, const struct backup_vm *vm, struct err *e)
+{
+	const struct inv_page *pg = &bk->inv.pg[0];
+	int r;
+
+	for (size_t k = 0; k < pg->n; k++) {
+		const struct proto_obj *o = &pg->objs[k];
+		size_t i;
+
+		for (i = 0; i < vm->nobjs; i++)
+			if (o->path_len == strlen(vm->objs[i].path) &&
+			    memcmp(o->path, vm->objs[i].path, o->path_len) == 0)
+				break;
+		if (i == vm->nobjs && (r = send_gone(bk, o->path, o->path_len,
+		    e)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+backup_vm(struct backup_sess *s, const struct backup_vm *vm,
+    struct backup_vm_result *res, struct err *e)
+{
+	struct bk *bk = &s->bk;
+	struct backup_stats *st = bk->st;
+	char fs[8 + 256];
+	uint64_t const failed0 = st->failed, put0 = st->backed_up;
+	uint64_t const sent0 = st->bytes_sent, read0 = st->bytes_inspected;
+	double const t0 = util_now();
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(fs, sizeof(fs), "VM:%s", vm->name);
+	if ((r = fs_open(bk, fs, "VM", e)) != 0)
+		return err_wrap(e, "filespace %s", fs);
+	bk->atomic = 1;
+	if ((r = vm_inventory(bk, e)) != 0)
+		goto out;
+	for (size_t i = 0; i < vm->nobjs; i++) {
+		const struct backup_vm_obj *d = &vm->objs[i];
+		const struct proto_obj *v;
+
+		st->inspected++;
+		if (d->type == CLIENT_OBJ_VMCONF) {
+			r = vm_put_config(bk, d, e);
+		} else {
+			v = vm_prev(bk, d->path);
+			if (vm_disk_unchanged(v, d))
+				res->unchanged++;
+			else
+				r = vm_put_disk(bk, vm->name, d, e);
+		}
+		if (r != 0)
+			goto out;
+	}
+	if ((r = vm_gone(bk, vm, e)) != 0 || (r = ingest_flush(bk->ig, e)) != 0)
+		goto out;
+	/*
+	 * A disk that could not be read aborts the version: no version is
+	 * better than half of one.  The server keeps nothing either when it
+	 * refused an object (TXN_OK lists why; on_txn_ok counted them).
+	 */
+	if (st->failed > failed0)
+		r = txn_abort(bk, e);
+	else if ((r = commit(bk, 1, e)) == 0 && bk->ok_failed == 0)
+		res->committed = 1;
+	if (r == 0 && !res->committed)
+		st->backed_up = put0;
+out:
+	bk->atomic = 0;
+	progress_done(&bk->pg);
+	res->objects = st->backed_up - put0;
+	res->bytes_read = st->bytes_inspected - read0;
+	res->bytes_sent = st->bytes_sent - sent0;
+	res->elapsed_s = util_now() - t0;
 	return r;
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #define BACKUP_BATCH_BYTES	(2u << 20)	/* stored bytes per CHUNK_ASK */
 #define BACKUP_BATCHES_OUT	2		/* answers awaited at once */
@@ -68,5 +69,56 @@ struct backup_stats {
 int backup_run(struct net_conn *c, const struct backup_params *p,
     char *const *paths, size_t npaths, struct backup_stats *st,
     struct err *e);
+
+/*
+ * VM versions (vm_backup.c prepares them): a VM is the filespace
+ * "VM:NAME" of the node, and one backup of it is one transaction, all or
+ * nothing (PROTO_TXN_ATOMIC).  The domain XML is stored every time, so
+ * that each backup is a version a point-in-time restore can name; a disk
+ * whose image has the size, times and path of its active version is
+ * unchanged and not read (its active version stays the one at that
+ * time); a changed disk is read in BACKUP_IMAGE_BLOCK blocks aligned to
+ * the image, holes skipped unread, and only blocks the server lacks
+ * travel.  Disks no longer in the XML are deactivated.
+ */
+struct backup_vm_obj {
+	const char	*path;		/* "/domain.xml", "/disks/vda" */
+	int		 type;		/* CLIENT_OBJ_VMCONF or _VMDISK */
+	const char	*link;		/* a disk: its image's path */
+	const void	*data;		/* the XML */
+	size_t		 len;
+	int		 fd;		/* a disk: the image, open */
+	struct stat	 st;		/* its (or the XML file's) stat */
+};
+
+struct backup_vm {
+	const char		*name;
+	struct backup_vm_obj	*objs;
+	size_t			 nobjs;
+};
+
+struct backup_vm_result {
+	int		committed;	/* the version is stored */
+	uint64_t	objects;	/* sent in it */
+	uint64_t	unchanged;	/* disks not read */
+	uint64_t	bytes_read;
+	uint64_t	bytes_sent;
+	double		elapsed_s;
+};
+
+struct backup_sess;
+
+int backup_sess_open(struct net_conn *c, const struct backup_params *p,
+    struct backup_stats *st, struct backup_sess **out, struct err *e);
+/*
+ * Back up one VM version.  A disk that cannot be read, or an object the
+ * server refuses, leaves res->committed 0 with a message on the log (and
+ * st->failed counted); the return is non-zero only for what ends the
+ * session.
+ */
+int backup_vm(struct backup_sess *s, const struct backup_vm *vm,
+    struct backup_vm_result *res, struct err *e);
+/* Fills st's elapsed_s and wire_bytes.  Accepts NULL. */
+void backup_sess_close(struct backup_sess *s);
 
 #endif

@@ -13,8 +13,8 @@ client_type_name(int type)
 	case CLIENT_OBJ_DIR:		return "dir";
 	case CLIENT_OBJ_SYMLINK:	return "symlink";
 	case CLIENT_OBJ_HARDLINK:	return "hardlink";
-	case 5:				return "vm-config";
-	case 6:				return "vm-disk";
+	case CLIENT_OBJ_VMCONF:		return "vm-config";
+	case CLIENT_OBJ_VMDISK:		return "vm-disk";
 	}
 	return "unknown";
 }

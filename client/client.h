@@ -12,6 +12,8 @@
 #define CLIENT_OBJ_DIR		2
 #define CLIENT_OBJ_SYMLINK	3
 #define CLIENT_OBJ_HARDLINK	4	/* link = the first path of the inode */
+#define CLIENT_OBJ_VMCONF	5	/* a VM's domain XML */
+#define CLIENT_OBJ_VMDISK	6	/* a VM's disk image; link = its path */
 
 /* Object states in objmeta. */
 #define CLIENT_INACTIVE		0

@@ -27,6 +27,8 @@
 #include "query.h"
 #include "restore.h"
 #include "util.h"
+#include "vm_backup.h"
+#include "vm_restore.h"
 
 static const char usage_text[] =
 "NAME\n"
@@ -62,6 +64,29 @@ static const char usage_text[] =
 "    query backup [PATH]     list backup versions (q ba); --inactive adds\n"
 "                            inactive ones, --pitdate as above\n"
 "    query filespace         list the node's filespaces (q fi)\n"
+"    backup vm NAME...       back up libvirt VMs by name (b vm): the domain\n"
+"                            XML VMCONFDIR/NAME.xml and every file-backed\n"
+"                            disk as one version, all or nothing, in the\n"
+"                            filespace VM:NAME; disks in 64 KiB blocks,\n"
+"                            holes skipped, only changed blocks sent, an\n"
+"                            image whose size and times are unchanged not\n"
+"                            read; CD-ROMs and non-file devices are noted\n"
+"                            and left out\n"
+"        --vmconfdir DIR     where the domain XMLs are (VMCONFDIR;\n"
+"                            default /etc/libvirt/qemu)\n"
+"    restore vm NAME...      restore VMs by name (rest vm):\n"
+"        --pitdate D         the version a backup at or before D made\n"
+"        --target-dir DIR    images into DIR by file name, XML as\n"
+"                            DIR/NAME.xml (else: the original image paths\n"
+"                            and VMCONFDIR/NAME.xml)\n"
+"        --newname NEW       restore as NEW: new name, new UUID, disk\n"
+"                            paths where the images went\n"
+"        --replace           overwrite existing images and XML (else the\n"
+"                            VM is refused before anything is written)\n"
+"        --all               every VM of the node\n"
+"        --drorder           the DR-protected VMs, lowest DR priority\n"
+"                            first, each with its restore time\n"
+"    query vm [NAME]         VMs with versions, size, DR flag and priority\n"
 "\n"
 "OPTIONS\n"
 "    --server HOST:PORT      the server (option file: SERVER)\n"
@@ -93,7 +118,8 @@ static const char usage_text[] =
 "    0 all done, 4 some objects skipped or failed, 8 warnings (nothing\n"
 "    matched), 12 errors.\n";
 
-enum cmd { CMD_NONE, CMD_INCR, CMD_SEL, CMD_RESTORE, CMD_QBACKUP, CMD_QFS };
+enum cmd { CMD_NONE, CMD_INCR, CMD_SEL, CMD_RESTORE, CMD_QBACKUP, CMD_QFS,
+	CMD_BVM, CMD_RVM, CMD_QVM };
 
 /* word abbreviates full with at least min characters. */
 static int
@@ -110,6 +136,16 @@ parse_cmd(const struct coffer_opts *o, size_t *nargs, struct err *e)
 	const char *w = o->words[0];
 
 	*nargs = 1;
+	if (abbrev(w, "backup", 1) && o->nwords >= 2 &&
+	    strcasecmp(o->words[1], "vm") == 0) {
+		*nargs = 2;
+		return CMD_BVM;
+	}
+	if (abbrev(w, "restore", 3) && o->nwords >= 2 &&
+	    strcasecmp(o->words[1], "vm") == 0) {
+		*nargs = 2;
+		return CMD_RVM;
+	}
 	if (abbrev(w, "incremental", 1))
 		return CMD_INCR;
 	if (abbrev(w, "selective", 3))
@@ -127,18 +163,22 @@ parse_cmd(const struct coffer_opts *o, size_t *nargs, struct err *e)
 			return CMD_QBACKUP;
 		if (abbrev(o->words[1], "filespace", 2))
 			return CMD_QFS;
+		if (strcasecmp(o->words[1], "vm") == 0)
+			return CMD_QVM;
 		err_set(e, COFFER_EINVAL, "unknown query '%s': expected "
-		    "'query backup [PATH]' or 'query filespace'", o->words[1]);
+		    "'query backup [PATH]', 'query filespace' or 'query vm'",
+		    o->words[1]);
 		return CMD_NONE;
 	}
 	err_set(e, COFFER_EINVAL, "unknown command '%s': expected incremental, "
-	    "selective, restore, query backup or query filespace (see coffer "
-	    "--help)", w);
+	    "selective, restore, backup vm, restore vm, query backup, query "
+	    "filespace or query vm (see coffer --help)", w);
 	return CMD_NONE;
 }
 
 static int
-check_args(enum cmd cmd, size_t n, struct err *e)
+check_args(const struct coffer_opts *o, enum cmd cmd, size_t n,
+    struct err *e)
 {
 	switch (cmd) {
 	case CMD_INCR:
@@ -162,6 +202,27 @@ check_args(enum cmd cmd, size_t n, struct err *e)
 		if (n > 0)
 			return err_set(e, COFFER_EINVAL, "query filespace "
 			    "takes no arguments");
+		return 0;
+	case CMD_BVM:
+		if (n == 0)
+			return err_set(e, COFFER_EINVAL, "backup vm needs at "
+			    "least one VM NAME");
+		return 0;
+	case CMD_RVM:
+		if (n == 0 && !o->all && !o->drorder)
+			return err_set(e, COFFER_EINVAL, "restore vm needs a "
+			    "VM NAME, --all or --drorder");
+		if (n > 0 && (o->all || o->drorder))
+			return err_set(e, COFFER_EINVAL, "restore vm: give VM "
+			    "names or --all/--drorder, not both");
+		if (o->newname != NULL && n != 1)
+			return err_set(e, COFFER_EINVAL, "restore vm "
+			    "--newname restores exactly one VM");
+		return 0;
+	case CMD_QVM:
+		if (n > 1)
+			return err_set(e, COFFER_EINVAL, "query vm takes at "
+			    "most one NAME");
 		return 0;
 	case CMD_NONE:
 		break;
@@ -287,14 +348,14 @@ fail(const struct coffer_opts *o, enum cmd cmd, const struct err *e, int rc)
 	fprintf(stderr, "coffer: %s\n", e->msg);
 	if (!o->json)
 		return rc;
-	if (cmd == CMD_INCR || cmd == CMD_SEL) {
+	if (cmd == CMD_INCR || cmd == CMD_SEL || cmd == CMD_BVM) {
 		struct backup_stats st;
 
 		memset(&st, 0, sizeof(st));
 		print_backup(o, &st, rc, e->msg);
 		return rc;
 	}
-	if (cmd == CMD_RESTORE) {
+	if (cmd == CMD_RESTORE || cmd == CMD_RVM) {
 		struct restore_stats st;
 
 		memset(&st, 0, sizeof(st));
@@ -303,7 +364,7 @@ fail(const struct coffer_opts *o, enum cmd cmd, const struct err *e, int rc)
 	}
 	json_init(&j, stdout);
 	json_obj_open(&j, NULL);
-	if (cmd == CMD_QBACKUP || cmd == CMD_QFS) {
+	if (cmd == CMD_QBACKUP || cmd == CMD_QFS || cmd == CMD_QVM) {
 		json_arr_open(&j, "rows");
 		json_arr_close(&j);
 	}
@@ -399,6 +460,90 @@ run_query(struct net_conn *c, const struct coffer_opts *o, enum cmd cmd,
 	return RC_OK;
 }
 
+static int
+run_backup_vm(struct net_conn *c, const struct coffer_opts *o, size_t first)
+{
+	struct backup_params bp;
+	struct vm_backup_params vp;
+	struct backup_stats st;
+	struct err e;
+	int r, rc;
+
+	memset(&bp, 0, sizeof(bp));
+	bp.progress = 1;
+	bp.opts = o;
+	bp.log = stderr;
+	memset(&vp, 0, sizeof(vp));
+	vp.bp = &bp;
+	vp.confdir = o->vmconfdir ? o->vmconfdir : VM_CONFDIR_DEFAULT;
+	/* With --json stdout holds the one object only. */
+	vp.out = o->json ? stderr : stdout;
+	vp.log = stderr;
+	err_clear(&e);
+	r = vm_backup_run(c, &vp, o->words + first, o->nwords - first, &st,
+	    &e);
+	if (r != 0)
+		fprintf(stderr, "coffer: %s\n", e.msg);
+	rc = r != 0 ? RC_ERROR : st.failed > 0 ? RC_ERROR : RC_OK;
+	print_backup(o, &st, rc, r != 0 ? e.msg : NULL);
+	return rc;
+}
+
+static int
+run_restore_vm(struct net_conn *c, const struct coffer_opts *o, size_t first,
+    int64_t pit)
+{
+	struct vm_restore_params vp;
+	struct restore_stats st;
+	struct err e;
+	int r, rc;
+
+	memset(&vp, 0, sizeof(vp));
+	vp.confdir = o->vmconfdir ? o->vmconfdir : VM_CONFDIR_DEFAULT;
+	vp.newname = o->newname;
+	vp.target_dir = o->target_dir;
+	vp.replace = o->replace;
+	vp.pit = pit;
+	vp.all = o->all;
+	vp.drorder = o->drorder;
+	vp.progress = 1;
+	vp.out = o->json ? stderr : stdout;
+	vp.log = stderr;
+	err_clear(&e);
+	r = vm_restore_run(c, &vp, o->words + first, o->nwords - first, &st,
+	    &e);
+	if (r != 0)
+		fprintf(stderr, "coffer: %s\n", e.msg);
+	rc = r != 0 ? RC_ERROR : st.failed > 0 ? RC_ERROR : st.matched == 0 ?
+	    RC_WARNING : RC_OK;
+	print_restore(o, &st, rc, r != 0 ? e.msg : NULL);
+	return rc;
+}
+
+static int
+run_query_vm(struct net_conn *c, const struct coffer_opts *o, size_t first)
+{
+	struct vm_query_params qp;
+	uint64_t rows = 0;
+	struct err e;
+
+	memset(&qp, 0, sizeof(qp));
+	qp.name = o->nwords > first ? o->words[first] : NULL;
+	qp.json = o->json;
+	qp.out = stdout;
+	err_clear(&e);
+	if (vm_query(c, &qp, &rows, &e) != 0) {
+		fprintf(stderr, "coffer: %s\n", e.msg);
+		return RC_ERROR;
+	}
+	if (rows == 0) {
+		fprintf(stderr, "coffer: ANS1092W No VM %s%swas found\n",
+		    qp.name ? qp.name : "", qp.name ? " " : "");
+		return RC_WARNING;
+	}
+	return RC_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -436,7 +581,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((cmd = parse_cmd(&o, &first, &e)) == CMD_NONE ||
-	    check_args(cmd, o.nwords - first, &e) != 0 ||
+	    check_args(&o, cmd, o.nwords - first, &e) != 0 ||
 	    (o.pitdate != NULL && opt_parse_pitdate(o.pitdate, &pit,
 	    &e) != 0)) {
 		rc = fail(&o, cmd, &e, RC_ERROR);
@@ -469,6 +614,15 @@ main(int argc, char **argv)
 		break;
 	case CMD_RESTORE:
 		rc = run_restore(c, &o, first, pit);
+		break;
+	case CMD_BVM:
+		rc = run_backup_vm(c, &o, first);
+		break;
+	case CMD_RVM:
+		rc = run_restore_vm(c, &o, first, pit);
+		break;
+	case CMD_QVM:
+		rc = run_query_vm(c, &o, first);
 		break;
 	default:
 		rc = run_query(c, &o, cmd, first, pit);

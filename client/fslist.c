@@ -13,6 +13,9 @@
 #include "walk.h"
 #include "wire.h"
 
+/* An fsent with a one-byte name and no type (proto.h). */
+#define FS_ENT_MIN	(8 + 4 + 1 + 4 + 4 * 8 + 1 + 4)
+
 void
 fslist_free(struct fslist *l)
 {
@@ -28,22 +31,20 @@ fslist_free(struct fslist *l)
 static int
 get_ent(struct wire_rd *rd, struct fslist_ent *f, struct err *e)
 {
-	char name[WIRE_STR_MAX + 1], type[WIRE_STR_MAX + 1];
-	uint64_t s, t;
+	struct proto_fs pf;
 	int r;
 
-	if ((r = wire_get_u64(rd, &f->id, e)) != 0 ||
-	    (r = wire_get_str(rd, WIRE_STR_MAX, name, sizeof(name), e)) != 0 ||
-	    (r = wire_get_str(rd, WIRE_STR_MAX, type, sizeof(type), e)) != 0 ||
-	    (r = wire_get_u64(rd, &s, e)) != 0 ||
-	    (r = wire_get_u64(rd, &t, e)) != 0 ||
-	    (r = wire_get_u64(rd, &f->objects, e)) != 0 ||
-	    (r = wire_get_u64(rd, &f->bytes, e)) != 0)
+	if ((r = proto_get_fs(rd, &pf, e)) != 0)
 		return r;
-	f->last_start = (int64_t)s;
-	f->last_end = (int64_t)t;
-	if ((f->name = strdup(name)) == NULL ||
-	    (f->type = strdup(type)) == NULL)
+	f->id = pf.id;
+	f->last_start = pf.last_start;
+	f->last_end = pf.last_end;
+	f->objects = pf.objects;
+	f->bytes = pf.bytes;
+	f->drprotect = pf.drprotect;
+	f->drpriority = pf.drpriority;
+	if ((f->name = strndup(pf.name, pf.name_len)) == NULL ||
+	    (f->type = strndup(pf.type, pf.type_len)) == NULL)
 		return err_set(e, COFFER_ENOMEM, "out of memory");
 	return 0;
 }
@@ -60,8 +61,8 @@ fslist_get(struct net_conn *c, struct fslist *l, struct err *e)
 		return r;
 	if ((r = wire_get_u32(&rd, &n, e)) != 0)
 		return err_wrap(e, "FS_PAGE");
-	/* Each entry takes at least 48 bytes: n is bounded by the frame. */
-	if ((size_t)n > wire_rd_left(&rd) / 48)
+	/* Each entry takes at least 54 bytes: n is bounded by the frame. */
+	if ((size_t)n > wire_rd_left(&rd) / FS_ENT_MIN)
 		return err_set(e, COFFER_EPROTO, "FS_PAGE claims %u filespaces "
 		    "in %zu bytes", n, wire_rd_left(&rd));
 	if (n > 0 && (l->v = calloc(n, sizeof(*l->v))) == NULL)
@@ -90,6 +91,8 @@ fslist_match(const struct fslist *l, const char *path)
 	for (size_t i = 0; i < l->n; i++) {
 		size_t const n = strlen(l->v[i].name);
 
+		if (proto_fs_is_vm(l->v[i].name))
+			continue;
 		if (walk_under(l->v[i].name, n, path, plen) &&
 		    (best == NULL || n > best_len)) {
 			best = &l->v[i];

@@ -16,6 +16,8 @@ struct fslist_ent {
 	char		*type;
 	int64_t		 last_start, last_end;	/* Unix seconds, 0: never */
 	uint64_t	 objects, bytes;
+	int		 drprotect;	/* 1: part of a DR restore */
+	uint32_t	 drpriority;	/* 0: none set; 1 is restored first */
 };
 
 struct fslist {
@@ -28,7 +30,8 @@ void fslist_free(struct fslist *l);
 
 /*
  * The filespace whose name is the longest path prefix of path ("/data"
- * holds "/data" and "/data/x", not "/database"), or NULL.
+ * holds "/data" and "/data/x", not "/database"), or NULL.  VM filespaces
+ * ("VM:NAME") hold no path: they never match.
  */
 const struct fslist_ent *fslist_match(const struct fslist *l,
     const char *path);

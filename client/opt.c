@@ -37,6 +37,8 @@ opt_free(struct coffer_opts *o)
 	free(o->node);
 	free(o->optfile);
 	free(o->vmconfdir);
+	free(o->newname);
+	free(o->target_dir);
 	free(o->password_file);
 	free(o->pitdate);
 	for (size_t i = 0; i < o->nrules; i++)
@@ -110,7 +112,8 @@ opt_included(const struct coffer_opts *o, const char *path)
 
 enum arg_id {
 	A_SERVER, A_CA, A_NODE, A_OPTFILE, A_PWFILE, A_PITDATE, A_PITTIME,
-	A_JSON, A_SUBDIR, A_REPLACE, A_INACTIVE, A_HELP, A_VERSION
+	A_JSON, A_SUBDIR, A_REPLACE, A_INACTIVE, A_HELP, A_VERSION,
+	A_VMCONFDIR, A_NEWNAME, A_TARGETDIR, A_ALL, A_DRORDER
 };
 
 #define ARG_FLAG	0	/* --x, --x=yes|no */
@@ -137,6 +140,12 @@ static const struct {
 	{ "inactive",		A_INACTIVE,	ARG_FLAG },
 	{ "help",		A_HELP,		ARG_FLAG },
 	{ "version",		A_VERSION,	ARG_FLAG },
+	{ "vmconfdir",		A_VMCONFDIR,	ARG_VALUE },
+	{ "newname",		A_NEWNAME,	ARG_VALUE },
+	{ "target-dir",		A_TARGETDIR,	ARG_VALUE },
+	{ "targetdir",		A_TARGETDIR,	ARG_VALUE },
+	{ "all",		A_ALL,		ARG_FLAG },
+	{ "drorder",		A_DRORDER,	ARG_FLAG },
 };
 
 static int
@@ -198,6 +207,11 @@ apply_arg(struct coffer_opts *o, enum arg_id id, const char *val,
 	case A_INACTIVE: o->inactive = val[0] == '1'; return 0;
 	case A_HELP:	o->help = val[0] == '1'; return 0;
 	case A_VERSION:	o->version = val[0] == '1'; return 0;
+	case A_VMCONFDIR: return set_str(&o->vmconfdir, val, e);
+	case A_NEWNAME:	return set_str(&o->newname, val, e);
+	case A_TARGETDIR: return set_str(&o->target_dir, val, e);
+	case A_ALL:	o->all = val[0] == '1'; return 0;
+	case A_DRORDER:	o->drorder = val[0] == '1'; return 0;
 	}
 	return err_set(e, COFFER_EINTERNAL, "bad option id");
 }

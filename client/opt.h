@@ -12,7 +12,7 @@
  *	CAFILE		/etc/coffer/ca.pem
  *	NODENAME	web01
  *	PASSWORDFILE	/root/.coffer/WEB01.pw
- *	VMCONFDIR	/etc/libvirt/qemu
+ *	VMCONFDIR	/etc/libvirt/qemu	(also --vmconfdir DIR)
  *	INCLUDE		pattern
  *	EXCLUDE		pattern
  *
@@ -65,6 +65,10 @@ struct coffer_opts {
 	int		 version;
 	int		 optfile_given;	/* --optfile was on the command line */
 	char		*pitdate;	/* as typed */
+	char		*newname;	/* restore vm --newname */
+	char		*target_dir;	/* restore vm --target-dir */
+	int		 all;		/* restore vm --all */
+	int		 drorder;	/* restore vm --all --drorder */
 
 	char		**words;	/* command words, in order */
 	size_t		 nwords;

@@ -84,6 +84,8 @@ backup_row(struct qb *q, const struct proto_obj *o)
 	fprintf(f, "%15s B  %-19s  %-8s  %s  ", size, ins,
 	    client_type_name(o->type), o->state == CLIENT_ACTIVE ? "A" : "I");
 	/* Names are bytes: print them as they are, one per line. */
+	if (proto_fs_is_vm(q->fs))
+		fputs(q->fs, f);	/* "VM:web01/disks/vda", not "/disks/vda" */
 	fwrite(o->path, 1, o->path_len, f);
 	if (o->link != NULL) {
 		fputs(" -> ", f);
@@ -233,6 +235,9 @@ query_filespace(struct net_conn *c, const struct query_params *p,
 			json_u64(&j, "objects", f->objects);
 			json_u64(&j, "bytes", f->bytes);
 			json_u64(&j, "id", f->id);
+			/* As coffer-admin's QUERY FILESPACE shows them. */
+			json_str(&j, "drprotect", f->drprotect ? "yes" : "no");
+			json_u64(&j, "drpriority", f->drpriority);
 			json_obj_close(&j);
 		} else {
 			commas(f->bytes, bytes, sizeof(bytes));

@@ -84,6 +84,8 @@ struct rjob {
 	char		 tmp[64];
 	char		 why[ERR_MSG_MAX];
 	int		 failed;
+	uint8_t		*mem;		/* restore_objects into memory */
+	struct restore_item *item;	/* restore_objects: report here */
 	struct rs	*rs;
 	struct rjob	*next;
 };
@@ -414,6 +416,7 @@ job_free(struct rjob *j)
 	free(j->path);
 	free(j->link);
 	free(j->recipe);
+	free(j->mem);
 	free(j);
 }
 
@@ -427,8 +430,8 @@ queue_job(struct rs *rs, const struct proto_obj *o, const char *name,
 	int const kind = o->type == CLIENT_OBJ_HARDLINK ? J_LINK : J_FILE;
 	int r;
 
-	if ((r = clear_way(rs, rs->stack[rs->depth - 1]->fd, name, 0, why,
-	    wlen)) != 0)
+	if (rs->stack[rs->depth - 1]->fd >= 0 && (r = clear_way(rs,
+	    rs->stack[rs->depth - 1]->fd, name, 0, why, wlen)) != 0)
 		return r;
 	if (kind == J_FILE) {
 		if (pool_recipe_count(o->recipe, o->recipe_len, &n,
@@ -637,6 +640,11 @@ write_sparse(struct rjob *j, const uint8_t *p, uint32_t len, struct err *e)
 {
 	uint32_t i = 0;
 
+	if (j->mem != NULL) {
+		/* In bounds: queue_job checked that the recipe is the size. */
+		memcpy(j->mem + j->off, p, len);
+		return 0;
+	}
 	while (i < len) {
 		uint32_t start, n;
 
@@ -777,7 +785,8 @@ issue(struct rs *rs, struct err *e)
 	while (rs->req != NULL && r == 0) {
 		struct rjob *j = rs->req;
 
-		if (j->kind == J_FILE && j->fd < 0 && !j->failed) {
+		if (j->kind == J_FILE && j->fd < 0 && !j->failed &&
+		    j->mem == NULL) {
 			if (rs->nopen >= RESTORE_OPEN_MAX)
 				break;
 			if (open_tmp(rs, j) != 0)
@@ -827,6 +836,23 @@ out:
 
 /* ---- finishing jobs ---- */
 
+/* A restore_objects job into memory: the item takes the bytes. */
+static void
+finish_mem(struct rs *rs, struct rjob *j)
+{
+	if (j->failed) {
+		say(rs, "%s: %s; not restored", j->path, j->why);
+		snprintf(j->item->why, sizeof(j->item->why), "%s", j->why);
+		rs->st->failed++;
+		return;
+	}
+	j->item->mem = j->mem;
+	j->item->mem_len = j->size;
+	j->item->ok = 1;
+	j->mem = NULL;
+	rs->st->restored++;
+}
+
 static void
 finish_file(struct rs *rs, struct rjob *j)
 {
@@ -834,6 +860,10 @@ finish_file(struct rs *rs, struct rjob *j)
 	struct timespec ts[2];
 	int r;
 
+	if (j->mem != NULL) {
+		finish_mem(rs, j);
+		return;
+	}
 	if (!j->failed && (ftruncate(j->fd, (off_t)j->size) != 0 ||
 	    (rs->is_root && fchown(j->fd, j->uid, j->gid) != 0) ||
 	    fchmod(j->fd, j->mode & 07777) != 0))
@@ -863,9 +893,14 @@ finish_file(struct rs *rs, struct rjob *j)
 		if (j->tmp[0] != '\0')
 			(void)unlinkat(dir, j->tmp, 0);
 		say(rs, "%s: %s; not restored", j->path, j->why);
+		if (j->item != NULL)
+			snprintf(j->item->why, sizeof(j->item->why), "%s",
+			    j->why);
 		rs->st->failed++;
 		return;
 	}
+	if (j->item != NULL)
+		j->item->ok = 1;
 	remember_written(rs, j->path);
 	rs->st->restored++;
 	progress_add(&rs->pg, 1, 0);
@@ -969,7 +1004,7 @@ finish_ready(struct rs *rs)
 		struct rjob *j = rs->head;
 
 		if (j->kind == J_FILE && (j->next_recv < j->nent ||
-		    (j->fd < 0 && !j->failed)))
+		    (j->fd < 0 && !j->failed && j->mem == NULL)))
 			break;
 		if (rs->req == j)
 			rs->req = j->next;
@@ -1068,7 +1103,7 @@ run(struct rs *rs, struct err *e)
 {
 	int r;
 
-	if ((r = ask_page(rs, e)) != 0)
+	if (!rs->list_done && (r = ask_page(rs, e)) != 0)
 		return r;
 	for (;;) {
 		if ((r = issue(rs, e)) != 0)
@@ -1091,6 +1126,46 @@ run(struct rs *rs, struct err *e)
 	}
 }
 
+static void
+rs_init(struct rs *rs, struct net_conn *c, const struct restore_params *p,
+    struct restore_stats *st, struct err *e)
+{
+	memset(rs, 0, sizeof(*rs));
+	memset(st, 0, sizeof(*st));
+	rs->c = c;
+	rs->p = p;
+	rs->st = st;
+	rs->root_fd = -1;
+	rs->e = e;
+	progress_init(&rs->pg, "Restore", 0);
+	if (!p->progress)
+		rs->pg.enabled = 0;
+}
+
+static void
+rs_fini(struct rs *rs)
+{
+	progress_done(&rs->pg);
+	/* Unwind: jobs left behind by an error remove their temp files. */
+	while (rs->head != NULL) {
+		struct rjob *j = rs->head;
+
+		rs->head = j->next;
+		if (j->fd >= 0 && j->tmp[0] != '\0')
+			(void)unlinkat(j->dir->fd, j->tmp, 0);
+		rdir_unref(rs, j->dir);
+		job_free(j);
+	}
+	stack_pop_to(rs, 0);
+	if (rs->root_fd >= 0)
+		close(rs->root_fd);
+	free(rs->stack);
+	free(rs->buf);
+	codec_free(rs->codec);
+	hash_ctx_free(rs->hash);
+	hset_free(&rs->written);
+}
+
 int
 restore_run(struct net_conn *c, const struct restore_params *p,
     struct restore_stats *st, struct err *e)
@@ -1099,37 +1174,87 @@ restore_run(struct net_conn *c, const struct restore_params *p,
 	double const t0 = util_now();
 	int r;
 
-	memset(&rs, 0, sizeof(rs));
-	memset(st, 0, sizeof(*st));
-	rs.c = c;
-	rs.p = p;
-	rs.st = st;
-	rs.root_fd = -1;
-	rs.e = e;
-	progress_init(&rs.pg, "Restore", 0);
-	if (!p->progress)
-		rs.pg.enabled = 0;
+	rs_init(&rs, c, p, st, e);
 	if ((r = setup(&rs, e)) == 0)
 		r = run(&rs, e);
-	progress_done(&rs.pg);
-	/* Unwind: jobs left behind by an error remove their temp files. */
-	while (rs.head != NULL) {
-		struct rjob *j = rs.head;
+	rs_fini(&rs);
+	st->elapsed_s = util_now() - t0;
+	return r;
+}
 
-		rs.head = j->next;
-		if (j->fd >= 0 && j->tmp[0] != '\0')
-			(void)unlinkat(j->dir->fd, j->tmp, 0);
-		rdir_unref(&rs, j->dir);
-		job_free(j);
+/* Queue one restore_objects item; a problem is the item's, not the run's. */
+static void
+queue_item(struct rs *rs, struct restore_item *it)
+{
+	struct rjob *j;
+	int fd = -1;
+
+	stack_pop_to(rs, 0);
+	if (it->dir != NULL && (fd = open(it->dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		snprintf(it->why, sizeof(it->why), "directory %s: %s", it->dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if (it->dir == NULL && it->obj->size > RESTORE_MEM_MAX) {
+		snprintf(it->why, sizeof(it->why), "%" PRIu64 " bytes are too "
+		    "many to hold in memory", it->obj->size);
+		goto fail;
+	}
+	if (rdir_push(rs, fd, "", 0, NULL) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(it->why, sizeof(it->why), "out of memory");
+		goto fail;
+	}
+	rs->stack[0]->path = strdup(it->dir ? it->dir : "(memory)");
+	rs->st->matched++;
+	if (queue_job(rs, it->obj, it->dir ? it->name : "", it->why,
+	    sizeof(it->why)) != 0) {
+		if (it->why[0] == '\0' || strcmp(it->why, "exists") == 0)
+			snprintf(it->why, sizeof(it->why), "%s/%s exists "
+			    "(use --replace)", it->dir, it->name);
+		goto fail;
+	}
+	j = rs->tail;
+	j->item = it;
+	/* One more byte: an empty object still gets a buffer. */
+	if (it->dir == NULL && (j->mem = calloc(1, j->size + 1)) == NULL)
+		job_fail(j, "out of memory");
+	return;
+fail:
+	say(rs, "%.*s: %s; not restored", (int)it->obj->path_len,
+	    it->obj->path, it->why);
+	rs->st->failed++;
+}
+
+int
+restore_objects(struct net_conn *c, const struct restore_params *p,
+    struct restore_item *items, size_t n, struct restore_stats *st,
+    struct err *e)
+{
+	struct rs rs;
+	double const t0 = util_now();
+	int r = 0;
+
+	rs_init(&rs, c, p, st, e);
+	if ((rs.codec = codec_new(0, e)) == NULL ||
+	    (rs.hash = hash_ctx_new(e)) == NULL)
+		r = e ? e->code : COFFER_ENOMEM;
+	rs.is_root = geteuid() == 0;
+	rs.pid = (long)getpid();
+	for (size_t i = 0; i < n && r == 0; i++) {
+		items[i].ok = 0;
+		items[i].why[0] = '\0';
+		items[i].mem = NULL;
+		items[i].mem_len = 0;
+		queue_item(&rs, &items[i]);
 	}
 	stack_pop_to(&rs, 0);
-	if (rs.root_fd >= 0)
-		close(rs.root_fd);
-	free(rs.stack);
-	free(rs.buf);
-	codec_free(rs.codec);
-	hash_ctx_free(rs.hash);
-	hset_free(&rs.written);
+	rs.list_done = 1;
+	if (r == 0)
+		r = run(&rs, e);
+	rs_fini(&rs);
 	st->elapsed_s = util_now() - t0;
 	return r;
 }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "err.h"
 #include "proto.h"
 
 #define RESTORE_WINDOW_ENTRIES	256		/* chunks requested ahead */
@@ -62,5 +63,30 @@ struct restore_stats {
 
 int restore_run(struct net_conn *c, const struct restore_params *p,
     struct restore_stats *st, struct err *e);
+
+/*
+ * Restore objects already listed (a VM's disks and domain XML) each to
+ * its own place: dir/name, written and checked as restore_run writes
+ * files (temp file renamed into place, holes kept, an existing name kept
+ * unless p->replace), or, with dir NULL, into memory (mem, mem_len;
+ * malloc'd, the caller frees; at most RESTORE_MEM_MAX bytes).  Each
+ * item tells how it went: ok, else why.  p's src, dest, subdir,
+ * inactive and pit are not used.
+ */
+#define RESTORE_MEM_MAX		(16u << 20)
+
+struct restore_item {
+	const struct proto_obj	*obj;	/* with its recipe */
+	const char		*dir;	/* an existing directory, or NULL */
+	const char		*name;
+	int			 ok;
+	char			 why[ERR_MSG_MAX];
+	uint8_t			*mem;
+	size_t			 mem_len;
+};
+
+int restore_objects(struct net_conn *c, const struct restore_params *p,
+    struct restore_item *items, size_t n, struct restore_stats *st,
+    struct err *e);
 
 #endif

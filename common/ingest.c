@@ -36,6 +36,8 @@ struct job {
 	enum job_kind		 kind;
 	void			*cookie;
 	struct ingest_chunk	 c;
+	int			 hole;		/* a zero run given, not read */
+	size_t			 held;		/* raw bytes counted in flight */
 	uint8_t			*raw;
 	size_t			 raw_cap;
 	uint8_t			*stored;
@@ -117,7 +119,7 @@ job_run(struct ingest *ig, struct worker_ctx *w, struct job *j)
 	j->rc = 0;
 	if (j->kind != JOB_CHUNK)
 		return;
-	if (util_is_zero(j->raw, j->c.raw_len)) {
+	if (j->hole || util_is_zero(j->raw, j->c.raw_len)) {
 		/* Zero chunks are holes: nothing to name or store. */
 		j->c.zero = 1;
 		return;
@@ -227,7 +229,7 @@ deliver_tail(struct ingest *ig, struct err *e)
 		r = ig->sink.object_end ? ig->sink.object_end(ig->sink.arg,
 		    j->cookie, e) : 0;
 	} else {
-		j->c.raw = j->raw;
+		j->c.raw = j->hole ? NULL : j->raw;
 		r = ig->sink.put(ig->sink.arg, j->cookie, &j->c, e);
 	}
 	if (r != 0)
@@ -236,7 +238,7 @@ deliver_tail(struct ingest *ig, struct err *e)
 	j->state = JOB_FREE;
 	ig->tail++;
 	ig->count--;
-	ig->inflight -= j->c.raw_len;
+	ig->inflight -= j->held;
 	pthread_mutex_unlock(&ig->lock);
 	if (ig->buffers > INGEST_BUFFERS && j->raw_cap > (256u << 10)) {
 		/* Keep memory bounded after a run of large chunks. */
@@ -290,7 +292,7 @@ slot_submit(struct ingest *ig, struct job *j)
 	j->state = JOB_READY;
 	ig->head++;
 	ig->count++;
-	ig->inflight += j->c.raw_len;
+	ig->inflight += j->held;
 	if (ig->idle > 0)	/* a wake-up costs: only when someone sleeps */
 		pthread_cond_signal(&ig->work_cv);
 	pthread_mutex_unlock(&ig->lock);
@@ -307,6 +309,8 @@ queue_chunk(struct ingest *ig, const uint8_t *p, size_t n, struct err *e)
 	memset(&j->c, 0, sizeof(j->c));
 	memcpy(j->raw, p, n);
 	j->c.raw_len = (uint32_t)n;
+	j->held = n;
+	j->hole = 0;
 	j->kind = JOB_CHUNK;
 	j->cookie = ig->cookie;
 	slot_submit(ig, j);
@@ -511,6 +515,8 @@ queue_marker(struct ingest *ig, enum job_kind kind, struct err *e)
 	if ((r = slot_get(ig, 0, &j, e)) != 0)
 		return r;
 	memset(&j->c, 0, sizeof(j->c));
+	j->held = 0;
+	j->hole = 0;
 	j->kind = kind;
 	j->cookie = ig->cookie;
 	slot_submit(ig, j);
@@ -588,6 +594,142 @@ ingest_fd_fixed(struct ingest *ig, int fd, void *cookie, uint32_t block,
 out:
 	if (r != 0 && ig->in_object)
 		(void)ingest_abort(ig, NULL);	/* keep r and its message */
+	if (nread != NULL)
+		*nread = total;
+	return r;
+}
+
+int
+ingest_zero(struct ingest *ig, uint64_t len, struct err *e)
+{
+	uint32_t const fixed = ig->obj_fixed ? ig->obj_fixed : ig->p.fixed;
+	int r;
+
+	if (!ig->in_object)
+		return err_set(e, COFFER_EINVAL, "ingest: no object open");
+	if (ig->failed)
+		return err_set(e, COFFER_ECANCELED, "ingest: pipeline failed");
+	/* What was written before ends here: cut it whole. */
+	if ((r = cut_window(ig, 1, e)) != 0)
+		return r;
+	if (fixed != 0 && ig->len != 0)
+		return err_set(e, COFFER_EINTERNAL, "ingest: zero run not on "
+		    "a block boundary");
+	while (len > 0) {
+		uint64_t const n = len < INGEST_ZERO_RUN ? len :
+		    INGEST_ZERO_RUN;
+		struct job *j;
+
+		/* Nothing is read or copied, so nothing counts in flight. */
+		if ((r = slot_get(ig, 0, &j, e)) != 0)
+			return r;
+		memset(&j->c, 0, sizeof(j->c));
+		j->c.raw_len = (uint32_t)n;
+		j->held = 0;
+		j->hole = 1;
+		j->kind = JOB_CHUNK;
+		j->cookie = ig->cookie;
+		slot_submit(ig, j);
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read [off, end) of fd into the current object. */
+static int
+read_range(struct ingest *ig, int fd, uint64_t off, uint64_t end,
+    uint64_t *total, const char *what, struct err *e)
+{
+	int r;
+
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+		return err_sys(e, COFFER_EIO, "%s: seek", what);
+	while (off < end) {
+		size_t room, got;
+
+		if ((r = cut_window(ig, 0, e)) != 0)
+			return r;
+		room = ig->win_cap - ig->len;
+		if (room > INGEST_READ)
+			room = INGEST_READ;
+		if (room > end - off)
+			room = (size_t)(end - off);
+		r = util_read_full(fd, ig->win + ig->len, room, &got, what, e);
+		if (r != 0)
+			return r;
+		ig->len += got;
+		*total += got;
+		off += got;
+		if (got < room)
+			break;	/* it shrank: the caller's fstat will tell */
+	}
+	return 0;
+}
+
+/*
+ * Where the next data extent at or after off begins, and where it ends,
+ * both rounded out to whole blocks and clamped to size.  No more data:
+ * *ds = size.  A file system without SEEK_DATA has one extent, the file.
+ */
+static int
+next_extent(int fd, uint64_t off, uint64_t size, uint32_t block,
+    uint64_t *ds, uint64_t *de, const char *what, struct err *e)
+{
+	off_t d, h;
+
+	d = lseek(fd, (off_t)off, SEEK_DATA);
+	if (d < 0 && errno == ENXIO) {
+		*ds = *de = size;
+		return 0;
+	}
+	if (d < 0 && errno == EINVAL) {
+		*ds = off;
+		*de = size;
+		return 0;
+	}
+	if (d < 0)
+		return err_sys(e, COFFER_EIO, "%s: seek data", what);
+	if ((h = lseek(fd, d, SEEK_HOLE)) < 0)
+		return err_sys(e, COFFER_EIO, "%s: seek hole", what);
+	*ds = (uint64_t)d - (uint64_t)d % block;
+	if (*ds < off)
+		*ds = off;
+	*de = ((uint64_t)h + block - 1) / block * block;
+	if (*de > size || *de < (uint64_t)h)
+		*de = size;
+	if (*ds > size)
+		*ds = *de = size;
+	return 0;
+}
+
+int
+ingest_fd_sparse(struct ingest *ig, int fd, void *cookie, uint32_t block,
+    uint64_t size, uint64_t *nread, const char *what, struct err *e)
+{
+	uint64_t off = 0, total = 0, ds = 0, de = 0;
+	int r;
+
+	if (nread != NULL)
+		*nread = 0;
+	if ((r = ingest_begin_fixed(ig, cookie, block, e)) != 0)
+		return r;
+	while (off < size) {
+		if ((r = next_extent(fd, off, size, block, &ds, &de, what,
+		    e)) != 0)
+			goto out;
+		if (ds > off && (r = ingest_zero(ig, ds - off, e)) != 0)
+			goto out;
+		if (de > ds && (r = read_range(ig, fd, ds, de, &total, what,
+		    e)) != 0)
+			goto out;
+		if (de <= off)
+			break;	/* it shrank under us */
+		off = de;
+	}
+	r = ingest_end(ig, e);
+out:
+	if (r != 0 && ig->in_object)
+		(void)ingest_abort(ig, NULL);
 	if (nread != NULL)
 		*nread = total;
 	return r;

@@ -29,6 +29,7 @@
 #define INGEST_QUEUE	64		/* chunks in flight */
 #define INGEST_INFLIGHT	(8u << 20)	/* raw bytes in flight */
 #define INGEST_BUFFERS	(20u << 20)	/* job buffers kept */
+#define INGEST_ZERO_RUN	(1u << 30)	/* largest zero chunk of a hole */
 
 struct err;
 struct ingest;
@@ -36,7 +37,8 @@ struct ingest;
 struct ingest_chunk {
 	uint8_t		 hash[HASH_LEN];
 	uint32_t	 raw_len;
-	const uint8_t	*raw;		/* raw_len bytes, valid during put() */
+	const uint8_t	*raw;		/* raw_len bytes, valid during put();
+					   NULL for a zero run never read */
 	int		 zero;		/* all zero: no hash, nothing stored */
 	int		 known;		/* sink->has() said it holds it */
 	uint8_t		 codec;		/* CODEC_* when stored is set, else 0 */
@@ -106,6 +108,22 @@ int ingest_fd(struct ingest *ig, int fd, void *cookie, uint64_t *nread,
 /* The same in fixed blocks (block 0: the pipeline's chunking). */
 int ingest_fd_fixed(struct ingest *ig, int fd, void *cookie, uint32_t block,
     uint64_t *nread, const char *what, struct err *e);
+/*
+ * A run of len zero bytes in the current object that nobody read (a hole
+ * of a sparse file): delivered as zero chunks of at most INGEST_ZERO_RUN
+ * bytes, after every byte written before it.  In a fixed-block object
+ * what was written before must end on a block boundary.
+ */
+int ingest_zero(struct ingest *ig, uint64_t len, struct err *e);
+/*
+ * A disk image of size bytes in fixed blocks, holes skipped: the data
+ * extents (SEEK_DATA/SEEK_HOLE), rounded out to whole blocks so that
+ * blocks stay aligned to the image, are read; the blocks between them
+ * are ingest_zero runs, never read.  *nread gets the bytes read.  A read
+ * error abandons this object only.
+ */
+int ingest_fd_sparse(struct ingest *ig, int fd, void *cookie, uint32_t block,
+    uint64_t size, uint64_t *nread, const char *what, struct err *e);
 /* Wait until every queued chunk and object end has been delivered. */
 int ingest_flush(struct ingest *ig, struct err *e);
 

@@ -87,6 +87,98 @@ proto_get_obj(struct wire_rd *r, struct proto_obj *o, int with_recipe,
 	return 0;
 }
 
+void
+proto_put_fs(struct wire_buf *b, const struct proto_fs *f)
+{
+	wire_put_u64(b, f->id);
+	wire_put_bytes(b, f->name, f->name ? f->name_len : 0);
+	wire_put_bytes(b, f->type, f->type ? f->type_len : 0);
+	wire_put_u64(b, (uint64_t)f->last_start);
+	wire_put_u64(b, (uint64_t)f->last_end);
+	wire_put_u64(b, f->objects);
+	wire_put_u64(b, f->bytes);
+	wire_put_u8(b, f->drprotect ? 1 : 0);
+	wire_put_u32(b, f->drpriority);
+}
+
+int
+proto_get_fs(struct wire_rd *r, struct proto_fs *f, struct err *e)
+{
+	uint64_t s, t;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if ((rc = wire_get_u64(r, &f->id, e)) != 0 ||
+	    (rc = get_name(r, &f->name, &f->name_len, 0, "filespace name",
+	    e)) != 0 ||
+	    (rc = get_name(r, &f->type, &f->type_len, 1, "filespace type",
+	    e)) != 0 ||
+	    (rc = wire_get_u64(r, &s, e)) != 0 ||
+	    (rc = wire_get_u64(r, &t, e)) != 0 ||
+	    (rc = wire_get_u64(r, &f->objects, e)) != 0 ||
+	    (rc = wire_get_u64(r, &f->bytes, e)) != 0 ||
+	    (rc = wire_get_u8(r, &f->drprotect, e)) != 0 ||
+	    (rc = wire_get_u32(r, &f->drpriority, e)) != 0)
+		return rc;
+	if (f->type_len > 31)
+		return err_set(e, COFFER_EPROTO, "filespace type of %zu bytes "
+		    "exceeds 31", f->type_len);
+	if (f->drprotect > 1)
+		return err_set(e, COFFER_EPROTO, "filespace drprotect is %u, "
+		    "not 0 or 1", f->drprotect);
+	f->last_start = (int64_t)s;
+	f->last_end = (int64_t)t;
+	return 0;
+}
+
+int
+proto_fs_is_vm(const char *name)
+{
+	return name != NULL && strncmp(name, PROTO_VM_PREFIX,
+	    PROTO_VM_PREFIX_LEN) == 0;
+}
+
+/* The NAME of "VM:NAME": what a VM is called on the command line. */
+static int
+vm_name_check(const char *full, const char *vm, struct err *e)
+{
+	size_t const n = strlen(vm);
+
+	if (n == 0 || n > PROTO_VM_NAME_MAX)
+		return err_set(e, COFFER_EINVAL, "filespace name '%.40s%s': a "
+		    "VM name after \"" PROTO_VM_PREFIX "\" is 1 to %d bytes "
+		    "long, not %zu", full, n > 40 ? "..." : "",
+		    PROTO_VM_NAME_MAX, n);
+	if (strcmp(vm, ".") == 0 || strcmp(vm, "..") == 0)
+		return err_set(e, COFFER_EINVAL, "filespace name '%s': a VM "
+		    "name cannot be \".\" or \"..\"", full);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char const c = (unsigned char)vm[i];
+
+		/* A VM name becomes a file name at restore: no '/'. */
+		if (c == '/' || c < 0x20 || c == 0x7f)
+			return err_set(e, COFFER_EINVAL, "filespace name "
+			    "'%.40s': a VM name cannot hold '/' or control "
+			    "characters (byte %zu is 0x%02x)", full,
+			    PROTO_VM_PREFIX_LEN + i + 1, c);
+	}
+	return 0;
+}
+
+int
+proto_fs_name_check(const char *name, struct err *e)
+{
+	if (name == NULL || name[0] == '\0')
+		return err_set(e, COFFER_EINVAL, "filespace name is empty");
+	if (name[0] == '/')
+		return 0;
+	if (proto_fs_is_vm(name))
+		return vm_name_check(name, name + PROTO_VM_PREFIX_LEN, e);
+	return err_set(e, COFFER_EINVAL, "filespace name '%.64s' must be an "
+	    "absolute path or \"" PROTO_VM_PREFIX "NAME\" for a virtual "
+	    "machine", name);
+}
+
 const char *
 proto_type_name(uint16_t type)
 {
@@ -111,6 +203,7 @@ proto_type_name(uint16_t type)
 	case PT_TXN_OK:		return "TXN_OK";
 	case PT_OBJ_RECIPE:	return "OBJ_RECIPE";
 	case PT_OBJ_RECIPE_OK:	return "OBJ_RECIPE_OK";
+	case PT_TXN_ABORT:	return "TXN_ABORT";
 	case PT_FS_LIST:	return "FS_LIST";
 	case PT_FS_PAGE:	return "FS_PAGE";
 	case PT_OBJ_LIST:	return "OBJ_LIST";

@@ -18,6 +18,12 @@
  *
  * Backup (node sessions):
  *   FS_OPEN    c>s  str filespace, str type        -> FS_OK u64 fs id
+ *                   A filespace is a file system, named by its mount
+ *                   point ("/home"), or a virtual machine, named
+ *                   "VM:NAME" (type "VM"; proto_fs_name_check() says
+ *                   which names pass).  Object paths start with '/'
+ *                   either way: a VM holds "/domain.xml" (VMCONF) and
+ *                   "/disks/<target dev>" (VMDISK, link = image path).
  *   INV_GET    c>s  u64 fs, str after, u32 limit   -> INV_PAGE
  *   INV_PAGE   s>c  u8 more, u32 n, n x objmeta (no recipe)
  *   CHUNK_ASK  c>s  u32 n, n x hash                -> CHUNK_NEED
@@ -32,9 +38,23 @@
  *                   when there is none): a client about to read a changed
  *                   large file learns which chunks the server already
  *                   has, and does not compress those again
- *   TXN_COMMIT c>s  u64 fs, u8 final (1: backup done) -> TXN_OK
+ *   TXN_COMMIT c>s  u64 fs, u8 flags                -> TXN_OK
+ *                   flags: PROTO_TXN_FINAL (1) the backup is done (the
+ *                   filespace's last backup time is set); PROTO_TXN_ATOMIC
+ *                   (2) all or nothing: when any object of the
+ *                   transaction failed (a recipe naming a chunk the
+ *                   server lacks, a size that does not add up, no active
+ *                   version to update at commit), nothing is committed
+ *                   and TXN_OK says objects 0, bytes 0 with the failures.
+ *                   Other bits: ERROR.  (Before flags, this byte was
+ *                   "u8 final", 0 or 1: the same meaning.)
  *   TXN_OK     s>c  u32 objects, u64 bytes stored, u32 nfailed,
  *                   nfailed x (str path, str reason)  (at most 64 listed)
+ *   TXN_ABORT  c>s  u64 fs (0: any)                 -> TXN_OK (0, 0, 0)
+ *                   drop the open transaction: its pending changes are
+ *                   forgotten, pinned chunks released, and chunks it
+ *                   stored stay unreferenced (dead space for reclaim).
+ *                   Nothing open is not an error.
  *
  *   Chunks are referenced by the OBJ_PUT whose recipe names them, so a
  *   CHUNK_PUT must precede the OBJ_PUT that needs it.  A chunk the server
@@ -43,8 +63,7 @@
  *
  * Restore and queries (node sessions):
  *   FS_LIST    c>s  (none)                         -> FS_PAGE
- *   FS_PAGE    s>c  u32 n, n x (u64 id, str name, str type,
- *                   i64 last backup start, i64 end, u64 objects, u64 bytes)
+ *   FS_PAGE    s>c  u32 n, n x fsent
  *   OBJ_LIST   c>s  str filespace, str prefix, i64 pit, u8 inactive,
  *                   str after, u32 limit            -> OBJ_PAGE
  *   OBJ_PAGE   s>c  u8 more, u32 n, n x objmeta with recipe
@@ -66,6 +85,10 @@
  * objmeta: u64 object id (0 when sent by a client), u8 type, u8 state, str path, u64 size, u32 mode, u32 uid,
  *   u32 gid, i64 mtime_ns, i64 ctime_ns, i64 inserted, i64 deactivated,
  *   16 bytes uuid, str link, then with recipe: bytes recipe.
+ *
+ * fsent: u64 id, str name, str type, i64 last backup start, i64 end,
+ *   u64 objects, u64 bytes, u8 drprotect (0/1), u32 drpriority (0: none
+ *   set; 1 is restored first).  See proto_put_fs/proto_get_fs.
  */
 #ifndef COFFER_PROTO_H
 #define COFFER_PROTO_H
@@ -101,6 +124,7 @@ enum proto_type {
 	PT_TXN_OK = 21,
 	PT_OBJ_RECIPE = 22,
 	PT_OBJ_RECIPE_OK = 23,
+	PT_TXN_ABORT = 24,
 
 	PT_FS_LIST = 30,
 	PT_FS_PAGE = 31,
@@ -125,6 +149,17 @@ enum proto_type {
 #define PROTO_GET_MAX		64	/* entries per CHUNK_GET: bounds the reply */
 #define PROTO_PAGE_MAX		4096	/* objects per page */
 #define PROTO_RECIPE_MAX	(8u << 20)	/* a 300 GB file at 256 KiB */
+
+/* TXN_COMMIT flags (pinned). */
+#define PROTO_TXN_FINAL		1	/* the backup is done */
+#define PROTO_TXN_ATOMIC	2	/* commit all objects or none */
+#define PROTO_TXN_FLAGS		(PROTO_TXN_FINAL | PROTO_TXN_ATOMIC)
+
+/* A virtual machine's filespace: "VM:" and 1 to 200 bytes of name. */
+#define PROTO_VM_PREFIX		"VM:"
+#define PROTO_VM_PREFIX_LEN	3
+#define PROTO_VM_NAME_MAX	200
+#define PROTO_FS_TYPE_VM	"VM"
 
 /* TSM return codes. */
 #define RC_OK		0
@@ -158,6 +193,33 @@ void proto_put_obj(struct wire_buf *b, const struct proto_obj *o,
     int with_recipe);
 int proto_get_obj(struct wire_rd *r, struct proto_obj *o, int with_recipe,
     struct err *e);
+
+/* A filespace entry of FS_PAGE (pointers into the frame when decoded). */
+struct proto_fs {
+	uint64_t	 id;
+	const char	*name;
+	size_t		 name_len;
+	const char	*type;
+	size_t		 type_len;
+	int64_t		 last_start, last_end;	/* Unix seconds, 0: never */
+	uint64_t	 objects, bytes;
+	uint8_t		 drprotect;	/* 0 or 1 */
+	uint32_t	 drpriority;	/* 0: none set; 1 first */
+};
+
+void proto_put_fs(struct wire_buf *b, const struct proto_fs *f);
+/* Names are 1..4095 bytes, types up to 31, neither with a NUL byte. */
+int proto_get_fs(struct wire_rd *r, struct proto_fs *f, struct err *e);
+
+/*
+ * Is name a filespace name the server accepts?  Either an absolute path
+ * ("/", "/home") or "VM:NAME" with NAME 1..PROTO_VM_NAME_MAX bytes, no
+ * '/', no control characters, not "." or "..".  0 or COFFER_EINVAL with
+ * e naming the rule that failed.
+ */
+int proto_fs_name_check(const char *name, struct err *e);
+/* 1 when name is a VM filespace ("VM:..."), else 0. */
+int proto_fs_is_vm(const char *name);
 
 /* Name of a frame type for messages ("CHUNK_PUT"); never NULL. */
 const char *proto_type_name(uint16_t type);

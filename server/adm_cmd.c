@@ -42,6 +42,10 @@ static const struct adm_param p_upd_node[] = {
 	PSECRET("PASSWORD", 4), P("DOMAIN", 2), P("CONTACT", 3), P("RPO", 3),
 	P("REPLSTATE", 5), P("REPLMODE", 5),
 };
+/* DRPRO and DRPRI: the shortest forms that tell the two apart. */
+static const struct adm_param p_upd_fs[] = {
+	P("DRPROTECT", 5), P("DRPRIORITY", 5),
+};
 static const struct adm_param p_q_node[] = {
 	P("DOMAIN", 2), P("FORMAT", 1),
 };
@@ -111,6 +115,8 @@ static const struct adm_cmd c_update[] = {
 	    { "ADMINNAME", "PASSWORD" }, 1, 1, PARAMS(p_upd_admin), 0 },
 	{ { "DOMAIN", 2 }, "UPDATE DOMAIN", adm_update_domain,
 	    { "DOMAINNAME" }, 1, -1, PARAMS(p_domain), 0 },
+	{ { "FILESPACE", 2 }, "UPDATE FILESPACE", adm_update_filespace,
+	    { "NODENAME", "FILESPACENAME" }, 2, -1, PARAMS(p_upd_fs), 0 },
 };
 
 static const struct adm_cmd c_remove[] = {

@@ -206,6 +206,8 @@ int adm_query_admin(struct adm_ctx *x);
 int adm_define_domain(struct adm_ctx *x);
 int adm_update_domain(struct adm_ctx *x);
 int adm_query_domain(struct adm_ctx *x);
+/* adm_fs.c */
+int adm_update_filespace(struct adm_ctx *x);
 /* adm_query.c */
 int adm_query_filespace(struct adm_ctx *x);
 int adm_query_occupancy(struct adm_ctx *x);

@@ -84,8 +84,8 @@ static int
 fs_row(void *arg, const struct cat_fs *fs)
 {
 	struct fs_filter *f = arg;
-	char id[24], start[32], end[32], obj[24], bytes[24];
-	const char *v[8];
+	char id[24], start[32], end[32], obj[24], bytes[24], prio[16];
+	const char *v[10];
 	int r;
 
 	if (!fs_filter_pass(f, fs->node, fs->name))
@@ -98,6 +98,9 @@ fs_row(void *arg, const struct cat_fs *fs)
 	v[5] = adm_fmt_time(fs->last_backup_end, end, sizeof(end));
 	v[6] = adm_fmt_u64(fs->objects, obj, sizeof(obj));
 	v[7] = adm_fmt_u64(fs->bytes, bytes, sizeof(bytes));
+	/* "yes"/"no" as QUERY NODE's locked; 0 is "no priority set". */
+	v[8] = fs->drprotect ? "yes" : "no";
+	v[9] = adm_fmt_u64(fs->drpriority, prio, sizeof(prio));
 	if ((r = adm_query_row(f->x, v)) == 1)
 		f->stop = 1;
 	return r;
@@ -109,7 +112,7 @@ adm_query_filespace(struct adm_ctx *x)
 	static const char *const cols[] = {
 		"node_name", "filespace_name", "filespace_id", "type",
 		"last_backup_start", "last_backup_end", "objects",
-		"logical_bytes",
+		"logical_bytes", "drprotect", "drpriority",
 	};
 	struct fs_filter f;
 	struct err e;

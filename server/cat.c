@@ -60,6 +60,8 @@ static const char schema_sql[] =
 	" type TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
 	" last_backup_start INTEGER NOT NULL DEFAULT 0,"
 	" last_backup_end INTEGER NOT NULL DEFAULT 0,"
+	" drprotect INTEGER NOT NULL DEFAULT 0,"
+	" drpriority INTEGER NOT NULL DEFAULT 0,"
 	" UNIQUE(node, name));"
 	"CREATE TABLE IF NOT EXISTS object("
 	" id INTEGER PRIMARY KEY, uuid BLOB UNIQUE NOT NULL,"
@@ -331,12 +333,76 @@ cat_db(struct cat *c)
 	return c->db;
 }
 
+/*
+ * Columns added after format 1 shipped.  A catalog made by an older build
+ * lacks them; they are added in place (ALTER TABLE ADD COLUMN with a
+ * default changes no existing row), so the file keeps working in both
+ * directions: an older build ignores columns it does not name.
+ */
+static const struct {
+	const char	*table, *column, *decl;
+} added_columns[] = {
+	{ "filespace", "drprotect", "INTEGER NOT NULL DEFAULT 0" },
+	{ "filespace", "drpriority", "INTEGER NOT NULL DEFAULT 0" },
+};
+
+/* 1 when table has column, 0 when not, < 0 error. */
+static int
+has_column(struct cat *c, const char *table, const char *column,
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[128];
+	int found = 0, rc;
+
+	/* table_info cannot take a bound table name; ours are constants. */
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return cat_dberr(c, e, "%s", sql);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(st, 1);
+
+		if (name != NULL && strcmp((const char *)name, column) == 0)
+			found = 1;
+	}
+	if (rc != SQLITE_DONE)
+		found = cat_dberr(c, e, "%s", sql);
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int
+add_missing_columns(struct cat *c, struct err *e)
+{
+	char sql[256];
+	int r;
+
+	for (size_t i = 0; i < sizeof(added_columns) /
+	    sizeof(added_columns[0]); i++) {
+		if ((r = has_column(c, added_columns[i].table,
+		    added_columns[i].column, e)) < 0)
+			return r;
+		if (r == 1)
+			continue;
+		snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s;",
+		    added_columns[i].table, added_columns[i].column,
+		    added_columns[i].decl);
+		/* Another connection may have added it a moment ago. */
+		if ((r = exec(c, sql, e)) != 0 &&
+		    has_column(c, added_columns[i].table,
+		    added_columns[i].column, NULL) != 1)
+			return err_wrap(e, "upgrading an older catalog");
+	}
+	return 0;
+}
+
 int
 cat_schema(struct cat *c, struct err *e)
 {
 	int r;
 
-	if ((r = exec(c, schema_sql, e)) != 0)
+	if ((r = exec(c, schema_sql, e)) != 0 ||
+	    (r = add_missing_columns(c, e)) != 0)
 		err_wrap(e, "schema");
 	return r;
 }

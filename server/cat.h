@@ -153,7 +153,10 @@ struct cat_fs {
 	int64_t		last_backup_end;	/* last successful backup */
 	uint64_t	objects;	/* active + inactive versions */
 	uint64_t	bytes;		/* sum of their sizes */
+	int		drprotect;	/* 1: restored by a DR run */
+	uint32_t	drpriority;	/* 0: none set; 1 is restored first */
 };
+#define CAT_DRPRIORITY_MAX	9999
 /* Find or create node's filespace name; *id gets its id. */
 int cat_fs_open(struct cat *c, const char *node, const char *name,
     const char *type, uint64_t *id, struct err *e);
@@ -164,6 +167,13 @@ int cat_fs_get_id(struct cat *c, uint64_t id, struct cat_fs *fs,
 /* A time <= 0 leaves that one as it is (start at start, end at end). */
 int cat_fs_set_backup(struct cat *c, uint64_t id, int64_t start,
     int64_t end, struct err *e);
+/*
+ * Set the DR flag and priority (TSM-style UPDATE FILESPACE ... DRPROTECT=
+ * DRPRIORITY=).  drpriority above CAT_DRPRIORITY_MAX is COFFER_EINVAL, an
+ * unknown id COFFER_ENOTFOUND.
+ */
+int cat_fs_set_dr(struct cat *c, uint64_t id, int drprotect,
+    uint32_t drpriority, struct err *e);
 typedef int (*cat_fs_cb)(void *arg, const struct cat_fs *fs);
 /* node NULL: all nodes. */
 int cat_fs_list(struct cat *c, const char *node, cat_fs_cb cb, void *arg,

@@ -18,7 +18,7 @@
 /* Columns of a filespace with its version count and their total size. */
 #define FS_SELECT "SELECT f.id, f.node, f.name, f.type, f.created," \
 	" f.last_backup_start, f.last_backup_end, count(o.id)," \
-	" coalesce(sum(o.size), 0)" \
+	" coalesce(sum(o.size), 0), f.drprotect, f.drpriority" \
 	" FROM filespace f LEFT JOIN object o ON o.fs_id=f.id"
 
 #define FS_TYPE_MAX	32	/* sizeof(struct cat_fs.type) */
@@ -36,6 +36,8 @@ fs_from_row(sqlite3_stmt *st, struct cat_fs *fs)
 	fs->last_backup_end = sqlite3_column_int64(st, 6);
 	fs->objects = (uint64_t)sqlite3_column_int64(st, 7);
 	fs->bytes = (uint64_t)sqlite3_column_int64(st, 8);
+	fs->drprotect = sqlite3_column_int(st, 9) != 0;
+	fs->drpriority = (uint32_t)sqlite3_column_int64(st, 10);
 }
 
 static int
@@ -181,6 +183,33 @@ cat_fs_set_backup(struct cat *c, uint64_t id, int64_t start, int64_t end,
 	sqlite3_bind_int64(st, 3, end);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		r = cat_dberr(c, e, "filespace %llu: set backup times",
+		    (unsigned long long)id);
+	else if (sqlite3_changes(c->db) == 0)
+		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: not found",
+		    (unsigned long long)id);
+	cat_stmt_done(st);
+	return r;
+}
+
+int
+cat_fs_set_dr(struct cat *c, uint64_t id, int drprotect, uint32_t drpriority,
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (drpriority > CAT_DRPRIORITY_MAX)
+		return err_set(e, COFFER_EINVAL, "filespace %llu: DR priority "
+		    "%u is not 0..%d", (unsigned long long)id, drpriority,
+		    CAT_DRPRIORITY_MAX);
+	if ((r = cat_stmt(c, CAT_ST_FS_SET_DR, "UPDATE filespace SET"
+	    " drprotect=?2, drpriority=?3 WHERE id=?1", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	sqlite3_bind_int(st, 2, drprotect != 0);
+	sqlite3_bind_int64(st, 3, (int64_t)drpriority);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: set DR protection",
 		    (unsigned long long)id);
 	else if (sqlite3_changes(c->db) == 0)
 		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: not found",

@@ -67,6 +67,7 @@ struct sess {
 	uint64_t		 owned_fs[16];	/* filespaces checked as ours */
 	int			 nowned;
 	int64_t			 backup_start;
+	uint64_t		 backup_objects;	/* since the last final */
 };
 
 /* Send a reply frame built in s->out. */

@@ -158,9 +158,8 @@ on_fs_open(struct sess *s, struct wire_rd *r, struct err *e)
 	    (rc = wire_get_str(r, 31, type, sizeof(type), e)) ||
 	    (rc = wire_rd_end(r, e)))
 		return rc;
-	if (name[0] != '/')
-		return err_set(e, COFFER_EINVAL, "filespace name '%s' must be "
-		    "an absolute path", name);
+	if ((rc = proto_fs_name_check(name, e)) != 0)
+		return rc;
 	if ((rc = cat_fs_open(s->w->cat, s->name, name, type, &id, e)) != 0)
 		return rc;
 	wire_put_u64(&s->out, id);
@@ -439,8 +438,47 @@ struct commit_ctx {
 	struct sess	*s;
 	uint64_t	 fs;
 	int		 final;
+	int		 atomic;	/* PROTO_TXN_ATOMIC */
+	int		 atomic_failed;	/* commit_cb rolled it back */
 	uint32_t	 objects;
 };
+
+/* Apply the pending changes in order; failures are listed, not fatal. */
+static int
+commit_pending(struct commit_ctx *cc, int64_t now, struct err *e)
+{
+	struct sess *s = cc->s;
+	struct cat *pc = s->w->srv->pool_cat;
+	int rc;
+
+	for (struct sess_pend *p = s->pend; p != NULL; p = p->next) {
+		switch (p->op) {
+		case PT_OBJ_PUT:
+			p->obj.inserted = now;
+			memset(p->obj.uuid, 0, sizeof(p->obj.uuid));
+			rc = cat_obj_insert(pc, &p->obj, e);
+			cc->objects++;
+			break;
+		case PT_OBJ_META:
+			rc = cat_obj_update_meta(pc, p->fs, p->obj.path,
+			    p->obj.mode, p->obj.uid, p->obj.gid,
+			    p->obj.ctime_ns, e);
+			break;
+		default:
+			rc = cat_obj_deactivate(pc, p->fs, p->obj.path, now, e);
+			break;
+		}
+		if (rc == COFFER_ENOTFOUND) {
+			/* Nothing active to change: not worth failing for. */
+			fail_object(s, p->obj.path, strlen(p->obj.path),
+			    "no active version to update");
+			rc = 0;
+		}
+		if (rc != 0)
+			return err_wrap(e, "%s", p->obj.path);
+	}
+	return 0;
+}
 
 /* Runs inside the pool's index transaction (pool_txn_commit). */
 static int
@@ -455,32 +493,17 @@ commit_cb(sqlite3 *db, void *arg, struct err *e)
 	if (srv->pool_cat == NULL &&
 	    (rc = cat_attach(db, &srv->pool_cat, e)) != 0)
 		return rc;
-	for (struct sess_pend *p = s->pend; p != NULL; p = p->next) {
-		switch (p->op) {
-		case PT_OBJ_PUT:
-			p->obj.inserted = now;
-			memset(p->obj.uuid, 0, sizeof(p->obj.uuid));
-			rc = cat_obj_insert(srv->pool_cat, &p->obj, e);
-			cc->objects++;
-			break;
-		case PT_OBJ_META:
-			rc = cat_obj_update_meta(srv->pool_cat, p->fs,
-			    p->obj.path, p->obj.mode, p->obj.uid, p->obj.gid,
-			    p->obj.ctime_ns, e);
-			break;
-		default:
-			rc = cat_obj_deactivate(srv->pool_cat, p->fs,
-			    p->obj.path, now, e);
-			break;
-		}
-		if (rc == COFFER_ENOTFOUND) {
-			/* Nothing active to change: not worth failing for. */
-			fail_object(s, p->obj.path, strlen(p->obj.path),
-			    "no active version to update");
-			rc = 0;
-		}
-		if (rc != 0)
-			return err_wrap(e, "%s", p->obj.path);
+	if ((rc = commit_pending(cc, now, e)) != 0)
+		return rc;
+	if (cc->atomic && s->nfailed > 0) {
+		/*
+		 * All or nothing: failing here makes pool_txn_commit roll
+		 * the index transaction back, object rows and chunk
+		 * references together; the caller answers TXN_OK.
+		 */
+		cc->atomic_failed = 1;
+		return err_set(e, COFFER_ECANCELED, "%u objects failed in an "
+		    "all-or-nothing transaction", s->nfailed);
 	}
 	if (cc->final && cc->fs != 0) {
 		struct cat_account a;
@@ -498,36 +521,12 @@ commit_cb(sqlite3 *db, void *arg, struct err *e)
 	return 0;
 }
 
-static int
-on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
+/* TXN_OK: u32 objects, u64 bytes, u32 nfailed, the failures listed. */
+static void
+reply_txn_ok(struct sess *s, uint32_t objects, uint64_t bytes)
 {
-	struct commit_ctx cc;
-	uint64_t fs;
-	uint8_t final;
-	int rc;
-
-	if ((rc = wire_get_u64(r, &fs, e)) || (rc = wire_get_u8(r, &final, e))
-	    || (rc = wire_rd_end(r, e)))
-		return rc;
-	if (fs != 0 && (rc = own_fs(s, fs, e)) != 0)
-		return rc;
-	memset(&cc, 0, sizeof(cc));
-	cc.s = s;
-	cc.fs = fs;
-	cc.final = final;
-	if (s->txn == NULL && (rc = txn_get(s, e)) != 0)
-		return rc;
-	rc = pool_txn_commit(s->txn, commit_cb, &cc, e);
-	s->txn = NULL;
-	if (rc != 0) {
-		/* The client learns it and may retry; nothing was kept. */
-		(void)cat_actlog(s->w->cat, CAT_SEV_ERROR, 1700, s->name,
-		    "Transaction of node %s failed: %s", s->name, e->msg);
-		sess_txn_drop(s);
-		return rc;
-	}
-	wire_put_u32(&s->out, cc.objects);
-	wire_put_u64(&s->out, s->txn_bytes);
+	wire_put_u32(&s->out, objects);
+	wire_put_u64(&s->out, bytes);
 	wire_put_u32(&s->out, s->nfailed > PROTO_FAILED_MAX ? PROTO_FAILED_MAX
 	    : s->nfailed);
 	for (uint32_t i = 0; i < s->nfailed && i < PROTO_FAILED_MAX; i++) {
@@ -535,12 +534,111 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 		wire_put_str(&s->out, s->failed[i].reason);
 	}
 	sess_reply(s, PT_TXN_OK);
-	if (final) {
-		(void)cat_actlog(s->w->cat, CAT_SEV_INFO, 4961, s->name,
-		    "Backup of node %s completed.", s->name);
+}
+
+/*
+ * An all-or-nothing transaction with failures: nothing was kept (the
+ * pool transaction was aborted, or its commit rolled back, which leaves
+ * the pool as an abort does: pins released, chunks it stored unnamed by
+ * any row, dead space for reclaim).  The client gets the failures.
+ */
+static void
+atomic_rejected(struct sess *s, uint64_t fs)
+{
+	(void)cat_actlog(s->w->cat, CAT_SEV_WARN, 1701, s->name,
+	    "Transaction of node %s for filespace %" PRIu64 " not committed: "
+	    "%u objects failed (first: %s: %s).", s->name, fs, s->nfailed,
+	    s->failed[0].path, s->failed[0].reason);
+	reply_txn_ok(s, 0, 0);
+}
+
+/* After a final commit: log it, and name the VM when it was one. */
+static void
+log_backup_done(struct sess *s, uint64_t fs)
+{
+	struct cat_fs *f;
+
+	(void)cat_actlog(s->w->cat, CAT_SEV_INFO, 4961, s->name,
+	    "Backup of node %s completed.", s->name);
+	if (fs == 0 || (f = malloc(sizeof(*f))) == NULL)
+		return;
+	if (cat_fs_get_id(s->w->cat, fs, f, NULL) == 0 &&
+	    proto_fs_is_vm(f->name))
+		(void)cat_actlog(s->w->cat, CAT_SEV_INFO, 4142, s->name,
+		    "Virtual machine %s of node %s backed up (%" PRIu64
+		    " objects).", f->name + PROTO_VM_PREFIX_LEN, s->name,
+		    s->backup_objects);
+	free(f);
+}
+
+static int
+on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct commit_ctx cc;
+	uint64_t fs;
+	uint8_t flags;
+	int rc;
+
+	if ((rc = wire_get_u64(r, &fs, e)) || (rc = wire_get_u8(r, &flags, e))
+	    || (rc = wire_rd_end(r, e)))
+		return rc;
+	if ((flags & ~PROTO_TXN_FLAGS) != 0)
+		return err_set(e, COFFER_EPROTO, "unknown TXN_COMMIT flags "
+		    "0x%02x", flags);
+	if (fs != 0 && (rc = own_fs(s, fs, e)) != 0)
+		return rc;
+	memset(&cc, 0, sizeof(cc));
+	cc.s = s;
+	cc.fs = fs;
+	cc.final = (flags & PROTO_TXN_FINAL) != 0;
+	cc.atomic = (flags & PROTO_TXN_ATOMIC) != 0;
+	if (cc.atomic && s->nfailed > 0) {
+		/* Failed before commit: no need to write anything. */
+		atomic_rejected(s, fs);
+		goto done;
+	}
+	if (s->txn == NULL && (rc = txn_get(s, e)) != 0)
+		return rc;
+	rc = pool_txn_commit(s->txn, commit_cb, &cc, e);
+	s->txn = NULL;
+	if (rc != 0 && cc.atomic_failed) {
+		atomic_rejected(s, fs);
+		goto done;
+	}
+	if (rc != 0) {
+		/* The client learns it and may retry; nothing was kept. */
+		(void)cat_actlog(s->w->cat, CAT_SEV_ERROR, 1700, s->name,
+		    "Transaction of node %s failed: %s", s->name, e->msg);
+		sess_txn_drop(s);
+		return rc;
+	}
+	reply_txn_ok(s, cc.objects, s->txn_bytes);
+	s->backup_objects += cc.objects;
+	if (cc.final)
+		log_backup_done(s, fs);
+done:
+	if (cc.final) {
 		s->backup_start = 0;
+		s->backup_objects = 0;
 	}
 	sess_txn_drop(s);
+	return 0;
+}
+
+/* Give up the open transaction: nothing of it is kept. */
+static int
+on_txn_abort(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	uint64_t fs;
+	int rc;
+
+	if ((rc = wire_get_u64(r, &fs, e)) || (rc = wire_rd_end(r, e)))
+		return rc;
+	if (fs != 0 && (rc = own_fs(s, fs, e)) != 0)
+		return rc;
+	/* Pins go with the pool txn; its new chunks are dead space (3). */
+	sess_txn_drop(s);
+	reply_txn_ok(s, 0, 0);
 	return 0;
 }
 
@@ -556,7 +654,8 @@ recipe_row(void *arg, const struct cat_obj *o)
 	struct recipe_find *rf = arg;
 
 	/* The first row under prefix path is path itself, if it is there. */
-	if (strcmp(o->path, rf->path) == 0 && o->type == CAT_OBJ_FILE) {
+	if (strcmp(o->path, rf->path) == 0 && (o->type == CAT_OBJ_FILE ||
+	    o->type == CAT_OBJ_VMDISK)) {
 		wire_put_bytes(&rf->s->out, o->recipe, o->recipe ? o->recipe_len :
 		    0);
 		rf->found = 1;
@@ -598,14 +697,21 @@ static int
 fs_row(void *arg, const struct cat_fs *f)
 {
 	struct sess *s = arg;
+	struct proto_fs pf;
 
-	wire_put_u64(&s->out, f->id);
-	wire_put_str(&s->out, f->name);
-	wire_put_str(&s->out, f->type);
-	wire_put_u64(&s->out, (uint64_t)f->last_backup_start);
-	wire_put_u64(&s->out, (uint64_t)f->last_backup_end);
-	wire_put_u64(&s->out, f->objects);
-	wire_put_u64(&s->out, f->bytes);
+	memset(&pf, 0, sizeof(pf));
+	pf.id = f->id;
+	pf.name = f->name;
+	pf.name_len = strlen(f->name);
+	pf.type = f->type;
+	pf.type_len = strlen(f->type);
+	pf.last_start = f->last_backup_start;
+	pf.last_end = f->last_backup_end;
+	pf.objects = f->objects;
+	pf.bytes = f->bytes;
+	pf.drprotect = (uint8_t)(f->drprotect != 0);
+	pf.drpriority = f->drpriority;
+	proto_put_fs(&s->out, &pf);
 	return 0;
 }
 
@@ -765,6 +871,7 @@ sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 	case PT_OBJ_META:	return on_obj_meta(s, r, e);
 	case PT_OBJ_GONE:	return on_obj_gone(s, r, e);
 	case PT_TXN_COMMIT:	return on_txn_commit(s, r, e);
+	case PT_TXN_ABORT:	return on_txn_abort(s, r, e);
 	case PT_OBJ_RECIPE:	return on_obj_recipe(s, r, e);
 	case PT_FS_LIST:	return on_fs_list(s, r, e);
 	case PT_OBJ_LIST:	return on_obj_list(s, r, e);

@@ -4,8 +4,8 @@
 set -eu
 
 PKGS="build-essential autoconf automake pkg-config
-libsqlite3-dev libssl-dev libzstd-dev libevent-dev libcmocka-dev
-openssl sqlite3 clang"
+libsqlite3-dev libssl-dev libzstd-dev libevent-dev libcmocka-dev libxml2-dev
+openssl sqlite3 clang qemu-utils"
 
 missing=
 for p in $PKGS; do

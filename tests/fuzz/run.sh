@@ -11,7 +11,11 @@ secs=${FUZZ_SECONDS:-5}
 T=$(mktemp -d "${TMPDIR:-/tmp}/coffer-fuzz.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 s=$top_srcdir
-inc="-I$top_builddir -I$s/common -I$s/storage-pools"
+# libxml2's flags come from configure through make check; pkg-config when
+# the script is run by hand.
+: "${LIBXML_CFLAGS:=$(pkg-config --cflags libxml-2.0 2>/dev/null)}"
+: "${LIBXML_LIBS:=$(pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)}"
+inc="-I$top_builddir -I$s/common -I$s/storage-pools -I$s/client $LIBXML_CFLAGS"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 common="$s/common/err.c $s/common/util.c $s/common/crc32c.c"
 fail=0
@@ -19,13 +23,16 @@ fail=0
 build_run() {	# name sources...
 	name=$1; shift
 	if ! $CLANG $flags $inc "$s/tests/fuzz/fuzz_$name.c" "$@" $common \
-	    -o "$T/fuzz_$name" -lcrypto -lzstd -lpthread 2>"$T/$name.build"; then
+	    -o "$T/fuzz_$name" $LIBXML_LIBS -lcrypto -lzstd -lpthread \
+	    2>"$T/$name.build"; then
 		echo "not ok - fuzz $name: build failed"; cat "$T/$name.build"
 		fail=1; return
 	fi
 	mkdir -p "$T/corpus_$name"
 	cp "$s/tests/fuzz/corpus/$name"/* "$T/corpus_$name/" 2>/dev/null || true
-	if "$T/fuzz_$name" -max_total_time="$secs" -rss_limit_mb=1024 \
+	dict=
+	[ -f "$s/tests/fuzz/$name.dict" ] && dict="-dict=$s/tests/fuzz/$name.dict"
+	if "$T/fuzz_$name" -max_total_time="$secs" -rss_limit_mb=1024 $dict \
 	    -artifact_prefix="$T/" "$T/corpus_$name" >"$T/$name.log" 2>&1; then
 		echo "ok - fuzz $name: $(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$T/$name.log") runs, no crash"
 	else
@@ -37,4 +44,5 @@ build_run() {	# name sources...
 
 build_run wire "$s/common/wire.c" "$s/common/proto.c"
 build_run container "$s/storage-pools/pool_container.c" "$s/common/codec.c"
+build_run vm_xml "$s/client/vm_xml.c"
 exit $fail

@@ -939,6 +939,87 @@ adm_proc_table_numbers_and_excludes(void **state)
 	proc_table_free(t);
 }
 
+/* ---- UPDATE FILESPACE (DR settings of a VM) ---- */
+
+static void
+adm_update_filespace_sets_dr_and_query_shows_it(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t fs;
+
+	run_ok(fx, "reg node bob " SECRET);
+	assert_int_equal(cat_fs_open(fx->cat, "BOB", "VM:mgmt01", "VM", &fs,
+	    NULL), 0);
+	run_ok(fx, "q fi bob VM:mgmt01");
+	assert_int_equal(fx->res.nrow, 1);
+	assert_string_equal(cell(&fx->res, 0, "type"), "VM");
+	assert_string_equal(cell(&fx->res, 0, "drprotect"), "no");
+	assert_string_equal(cell(&fx->res, 0, "drpriority"), "0");
+
+	run_ok(fx, "update filespace bob VM:mgmt01 drprotect=yes "
+	    "drpriority=1");
+	assert_string_equal(fx->res.msgs[0], "ANR2079I Filespace VM:mgmt01 "
+	    "of node BOB updated: DRPROTECT=YES DRPRIORITY=1.");
+	run_ok(fx, "q fi bob");
+	assert_string_equal(cell(&fx->res, 0, "drprotect"), "yes");
+	assert_string_equal(cell(&fx->res, 0, "drpriority"), "1");
+
+	/* Abbreviated, one value at a time: the other one stays. */
+	run_ok(fx, "UPD FI Bob VM:mgmt01 DRPRI=3");
+	run_ok(fx, "q fi bob");
+	assert_string_equal(cell(&fx->res, 0, "drprotect"), "yes");
+	assert_string_equal(cell(&fx->res, 0, "drpriority"), "3");
+	run_ok(fx, "upd fi bob VM:mgmt01 drpro=n");
+	run_ok(fx, "q fi bob");
+	assert_string_equal(cell(&fx->res, 0, "drprotect"), "no");
+	assert_string_equal(cell(&fx->res, 0, "drpriority"), "3");
+
+	/* The change is in the activity log. */
+	run_ok(fx, "q actlog search=VM:mgmt01 msgno=2079");
+	assert_int_equal(fx->res.nrow, 3);
+}
+
+static void
+adm_update_filespace_errors_say_what_is_wrong(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t fs;
+
+	run_ok(fx, "reg node bob " SECRET);
+	assert_int_equal(cat_fs_open(fx->cat, "BOB", "VM:mgmt01", "VM", &fs,
+	    NULL), 0);
+	assert_int_equal(run(fx, "upd fi bob"), RC_ERROR);
+	assert_msg(&fx->res, "ANR2020E UPDATE FILESPACE: Missing parameter "
+	    "FILESPACENAME");
+	assert_int_equal(run(fx, "upd fi bob VM:mgmt01"), RC_ERROR);
+	assert_msg(&fx->res, "nothing to update; give DRPROTect or "
+	    "DRPRIority");
+	assert_int_equal(run(fx, "upd fi bob VM:mgmt01 drprotect=maybe"),
+	    RC_ERROR);
+	assert_msg(&fx->res, "value 'maybe' for DRPROTECT is not YES or NO");
+	assert_int_equal(run(fx, "upd fi bob VM:mgmt01 drpriority=10000"),
+	    RC_ERROR);
+	assert_msg(&fx->res, "for DRPRIORITY is not a number from 0 (none) "
+	    "to 9999");
+	assert_int_equal(run(fx, "upd fi bob VM:mgmt01 drpriority=-1"),
+	    RC_ERROR);
+	assert_int_equal(run(fx, "upd fi bob VM:mgmt01 drpr=1"), RC_ERROR);
+	assert_msg(&fx->res, "ambiguous or too short");
+	assert_int_equal(run(fx, "upd fi nobody VM:mgmt01 drprotect=yes"),
+	    RC_ERROR);
+	assert_msg(&fx->res, "ANR2146E UPDATE FILESPACE: Node NOBODY is not "
+	    "registered.");
+	assert_int_equal(run(fx, "upd fi bob VM:x drprotect=yes"), RC_ERROR);
+	assert_msg(&fx->res, "ANR2081E UPDATE FILESPACE: Filespace VM:x not "
+	    "found for node BOB");
+	/* Matched exactly: another case is another filespace. */
+	assert_int_equal(run(fx, "upd fi bob vm:MGMT01 drprotect=yes"),
+	    RC_ERROR);
+	assert_msg(&fx->res, "ANR2081E");
+	run_ok(fx, "q fi bob");
+	assert_string_equal(cell(&fx->res, 0, "drprotect"), "no");
+}
+
 int
 main(void)
 {
@@ -968,6 +1049,8 @@ main(void)
 		T(adm_audit_container_wait_yes_reports_damage),
 		T(adm_background_process_is_numbered_and_logged),
 		T(adm_query_and_cancel_process),
+		T(adm_update_filespace_sets_dr_and_query_shows_it),
+		T(adm_update_filespace_errors_say_what_is_wrong),
 #undef T
 	};
 

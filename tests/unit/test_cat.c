@@ -581,6 +581,107 @@ cat_fs_open_is_idempotent(void **state)
 	assert_int_equal(n, 3);
 }
 
+/* DR flag and priority of a VM filespace (UPDATE FILESPACE). */
+struct dr_seen {
+	int		n;
+	int		drprotect;
+	uint32_t	drpriority;
+};
+
+static int
+dr_collect(void *arg, const struct cat_fs *fs)
+{
+	struct dr_seen *d = arg;
+
+	if (strcmp(fs->name, "VM:mgmt01") == 0) {
+		d->n++;
+		d->drprotect = fs->drprotect;
+		d->drpriority = fs->drpriority;
+	}
+	return 0;
+}
+
+static void
+cat_fs_set_dr_round_trips_through_every_getter(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t const id = make_fs(fx, "node1", "VM:mgmt01");
+	struct dr_seen d = { 0 };
+	struct cat_fs fs;
+	struct err e;
+
+	OK(cat_fs_get_id(fx->c, id, &fs, &e_));
+	assert_int_equal(fs.drprotect, 0);
+	assert_int_equal(fs.drpriority, 0);
+	OK(cat_fs_set_dr(fx->c, id, 1, 1, &e_));
+	OK(cat_fs_get(fx->c, "node1", "VM:mgmt01", &fs, &e_));
+	assert_int_equal(fs.drprotect, 1);
+	assert_int_equal(fs.drpriority, 1);
+	OK(cat_fs_set_dr(fx->c, id, 1, CAT_DRPRIORITY_MAX, &e_));
+	OK(cat_fs_get_id(fx->c, id, &fs, &e_));
+	assert_int_equal(fs.drpriority, CAT_DRPRIORITY_MAX);
+	OK(cat_fs_list(fx->c, "node1", dr_collect, &d, &e_));
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.drprotect, 1);
+	assert_int_equal(d.drpriority, CAT_DRPRIORITY_MAX);
+	d.n = 0;
+	OK(cat_fs_list(fx->c, NULL, dr_collect, &d, &e_));
+	assert_int_equal(d.n, 1);
+
+	/* Out of range and unknown ids change nothing. */
+	assert_int_equal(cat_fs_set_dr(fx->c, id, 0, CAT_DRPRIORITY_MAX + 1,
+	    &e), COFFER_EINVAL);
+	assert_non_null(strstr(e.msg, "0..9999"));
+	assert_int_equal(cat_fs_set_dr(fx->c, 999, 1, 1, &e),
+	    COFFER_ENOTFOUND);
+	OK(cat_fs_get_id(fx->c, id, &fs, &e_));
+	assert_int_equal(fs.drprotect, 1);
+	assert_int_equal(fs.drpriority, CAT_DRPRIORITY_MAX);
+	OK(cat_fs_set_dr(fx->c, id, 0, 0, &e_));
+	OK(cat_fs_get_id(fx->c, id, &fs, &e_));
+	assert_int_equal(fs.drprotect, 0);
+	assert_int_equal(fs.drpriority, 0);
+}
+
+/*
+ * The filespace table as builds before the DR columns made it: such a
+ * catalog must open, keep its rows, and take DR settings.
+ */
+static void
+cat_open_adds_dr_columns_to_an_older_catalog(void **state)
+{
+	struct fixture *fx = *state;
+	char path[160];
+	sqlite3 *db = NULL;
+	struct cat *c = NULL;
+	struct cat_fs fs;
+
+	snprintf(path, sizeof(path), "%s/old.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "CREATE TABLE filespace("
+	    " id INTEGER PRIMARY KEY, node TEXT NOT NULL, name TEXT NOT NULL,"
+	    " type TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
+	    " last_backup_start INTEGER NOT NULL DEFAULT 0,"
+	    " last_backup_end INTEGER NOT NULL DEFAULT 0,"
+	    " UNIQUE(node, name));"
+	    "INSERT INTO filespace(node, name, type, created,"
+	    " last_backup_end) VALUES('OLD', '/home', 'ext4', 1, 77);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	for (int pass = 0; pass < 2; pass++) {	/* upgrade, then plain open */
+		OK(cat_open(path, &c, &e_));
+		OK(cat_fs_get(c, "OLD", "/home", &fs, &e_));
+		assert_int_equal(fs.last_backup_end, 77);
+		assert_int_equal(fs.drprotect, pass);
+		assert_int_equal(fs.drpriority, pass ? 5 : 0);
+		OK(cat_fs_set_dr(c, fs.id, 1, 5, &e_));
+		cat_close(c);
+		c = NULL;
+	}
+}
+
 /* ---- object versions ---- */
 
 static void
@@ -1248,6 +1349,7 @@ exercise_everything(struct fixture *fx)
 	OK(cat_fs_get(fx->c, "n", "/", &fs, &e_));
 	OK(cat_fs_get_id(fx->c, id, &fs, &e_));
 	OK(cat_fs_set_backup(fx->c, id, T0, T0, &e_));
+	OK(cat_fs_set_dr(fx->c, id, 1, 2, &e_));
 	OK(cat_fs_list(fx->c, NULL, count_fs, &more, &e_));
 	OK(cat_occupancy(fx->c, "n", ignore_occ, NULL, &e_));
 	put(fx, id, "/x", CAT_OBJ_DIR, T0, 0);
@@ -1330,6 +1432,8 @@ main(void)
 		T(cat_account_logon_counts_failures_and_locks_at_limit),
 		T(cat_account_remove_node_with_filespaces_is_busy),
 		T(cat_fs_open_is_idempotent),
+		T(cat_fs_set_dr_round_trips_through_every_getter),
+		T(cat_open_adds_dr_columns_to_an_older_catalog),
 		T(cat_obj_insert_makes_previous_version_inactive),
 		T(cat_obj_uuid_assigned_and_preserved),
 		T(cat_obj_inventory_is_walk_order_with_pages),

@@ -52,6 +52,7 @@ struct event {
 	uint8_t		hash[HASH_LEN];
 	int		hash_ok;	/* hash == SHA-256(raw) */
 	int		decode_ok;	/* stored decodes to raw */
+	size_t		off;		/* where the chunk starts */
 };
 
 /* An object fed to the pipeline; its cookie is its index. */
@@ -155,13 +156,22 @@ sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
 	ev->codec = c->codec;
 	ev->stored_null = c->stored == NULL;
 	memcpy(ev->hash, c->hash, HASH_LEN);
+	o = &s->obj[ev->obj];
+	ev->off = o->got_len;
+	if (c->raw == NULL) {
+		/* A hole nobody read (ingest_zero). */
+		assert_true(c->zero);
+		assert_non_null(o->got);
+		memset(o->got + o->got_len, 0, c->raw_len);
+		o->got_len += c->raw_len;
+		return 0;
+	}
 	assert_int_equal(hash_sha256(s->hash, c->raw, c->raw_len, h), 0);
 	ev->hash_ok = memcmp(h, c->hash, HASH_LEN) == 0;
 	if (c->stored != NULL)
 		ev->decode_ok = codec_decode(s->codec, c->codec, c->stored,
 		    c->stored_len, s->scratch, c->raw_len, NULL) == 0 &&
 		    memcmp(s->scratch, c->raw, c->raw_len) == 0;
-	o = &s->obj[ev->obj];
 	assert_non_null(o->got);
 	memcpy(o->got + o->got_len, c->raw, c->raw_len);
 	o->got_len += c->raw_len;
@@ -720,6 +730,65 @@ ingest_fd_reads_whole_file_and_counts_bytes(void **state)
 	}
 }
 
+/* Write len bytes of data at off into fd (the rest stays a hole). */
+static void
+put_data(int fd, uint8_t *img, size_t off, size_t len, unsigned seed)
+{
+	fill_rand(img + off, len, seed);
+	assert_int_equal(pwrite(fd, img + off, len, (off_t)off), (ssize_t)len);
+}
+
+static void
+ingest_fd_sparse_skips_holes_keeps_blocks_aligned(void **state)
+{
+	struct fixture *fx = *state;
+	struct sink_state *s = fx->s;
+	size_t const blk = 64 * KIB, size = 5 * 1024 * KIB + 1000;
+	char path[PATH_MAX];
+	struct object *o;
+	struct err e;
+	off_t hole;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/sparse", fx->dir);
+	sink_reset(s);
+	o = object_new(s, 0, size);
+	memset(o->in, 0, size);
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	put_data(fd, o->in, 0, 100 * KIB, 41);		/* ends mid-block */
+	put_data(fd, o->in, 1024 * KIB + 4 * KIB, 4 * KIB, 42); /* mid-block */
+	put_data(fd, o->in, 3 * 1024 * KIB, blk, 43);
+	put_data(fd, o->in, size - 10, 10, 44);		/* the ragged tail */
+	hole = lseek(fd, 0, SEEK_HOLE);
+	for (int t = 0; t < NTHREADS; t++) {
+		struct ingest *ig;
+		uint64_t nread = 0;
+
+		o->got_len = 0;
+		s->nev = 0;
+		ig = pipeline(s, thread_counts[t], 0);
+		assert_int_equal(ingest_fd_sparse(ig, fd, (void *)(intptr_t)0,
+		    (uint32_t)blk, size, &nread, path, &e), 0);
+		assert_int_equal(ingest_flush(ig, &e), 0);
+		ingest_free(ig);
+		assert_int_equal(s->ev[s->nev - 1].kind, EV_END);
+		assert_reassembled(s, 1);
+		/* Every chunk starts on a block of the image. */
+		for (int k = 0; k < s->nev; k++)
+			if (s->ev[k].kind == EV_PUT)
+				assert_int_equal(s->ev[k].off % blk, 0);
+		if (hole > 0 && (size_t)hole < size) {
+			/* The file system has holes: only 4 blocks were read. */
+			assert_int_equal(nread, 2 * blk + blk + blk +
+			    (size - (size / blk) * blk));
+		} else {
+			assert_int_equal(nread, size);
+		}
+	}
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -748,6 +817,9 @@ main(void)
 		    ingest_abort_calls_object_abort_not_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ingest_fd_reads_whole_file_and_counts_bytes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    ingest_fd_sparse_skips_holes_keeps_blocks_aligned, setup,
 		    teardown),
 	};
 

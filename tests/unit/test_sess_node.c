@@ -1,0 +1,598 @@
+/*
+ * test_sess_node.c - a node session's backup frames (server/sess_node.c)
+ * against a real catalog and pool, without the network: frames go in
+ * through sess_node_frame() and replies are caught by a sess_reply()
+ * stand-in.  Checked: VM filespaces open by name, TXN_ABORT keeps
+ * nothing, an all-or-nothing commit keeps nothing when one object fails,
+ * before the commit or inside it, and leaves the pool consistent for the
+ * next transaction; OBJ_RECIPE answers for VM disks; FS_LIST carries the
+ * DR settings; a VM's final commit is in the activity log.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cat.h"
+#include "codec.h"
+#include "err.h"
+#include "hash.h"
+#include "pool.h"
+#include "pool_recipe.h"
+#include "proto.h"
+#include "sess.h"
+#include "srv.h"
+#include "util.h"
+#include "wire.h"
+
+struct fixture {
+	char			 dir[64];
+	char			 db[128];
+	struct srv		*srv;
+	struct srv_worker	*w;
+	struct sess		 s;
+	/* The last reply the session sent. */
+	uint16_t		 rtype;
+	uint8_t			*rbuf;
+	size_t			 rlen;
+	int			 nreplies;
+	struct hash_ctx		*h;
+};
+
+static struct fixture *current;
+
+/* Stand-ins for sess.c: keep the reply instead of sending it. */
+void
+sess_reply(struct sess *s, uint16_t type)
+{
+	struct fixture *fx = current;
+
+	assert_false(s->out.failed);
+	free(fx->rbuf);
+	fx->rbuf = malloc(s->out.len + 1);
+	assert_non_null(fx->rbuf);
+	memcpy(fx->rbuf, s->out.p, s->out.len);
+	fx->rlen = s->out.len;
+	fx->rtype = type;
+	fx->nreplies++;
+	wire_buf_reset(&s->out);
+}
+
+void
+sess_error(struct sess *s, int code, int rc, int fatal, const char *fmt, ...)
+{
+	(void)s;
+	(void)code;
+	(void)rc;
+	(void)fatal;
+	fail_msg("sess_error(%s) called: sess_node.c returns errors", fmt);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct pool_params pp;
+	char pooldir[128];
+	struct err e;
+
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/coffer-sess-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->db, sizeof(fx->db), "%s/catalog.db", fx->dir);
+	snprintf(pooldir, sizeof(pooldir), "%s/pool", fx->dir);
+	assert_non_null(fx->srv = calloc(1, sizeof(*fx->srv)));
+	fx->w = &fx->srv->w[0];
+	fx->w->srv = fx->srv;
+	fx->srv->o.verify_chunks = 1;
+	pool_params_default(&pp);
+	if (cat_open(fx->db, &fx->w->cat, &e) != 0 ||
+	    pool_create(pooldir, fx->db, &pp, &e) != 0 ||
+	    pool_open(pooldir, fx->db, &fx->srv->pool, &e) != 0 ||
+	    (fx->w->rd = pool_reader_new(fx->srv->pool, &e)) == NULL ||
+	    (fx->h = hash_ctx_new(&e)) == NULL)
+		fail_msg("setup: %s", e.msg);
+	fx->s.w = fx->w;
+	fx->s.state = SESS_READY;
+	fx->s.kind = PROTO_KIND_NODE;
+	snprintf(fx->s.name, sizeof(fx->s.name), "NODE1");
+	fx->s.pend_tail = &fx->s.pend;
+	wire_buf_init(&fx->s.out, WIRE_FRAME_MAX);
+	current = fx;
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	sess_txn_drop(&fx->s);
+	wire_buf_free(&fx->s.out);
+	cat_close(fx->srv->pool_cat);
+	pool_reader_free(fx->w->rd);
+	pool_close(fx->srv->pool);
+	cat_close(fx->w->cat);
+	hash_ctx_free(fx->h);
+	util_rm_rf(fx->dir);
+	free(fx->rbuf);
+	free(fx->srv);
+	free(fx);
+	current = NULL;
+	return 0;
+}
+
+/* ---- frames ---- */
+
+/* Run one frame; returns sess_node_frame's result, e gets the message. */
+static int
+frame(struct fixture *fx, uint16_t type, const struct wire_buf *b,
+    struct err *e)
+{
+	struct wire_rd rd;
+
+	err_clear(e);
+	wire_rd_init(&rd, b != NULL ? b->p : NULL, b != NULL ? b->len : 0);
+	return sess_node_frame(&fx->s, type, &rd, e);
+}
+
+static void
+frame_ok(struct fixture *fx, uint16_t type, const struct wire_buf *b)
+{
+	struct err e;
+	int r;
+
+	if ((r = frame(fx, type, b, &e)) != 0)
+		fail_msg("%s: %s (%d)", proto_type_name(type), e.msg, r);
+}
+
+static int
+fs_open(struct fixture *fx, const char *name, uint64_t *id, struct err *e)
+{
+	struct wire_buf b;
+	struct wire_rd rd;
+	int r;
+
+	wire_buf_init(&b, WIRE_FRAME_MAX);
+	wire_put_str(&b, name);
+	wire_put_str(&b, "VM");
+	r = frame(fx, PT_FS_OPEN, &b, e);
+	wire_buf_free(&b);
+	if (r != 0)
+		return r;
+	assert_int_equal(fx->rtype, PT_FS_OK);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u64(&rd, id, NULL), 0);
+	return 0;
+}
+
+/* A chunk of n bytes of value v, sent raw; its hash into h. */
+static void
+chunk_put(struct fixture *fx, uint8_t v, uint32_t n, uint8_t h[HASH_LEN])
+{
+	uint8_t *data = malloc(n);
+	struct wire_buf b;
+
+	assert_non_null(data);
+	memset(data, v, n);
+	assert_int_equal(hash_sha256(fx->h, data, n, h), 0);
+	wire_buf_init(&b, WIRE_FRAME_MAX);
+	wire_put_raw(&b, h, HASH_LEN);
+	wire_put_u32(&b, n);
+	wire_put_u8(&b, CODEC_RAW);
+	wire_put_bytes(&b, data, n);
+	frame_ok(fx, PT_CHUNK_PUT, &b);
+	wire_buf_free(&b);
+	free(data);
+}
+
+/* OBJ_PUT of one object whose recipe is the single chunk h of n bytes. */
+static void
+obj_put(struct fixture *fx, uint64_t fs, const char *path, int type,
+    const uint8_t h[HASH_LEN], uint32_t n)
+{
+	struct pool_recipe rc;
+	struct proto_obj o;
+	struct wire_buf b;
+
+	pool_recipe_init(&rc);
+	assert_int_equal(pool_recipe_add(&rc, h, n, NULL), 0);
+	memset(&o, 0, sizeof(o));
+	o.type = (uint8_t)type;
+	o.path = path;
+	o.path_len = strlen(path);
+	o.size = n;
+	o.mode = 0100600;
+	o.link = type == CAT_OBJ_VMDISK ? "/var/lib/libvirt/images/a.img" :
+	    NULL;
+	o.link_len = o.link != NULL ? strlen(o.link) : 0;
+	o.recipe = rc.p;
+	o.recipe_len = rc.len;
+	wire_buf_init(&b, WIRE_FRAME_MAX);
+	wire_put_u64(&b, fs);
+	proto_put_obj(&b, &o, 1);
+	frame_ok(fx, PT_OBJ_PUT, &b);
+	wire_buf_free(&b);
+	pool_recipe_free(&rc);
+}
+
+static void
+obj_meta(struct fixture *fx, uint64_t fs, const char *path)
+{
+	struct wire_buf b;
+
+	wire_buf_init(&b, WIRE_FRAME_MAX);
+	wire_put_u64(&b, fs);
+	wire_put_str(&b, path);
+	wire_put_u32(&b, 0100644);
+	wire_put_u32(&b, 0);
+	wire_put_u32(&b, 0);
+	wire_put_u64(&b, 1);
+	frame_ok(fx, PT_OBJ_META, &b);
+	wire_buf_free(&b);
+}
+
+struct txn_ok {
+	uint32_t	objects;
+	uint64_t	bytes;
+	uint32_t	nfailed;
+	char		path[64], reason[256];	/* the first failure */
+};
+
+static void
+decode_txn_ok(struct fixture *fx, struct txn_ok *t)
+{
+	struct wire_rd rd;
+
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(fx->rtype, PT_TXN_OK);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u32(&rd, &t->objects, NULL), 0);
+	assert_int_equal(wire_get_u64(&rd, &t->bytes, NULL), 0);
+	assert_int_equal(wire_get_u32(&rd, &t->nfailed, NULL), 0);
+	if (t->nfailed > 0) {
+		assert_int_equal(wire_get_str(&rd, 63, t->path,
+		    sizeof(t->path), NULL), 0);
+		assert_int_equal(wire_get_str(&rd, 255, t->reason,
+		    sizeof(t->reason), NULL), 0);
+	}
+}
+
+static int
+commit(struct fixture *fx, uint64_t fs, uint8_t flags, struct txn_ok *t,
+    struct err *e)
+{
+	struct wire_buf b;
+	int r;
+
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, fs);
+	wire_put_u8(&b, flags);
+	r = frame(fx, PT_TXN_COMMIT, &b, e);
+	wire_buf_free(&b);
+	if (r == 0)
+		decode_txn_ok(fx, t);
+	return r;
+}
+
+static void
+commit_ok(struct fixture *fx, uint64_t fs, uint8_t flags, struct txn_ok *t)
+{
+	struct err e;
+
+	if (commit(fx, fs, flags, t, &e) != 0)
+		fail_msg("TXN_COMMIT: %s", e.msg);
+}
+
+static uint64_t
+count_objects(struct fixture *fx, uint64_t fs)
+{
+	struct cat_fs f;
+
+	assert_int_equal(cat_fs_get_id(fx->w->cat, fs, &f, NULL), 0);
+	return f.objects;
+}
+
+static void
+pool_refs(struct fixture *fx, uint64_t *live, uint64_t *refs)
+{
+	struct pool_stats st;
+
+	assert_int_equal(pool_stats(fx->srv->pool, &st, NULL), 0);
+	*live = st.live_chunks;
+	*refs = st.references;
+}
+
+/* ---- tests ---- */
+
+static void
+sess_fs_open_accepts_vm_names_and_refuses_others(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t a = 0, b = 0;
+	struct cat_fs f;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:mgmt01", &a, &e), 0);
+	assert_int_equal(fs_open(fx, "VM:mgmt01", &b, &e), 0);
+	assert_int_equal(a, b);
+	assert_int_equal(cat_fs_get(fx->w->cat, "NODE1", "VM:mgmt01", &f,
+	    NULL), 0);
+	assert_string_equal(f.type, "VM");
+	assert_int_equal(fs_open(fx, "/home", &b, &e), 0);
+	assert_int_equal(fs_open(fx, "home", &b, &e), COFFER_EINVAL);
+	assert_non_null(strstr(e.msg, "absolute path or \"VM:NAME\""));
+	assert_int_equal(fs_open(fx, "VM:a/b", &b, &e), COFFER_EINVAL);
+	assert_non_null(strstr(e.msg, "cannot hold '/'"));
+	assert_int_equal(fs_open(fx, "VM:..", &b, &e), COFFER_EINVAL);
+	assert_int_equal(fs_open(fx, "VM:", &b, &e), COFFER_EINVAL);
+}
+
+static void
+sess_txn_abort_keeps_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN];
+	struct wire_buf b;
+	struct txn_ok t;
+	uint64_t fs, live, refs;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	chunk_put(fx, 0x11, 4096, h);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h, 4096);
+	assert_non_null(fx->s.txn);
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, fs);
+	frame_ok(fx, PT_TXN_ABORT, &b);
+	decode_txn_ok(fx, &t);
+	assert_int_equal(t.objects, 0);
+	assert_int_equal(t.bytes, 0);
+	assert_int_equal(t.nfailed, 0);
+	assert_null(fx->s.txn);
+	assert_int_equal(fx->s.npend, 0);
+	/* Nothing open: still answered, not an error. */
+	frame_ok(fx, PT_TXN_ABORT, &b);
+	decode_txn_ok(fx, &t);
+	wire_buf_free(&b);
+	/* A commit now has nothing to commit. */
+	commit_ok(fx, fs, PROTO_TXN_FINAL, &t);
+	assert_int_equal(t.objects, 0);
+	assert_int_equal(count_objects(fx, fs), 0);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(live, 0);
+	assert_int_equal(refs, 0);
+}
+
+/* A recipe naming a chunk the server lacks fails at OBJ_PUT. */
+static void
+sess_atomic_commit_with_a_failed_object_keeps_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t good[HASH_LEN], missing[HASH_LEN];
+	struct txn_ok t;
+	struct cat_fs f;
+	uint64_t fs, live, refs;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	chunk_put(fx, 0x22, 4096, good);
+	obj_put(fx, fs, "/domain.xml", CAT_OBJ_VMCONF, good, 4096);
+	memset(missing, 0xab, sizeof(missing));
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, missing, 65536);
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	assert_int_equal(t.objects, 0);
+	assert_int_equal(t.bytes, 0);
+	assert_int_equal(t.nfailed, 1);
+	assert_string_equal(t.path, "/disks/vda");
+	assert_non_null(strstr(t.reason, "is not in the pool"));
+	assert_int_equal(count_objects(fx, fs), 0);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 0);
+	/* Not a finished backup either. */
+	assert_int_equal(cat_fs_get_id(fx->w->cat, fs, &f, NULL), 0);
+	assert_int_equal(f.last_backup_end, 0);
+	assert_null(fx->s.txn);
+	assert_int_equal(fx->s.nfailed, 0);
+}
+
+/* Without ATOMIC the same transaction keeps what succeeded. */
+static void
+sess_plain_commit_keeps_the_good_objects(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t good[HASH_LEN], missing[HASH_LEN];
+	struct txn_ok t;
+	uint64_t fs, live, refs;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	chunk_put(fx, 0x22, 4096, good);
+	obj_put(fx, fs, "/domain.xml", CAT_OBJ_VMCONF, good, 4096);
+	memset(missing, 0xab, sizeof(missing));
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, missing, 65536);
+	commit_ok(fx, fs, PROTO_TXN_FINAL, &t);
+	assert_int_equal(t.objects, 1);
+	assert_int_equal(t.nfailed, 1);
+	assert_int_equal(count_objects(fx, fs), 1);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 1);
+}
+
+/*
+ * A failure found inside the commit (no active version to update) rolls
+ * the index transaction back: no object row, no chunk reference; and the
+ * pool takes the same objects in the next transaction.
+ */
+static void
+sess_atomic_commit_failing_inside_commit_rolls_back(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN];
+	struct txn_ok t;
+	uint64_t fs, live, refs;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	chunk_put(fx, 0x33, 8192, h);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h, 8192);
+	obj_meta(fx, fs, "/domain.xml");	/* nothing active: fails */
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	assert_int_equal(t.objects, 0);
+	assert_int_equal(t.bytes, 0);
+	assert_int_equal(t.nfailed, 1);
+	assert_string_equal(t.path, "/domain.xml");
+	assert_non_null(strstr(t.reason, "no active version"));
+	assert_int_equal(count_objects(fx, fs), 0);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(live, 0);
+	assert_int_equal(refs, 0);
+
+	/* The chunk's bytes are dead space: sent again, stored again. */
+	chunk_put(fx, 0x33, 8192, h);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h, 8192);
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	assert_int_equal(t.objects, 1);
+	assert_int_equal(t.nfailed, 0);
+	assert_int_equal(count_objects(fx, fs), 1);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(live, 1);
+	assert_int_equal(refs, 1);
+}
+
+static void
+sess_unknown_commit_flags_are_a_protocol_error(void **state)
+{
+	struct fixture *fx = *state;
+	struct txn_ok t;
+	uint64_t fs;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	assert_int_equal(commit(fx, fs, 4, &t, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "unknown TXN_COMMIT flags 0x04"));
+	/* The flags the existing client sends still work. */
+	commit_ok(fx, fs, 0, &t);
+	commit_ok(fx, fs, PROTO_TXN_FINAL, &t);
+}
+
+static void
+sess_obj_recipe_answers_for_vm_disks(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN];
+	const uint8_t *p;
+	struct wire_buf b;
+	struct wire_rd rd;
+	struct txn_ok t;
+	uint64_t fs;
+	size_t n;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	chunk_put(fx, 0x44, 4096, h);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h, 4096);
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	assert_int_equal(t.objects, 1);
+	wire_buf_init(&b, 4096);
+	wire_put_u64(&b, fs);
+	wire_put_str(&b, "/disks/vda");
+	frame_ok(fx, PT_OBJ_RECIPE, &b);
+	wire_buf_free(&b);
+	assert_int_equal(fx->rtype, PT_OBJ_RECIPE_OK);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_bytes(&rd, PROTO_RECIPE_MAX, &p, &n, NULL),
+	    0);
+	assert_int_equal(n, POOL_RECIPE_ENTRY);
+	assert_memory_equal(p, h, HASH_LEN);
+}
+
+struct log_seen {
+	int	n;
+	char	msg[256];
+};
+
+static int
+log_row(void *arg, const struct cat_actlog_row *r)
+{
+	struct log_seen *l = arg;
+
+	if (r->msgno == 4142) {
+		l->n++;
+		snprintf(l->msg, sizeof(l->msg), "%s", r->message);
+	}
+	return 0;
+}
+
+static void
+sess_fs_list_carries_dr_and_vm_backup_is_logged(void **state)
+{
+	struct fixture *fx = *state;
+	struct log_seen l = { 0 };
+	uint8_t h[HASH_LEN];
+	struct proto_fs pf;
+	struct wire_rd rd;
+	struct txn_ok t;
+	uint64_t fs, home;
+	uint32_t n;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "/home", &home, &e), 0);
+	assert_int_equal(fs_open(fx, "VM:mgmt01", &fs, &e), 0);
+	assert_int_equal(cat_fs_set_dr(fx->w->cat, fs, 1, 2, NULL), 0);
+	frame_ok(fx, PT_FS_LIST, NULL);
+	assert_int_equal(fx->rtype, PT_FS_PAGE);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u32(&rd, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	/* Sorted by name: "/home" before "VM:mgmt01". */
+	assert_int_equal(proto_get_fs(&rd, &pf, &e), 0);
+	assert_memory_equal(pf.name, "/home", 5);
+	assert_int_equal(pf.drprotect, 0);
+	assert_int_equal(pf.drpriority, 0);
+	assert_int_equal(proto_get_fs(&rd, &pf, &e), 0);
+	assert_int_equal(pf.name_len, 9);
+	assert_memory_equal(pf.name, "VM:mgmt01", 9);
+	assert_int_equal(pf.drprotect, 1);
+	assert_int_equal(pf.drpriority, 2);
+	assert_int_equal(wire_rd_end(&rd, &e), 0);
+
+	/* Two transactions, the second final: one line, all objects. */
+	chunk_put(fx, 0x55, 4096, h);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h, 4096);
+	commit_ok(fx, fs, 0, &t);
+	obj_put(fx, fs, "/domain.xml", CAT_OBJ_VMCONF, h, 4096);
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	assert_int_equal(cat_actlog_query(fx->w->cat, 0, NULL, log_row, &l,
+	    NULL), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.msg, "Virtual machine mgmt01 of node NODE1 "
+	    "backed up (2 objects).");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(sess_fs_open_accepts_vm_names_and_refuses_others),
+		T(sess_txn_abort_keeps_nothing),
+		T(sess_atomic_commit_with_a_failed_object_keeps_nothing),
+		T(sess_plain_commit_keeps_the_good_objects),
+		T(sess_atomic_commit_failing_inside_commit_rolls_back),
+		T(sess_unknown_commit_flags_are_a_protocol_error),
+		T(sess_obj_recipe_answers_for_vm_disks),
+		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("sess_node", tests, NULL, NULL);
+}
