@@ -3,7 +3,8 @@
  * and AUTH handshake, buffered frame output and a queue of expected
  * replies, so that requests can be pipelined.
  *
- * Used by coffer (node sessions) and coffer-admin (admin sessions).
+ * Used by coffer (node sessions), coffer-admin (admin sessions) and
+ * cofferd (server-to-server sessions: replication).
  *
  * Sending is buffered: net_send() appends a frame to the connection's
  * output buffer, which is written when it holds more than NET_OUT_FLUSH
@@ -31,8 +32,8 @@
  * pointer passed in is used during the call only, except handler args,
  * which are kept until their replies have arrived.
  */
-#ifndef COFFER_CLIENT_NET_H
-#define COFFER_CLIENT_NET_H
+#ifndef COFFER_NET_H
+#define COFFER_NET_H
 
 #include <stddef.h>
 #include <stdint.h>
