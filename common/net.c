@@ -355,6 +355,22 @@ net_pump_all(struct net_conn *c, struct err *e)
 }
 
 int
+net_recv_type(struct net_conn *c, uint16_t want, struct wire_rd *payload,
+    struct err *e)
+{
+	uint16_t got;
+	int r;
+
+	if ((r = net_recv(c, &got, payload, e)) != 0)
+		return r;
+	if (got != want)
+		return broken(c, err_set(e, COFFER_EPROTO, "%s answered %s "
+		    "where %s was expected", c->where, proto_type_name(got),
+		    proto_type_name(want)));
+	return 0;
+}
+
+int
 net_call(struct net_conn *c, uint16_t type, const struct wire_buf *req,
     uint16_t reply_type, struct wire_rd *payload, struct err *e)
 {

@@ -110,6 +110,10 @@ int net_flush(struct net_conn *c, struct err *e);
 int net_recv(struct net_conn *c, uint16_t *type, struct wire_rd *payload,
     struct err *e);
 
+/* net_recv of a frame that must be of type want (else COFFER_EPROTO). */
+int net_recv_type(struct net_conn *c, uint16_t want, struct wire_rd *payload,
+    struct err *e);
+
 /* Expect n replies of type to the request just sent, for handler(arg). */
 int net_expect(struct net_conn *c, uint16_t type, uint32_t n,
     net_handler handler, void *arg, struct err *e);

@@ -82,6 +82,33 @@
  *                   shape: 0 messages only, 1 rows (a query), 2 one
  *                   object (a command's result, e.g. audit's counts)
  *
+ * Replication (server sessions: the source is the client, the target
+ * the server; see server/repl_source.c and server/sess_repl.c):
+ *   REPL_NODE  c>s  str node, str password hash, str domain, str contact,
+ *                   i64 rpo seconds                -> REPL_OK
+ *                   the node is created or updated on the target, in
+ *                   replmode RECEIVE; the frames that follow are for it
+ *   REPL_FS    c>s  str filespace, str type, u8 drprotect, u32 drpriority
+ *                                                  -> REPL_FS_OK
+ *   REPL_FS_OK s>c  u64 fs id, u64 versions, 32 bytes digest (as
+ *                   cat_obj_digest: equal digests, nothing to do)
+ *   REPL_LIST  c>s  u64 fs, 16 bytes after (zeros: from the start),
+ *                   u32 limit, u8 content           -> REPL_PAGE
+ *   REPL_PAGE  s>c  u8 more, u32 n, n x (16 bytes uuid, u8 state,
+ *                   i64 deactivated, with content: 32 bytes digest of
+ *                   the version's path, size and recipe), in uuid order
+ *   REPL_OBJ   c>s  u64 fs, objmeta with recipe, as at the source (uuid,
+ *                   state, insert and deactivation times) (no reply);
+ *                   its chunks were offered with CHUNK_ASK / CHUNK_PUT
+ *                   (stored form, not recompressed) in this transaction
+ *   REPL_DEL   c>s  u64 fs, 16 bytes uuid           (no reply)
+ *   REPL_STATE c>s  u64 fs, 16 bytes uuid, u8 state, i64 deactivated
+ *                                                   (no reply)
+ *   REPL_DONE  c>s  str node, i64 when              -> REPL_OK
+ *   REPL_OK    s>c  (empty)
+ *   CHUNK_ASK, CHUNK_PUT, TXN_COMMIT and TXN_ABORT work as for a node's
+ *   backup and commit REPL_OBJ/DEL/STATE in batches.
+ *
  * objmeta: u64 object id (0 when sent by a client), u8 type, u8 state, str path, u64 size, u32 mode, u32 uid,
  *   u32 gid, i64 mtime_ns, i64 ctime_ns, i64 inserted, i64 deactivated,
  *   16 bytes uuid, str link, then with recipe: bytes recipe.
@@ -133,6 +160,17 @@ enum proto_type {
 	PT_CHUNK_GET = 34,
 	PT_CHUNK_DATA = 35,
 
+	PT_REPL_NODE = 60,
+	PT_REPL_FS = 61,
+	PT_REPL_FS_OK = 62,
+	PT_REPL_LIST = 63,
+	PT_REPL_PAGE = 64,
+	PT_REPL_OBJ = 65,
+	PT_REPL_DEL = 66,
+	PT_REPL_STATE = 67,
+	PT_REPL_DONE = 68,
+	PT_REPL_OK = 69,
+
 	PT_ADM_CMD = 50,
 	PT_ADM_RESULT = 51,
 };
@@ -148,6 +186,7 @@ enum proto_type {
 #define PROTO_FAILED_MAX	64	/* failures listed in TXN_OK */
 #define PROTO_GET_MAX		64	/* entries per CHUNK_GET: bounds the reply */
 #define PROTO_PAGE_MAX		4096	/* objects per page */
+#define PROTO_REPL_PAGE_MAX	16384	/* versions per REPL_PAGE */
 #define PROTO_RECIPE_MAX	(8u << 20)	/* a 300 GB file at 256 KiB */
 
 /* TXN_COMMIT flags (pinned). */

@@ -68,6 +68,9 @@ static const struct adm_param p_reclaim[] = {
 static const struct adm_param p_audit[] = {
 	P("STGPOOL", 3), P("WAIT", 1),
 };
+static const struct adm_param p_replicate[] = {
+	P("WAIT", 1), P("MAXSESSIONS", 4), P("VERIFY", 1),
+};
 static const struct adm_param p_actlog[] = {
 	P("BEGINDATE", 6), P("BEGINTIME", 6), P("SEARCH", 1), P("MSGNO", 3),
 	P("NODENAME", 4),
@@ -160,6 +163,11 @@ static const struct adm_cmd c_audit[] = {
 	    { NULL }, 0, -1, PARAMS(p_audit), 1 },
 };
 
+static const struct adm_cmd c_replicate[] = {
+	{ { "NODE", 1 }, "REPLICATE NODE", adm_replicate_node,
+	    { "NODENAME" }, 1, -1, PARAMS(p_replicate), 1 },
+};
+
 static const struct adm_cmd c_cancel[] = {
 	{ { "PROCESS", 2 }, "CANCEL PROCESS", adm_cancel_process,
 	    { "PROCESSNUMBER" }, 1, -1, NOPARAMS, 0 },
@@ -184,6 +192,7 @@ static const struct adm_verb verbs[] = {
 	{ { "RECLAIM", 4 }, CMDS(c_reclaim) },
 	{ { "AUDIT", 3 }, CMDS(c_audit) },
 	{ { "CANCEL", 3 }, CMDS(c_cancel) },
+	{ { "REPLICATE", 4 }, CMDS(c_replicate) },
 	{ { "SET", 3 }, CMDS(c_set) },
 };
 

@@ -86,6 +86,8 @@ static const char schema_sql[] =
 	 */
 	"CREATE INDEX IF NOT EXISTS object_by_state ON object("
 	" fs_id, state, pkey);"
+	/* A filespace's versions by object UUID: replication compares them. */
+	"CREATE INDEX IF NOT EXISTS object_by_uuid ON object(fs_id, uuid);"
 	"CREATE TABLE IF NOT EXISTS actlog("
 	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
 	" severity TEXT NOT NULL, msgno INTEGER NOT NULL, node TEXT,"

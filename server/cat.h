@@ -103,6 +103,12 @@ int cat_domain_list(struct cat *c, cat_domain_cb cb, void *arg,
 #define CAT_KIND_NODE	1
 #define CAT_KIND_ADMIN	2
 
+/* Node replication modes (TSM REPLMODE), as stored. */
+#define CAT_REPLMODE_SEND		0
+#define CAT_REPLMODE_RECEIVE		1
+#define CAT_REPLMODE_SYNCSEND		2
+#define CAT_REPLMODE_SYNCRECEIVE	3
+
 struct cat_account {
 	int	kind;
 	char	name[CAT_NAME_MAX + 1];
@@ -116,7 +122,7 @@ struct cat_account {
 	char	contact[256];
 	int64_t	rpo_s;		/* 0: none */
 	int	repl_state;	/* 0 disabled, 1 enabled */
-	int	repl_mode;	/* 0 send, 1 receive, 2 syncsend, 3 syncreceive */
+	int	repl_mode;	/* CAT_REPLMODE_* */
 	int64_t	last_backup;	/* end of last successful backup, 0: never */
 };
 int cat_account_add(struct cat *c, const struct cat_account *a,
@@ -243,6 +249,38 @@ int cat_obj_query(struct cat *c, uint64_t fs_id, const char *prefix,
  */
 int cat_obj_get(struct cat *c, uint64_t id, cat_obj_cb cb, void *arg,
     struct err *e);
+
+/*
+ * By object UUID (replication, import).  A copy keeps the original's
+ * uuid, state, insert and deactivation times; an active copy makes what
+ * is active at its path inactive at its insert time, as the original did.
+ * Same uuid twice: COFFER_EEXIST.
+ */
+int cat_obj_insert_copy(struct cat *c, struct cat_obj *o, struct err *e);
+/*
+ * A filespace's versions in uuid order after after (NULL: from the
+ * start), at most limit (<= 0: all), recipes loaded; active_only skips
+ * inactive ones.  *more as for cat_obj_inventory.
+ */
+int cat_obj_uuid_walk(struct cat *c, uint64_t fs_id, const uint8_t *after,
+    int limit, int active_only, cat_obj_cb cb, void *arg, int *more,
+    struct err *e);
+/*
+ * SHA-256 over (uuid, state, deactivated as u64 LE) of every version in
+ * uuid order (active ones only with active_only), and their count: two
+ * servers with the same digest hold the same versions in the same states.
+ */
+int cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
+    uint8_t digest[32], uint64_t *count, struct err *e);
+/* One version by uuid (recipe loaded); COFFER_ENOTFOUND. */
+int cat_obj_get_uuid(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
+    cat_obj_cb cb, void *arg, struct err *e);
+/* Remove a version row (its chunks are the caller's); ENOTFOUND. */
+int cat_obj_delete_uuid(struct cat *c, uint64_t fs_id,
+    const uint8_t uuid[16], struct err *e);
+/* Set a version's state and deactivation time; ENOTFOUND. */
+int cat_obj_set_state(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
+    int state, int64_t deactivated, struct err *e);
 
 /* ---- expiration (policy) ---- */
 struct cat_expire_report {

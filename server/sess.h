@@ -52,6 +52,9 @@ struct sess {
 	enum sess_state		 state;
 	int			 kind;		/* PROTO_KIND_* */
 	char			 name[CAT_NAME_MAX + 1];
+	char			 repl_node[CAT_NAME_MAX + 1];	/* server
+						   sessions: the node being
+						   replicated */
 	int64_t			 started;
 	int			 paused;	/* reading stopped: output full */
 	uint64_t		 bytes_in, bytes_out;
@@ -83,5 +86,26 @@ int sess_admin_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);
 /* Drop an open transaction and its pending changes. */
 void sess_txn_drop(struct sess *s);
+
+/*
+ * For sess_repl.c, a replication target: the backup transaction
+ * machinery of sess_node.c, for the node s->repl_node.
+ */
+const char *sess_node(const struct sess *s);	/* whose data this is */
+int sess_own_fs(struct sess *s, uint64_t fs, struct err *e);
+int sess_txn_get(struct sess *s, struct err *e);
+void sess_fail_object(struct sess *s, const char *path, size_t plen,
+    const char *why);
+int sess_pend_add(struct sess *s, int op, uint64_t fs,
+    const struct proto_obj *o, struct err *e);
+/* 0, or -1 with why set (nothing referenced then). */
+int sess_ref_recipe(struct sess *s, const struct proto_obj *o, char *why,
+    size_t wlen);
+/* CHUNK_ASK, CHUNK_PUT, TXN_COMMIT, TXN_ABORT. */
+int sess_node_txn_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e);
+/* Frames of server sessions (replication target, sess_repl.c). */
+int sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e);
 
 #endif
