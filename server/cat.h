@@ -104,12 +104,6 @@ int cat_domain_list(struct cat *c, cat_domain_cb cb, void *arg,
 #define CAT_KIND_NODE	1
 #define CAT_KIND_ADMIN	2
 
-/* Node replication modes (TSM REPLMODE), as stored. */
-#define CAT_REPLMODE_SEND		0
-#define CAT_REPLMODE_RECEIVE		1
-#define CAT_REPLMODE_SYNCSEND		2
-#define CAT_REPLMODE_SYNCRECEIVE	3
-
 struct cat_account {
 	int	kind;
 	char	name[CAT_NAME_MAX + 1];

@@ -60,7 +60,7 @@ on_repl_node(struct sess *s, struct wire_rd *r, struct err *e)
 	if (s->txn != NULL || s->pend != NULL)
 		return err_set(e, COFFER_EPROTO, "REPL_NODE inside a "
 		    "transaction");
-	if ((rc = cat_norm("node", node, a.name, e)) != 0)
+	if ((rc = cat_name_normalize(node, a.name, e)) != 0)
 		return rc;
 	exists = cat_account_get(s->w->cat, CAT_KIND_NODE, a.name, &old,
 	    NULL) == 0;
@@ -246,7 +246,7 @@ on_repl_done(struct sess *s, struct wire_rd *r, struct err *e)
 	if ((rc = wire_get_str(r, CAT_NAME_MAX, node, sizeof(node), e)) ||
 	    (rc = wire_get_u64(r, &when, e)) || (rc = wire_rd_end(r, e)))
 		return rc;
-	if ((rc = cat_norm("node", node, norm, e)) != 0)
+	if ((rc = cat_name_normalize(node, norm, e)) != 0)
 		return rc;
 	if (strcmp(norm, s->repl_node) != 0)
 		return err_set(e, COFFER_EPROTO, "REPL_DONE for node %s while "
