@@ -189,6 +189,8 @@ proto_type_name(uint16_t type)
 	case PT_AUTH_OK:	return "AUTH_OK";
 	case PT_ERROR:		return "ERROR";
 	case PT_BYE:		return "BYE";
+	case PT_AUTH_CHAL:	return "AUTH_CHAL";
+	case PT_AUTH_PROOF:	return "AUTH_PROOF";
 	case PT_FS_OPEN:	return "FS_OPEN";
 	case PT_FS_OK:		return "FS_OK";
 	case PT_INV_GET:	return "INV_GET";

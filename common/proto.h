@@ -11,10 +11,27 @@
  * Session:
  *   HELLO      c>s  u32 magic PROTO_MAGIC, u16 min, u16 max, str program
  *   HELLO_OK   s>c  u16 version, str server name
- *   AUTH       c>s  u8 kind (1 node, 2 admin), str name, str password
+ *   AUTH       c>s  u8 kind (1 node, 2 admin, 3 server), str name,
+ *                   str password (kind 3: 32 random bytes, the nonce cn)
  *   AUTH_OK    s>c  str name (normalized), str domain
  *   ERROR      s>c  i32 code (COFFER_E*), u8 tsm rc, str message
  *   BYE        c>s  (no reply; the server closes)
+ *
+ * Server to server (kind 3, PROTO_KIND_SERVER; replication).  TLS comes
+ * first: the source verifies the target's certificate against the CA file
+ * of its DEFINE SERVER.  Then both prove they hold the key derived from
+ * the server password (passwd_server_key), the password never crossing:
+ *   AUTH       src>tgt kind 3, name = the source's server name, cn
+ *                   (unknown name: ERROR "ANR0453W ... not defined")
+ *   AUTH_CHAL  tgt>src 32 raw bytes sn, 32 raw bytes
+ *                   HMAC-SHA256(key, "T" || cn || sn || target name)
+ *   AUTH_PROOF src>tgt 32 raw bytes HMAC-SHA256(key, "S" || cn || sn ||
+ *                   source name)                 -> AUTH_OK (domain "")
+ *                   or ERROR "... server password mismatch"
+ *   Names are the servers' names upper-cased.  A source whose check of
+ *   AUTH_CHAL fails still sends its proof, so that the target records the
+ *   mismatch too, and then reports the failure itself.  After AUTH_OK the
+ *   session carries replication frames (server/sess_repl.c).
  *
  * Backup (node sessions):
  *   FS_OPEN    c>s  str filespace, str type        -> FS_OK u64 fs id
@@ -136,6 +153,8 @@ enum proto_type {
 	PT_AUTH_OK = 4,
 	PT_ERROR = 5,
 	PT_BYE = 6,
+	PT_AUTH_CHAL = 7,
+	PT_AUTH_PROOF = 8,
 
 	PT_FS_OPEN = 10,
 	PT_FS_OK = 11,
@@ -181,6 +200,8 @@ enum proto_type {
 
 #define PROTO_KIND_NODE		1
 #define PROTO_KIND_ADMIN	2
+#define PROTO_KIND_SERVER	3	/* a peer server (replication) */
+#define PROTO_NONCE_LEN		32	/* AUTH_CHAL nonces and MACs */
 
 #define PROTO_CHUNK_BATCH	1024	/* hashes per CHUNK_ASK, entries per CHUNK_GET */
 #define PROTO_FAILED_MAX	64	/* failures listed in TXN_OK */

@@ -2,10 +2,14 @@
  * sess.h - one client connection on a worker.
  *
  *   HELLO --HELLO ok--> AUTH --AUTH ok--> READY --BYE/error--> CLOSING
+ *                        |                 ^
+ *                 server |                 | proof ok
+ *                        +--AUTH_CHAL--> PROOF
  *
  * In HELLO and AUTH only those frames are accepted, each at most
- * SRV_PREAUTH_FRAME_MAX bytes; in READY the frames of the session's kind
- * (node or admin).  A malformed frame gets an ERROR naming the problem
+ * SRV_PREAUTH_FRAME_MAX bytes; a peer server (AUTH kind 3) is sent a
+ * challenge and must answer it with AUTH_PROOF (proto.h); in READY the
+ * frames of the session's kind (node, admin or server).  A malformed frame gets an ERROR naming the problem
  * and the session closes once the ERROR is flushed: nothing a peer sends
  * can crash the server.
  */
@@ -22,6 +26,7 @@
 enum sess_state {
 	SESS_HELLO,	/* waiting for HELLO */
 	SESS_AUTH,	/* waiting for AUTH */
+	SESS_PROOF,	/* a peer server: waiting for AUTH_PROOF */
 	SESS_READY,	/* authenticated */
 	SESS_CLOSING,	/* flushing the last frames, then freed */
 };
@@ -71,6 +76,11 @@ struct sess {
 	int			 nowned;
 	int64_t			 backup_start;
 	uint64_t		 backup_objects;	/* since the last final */
+
+	/* A peer server between AUTH and AUTH_PROOF; wiped after. */
+	uint8_t			 peer_key[CAT_SERVER_KEY_LEN];
+	uint8_t			 peer_cn[PROTO_NONCE_LEN];
+	uint8_t			 peer_sn[PROTO_NONCE_LEN];
 };
 
 /* Send a reply frame built in s->out. */
@@ -83,6 +93,12 @@ void sess_error(struct sess *s, int code, int rc, int fatal,
 int sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);
 int sess_admin_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e);
+/*
+ * Frames of a peer server's session (kind PROTO_KIND_SERVER, s->name the
+ * peer's server name): the replication target's side (sess_repl.c).
+ */
+int sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);
 /* Drop an open transaction and its pending changes. */
 void sess_txn_drop(struct sess *s);

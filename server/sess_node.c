@@ -909,6 +909,48 @@ on_chunk_get(struct sess *s, struct wire_rd *r, struct err *e)
 	return 0;
 }
 
+/* Frames that store or change data; the rest only read. */
+static int
+is_write_frame(uint16_t type)
+{
+	switch (type) {
+	case PT_FS_OPEN:
+	case PT_CHUNK_ASK:
+	case PT_CHUNK_PUT:
+	case PT_OBJ_PUT:
+	case PT_OBJ_META:
+	case PT_OBJ_GONE:
+	case PT_TXN_COMMIT:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A node in replication mode RECEIVE or SYNCRECEIVE is a replica: its
+ * data here comes from the source server only, so the node itself may
+ * restore and query but not back up, until an administrator changes its
+ * replmode (failover, role swap).  Read from the catalog on every write
+ * frame, so that such a change applies to a session already open.  A node
+ * not found is left to the frame handlers.
+ */
+static int
+refuse_if_target(struct sess *s, struct err *e)
+{
+	static const char *const modes[] = {
+		"SEND", "RECEIVE", "SYNCSEND", "SYNCRECEIVE",
+	};
+	struct cat_account a;
+
+	if (cat_account_get(s->w->cat, CAT_KIND_NODE, s->name, &a, NULL) != 0 ||
+	    !CAT_REPLMODE_IS_TARGET(a.repl_mode))
+		return 0;
+	return err_set(e, COFFER_EPERM, "ANR0457E node %s is a replication "
+	    "target (replmode %s); backups are refused until an "
+	    "administrator changes its replmode", s->name,
+	    modes[a.repl_mode]);
+}
+
 int
 sess_node_txn_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e)
@@ -927,6 +969,10 @@ int
 sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e)
 {
+	int rc;
+
+	if (is_write_frame(type) && (rc = refuse_if_target(s, e)) != 0)
+		return rc;
 	switch (type) {
 	case PT_FS_OPEN:	return on_fs_open(s, r, e);
 	case PT_INV_GET:	return on_inv_get(s, r, e);
