@@ -261,7 +261,7 @@ struct proto_fs {
 	size_t		 name_len;
 	const char	*type;
 	size_t		 type_len;
-	int64_t		 last_start, last_end;	/* Unix seconds, 0: never */
+	int64_t		 last_start, last_end;	/* Unix s, 0: never */
 	uint64_t	 objects, bytes;
 	uint8_t		 drprotect;	/* 0 or 1 */
 	uint32_t	 drpriority;	/* 0: none set; 1 first */
