@@ -120,8 +120,6 @@ int sess_ref_recipe(struct sess *s, const struct proto_obj *o, char *why,
 /* CHUNK_ASK, CHUNK_PUT, TXN_COMMIT, TXN_ABORT. */
 int sess_node_txn_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);
-/* Frames of server sessions (replication target, sess_repl.c). */
-int sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
-    struct err *e);
+
 
 #endif
