@@ -185,8 +185,8 @@ adm_define_server(struct adm_ctx *x)
 	else if (r != 0)
 		r = adm_failed(x, &e);
 	else
-		r = adm_msg(x->res, "ANR1660I Server %s defined successfully%s.",
-		    s.name, s.cafile[0] == '\0' ? "; it has no CAFILE yet, so "
+		r = adm_msg(x->res, "ANR1660I Server %s defined "
+		    "successfully%s.", s.name, s.cafile[0] == '\0' ? "; it has no CAFILE yet, so "
 		    "no connection to it will be made" : "");
 out:
 	passwd_wipe(s.key, sizeof(s.key));
@@ -372,6 +372,11 @@ adm_ping_server(struct adm_ctx *x)
 	o.program = "cofferd";
 	/* Blocks this worker for at most the connect and handshake timeout. */
 	if ((c = net_connect_server(&o, me, s.name, s.key, &e)) == NULL) {
+		size_t const n = strlen(e.msg);
+
+		/* The peer's ANR messages end in a period; ours adds one. */
+		if (n > 0 && e.msg[n - 1] == '.')
+			e.msg[n - 1] = '\0';
 		r = adm_error(x, e.code != 0 ? e.code : COFFER_EIO, "ANR1705W "
 		    "Ping for server '%s' was not able to establish a "
 		    "connection: %s.", s.name, e.msg);
