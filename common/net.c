@@ -655,6 +655,12 @@ net_connect_server(const struct net_opts *o, const char *my_name,
 	if (server_name(my_name, me, sizeof(me), e) != 0 ||
 	    server_name(peer_name, peer, sizeof(peer), e) != 0)
 		return NULL;
+	if (o->ca_file == NULL || o->ca_file[0] == '\0') {
+		err_set(e, COFFER_EAUTH, "server %s has no CA file defined "
+		    "(UPDATE SERVER %s CAFILE=...): a peer whose certificate "
+		    "cannot be verified is not connected to", peer, peer);
+		return NULL;
+	}
 	if ((c = conn_open(o, e)) == NULL) {
 		err_wrap(e, "server %s", peer);
 		return NULL;

@@ -9,9 +9,9 @@
  * In HELLO and AUTH only those frames are accepted, each at most
  * SRV_PREAUTH_FRAME_MAX bytes; a peer server (AUTH kind 3) is sent a
  * challenge and must answer it with AUTH_PROOF (proto.h); in READY the
- * frames of the session's kind (node, admin or server).  A malformed frame gets an ERROR naming the problem
- * and the session closes once the ERROR is flushed: nothing a peer sends
- * can crash the server.
+ * frames of the session's kind (node, admin or server).  A malformed
+ * frame gets an ERROR naming the problem and the session closes once the
+ * ERROR is flushed: nothing a peer sends can crash the server.
  */
 #ifndef COFFER_SESS_H
 #define COFFER_SESS_H

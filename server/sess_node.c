@@ -942,8 +942,8 @@ refuse_if_target(struct sess *s, struct err *e)
 	};
 	struct cat_account a;
 
-	if (cat_account_get(s->w->cat, CAT_KIND_NODE, s->name, &a, NULL) != 0 ||
-	    !CAT_REPLMODE_IS_TARGET(a.repl_mode))
+	if (cat_account_get(s->w->cat, CAT_KIND_NODE, s->name, &a,
+	    NULL) != 0 || !CAT_REPLMODE_IS_TARGET(a.repl_mode))
 		return 0;
 	return err_set(e, COFFER_EPERM, "ANR0457E node %s is a replication "
 	    "target (replmode %s); backups are refused until an "

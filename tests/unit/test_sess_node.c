@@ -585,7 +585,8 @@ set_replmode(struct fixture *fx, int mode)
 	struct cat_account a;
 	struct err e;
 
-	if (cat_account_get(fx->w->cat, CAT_KIND_NODE, "NODE1", &a, NULL) != 0) {
+	if (cat_account_get(fx->w->cat, CAT_KIND_NODE, "NODE1", &a,
+	    NULL) != 0) {
 		memset(&a, 0, sizeof(a));
 		a.kind = CAT_KIND_NODE;
 		snprintf(a.name, sizeof(a.name), "NODE1");
