@@ -51,6 +51,7 @@ struct vpage {
 	struct vrow	*v;
 	size_t		 n, cap, pos;
 	int		 more;
+	int		 done;		/* the last page was read */
 	uint8_t		 after[16];
 };
 
@@ -441,7 +442,12 @@ own_fill(struct rs *r, struct vpage *pg, struct err *e)
 	struct own_ctx oc = { pg, r->rp->verify };
 	int rc, more = 0;
 
-	if (pg->pos < pg->n || (!pg->more && pg->n > 0))
+	/*
+	 * Refilled only when used up, and never again once the last page
+	 * was read: the next page starts after the last row seen, which is
+	 * at or beyond every version this run has sent (see merge).
+	 */
+	if (pg->pos < pg->n || pg->done)
 		return 0;
 	if (pg->n > 0)
 		memcpy(pg->after, pg->v[pg->n - 1].uuid, 16);
@@ -452,6 +458,7 @@ own_fill(struct rs *r, struct vpage *pg, struct err *e)
 	if (rc == COFFER_ENOMEM)
 		return err_set(e, rc, "out of memory");
 	pg->more = more;
+	pg->done = !more;
 	return rc;
 }
 
@@ -464,7 +471,12 @@ peer_fill(struct rs *r, struct vpage *pg, struct err *e)
 	uint32_t n;
 	int rc;
 
-	if (pg->pos < pg->n || (!pg->more && pg->n > 0))
+	/*
+	 * Refilled only when used up, and never again once the last page
+	 * was read: the next page starts after the last row seen, which is
+	 * at or beyond every version this run has sent (see merge).
+	 */
+	if (pg->pos < pg->n || pg->done)
 		return 0;
 	if (pg->n > 0)
 		memcpy(pg->after, pg->v[pg->n - 1].uuid, 16);
@@ -500,6 +512,7 @@ peer_fill(struct rs *r, struct vpage *pg, struct err *e)
 			    "uuid order");
 	}
 	pg->more = more != 0 && n > 0;
+	pg->done = !pg->more;
 	return wire_rd_end(&rd, e);
 }
 
@@ -519,7 +532,14 @@ same_version(struct rs *r, const struct vrow *a, const struct vrow *b,
 	return 0;
 }
 
-/* Merge both listings in uuid order. */
+/*
+ * Merge both listings in uuid order.  A page of the target's is asked for
+ * only when the last one is used up, after its last uuid L: every version
+ * sent so far was below the source's head, and the head only passes a
+ * target row once that row has been compared, so what we sent is all at
+ * or below L and a later page never lists it back to us as the target's
+ * own (which would delete it).
+ */
 static int
 merge(struct rs *r, struct err *e)
 {

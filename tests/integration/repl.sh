@@ -93,25 +93,46 @@ check "the expired file is gone at the hot site" sh -c "! grep -q conf03 '$T/q3.
 cli web01 web01-secret restore "$src/etc/conf07" "$T/r-c7/" >/dev/null 2>&1
 check "the changed file has its new content at the hot site" cmp "$src/etc/conf07" "$T/r-c7/conf07"
 
-# A replication killed midway resumes and ends consistent.
+# A replication killed midway resumes and ends consistent: enough new
+# versions for several batches; the primary is frozen (SIGSTOP) as soon as
+# the hot site shows the first batch, then killed.
 use PRIMARY
-python3 -c 'import os,sys; open(sys.argv[1],"wb").write(os.urandom(48<<20))' "$src/var/log/huge.bin"
-for i in 1 2 3 4 5 6 7 8; do
-	python3 -c 'import os,sys; open(sys.argv[1],"wb").write(os.urandom(6<<20))' "$src/var/log/part$i.bin"
-done
+python3 - "$src/many" <<'PY'
+import os, sys
+os.makedirs(sys.argv[1])
+for i in range(4500):
+    with open(os.path.join(sys.argv[1], "f%05d" % i), "w") as f:
+        f.write("small file %d\n" % i * 3)
+PY
+python3 -c 'import os,sys; open(sys.argv[1],"wb").write(os.urandom(24<<20))' "$src/var/log/huge.bin"
 cli web01 web01-secret incremental "$src" >"$T/b4.out" 2>&1
+use HOTSITE
+base=$(committed_objects)
+use PRIMARY
 adm "replicate node web01" >/dev/null 2>&1
-sleep 0.3
+use HOTSITE
+deadline=$(( $(date +%s) + 60 ))
+while :; do
+	kill -STOP "$PRIMARY_PID"
+	[ "$(committed_objects)" -gt "$base" ] && break
+	kill -CONT "$PRIMARY_PID"
+	[ "$(date +%s)" -ge "$deadline" ] && break
+	sleep 0.02
+done
+mid=$(committed_objects)
 kill -KILL "$PRIMARY_PID"
+kill -CONT "$PRIMARY_PID" 2>/dev/null
 wait "$PRIMARY_PID" 2>/dev/null
+check "the killed replication had committed part of its work ($base -> $mid)" test "$mid" -gt "$base"
 restart_server PRIMARY || { fail "primary restarts"; finish; }
 save PRIMARY
-# The hot site's address did not change; the primary's port did.
 use HOTSITE
 adm "update server PRIMARY lladdress=$PRIMARY_PORT" >/dev/null 2>&1
 use PRIMARY
 adm "replicate node web01 wait=yes verify=yes" --json >"$T/r5.json" 2>&1
 check "the interrupted replication completes" test "$(json_get "$T/r5.json" objects_failed)" = 0
+r5=$(json_get "$T/r5.json" objects_sent)
+check "and sends only what the target still lacked ($r5 of 4500+ new)" test "$r5" -gt 0 -a "$r5" -lt 4500
 check "verify finds no difference" test "$(json_get "$T/r5.json" differences)" = 0
 use HOTSITE
 cli web01 web01-secret restore "$src/" "$T/r-hot2/" --subdir=yes >"$T/rh2.out" 2>&1
