@@ -186,8 +186,9 @@ adm_define_server(struct adm_ctx *x)
 		r = adm_failed(x, &e);
 	else
 		r = adm_msg(x->res, "ANR1660I Server %s defined "
-		    "successfully%s.", s.name, s.cafile[0] == '\0' ? "; it has no CAFILE yet, so "
-		    "no connection to it will be made" : "");
+		    "successfully%s.", s.name, s.cafile[0] == '\0' ?
+		    "; it has no CAFILE yet, so no connection to it will be "
+		    "made" : "");
 out:
 	passwd_wipe(s.key, sizeof(s.key));
 	return r;
