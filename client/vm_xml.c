@@ -73,7 +73,7 @@ printable(const char *s, char *buf, size_t n)
 static void
 quiet_note(struct xml_quiet *q, int line, int fatal, const char *msg)
 {
-	size_t n;
+	size_t n, i;
 
 	/* The first fatal error explains a failure; earlier warnings don't. */
 	if (q->have && (q->fatal || !fatal))
@@ -81,10 +81,13 @@ quiet_note(struct xml_quiet *q, int line, int fatal, const char *msg)
 	q->have = 1;
 	q->fatal = fatal;
 	q->line = line;
-	printable(msg, q->msg, sizeof(q->msg));
+	snprintf(q->msg, sizeof(q->msg), "%s", msg);
 	n = strlen(q->msg);
-	while (n > 0 && (q->msg[n - 1] == '?' || q->msg[n - 1] == ' '))
+	while (n > 0 && (q->msg[n - 1] == '\n' || q->msg[n - 1] == ' '))
 		q->msg[--n] = '\0';	/* libxml2 ends messages with "\n" */
+	for (i = 0; i < n; i++)	/* they may quote the hostile input */
+		if ((unsigned char)q->msg[i] < 0x20 || q->msg[i] == 0x7f)
+			q->msg[i] = '?';
 }
 
 static void
@@ -206,6 +209,12 @@ read_doc(const char *xml, size_t len, const char *what,
 			    "%s: not well-formed XML", what);
 		goto out;
 	}
+	/*
+	 * A namespace error (an undefined prefix) leaves the document well
+	 * formed, and libvirt takes it too: forget it, so that only what
+	 * goes wrong later counts.
+	 */
+	q->have = q->fatal = 0;
 	root = xmlDocGetRootElement(doc);
 	if (root == NULL || root->ns != NULL ||
 	    !xmlStrEqual(root->name, BAD_CAST "domain")) {
@@ -703,6 +712,11 @@ vm_xml_load(const char *confdir, const char *name, struct vm_dom *d,
 	int r;
 
 	memset(d, 0, sizeof(*d));
+	if (confdir == NULL || confdir[0] == '\0') {
+		r = err_set(e, COFFER_EINVAL, "VM configuration directory "
+		    "not set (VMCONFDIR)");
+		goto out;
+	}
 	if (!vm_name_valid(name)) {
 		r = err_set(e, COFFER_EINVAL, "VM name '%s': not a valid name "
 		    "(1 to %d bytes, no '/' or control characters, not . "
