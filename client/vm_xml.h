@@ -99,12 +99,12 @@ int vm_xml_parse(const char *xml, size_t len, struct vm_dom *d,
 
 /*
  * Read and parse CONFDIR/NAME.xml (confdir must be set: COFFER_EINVAL).
- * Every message starts with "VM NAME: " and names the file: "VM mgmt01: no domain definition
- * /etc/libvirt/qemu/mgmt01.xml (No such file or directory)"
- * (COFFER_ENOTFOUND).  Refuses a NAME that is not vm_name_valid()
- * (COFFER_EINVAL), a file that is not regular or is over VM_XML_MAX
- * (COFFER_ETOOBIG), and an XML whose <name> is not NAME
- * (COFFER_ECORRUPT).
+ * Every message starts with "VM NAME: " and names the file: "VM mgmt01:
+ * no domain definition /etc/libvirt/qemu/mgmt01.xml (No such file or
+ * directory)" (COFFER_ENOTFOUND).  Refuses a NAME that is not
+ * vm_name_valid() (COFFER_EINVAL), a file that is not regular
+ * (COFFER_EINVAL) or is over VM_XML_MAX (COFFER_ETOOBIG), and an XML
+ * whose <name> is not NAME (COFFER_ECORRUPT).
  */
 int vm_xml_load(const char *confdir, const char *name, struct vm_dom *d,
     struct err *e);
