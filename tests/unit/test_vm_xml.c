@@ -614,6 +614,7 @@ vm_xml_load_invalid_names_are_refused(void **state)
 		assert_null(strchr(e.msg, '\n'));
 	}
 	assert_int_equal(vm_name_valid(NULL), 0);
+	assert_int_equal(vm_xml_load(NULL, "mgmt01", &d, &e), COFFER_EINVAL);
 	memset(longname, 'a', sizeof(longname));
 	longname[VM_NAME_MAX] = '\0';
 	assert_int_equal(vm_name_valid(longname), 1);
@@ -756,6 +757,26 @@ vm_xml_rewrite_keeps_declaration_and_utf8(void **state)
 }
 
 static void
+vm_xml_rewrite_accepts_an_undefined_prefix(void **state)
+{
+	static const char xml[] = "<domain><name>a</name><metadata><x:os/>"
+	    "</metadata></domain>";
+	struct vm_dom d;
+	struct err e;
+	char *out = NULL;
+	size_t olen;
+
+	(void)state;
+	/* Found by fuzz_vm_xml: parse took it, rewrite refused it. */
+	assert_int_equal(parse_str(xml, &d, &e), 0);
+	vm_dom_free(&d);
+	assert_int_equal(vm_xml_rewrite(xml, strlen(xml), "b", NULL, NULL, 0,
+	    &out, &olen, &e), 0);
+	assert_non_null(strstr(out, "<name>b</name>"));
+	free(out);
+}
+
+static void
 vm_xml_rewrite_refuses_what_it_cannot_do(void **state)
 {
 	struct vm_xml_map none[] = { { "vdz", "/x.img" } };
@@ -869,6 +890,7 @@ main(void)
 		cmocka_unit_test(vm_xml_rewrite_round_trip),
 		cmocka_unit_test(vm_xml_rewrite_with_nothing_keeps_everything),
 		cmocka_unit_test(vm_xml_rewrite_keeps_declaration_and_utf8),
+		cmocka_unit_test(vm_xml_rewrite_accepts_an_undefined_prefix),
 		cmocka_unit_test(vm_xml_rewrite_refuses_what_it_cannot_do),
 		cmocka_unit_test(vm_uuid_new_is_v4_lowercase_and_unique),
 	};
