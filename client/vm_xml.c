@@ -956,6 +956,36 @@ rewrite_check(const char *newname, const char *newuuid,
 	return 0;
 }
 
+/*
+ * A VM restored under a new name runs beside the original: its network
+ * cards must not keep the original's MAC addresses, nor its UEFI
+ * variable store the original's nvram file.  Without them libvirt makes
+ * new ones when the domain is defined.
+ */
+static void
+forget_identity(xmlNodePtr root)
+{
+	xmlNodePtr dev = first_child(root, "devices");
+	xmlNodePtr os = first_child(root, "os");
+	xmlNodePtr n, next, mac;
+
+	for (n = dev ? dev->children : NULL; n != NULL; n = n->next) {
+		if (!is_elem(n, "interface"))
+			continue;
+		while ((mac = first_child(n, "mac")) != NULL) {
+			xmlUnlinkNode(mac);
+			xmlFreeNode(mac);
+		}
+	}
+	for (n = os ? os->children : NULL; n != NULL; n = next) {
+		next = n->next;
+		if (is_elem(n, "nvram")) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
+		}
+	}
+}
+
 int
 vm_xml_rewrite(const char *xml, size_t len, const char *newname,
     const char *newuuid, const struct vm_xml_map *map, size_t nmap,
@@ -977,6 +1007,8 @@ vm_xml_rewrite(const char *xml, size_t len, const char *newname,
 	root = xmlDocGetRootElement(doc);
 	if (newname != NULL && (r = rewrite_name(root, newname, e)) != 0)
 		goto out;
+	if (newname != NULL)
+		forget_identity(root);
 	if (newuuid != NULL && (r = rewrite_uuid(root, newuuid, e)) != 0)
 		goto out;
 	for (i = 0; i < nmap; i++)

@@ -129,8 +129,9 @@ struct vm_xml_map {
 
 /*
  * Rewrite a domain XML for a restore: newname replaces <name> (NULL
- * keeps it), newuuid replaces <uuid> or adds one after <name> (NULL
- * keeps it), and the file disk whose target is map[i].target gets
+ * keeps it; a new name also drops the interfaces' <mac> and the <os>'s
+ * <nvram>, so that libvirt gives the copy its own), newuuid replaces
+ * <uuid> or adds one after <name> (NULL keeps it), and the file disk whose target is map[i].target gets
  * <source file=map[i].source>.  Every map entry must match exactly one
  * file disk: a restore that silently left a disk pointing at the
  * original image would run two VMs on one disk.  Everything else is kept
