@@ -154,6 +154,14 @@ COFFER_PASSWORD=web01-secret "$COFFER" --optfile "$T/coffer.opt" restore "$src/e
 check "failover restore from the hot site works" same_tree "$src/etc" "$T/r-fo"
 check "and says it used the replication server" grep -qi "replication server" "$T/fo.out"
 
+# During the disaster backups continue at the hot site once the
+# administrator there makes the node a source (role swap).
+use HOTSITE
+check "the hot site takes the node over" adm "update node web01 replmode=send"
+echo "written during the disaster" > "$src/etc/during"
+cli web01 web01-secret incremental "$src" >"$T/bd.out" 2>&1
+check "backups continue at the hot site" grep -q "objects backed up: *[1-9]" "$T/bd.out"
+
 # Wrong password / untrusted certificate / undefined server are refused.
 up OTHER
 use OTHER
@@ -179,7 +187,7 @@ adm "define server HOTSITE serverpassword=back-pw-2 hladdress=127.0.0.1 lladdres
 use HOTSITE
 adm "define server REBUILT serverpassword=back-pw-2 hladdress=127.0.0.1 lladdress=$REBUILT_PORT cafile=$REBUILT_DIR/tls/ca.pem" >/dev/null
 adm "set replserver REBUILT" >/dev/null
-check "roles swap at the hot site" adm "update node web01 replstate=enabled replmode=send"
+check "the hot site's node replicates" adm "update node web01 replstate=enabled replmode=send"
 adm "replicate node web01 wait=yes" --json >"$T/r6.json" 2>&1
 check "back-replication sends the node" test "$(json_get "$T/r6.json" objects_sent)" -ge 44
 use REBUILT
