@@ -121,6 +121,27 @@ collect(void *arg, const struct cat_obj *o)
 	return rs->stop_after > 0 && rs->n >= rs->stop_after ? 7 : 0;
 }
 
+struct uuid_rows {
+	uint8_t	uuid[8][16];
+	int	state[8];
+	int64_t	deact[8];
+	int	n;
+};
+
+static int
+collect_uuid(void *arg, const struct cat_obj *o)
+{
+	struct uuid_rows *u = arg;
+
+	assert_true(u->n < 8);
+	memcpy(u->uuid[u->n], o->uuid, 16);
+	u->state[u->n] = o->state;
+	u->deact[u->n] = o->deactivated;
+	u->n++;
+	return 0;
+}
+
+
 static uint64_t
 make_fs(struct fixture *fx, const char *node, const char *name)
 {
@@ -1726,6 +1747,128 @@ exercise_everything(struct fixture *fx)
 	assert_int_equal(cat_actlog(fx->c, 'I', 1, NULL, "x"), 0);
 	OK(cat_actlog_query(fx->c, 0, "x", ignore_log, NULL, &e_));
 	exercise_replication(fx, &ag);
+	{
+		uint8_t dig[32], u[16];
+		uint64_t cnt;
+		struct uuid_rows ur;
+
+		memset(&ur, 0, sizeof(ur));
+		OK(cat_obj_digest(fx->c, id, 0, dig, &cnt, &e_));
+		OK(cat_obj_digest(fx->c, id, 1, dig, &cnt, &e_));
+		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 1, ignore_obj, NULL,
+		    &more, &e_));
+		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 0, collect_uuid, &ur,
+		    &more, &e_));
+		memcpy(u, ur.uuid[0], 16);
+		OK(cat_obj_get_uuid(fx->c, id, u, ignore_obj, NULL, &e_));
+		OK(cat_obj_set_state(fx->c, id, u, 0, T0 + 3, &e_));
+		OK(cat_obj_delete_uuid(fx->c, id, u, &e_));
+	}
+}
+
+
+/*
+ * Replication's view: versions by uuid, a digest that changes with any
+ * state change, and copies that keep the original's uuid and times.
+ */
+static void
+cat_obj_by_uuid_copies_digests_and_changes(void **state)
+{
+	struct fixture *fx = *state;
+	struct uuid_rows a, b, one;
+	struct cat_obj o;
+	uint8_t da[32], db[32];
+	uint64_t fa, fb = 0, na, nb;
+	struct cat *t = NULL;
+	char tpath[192];
+	int more;
+
+	fa = make_fs(fx, "src", "/a");
+	/* The target is another server: another catalog. */
+	snprintf(tpath, sizeof(tpath), "%s/target.db", fx->dir);
+	OK(cat_open(tpath, &t, &e_));
+	OK(cat_fs_open(t, "src", "/b", "ext4", &fb, &e_));
+	put(fx, fa, "/a/x", CAT_OBJ_FILE, T0, 1);
+	put(fx, fa, "/a/x", CAT_OBJ_FILE, T0 + 10, 2);	/* x v1 inactive */
+	put(fx, fa, "/a/y", CAT_OBJ_FILE, T0 + 5, 3);
+	memset(&a, 0, sizeof(a));
+	OK(cat_obj_uuid_walk(fx->c, fa, NULL, 0, 0, collect_uuid, &a, &more,
+	    &e_));
+	assert_int_equal(a.n, 3);
+	assert_int_equal(more, 0);
+	for (int i = 1; i < a.n; i++)
+		assert_true(memcmp(a.uuid[i - 1], a.uuid[i], 16) < 0);
+	/* Pages continue after the last uuid seen. */
+	memset(&one, 0, sizeof(one));
+	OK(cat_obj_uuid_walk(fx->c, fa, NULL, 1, 0, collect_uuid, &one, &more,
+	    &e_));
+	assert_int_equal(one.n, 1);
+	assert_int_equal(more, 1);
+	memset(&one, 0, sizeof(one));
+	OK(cat_obj_uuid_walk(fx->c, fa, a.uuid[0], 0, 1, collect_uuid, &one,
+	    &more, &e_));
+	for (int i = 0; i < one.n; i++)
+		assert_int_equal(one.state[i], CAT_ACTIVE);
+
+	/* Copy every version of /a into /b, as a replication target would. */
+	for (int i = 0; i < a.n; i++) {
+		struct rows *rs = query(fx, fa, "", 0, 1);
+
+		for (int k = 0; k < rs->n; k++) {
+			if (memcmp(rs->uuid[k], a.uuid[i], 16) != 0)
+				continue;
+			init_obj(&o, fb, rs->path[k][3] == 'x' ? "/b/x" :
+			    "/b/y", CAT_OBJ_FILE, rs->inserted[k],
+			    rs->size[k]);
+			memcpy(o.uuid, rs->uuid[k], 16);
+			o.state = rs->state[k];
+			o.deactivated = rs->deactivated[k];
+			OK(cat_obj_insert_copy(t, &o, &e_));
+		}
+	}
+	memset(&b, 0, sizeof(b));
+	OK(cat_obj_uuid_walk(t, fb, NULL, 0, 0, collect_uuid, &b, &more,
+	    &e_));
+	assert_int_equal(b.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_memory_equal(a.uuid[i], b.uuid[i], 16);
+		assert_int_equal(a.state[i], b.state[i]);
+		assert_int_equal(a.deact[i], b.deact[i]);
+	}
+	OK(cat_obj_digest(fx->c, fa, 0, da, &na, &e_));
+	OK(cat_obj_digest(t, fb, 0, db, &nb, &e_));
+	assert_int_equal(na, 3);
+	assert_int_equal(nb, 3);
+	assert_memory_equal(da, db, 32);
+	assert_int_equal(cat_obj_insert_copy(t, &o, NULL), COFFER_EEXIST);
+
+	/* A deactivation changes the digest; mirroring it makes them equal. */
+	OK(cat_obj_deactivate(fx->c, fa, "/a/y", T0 + 20, &e_));
+	OK(cat_obj_digest(fx->c, fa, 0, da, &na, &e_));
+	assert_memory_not_equal(da, db, 32);
+	memset(&a, 0, sizeof(a));
+	OK(cat_obj_uuid_walk(fx->c, fa, NULL, 0, 0, collect_uuid, &a, &more,
+	    &e_));
+	for (int i = 0; i < a.n; i++)
+		if (a.state[i] != b.state[i])
+			OK(cat_obj_set_state(t, fb, a.uuid[i], a.state[i],
+			    a.deact[i], &e_));
+	OK(cat_obj_digest(t, fb, 0, db, &nb, &e_));
+	assert_memory_equal(da, db, 32);
+	/* Active only: two versions fewer. */
+	OK(cat_obj_digest(fx->c, fa, 1, da, &na, &e_));
+	assert_int_equal(na, 1);
+
+	/* Deletion by uuid, and what is not there. */
+	OK(cat_obj_get_uuid(t, fb, b.uuid[0], ignore_obj, NULL, &e_));
+	OK(cat_obj_delete_uuid(t, fb, b.uuid[0], &e_));
+	assert_int_equal(cat_obj_delete_uuid(t, fb, b.uuid[0], NULL),
+	    COFFER_ENOTFOUND);
+	assert_int_equal(cat_obj_get_uuid(t, fb, b.uuid[0], ignore_obj,
+	    NULL, NULL), COFFER_ENOTFOUND);
+	assert_int_equal(cat_obj_set_state(t, fb, b.uuid[0], 0, 1, NULL),
+	    COFFER_ENOTFOUND);
+	cat_close(t);		/* teardown removes the directory */
 }
 
 static void
@@ -1801,6 +1944,7 @@ main(void)
 		T(cat_obj_query_inactive_pages_never_split_a_path),
 		T(cat_obj_deactivate_and_update_meta_need_active_version),
 		T(cat_obj_get_finds_by_id),
+		T(cat_obj_by_uuid_copies_digests_and_changes),
 		T(cat_expire_releases_chunks_per_policy),
 		T(cat_expire_batches_many_paths),
 		T(cat_actlog_query_filters_by_time_and_search),
