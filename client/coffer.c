@@ -95,6 +95,11 @@ static const char usage_text[] =
 "    --node NAME             node name (NODENAME)\n"
 "    --optfile F             option file (default ./coffer.opt, else\n"
 "                            /etc/coffer/coffer.opt)\n"
+"    --replserver HOST:PORT  the replication (hot-site) server: when the\n"
+"                            server does not answer, restores and queries\n"
+"                            go there, with a message (REPLSERVER)\n"
+"    --replca FILE           its CA certificate (REPLCAFILE; default the\n"
+"                            CAFILE)\n"
 "    --password-file F       password file (PASSWORDFILE; default\n"
 "                            ~/.coffer/NODENAME.pw, mode 0600)\n"
 "    --json                  print one JSON object last on stdout\n"
@@ -104,7 +109,8 @@ static const char usage_text[] =
 "\n"
 "OPTION FILE\n"
 "    Lines \"NAME value\", names case-insensitive, '#' comments:\n"
-"    SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, INCLUDE pattern,\n"
+"    SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, REPLSERVER,\n"
+"    REPLCAFILE, INCLUDE pattern,\n"
 "    EXCLUDE pattern.  Patterns are shell patterns matched against the\n"
 "    whole path ('*' also matches '/'); the last matching rule wins; an\n"
 "    excluded directory is not entered.  The command line wins over the\n"
@@ -544,6 +550,37 @@ run_query_vm(struct net_conn *c, const struct coffer_opts *o, size_t first)
 	return RC_OK;
 }
 
+/* Restores and queries may use the hot site; backups never silently. */
+static int
+reads_only(enum cmd cmd)
+{
+	return cmd == CMD_RESTORE || cmd == CMD_QBACKUP || cmd == CMD_QFS ||
+	    cmd == CMD_RVM || cmd == CMD_QVM;
+}
+
+/*
+ * The primary did not answer: restore from the replication server
+ * (REPLSERVER), saying so, with the same node name and password.
+ */
+static struct net_conn *
+failover(const struct coffer_opts *o, struct net_opts *no, const char *pw,
+    struct err *e)
+{
+	struct net_conn *c;
+
+	fprintf(stderr, "coffer: ANS2106I the server %s is unreachable (%s); "
+	    "using the replication server %s\n", no->server ? no->server :
+	    "(default)", e->msg, o->replserver);
+	no->server = o->replserver;
+	if (o->repl_ca_file != NULL)
+		no->ca_file = o->repl_ca_file;
+	err_clear(e);
+	c = net_connect(no, PROTO_KIND_NODE, o->node, pw, e);
+	if (c == NULL)
+		err_wrap(e, "replication server %s", o->replserver);
+	return c;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -602,6 +639,9 @@ main(int argc, char **argv)
 	no.ca_file = o.ca_file;
 	no.program = "coffer";
 	c = net_connect(&no, PROTO_KIND_NODE, o.node, pw, &e);
+	if (c == NULL && e.code == COFFER_EIO && o.replserver != NULL &&
+	    reads_only(cmd))
+		c = failover(&o, &no, pw, &e);
 	passwd_wipe(pw, sizeof(pw));
 	if (c == NULL) {
 		rc = fail(&o, cmd, &e, RC_ERROR);

@@ -17,7 +17,7 @@ struct fslist_ent {
 	int64_t		 last_start, last_end;	/* Unix seconds, 0: never */
 	uint64_t	 objects, bytes;
 	int		 drprotect;	/* 1: part of a DR restore */
-	uint32_t	 drpriority;	/* 0: none set; 1 is restored first */
+	uint32_t	 drpriority;	/* 0: none set; 1 first */
 };
 
 struct fslist {

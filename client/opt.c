@@ -39,6 +39,8 @@ opt_free(struct coffer_opts *o)
 	free(o->vmconfdir);
 	free(o->newname);
 	free(o->target_dir);
+	free(o->replserver);
+	free(o->repl_ca_file);
 	free(o->password_file);
 	free(o->pitdate);
 	for (size_t i = 0; i < o->nrules; i++)
@@ -113,7 +115,8 @@ opt_included(const struct coffer_opts *o, const char *path)
 enum arg_id {
 	A_SERVER, A_CA, A_NODE, A_OPTFILE, A_PWFILE, A_PITDATE, A_PITTIME,
 	A_JSON, A_SUBDIR, A_REPLACE, A_INACTIVE, A_HELP, A_VERSION,
-	A_VMCONFDIR, A_NEWNAME, A_TARGETDIR, A_ALL, A_DRORDER
+	A_VMCONFDIR, A_NEWNAME, A_TARGETDIR, A_ALL, A_DRORDER, A_REPLSERVER,
+	A_REPLCA
 };
 
 #define ARG_FLAG	0	/* --x, --x=yes|no */
@@ -146,6 +149,9 @@ static const struct {
 	{ "targetdir",		A_TARGETDIR,	ARG_VALUE },
 	{ "all",		A_ALL,		ARG_FLAG },
 	{ "drorder",		A_DRORDER,	ARG_FLAG },
+	{ "replserver",		A_REPLSERVER,	ARG_VALUE },
+	{ "replca",		A_REPLCA,	ARG_VALUE },
+	{ "replcafile",		A_REPLCA,	ARG_VALUE },
 };
 
 static int
@@ -212,6 +218,8 @@ apply_arg(struct coffer_opts *o, enum arg_id id, const char *val,
 	case A_TARGETDIR: return set_str(&o->target_dir, val, e);
 	case A_ALL:	o->all = val[0] == '1'; return 0;
 	case A_DRORDER:	o->drorder = val[0] == '1'; return 0;
+	case A_REPLSERVER: return set_str(&o->replserver, val, e);
+	case A_REPLCA:	return set_str(&o->repl_ca_file, val, e);
 	}
 	return err_set(e, COFFER_EINTERNAL, "bad option id");
 }
@@ -343,13 +351,18 @@ parse_line(struct coffer_opts *o, char *line, const char *fname, int lineno,
 		return file_str(&o->password_file, val, e);
 	if (strcasecmp(name, "VMCONFDIR") == 0)
 		return file_str(&o->vmconfdir, val, e);
+	if (strcasecmp(name, "REPLSERVER") == 0)
+		return file_str(&o->replserver, val, e);
+	if (strcasecmp(name, "REPLCAFILE") == 0)
+		return file_str(&o->repl_ca_file, val, e);
 	if (strcasecmp(name, "INCLUDE") == 0)
 		return opt_add_rule(o, OPT_INCLUDE, val, e);
 	if (strcasecmp(name, "EXCLUDE") == 0)
 		return opt_add_rule(o, OPT_EXCLUDE, val, e);
 	return err_set(e, COFFER_EINVAL, "%s:%d: unknown option '%s' "
 	    "(expected SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, "
-	    "INCLUDE or EXCLUDE)", fname, lineno, name);
+	    "REPLSERVER, REPLCAFILE, INCLUDE or EXCLUDE)", fname, lineno,
+	    name);
 }
 
 int

@@ -13,6 +13,8 @@
  *	NODENAME	web01
  *	PASSWORDFILE	/root/.coffer/WEB01.pw
  *	VMCONFDIR	/etc/libvirt/qemu	(also --vmconfdir DIR)
+ *	REPLSERVER	host:port	the hot site, for failover restores
+ *	REPLCAFILE	/etc/coffer/hotsite-ca.pem
  *	INCLUDE		pattern
  *	EXCLUDE		pattern
  *
@@ -65,6 +67,8 @@ struct coffer_opts {
 	int		 version;
 	int		 optfile_given;	/* --optfile was on the command line */
 	char		*pitdate;	/* as typed */
+	char		*replserver;	/* hot site: restores, queries */
+	char		*repl_ca_file;	/* its CA (default: CAFILE) */
 	char		*newname;	/* restore vm --newname */
 	char		*target_dir;	/* restore vm --target-dir */
 	int		 all;		/* restore vm --all */

@@ -84,8 +84,9 @@ backup_row(struct qb *q, const struct proto_obj *o)
 	fprintf(f, "%15s B  %-19s  %-8s  %s  ", size, ins,
 	    client_type_name(o->type), o->state == CLIENT_ACTIVE ? "A" : "I");
 	/* Names are bytes: print them as they are, one per line. */
+	/* "VM:web01/disks/vda": a VM's paths alone look like files. */
 	if (proto_fs_is_vm(q->fs))
-		fputs(q->fs, f);	/* "VM:web01/disks/vda", not "/disks/vda" */
+		fputs(q->fs, f);
 	fwrite(o->path, 1, o->path_len, f);
 	if (o->link != NULL) {
 		fputs(" -> ", f);

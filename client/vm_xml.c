@@ -73,7 +73,7 @@ printable(const char *s, char *buf, size_t n)
 static void
 quiet_note(struct xml_quiet *q, int line, int fatal, const char *msg)
 {
-	size_t n;
+	size_t n, i;
 
 	/* The first fatal error explains a failure; earlier warnings don't. */
 	if (q->have && (q->fatal || !fatal))
@@ -81,10 +81,13 @@ quiet_note(struct xml_quiet *q, int line, int fatal, const char *msg)
 	q->have = 1;
 	q->fatal = fatal;
 	q->line = line;
-	printable(msg, q->msg, sizeof(q->msg));
+	snprintf(q->msg, sizeof(q->msg), "%s", msg);
 	n = strlen(q->msg);
-	while (n > 0 && (q->msg[n - 1] == '?' || q->msg[n - 1] == ' '))
+	while (n > 0 && (q->msg[n - 1] == '\n' || q->msg[n - 1] == ' '))
 		q->msg[--n] = '\0';	/* libxml2 ends messages with "\n" */
+	for (i = 0; i < n; i++)	/* they may quote the hostile input */
+		if ((unsigned char)q->msg[i] < 0x20 || q->msg[i] == 0x7f)
+			q->msg[i] = '?';
 }
 
 static void
@@ -206,6 +209,12 @@ read_doc(const char *xml, size_t len, const char *what,
 			    "%s: not well-formed XML", what);
 		goto out;
 	}
+	/*
+	 * A namespace error (an undefined prefix) leaves the document well
+	 * formed, and libvirt takes it too: forget it, so that only what
+	 * goes wrong later counts.
+	 */
+	q->have = q->fatal = 0;
 	root = xmlDocGetRootElement(doc);
 	if (root == NULL || root->ns != NULL ||
 	    !xmlStrEqual(root->name, BAD_CAST "domain")) {
@@ -306,64 +315,13 @@ vm_name_valid(const char *name)
 	return name_ok(name, VM_NAME_MAX);
 }
 
-/*
- * libvirt's UUID syntax: 32 hex digits, '-' allowed between pairs,
- * blanks around.  Written back canonical and lowercase.
- */
-static int
-uuid_parse(const char *s, char out[VM_UUID_LEN + 1])
+/* 16 bytes as "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lowercase. */
+static void
+uuid_format(const unsigned char b[16], char out[VM_UUID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char b[16];
-	size_t i = 0, nib = 0;
-	const char *p;
-
-	for (p = s; *p == ' ' || *p == '\t' || *p == '\n'; p++)
-		;
-	for (; *p != '\0' && nib < 32; p++) {
-		const char *h = strchr(hex, *p >= 'A' && *p <= 'F' ?
-		    *p - 'A' + 'a' : *p);
-
-		if (*p == '-' && nib % 2 == 0)
-			continue;
-		if (h == NULL)
-			return -1;
-		if (nib % 2 == 0)
-			b[nib / 2] = (unsigned char)((h - hex) << 4);
-		else
-			b[nib / 2] |= (unsigned char)(h - hex);
-		nib++;
-	}
-	for (; *p == ' ' || *p == '\t' || *p == '\n'; p++)
-		;
-	if (nib != 32 || *p != '\0')
-		return -1;
-	for (i = 0; i < 16; i++) {
-		static const int dash[] = { 4, 6, 8, 10 };
-		size_t k;
-
-		for (k = 0; k < 4; k++)
-			if (i == (size_t)dash[k])
-				*out++ = '-';
-		*out++ = hex[b[i] >> 4];
-		*out++ = hex[b[i] & 15];
-	}
-	*out = '\0';
-	return 0;
-}
-
-int
-vm_uuid_new(char out[VM_UUID_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char b[16];
 	size_t i, o = 0;
 
-	out[0] = '\0';
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return COFFER_EINTERNAL;
-	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4: random */
-	b[8] = (b[8] & 0x3f) | 0x80;	/* variant 1: RFC 4122 */
 	for (i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
@@ -371,6 +329,64 @@ vm_uuid_new(char out[VM_UUID_LEN + 1])
 		out[o++] = hex[b[i] & 15];
 	}
 	out[o] = '\0';
+}
+
+static int
+hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * libvirt's UUID syntax: 32 hex digits, '-' allowed between pairs,
+ * blanks around.  Written back canonical and lowercase.
+ */
+static int
+uuid_parse(const char *s, char out[VM_UUID_LEN + 1])
+{
+	unsigned char b[16];
+	size_t nib = 0;
+	const char *p;
+	int v;
+
+	for (p = s; *p == ' ' || *p == '\t' || *p == '\n'; p++)
+		;
+	for (; *p != '\0' && nib < 32; p++) {
+		if (*p == '-' && nib % 2 == 0)
+			continue;
+		if ((v = hex_val(*p)) < 0)
+			return -1;
+		if (nib % 2 == 0)
+			b[nib / 2] = (unsigned char)(v << 4);
+		else
+			b[nib / 2] |= (unsigned char)v;
+		nib++;
+	}
+	for (; *p == ' ' || *p == '\t' || *p == '\n'; p++)
+		;
+	if (nib != 32 || *p != '\0')
+		return -1;
+	uuid_format(b, out);
+	return 0;
+}
+
+int
+vm_uuid_new(char out[VM_UUID_LEN + 1])
+{
+	unsigned char b[16];
+
+	out[0] = '\0';
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return COFFER_EINTERNAL;
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4: random */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* variant 1: RFC 4122 */
+	uuid_format(b, out);
 	return 0;
 }
 
@@ -703,6 +719,11 @@ vm_xml_load(const char *confdir, const char *name, struct vm_dom *d,
 	int r;
 
 	memset(d, 0, sizeof(*d));
+	if (confdir == NULL || confdir[0] == '\0') {
+		r = err_set(e, COFFER_EINVAL, "VM configuration directory "
+		    "not set (VMCONFDIR)");
+		goto out;
+	}
 	if (!vm_name_valid(name)) {
 		r = err_set(e, COFFER_EINVAL, "VM name '%s': not a valid name "
 		    "(1 to %d bytes, no '/' or control characters, not . "
@@ -935,6 +956,36 @@ rewrite_check(const char *newname, const char *newuuid,
 	return 0;
 }
 
+/*
+ * A VM restored under a new name runs beside the original: its network
+ * cards must not keep the original's MAC addresses, nor its UEFI
+ * variable store the original's nvram file.  Without them libvirt makes
+ * new ones when the domain is defined.
+ */
+static void
+forget_identity(xmlNodePtr root)
+{
+	xmlNodePtr dev = first_child(root, "devices");
+	xmlNodePtr os = first_child(root, "os");
+	xmlNodePtr n, next, mac;
+
+	for (n = dev ? dev->children : NULL; n != NULL; n = n->next) {
+		if (!is_elem(n, "interface"))
+			continue;
+		while ((mac = first_child(n, "mac")) != NULL) {
+			xmlUnlinkNode(mac);
+			xmlFreeNode(mac);
+		}
+	}
+	for (n = os ? os->children : NULL; n != NULL; n = next) {
+		next = n->next;
+		if (is_elem(n, "nvram")) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
+		}
+	}
+}
+
 int
 vm_xml_rewrite(const char *xml, size_t len, const char *newname,
     const char *newuuid, const struct vm_xml_map *map, size_t nmap,
@@ -956,6 +1007,8 @@ vm_xml_rewrite(const char *xml, size_t len, const char *newname,
 	root = xmlDocGetRootElement(doc);
 	if (newname != NULL && (r = rewrite_name(root, newname, e)) != 0)
 		goto out;
+	if (newname != NULL)
+		forget_identity(root);
 	if (newuuid != NULL && (r = rewrite_uuid(root, newuuid, e)) != 0)
 		goto out;
 	for (i = 0; i < nmap; i++)

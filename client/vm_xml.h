@@ -88,22 +88,23 @@ struct vm_dom {
 /*
  * Parse a domain XML of len bytes.  On success d owns copies of
  * everything (free with vm_dom_free); on failure d is empty.  Errors:
- * COFFER_ECORRUPT ("domain XML: line 3: ...", "missing <name>", "disk 2:
- * no <target dev>", a root that is not <domain>, a DOCTYPE, duplicate
- * targets), COFFER_ETOOBIG (over VM_XML_MAX or VM_DISKS_MAX),
- * COFFER_ENOMEM.
+ * COFFER_ECORRUPT ("domain XML: line 3: ...", "domain XML: missing
+ * <name>", "domain XML: disk 2 (/img/b.raw): no <target dev>", a root
+ * that is not <domain>, a DOCTYPE, a <name> that is not a valid VM name,
+ * a bad <uuid>, a target used twice), COFFER_ETOOBIG (over VM_XML_MAX or
+ * VM_DISKS_MAX), COFFER_ENOMEM.
  */
 int vm_xml_parse(const char *xml, size_t len, struct vm_dom *d,
     struct err *e);
 
 /*
- * Read and parse CONFDIR/NAME.xml.  Every message starts with "VM NAME: "
- * and names the file: "VM mgmt01: no domain definition
- * /etc/libvirt/qemu/mgmt01.xml (No such file or directory)"
- * (COFFER_ENOTFOUND).  Refuses a NAME that is not vm_name_valid()
- * (COFFER_EINVAL), a file that is not regular or is over VM_XML_MAX
- * (COFFER_ETOOBIG), and an XML whose <name> is not NAME
- * (COFFER_ECORRUPT).
+ * Read and parse CONFDIR/NAME.xml (confdir must be set: COFFER_EINVAL).
+ * Every message starts with "VM NAME: " and names the file: "VM mgmt01:
+ * no domain definition /etc/libvirt/qemu/mgmt01.xml (No such file or
+ * directory)" (COFFER_ENOTFOUND).  Refuses a NAME that is not
+ * vm_name_valid() (COFFER_EINVAL), a file that is not regular
+ * (COFFER_EINVAL) or is over VM_XML_MAX (COFFER_ETOOBIG), and an XML
+ * whose <name> is not NAME (COFFER_ECORRUPT).
  */
 int vm_xml_load(const char *confdir, const char *name, struct vm_dom *d,
     struct err *e);
@@ -114,8 +115,9 @@ void vm_dom_free(struct vm_dom *d);
 /*
  * NULL when the disk is backed up (device disk, type file, with a
  * source); otherwise a short static reason for the caller's "skipped"
- * line: "cdrom", "floppy", "LUN passthrough", "block device", "network
- * disk", "storage pool volume", "unsupported disk type", "no source file".
+ * line: "cdrom", "floppy", "LUN passthrough", "unsupported device",
+ * "block device", "network disk", "storage pool volume", "unsupported
+ * disk type", "no source file".
  */
 const char *vm_disk_skip_reason(const struct vm_disk *k);
 
@@ -127,8 +129,9 @@ struct vm_xml_map {
 
 /*
  * Rewrite a domain XML for a restore: newname replaces <name> (NULL
- * keeps it), newuuid replaces <uuid> or adds one after <name> (NULL
- * keeps it), and the file disk whose target is map[i].target gets
+ * keeps it; a new name also drops the interfaces' <mac> and the <os>'s
+ * <nvram>, so that libvirt gives the copy its own), newuuid replaces
+ * <uuid> or adds one after <name> (NULL keeps it), and the file disk whose target is map[i].target gets
  * <source file=map[i].source>.  Every map entry must match exactly one
  * file disk: a restore that silently left a disk pointing at the
  * original image would run two VMs on one disk.  Everything else is kept

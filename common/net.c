@@ -12,6 +12,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "err.h"
@@ -355,6 +357,22 @@ net_pump_all(struct net_conn *c, struct err *e)
 }
 
 int
+net_recv_type(struct net_conn *c, uint16_t want, struct wire_rd *payload,
+    struct err *e)
+{
+	uint16_t got;
+	int r;
+
+	if ((r = net_recv(c, &got, payload, e)) != 0)
+		return r;
+	if (got != want)
+		return broken(c, err_set(e, COFFER_EPROTO, "%s answered %s "
+		    "where %s was expected", c->where, proto_type_name(got),
+		    proto_type_name(want)));
+	return 0;
+}
+
+int
 net_call(struct net_conn *c, uint16_t type, const struct wire_buf *req,
     uint16_t reply_type, struct wire_rd *payload, struct err *e)
 {
@@ -434,16 +452,15 @@ auth(struct net_conn *c, int kind, const char *name, const char *password,
 	return 0;
 }
 
-struct net_conn *
-net_connect(const struct net_opts *o, int kind, const char *name,
-    const char *password, struct err *e)
+/* TCP, TLS verified against o->ca_file, then HELLO. */
+static struct net_conn *
+conn_open(const struct net_opts *o, struct err *e)
 {
 	struct net_conn *c = NULL;
 	char host[NET_HOST_MAX];
-	int port, r;
+	int port;
 
-	if ((r = net_parse_server(o->server, host, sizeof(host), &port,
-	    e)) != 0)
+	if (net_parse_server(o->server, host, sizeof(host), &port, e) != 0)
 		return NULL;
 	if (o->ca_file == NULL || *o->ca_file == '\0') {
 		err_set(e, COFFER_EINVAL, "no CA file given (--ca FILE or "
@@ -472,13 +489,187 @@ net_connect(const struct net_opts *o, int kind, const char *name,
 	 */
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
 	    sizeof(int));
-	if (hello(c, o->program ? o->program : "coffer", e) != 0 ||
-	    auth(c, kind, name, password, e) != 0)
+	if (hello(c, o->program ? o->program : "coffer", e) != 0)
 		goto fail;
 	return c;
 fail:
 	net_close(c);
 	return NULL;
+}
+
+struct net_conn *
+net_connect(const struct net_opts *o, int kind, const char *name,
+    const char *password, struct err *e)
+{
+	struct net_conn *c;
+
+	if ((c = conn_open(o, e)) == NULL)
+		return NULL;
+	if (auth(c, kind, name, password, e) != 0) {
+		net_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- server to server (proto.h, PROTO_KIND_SERVER) ---- */
+
+/* Upper-case a server name into out (CAT_NAME_MAX-sized names). */
+static int
+server_name(const char *in, char *out, size_t len, struct err *e)
+{
+	size_t i;
+
+	if (in == NULL || in[0] == '\0' || strlen(in) >= len)
+		return err_set(e, COFFER_EINVAL, "server name '%.64s' is "
+		    "empty or too long", in != NULL ? in : "");
+	for (i = 0; in[i] != '\0'; i++)
+		out[i] = (in[i] >= 'a' && in[i] <= 'z') ?
+		    (char)(in[i] - 'a' + 'A') : in[i];
+	out[i] = '\0';
+	return 0;
+}
+
+/* AUTH kind 3: our name and the nonce cn. */
+static int
+server_auth_send(struct net_conn *c, const char *me, const uint8_t *cn,
+    struct err *e)
+{
+	struct wire_buf b;
+	int r;
+
+	wire_buf_init(&b, WIRE_STR_MAX + 64);
+	wire_put_u8(&b, PROTO_KIND_SERVER);
+	wire_put_str(&b, me);
+	wire_put_bytes(&b, cn, PROTO_NONCE_LEN);
+	r = net_send(c, PT_AUTH, &b, e);
+	wire_buf_free(&b);
+	return r;
+}
+
+/*
+ * Read AUTH_CHAL: sn into sn, and whether the target's MAC is right into
+ * *target_ok (0: it does not hold our key).
+ */
+static int
+server_chal(struct net_conn *c, const char *peer, const uint8_t *key,
+    const uint8_t *cn, uint8_t *sn, int *target_ok, struct err *e)
+{
+	uint8_t mac[PROTO_NONCE_LEN], want[PROTO_NONCE_LEN];
+	struct wire_rd rd;
+	uint16_t type;
+	int r;
+
+	if ((r = net_recv(c, &type, &rd, e)) != 0)
+		return r;
+	if (type != PT_AUTH_CHAL)
+		return broken(c, err_set(e, COFFER_EPROTO, "server %s (%s) "
+		    "answered %s to a server AUTH", peer, c->where,
+		    proto_type_name(type)));
+	if ((r = wire_get_raw(&rd, sn, PROTO_NONCE_LEN, e)) != 0 ||
+	    (r = wire_get_raw(&rd, mac, sizeof(mac), e)) != 0 ||
+	    (r = wire_rd_end(&rd, e)) != 0)
+		return broken(c, err_wrap(e, "AUTH_CHAL from server %s", peer));
+	if ((r = passwd_server_mac(key, 'T', cn, sn, peer, want, e)) != 0)
+		return broken(c, r);
+	*target_ok = CRYPTO_memcmp(mac, want, sizeof(mac)) == 0;
+	passwd_wipe(want, sizeof(want));
+	return 0;
+}
+
+/* AUTH_PROOF, then AUTH_OK (or the target's ERROR). */
+static int
+server_proof(struct net_conn *c, const char *me, const uint8_t *key,
+    const uint8_t *cn, const uint8_t *sn, struct err *e)
+{
+	uint8_t proof[PROTO_NONCE_LEN];
+	struct wire_rd rd;
+	uint16_t type;
+	int r;
+
+	if ((r = passwd_server_mac(key, 'S', cn, sn, me, proof, e)) != 0)
+		return broken(c, r);
+	r = net_send_parts(c, PT_AUTH_PROOF, proof, sizeof(proof), NULL, 0,
+	    e);
+	passwd_wipe(proof, sizeof(proof));
+	if (r != 0 || (r = net_recv(c, &type, &rd, e)) != 0)
+		return r;
+	if (type != PT_AUTH_OK)
+		return broken(c, err_set(e, COFFER_EPROTO, "%s answered %s to "
+		    "AUTH_PROOF", c->where, proto_type_name(type)));
+	if ((r = wire_get_str(&rd, sizeof(c->user) - 1, c->user,
+	    sizeof(c->user), e)) != 0 || (r = wire_get_str(&rd,
+	    sizeof(c->domain) - 1, c->domain, sizeof(c->domain), e)) != 0)
+		return broken(c, err_wrap(e, "AUTH_OK from %s", c->where));
+	return 0;
+}
+
+/* The handshake after HELLO; see proto.h. */
+static int
+server_handshake(struct net_conn *c, const char *me, const char *peer,
+    const uint8_t *key, struct err *e)
+{
+	uint8_t cn[PROTO_NONCE_LEN], sn[PROTO_NONCE_LEN];
+	char said[256];
+	struct err te;
+	int target_ok = 0, r;
+
+	if (server_name(c->server_name, said, sizeof(said), e) != 0 ||
+	    strcmp(said, peer) != 0)
+		return broken(c, err_set(e, COFFER_EAUTH, "the server at %s "
+		    "calls itself %s, not %s: check HLADDRESS and LLADDRESS "
+		    "of server %s", c->where, c->server_name, peer, peer));
+	if (RAND_bytes(cn, sizeof(cn)) != 1)
+		return broken(c, err_set(e, COFFER_EINTERNAL, "server %s: "
+		    "RAND_bytes failed", peer));
+	if ((r = server_auth_send(c, me, cn, e)) != 0 ||
+	    (r = server_chal(c, peer, key, cn, sn, &target_ok, e)) != 0)
+		return r;
+	/*
+	 * A target that failed its proof still gets ours: it can then log
+	 * the mismatch on its side too.  This tells it nothing it could not
+	 * learn by asking: its own AUTH_CHAL hands a MAC to any caller.
+	 */
+	err_clear(&te);
+	r = server_proof(c, me, key, cn, sn, &te);
+	if (!target_ok)
+		return broken(c, err_set(e, COFFER_EAUTH, "ANR0456E Server %s "
+		    "failed to prove the server password: the passwords "
+		    "defined on the two servers differ%s%s", peer,
+		    r != 0 ? "; it says: " : "", r != 0 ? te.msg : ""));
+	if (r != 0) {
+		if (e != NULL)
+			*e = te;
+		return r;
+	}
+	return 0;
+}
+
+struct net_conn *
+net_connect_server(const struct net_opts *o, const char *my_name,
+    const char *peer_name, const uint8_t key[32], struct err *e)
+{
+	char me[256], peer[256];
+	struct net_conn *c;
+
+	if (server_name(my_name, me, sizeof(me), e) != 0 ||
+	    server_name(peer_name, peer, sizeof(peer), e) != 0)
+		return NULL;
+	if (o->ca_file == NULL || o->ca_file[0] == '\0') {
+		err_set(e, COFFER_EAUTH, "server %s has no CA file defined "
+		    "(UPDATE SERVER %s CAFILE=...): a peer whose certificate "
+		    "cannot be verified is not connected to", peer, peer);
+		return NULL;
+	}
+	if ((c = conn_open(o, e)) == NULL) {
+		err_wrap(e, "server %s", peer);
+		return NULL;
+	}
+	if (server_handshake(c, me, peer, key, e) != 0) {
+		net_close(c);
+		return NULL;
+	}
+	return c;
 }
 
 void

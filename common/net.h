@@ -79,6 +79,21 @@ int net_parse_server(const char *s, char *host, size_t hostlen, int *port,
 struct net_conn *net_connect(const struct net_opts *o, int kind,
     const char *name, const char *password, struct err *e);
 
+/*
+ * A server-to-server session (proto.h, PROTO_KIND_SERVER): connect to the
+ * peer at o->server, verify its certificate against o->ca_file, check
+ * that it calls itself peer_name, then prove both ways that the two
+ * servers hold the same key (passwd_server_key of the server password
+ * and the two names).  Names are upper-cased here.  NULL with e set on
+ * failure, naming the peer and the reason: COFFER_EAUTH for a certificate
+ * that does not verify, a peer of another name, or a password that
+ * differs; the target's ERROR (e.g. "ANR0453W ... not defined") as it
+ * said it.
+ */
+struct net_conn *net_connect_server(const struct net_opts *o,
+    const char *my_name, const char *peer_name, const uint8_t key[32],
+    struct err *e);
+
 /* Send BYE if the session is still good, close and free.  Accepts NULL. */
 void net_close(struct net_conn *c);
 
@@ -108,6 +123,10 @@ int net_flush(struct net_conn *c, struct err *e);
  * expectations (use net_pump then).
  */
 int net_recv(struct net_conn *c, uint16_t *type, struct wire_rd *payload,
+    struct err *e);
+
+/* net_recv of a frame that must be of type want (else COFFER_EPROTO). */
+int net_recv_type(struct net_conn *c, uint16_t want, struct wire_rd *payload,
     struct err *e);
 
 /* Expect n replies of type to the request just sent, for handler(arg). */

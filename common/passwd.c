@@ -266,6 +266,93 @@ passwd_verify(const char *pw, const char *encoded, struct err *e)
 	return r;
 }
 
+#define SERVER_SALT_PREFIX	"coffer-server-key:"
+
+/* name upper-cased into out; 0, or COFFER_EINVAL when empty or long. */
+static int
+upper_name(const char *name, char *out, size_t len, struct err *e)
+{
+	size_t i;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) >= len)
+		return err_set(e, COFFER_EINVAL, "server key: server name "
+		    "'%.64s' is empty or longer than %zu", name ? name : "",
+		    len - 1);
+	for (i = 0; name[i] != '\0'; i++)
+		out[i] = (name[i] >= 'a' && name[i] <= 'z') ?
+		    (char)(name[i] - 'a' + 'A') : name[i];
+	out[i] = '\0';
+	return 0;
+}
+
+int
+passwd_server_key(const char *password, const char *name_a,
+    const char *name_b, uint8_t key[PASSWD_SERVER_KEY_LEN], struct err *e)
+{
+	struct scrypt_hash h;
+	char a[256], b[256], salt[sizeof(SERVER_SALT_PREFIX) + 512];
+	char buf[256];
+	int n, r;
+
+	if (password == NULL || password[0] == '\0' ||
+	    strlen(password) > PASSWD_LEN_MAX)
+		return err_set(e, COFFER_EINVAL, "server key: the server "
+		    "password is empty or longer than %d", PASSWD_LEN_MAX);
+	if ((r = upper_name(name_a, a, sizeof(a), e)) != 0 ||
+	    (r = upper_name(name_b, b, sizeof(b), e)) != 0)
+		return r;
+	/* Sorted: both ends build the same salt. */
+	n = strcmp(a, b) <= 0 ?
+	    snprintf(salt, sizeof(salt), SERVER_SALT_PREFIX "%s:%s", a, b) :
+	    snprintf(salt, sizeof(salt), SERVER_SALT_PREFIX "%s:%s", b, a);
+	memset(&h, 0, sizeof(h));
+	h.log_n = NEW_LOG_N;
+	h.r = NEW_R;
+	h.p = NEW_P;
+	if (EVP_PBE_scrypt(password, strlen(password),
+	    (const unsigned char *)salt, (size_t)n, (uint64_t)1 << h.log_n,
+	    h.r, h.p, scrypt_mem(&h) + ((uint64_t)1 << 20), key,
+	    PASSWD_SERVER_KEY_LEN) != 1) {
+		ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
+		ERR_clear_error();
+		return err_set(e, COFFER_EINTERNAL, "server key: scrypt: %s",
+		    buf);
+	}
+	return 0;
+}
+
+int
+passwd_server_mac(const uint8_t key[PASSWD_SERVER_KEY_LEN], char role,
+    const uint8_t cn[PASSWD_SERVER_NONCE_LEN],
+    const uint8_t sn[PASSWD_SERVER_NONCE_LEN], const char *name,
+    uint8_t mac[PASSWD_SERVER_KEY_LEN], struct err *e)
+{
+	uint8_t msg[1 + 2 * PASSWD_SERVER_NONCE_LEN + 256];
+	size_t const nlen = strlen(name);
+	size_t len = 0, outl = 0;
+	char buf[256];
+
+	if (nlen > 255)
+		return err_set(e, COFFER_EINVAL, "server proof: name too "
+		    "long");
+	msg[len++] = (uint8_t)role;
+	memcpy(msg + len, cn, PASSWD_SERVER_NONCE_LEN);
+	len += PASSWD_SERVER_NONCE_LEN;
+	memcpy(msg + len, sn, PASSWD_SERVER_NONCE_LEN);
+	len += PASSWD_SERVER_NONCE_LEN;
+	memcpy(msg + len, name, nlen);
+	len += nlen;
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key,
+	    PASSWD_SERVER_KEY_LEN, msg, len, mac, PASSWD_SERVER_KEY_LEN,
+	    &outl) == NULL || outl != PASSWD_SERVER_KEY_LEN) {
+		ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
+		ERR_clear_error();
+		return err_set(e, COFFER_EINTERNAL, "server proof: HMAC: %s",
+		    buf);
+	}
+	return 0;
+}
+
 int
 passwd_check_policy(const char *pw, struct err *e)
 {

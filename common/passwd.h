@@ -18,6 +18,7 @@
 #define COFFER_PASSWD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct err;
 
@@ -67,6 +68,35 @@ int passwd_read(const char *envvar, const char *file, char *out,
  * pw must not contain a newline.
  */
 int passwd_store(const char *file, const char *pw, struct err *e);
+
+/*
+ * Server-to-server authentication (proto.h, PROTO_KIND_SERVER).
+ *
+ * The key two servers share is scrypt(password, salt), N = 2^14, r = 8,
+ * p = 1, 32 bytes, with salt = "coffer-server-key:" followed by the two
+ * server names upper-cased, sorted (strcmp) and joined by ':'.  Each
+ * administrator types the password in its own DEFINE SERVER for the
+ * other, both servers derive the same key whichever way round, and only
+ * the key is stored.  The names are in the salt so that one password
+ * used with several partners still gives each pair its own key.
+ * Returns 0, COFFER_EINVAL for an empty or over-long name or password,
+ * COFFER_EINTERNAL when OpenSSL fails.  Slow by design (tens of ms).
+ */
+#define PASSWD_SERVER_KEY_LEN	32
+#define PASSWD_SERVER_NONCE_LEN	32
+int passwd_server_key(const char *password, const char *name_a,
+    const char *name_b, uint8_t key[PASSWD_SERVER_KEY_LEN], struct err *e);
+
+/*
+ * The proofs of the server handshake: HMAC-SHA256(key, role || cn || sn
+ * || name), role 'T' for the target (name: the target's own name) and
+ * 'S' for the source (name: the source's name), cn and sn the nonces of
+ * the source and the target.  name is used as given: callers upper-case.
+ */
+int passwd_server_mac(const uint8_t key[PASSWD_SERVER_KEY_LEN], char role,
+    const uint8_t cn[PASSWD_SERVER_NONCE_LEN],
+    const uint8_t sn[PASSWD_SERVER_NONCE_LEN], const char *name,
+    uint8_t mac[PASSWD_SERVER_KEY_LEN], struct err *e);
 
 /* Overwrite n bytes at p with zeros in a way the compiler keeps. */
 void passwd_wipe(void *p, size_t n);

@@ -189,6 +189,8 @@ proto_type_name(uint16_t type)
 	case PT_AUTH_OK:	return "AUTH_OK";
 	case PT_ERROR:		return "ERROR";
 	case PT_BYE:		return "BYE";
+	case PT_AUTH_CHAL:	return "AUTH_CHAL";
+	case PT_AUTH_PROOF:	return "AUTH_PROOF";
 	case PT_FS_OPEN:	return "FS_OPEN";
 	case PT_FS_OK:		return "FS_OK";
 	case PT_INV_GET:	return "INV_GET";
@@ -204,6 +206,16 @@ proto_type_name(uint16_t type)
 	case PT_OBJ_RECIPE:	return "OBJ_RECIPE";
 	case PT_OBJ_RECIPE_OK:	return "OBJ_RECIPE_OK";
 	case PT_TXN_ABORT:	return "TXN_ABORT";
+	case PT_REPL_NODE:	return "REPL_NODE";
+	case PT_REPL_FS:	return "REPL_FS";
+	case PT_REPL_FS_OK:	return "REPL_FS_OK";
+	case PT_REPL_LIST:	return "REPL_LIST";
+	case PT_REPL_PAGE:	return "REPL_PAGE";
+	case PT_REPL_OBJ:	return "REPL_OBJ";
+	case PT_REPL_DEL:	return "REPL_DEL";
+	case PT_REPL_STATE:	return "REPL_STATE";
+	case PT_REPL_DONE:	return "REPL_DONE";
+	case PT_REPL_OK:	return "REPL_OK";
 	case PT_FS_LIST:	return "FS_LIST";
 	case PT_FS_PAGE:	return "FS_PAGE";
 	case PT_OBJ_LIST:	return "OBJ_LIST";

@@ -11,10 +11,27 @@
  * Session:
  *   HELLO      c>s  u32 magic PROTO_MAGIC, u16 min, u16 max, str program
  *   HELLO_OK   s>c  u16 version, str server name
- *   AUTH       c>s  u8 kind (1 node, 2 admin), str name, str password
+ *   AUTH       c>s  u8 kind (1 node, 2 admin, 3 server), str name,
+ *                   str password (kind 3: 32 random bytes, the nonce cn)
  *   AUTH_OK    s>c  str name (normalized), str domain
  *   ERROR      s>c  i32 code (COFFER_E*), u8 tsm rc, str message
  *   BYE        c>s  (no reply; the server closes)
+ *
+ * Server to server (kind 3, PROTO_KIND_SERVER; replication).  TLS comes
+ * first: the source verifies the target's certificate against the CA file
+ * of its DEFINE SERVER.  Then both prove they hold the key derived from
+ * the server password (passwd_server_key), the password never crossing:
+ *   AUTH       src>tgt kind 3, name = the source's server name, cn
+ *                   (unknown name: ERROR "ANR0453W ... not defined")
+ *   AUTH_CHAL  tgt>src 32 raw bytes sn, 32 raw bytes
+ *                   HMAC-SHA256(key, "T" || cn || sn || target name)
+ *   AUTH_PROOF src>tgt 32 raw bytes HMAC-SHA256(key, "S" || cn || sn ||
+ *                   source name)                 -> AUTH_OK (domain "")
+ *                   or ERROR "... server password mismatch"
+ *   Names are the servers' names upper-cased.  A source whose check of
+ *   AUTH_CHAL fails still sends its proof, so that the target records the
+ *   mismatch too, and then reports the failure itself.  After AUTH_OK the
+ *   session carries replication frames (server/sess_repl.c).
  *
  * Backup (node sessions):
  *   FS_OPEN    c>s  str filespace, str type        -> FS_OK u64 fs id
@@ -82,6 +99,33 @@
  *                   shape: 0 messages only, 1 rows (a query), 2 one
  *                   object (a command's result, e.g. audit's counts)
  *
+ * Replication (server sessions: the source is the client, the target
+ * the server; see server/repl_source.c and server/sess_repl.c):
+ *   REPL_NODE  c>s  str node, str password hash, str domain, str contact,
+ *                   i64 rpo seconds                -> REPL_OK
+ *                   the node is created or updated on the target, in
+ *                   replmode RECEIVE; the frames that follow are for it
+ *   REPL_FS    c>s  str filespace, str type, u8 drprotect, u32 drpriority
+ *                                                  -> REPL_FS_OK
+ *   REPL_FS_OK s>c  u64 fs id, u64 versions, 32 bytes digest (as
+ *                   cat_obj_digest: equal digests, nothing to do)
+ *   REPL_LIST  c>s  u64 fs, 16 bytes after (zeros: from the start),
+ *                   u32 limit, u8 content           -> REPL_PAGE
+ *   REPL_PAGE  s>c  u8 more, u32 n, n x (16 bytes uuid, u8 state,
+ *                   i64 deactivated, with content: 32 bytes digest of
+ *                   the version's path, size and recipe), in uuid order
+ *   REPL_OBJ   c>s  u64 fs, objmeta with recipe, as at the source (uuid,
+ *                   state, insert and deactivation times) (no reply);
+ *                   its chunks were offered with CHUNK_ASK / CHUNK_PUT
+ *                   (stored form, not recompressed) in this transaction
+ *   REPL_DEL   c>s  u64 fs, 16 bytes uuid           (no reply)
+ *   REPL_STATE c>s  u64 fs, 16 bytes uuid, u8 state, i64 deactivated
+ *                                                   (no reply)
+ *   REPL_DONE  c>s  str node, i64 when              -> REPL_OK
+ *   REPL_OK    s>c  (empty)
+ *   CHUNK_ASK, CHUNK_PUT, TXN_COMMIT and TXN_ABORT work as for a node's
+ *   backup and commit REPL_OBJ/DEL/STATE in batches.
+ *
  * objmeta: u64 object id (0 when sent by a client), u8 type, u8 state, str path, u64 size, u32 mode, u32 uid,
  *   u32 gid, i64 mtime_ns, i64 ctime_ns, i64 inserted, i64 deactivated,
  *   16 bytes uuid, str link, then with recipe: bytes recipe.
@@ -109,6 +153,8 @@ enum proto_type {
 	PT_AUTH_OK = 4,
 	PT_ERROR = 5,
 	PT_BYE = 6,
+	PT_AUTH_CHAL = 7,
+	PT_AUTH_PROOF = 8,
 
 	PT_FS_OPEN = 10,
 	PT_FS_OK = 11,
@@ -133,6 +179,17 @@ enum proto_type {
 	PT_CHUNK_GET = 34,
 	PT_CHUNK_DATA = 35,
 
+	PT_REPL_NODE = 60,
+	PT_REPL_FS = 61,
+	PT_REPL_FS_OK = 62,
+	PT_REPL_LIST = 63,
+	PT_REPL_PAGE = 64,
+	PT_REPL_OBJ = 65,
+	PT_REPL_DEL = 66,
+	PT_REPL_STATE = 67,
+	PT_REPL_DONE = 68,
+	PT_REPL_OK = 69,
+
 	PT_ADM_CMD = 50,
 	PT_ADM_RESULT = 51,
 };
@@ -143,11 +200,14 @@ enum proto_type {
 
 #define PROTO_KIND_NODE		1
 #define PROTO_KIND_ADMIN	2
+#define PROTO_KIND_SERVER	3	/* a peer server (replication) */
+#define PROTO_NONCE_LEN		32	/* AUTH_CHAL nonces and MACs */
 
 #define PROTO_CHUNK_BATCH	1024	/* hashes per CHUNK_ASK, entries per CHUNK_GET */
 #define PROTO_FAILED_MAX	64	/* failures listed in TXN_OK */
 #define PROTO_GET_MAX		64	/* entries per CHUNK_GET: bounds the reply */
 #define PROTO_PAGE_MAX		4096	/* objects per page */
+#define PROTO_REPL_PAGE_MAX	16384	/* versions per REPL_PAGE */
 #define PROTO_RECIPE_MAX	(8u << 20)	/* a 300 GB file at 256 KiB */
 
 /* TXN_COMMIT flags (pinned). */
@@ -201,7 +261,7 @@ struct proto_fs {
 	size_t		 name_len;
 	const char	*type;
 	size_t		 type_len;
-	int64_t		 last_start, last_end;	/* Unix seconds, 0: never */
+	int64_t		 last_start, last_end;	/* Unix s, 0: never */
 	uint64_t	 objects, bytes;
 	uint8_t		 drprotect;	/* 0 or 1 */
 	uint32_t	 drpriority;	/* 0: none set; 1 first */

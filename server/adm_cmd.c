@@ -6,8 +6,9 @@
  *
  * Minimum abbreviations follow TSM's syntax diagrams (REFERENCE 1.14):
  * Query, REGister, UPDate, REMove, LOCK, UNLock, DEFine, EXPIre, RECLaim,
- * AUDit, CANcel, SET; the objects Node, ADmin, FIlespace, DOmain, STGpool,
- * OCCupancy, PRocess, SEssion, ACtlog, STatus, Inventory, CONTainer.
+ * AUDit, CANcel, SET, DELete, PING; the objects Node, ADmin, FIlespace,
+ * DOmain, STGpool, OCCupancy, PRocess, SEssion, ACtlog, STatus, Inventory,
+ * CONTainer, SErver (SERver after Query), REPLication, REPLServer.
  *
  * Message numbers are TSM's where a TSM administrator would know them
  * (ANR2000E unknown command, ANR2017I command echo, ANR2020E missing
@@ -44,7 +45,12 @@ static const struct adm_param p_upd_node[] = {
 };
 /* DRPRO and DRPRI: the shortest forms that tell the two apart. */
 static const struct adm_param p_upd_fs[] = {
-	P("DRPROTECT", 5), P("DRPRIORITY", 5),
+	P("DRPROTECT", 5), P("DRPRIORITY", 5), P("REPLRULE", 5),
+};
+/* DEFINE and UPDATE SERVER; the password is SERVERPASSWORD, secret. */
+static const struct adm_param p_server[] = {
+	PSECRET("SERVERPASSWORD", 8), P("HLADDRESS", 3), P("LLADDRESS", 3),
+	P("CAFILE", 3), P("DESCRIPTION", 4),
 };
 static const struct adm_param p_q_node[] = {
 	P("DOMAIN", 2), P("FORMAT", 1),
@@ -67,6 +73,9 @@ static const struct adm_param p_reclaim[] = {
 };
 static const struct adm_param p_audit[] = {
 	P("STGPOOL", 3), P("WAIT", 1),
+};
+static const struct adm_param p_replicate[] = {
+	P("WAIT", 1), P("MAXSESSIONS", 4), P("VERIFY", 1),
 };
 static const struct adm_param p_actlog[] = {
 	P("BEGINDATE", 6), P("BEGINTIME", 6), P("SEARCH", 1), P("MSGNO", 3),
@@ -99,6 +108,11 @@ static const struct adm_cmd c_query[] = {
 	    { NULL }, 0, -1, PARAMS(p_actlog), 1 },
 	{ { "STATUS", 2 }, "QUERY STATUS", adm_query_status,
 	    { NULL }, 0, -1, NOPARAMS, 1 },
+	/* SER: "q se" stays QUERY SESSION. */
+	{ { "SERVER", 3 }, "QUERY SERVER", adm_query_server,
+	    { "SERVERNAME" }, 0, -1, PARAMS(p_format), 1 },
+	{ { "REPLICATION", 4 }, "QUERY REPLICATION", adm_query_replication,
+	    { "NODENAME" }, 0, -1, NOPARAMS, 1 },
 };
 
 static const struct adm_cmd c_register[] = {
@@ -117,6 +131,8 @@ static const struct adm_cmd c_update[] = {
 	    { "DOMAINNAME" }, 1, -1, PARAMS(p_domain), 0 },
 	{ { "FILESPACE", 2 }, "UPDATE FILESPACE", adm_update_filespace,
 	    { "NODENAME", "FILESPACENAME" }, 2, -1, PARAMS(p_upd_fs), 0 },
+	{ { "SERVER", 2 }, "UPDATE SERVER", adm_update_server,
+	    { "SERVERNAME" }, 1, -1, PARAMS(p_server), 0 },
 };
 
 static const struct adm_cmd c_remove[] = {
@@ -143,6 +159,19 @@ static const struct adm_cmd c_unlock[] = {
 static const struct adm_cmd c_define[] = {
 	{ { "DOMAIN", 2 }, "DEFINE DOMAIN", adm_define_domain,
 	    { "DOMAINNAME" }, 1, -1, PARAMS(p_domain), 0 },
+	{ { "SERVER", 2 }, "DEFINE SERVER", adm_define_server,
+	    { "SERVERNAME" }, 1, -1, PARAMS(p_server), 0 },
+};
+
+static const struct adm_cmd c_delete[] = {
+	{ { "SERVER", 2 }, "DELETE SERVER", adm_delete_server,
+	    { "SERVERNAME" }, 1, -1, NOPARAMS, 0 },
+};
+
+/* TSM's PING SERVER: connect to a defined server and authenticate. */
+static const struct adm_cmd c_ping[] = {
+	{ { "SERVER", 2 }, "PING SERVER", adm_ping_server,
+	    { "SERVERNAME" }, 1, -1, NOPARAMS, 0 },
 };
 
 static const struct adm_cmd c_expire[] = {
@@ -160,6 +189,11 @@ static const struct adm_cmd c_audit[] = {
 	    { NULL }, 0, -1, PARAMS(p_audit), 1 },
 };
 
+static const struct adm_cmd c_replicate[] = {
+	{ { "NODE", 1 }, "REPLICATE NODE", adm_replicate_node,
+	    { "NODENAME" }, 1, -1, PARAMS(p_replicate), 1 },
+};
+
 static const struct adm_cmd c_cancel[] = {
 	{ { "PROCESS", 2 }, "CANCEL PROCESS", adm_cancel_process,
 	    { "PROCESSNUMBER" }, 1, -1, NOPARAMS, 0 },
@@ -168,6 +202,9 @@ static const struct adm_cmd c_cancel[] = {
 static const struct adm_cmd c_set[] = {
 	{ { "INVALIDPWLIMIT", 8 }, "SET INVALIDPWLIMIT",
 	    adm_set_invalidpwlimit, { "LIMIT" }, 1, -1, NOPARAMS, 0 },
+	/* No name: no replication server. */
+	{ { "REPLSERVER", 5 }, "SET REPLSERVER", adm_set_replserver,
+	    { "SERVERNAME" }, 0, -1, NOPARAMS, 0 },
 };
 
 #define CMDS(c)	c, NELEM(c)
@@ -184,7 +221,10 @@ static const struct adm_verb verbs[] = {
 	{ { "RECLAIM", 4 }, CMDS(c_reclaim) },
 	{ { "AUDIT", 3 }, CMDS(c_audit) },
 	{ { "CANCEL", 3 }, CMDS(c_cancel) },
+	{ { "REPLICATE", 4 }, CMDS(c_replicate) },
 	{ { "SET", 3 }, CMDS(c_set) },
+	{ { "DELETE", 3 }, CMDS(c_delete) },
+	{ { "PING", 4 }, CMDS(c_ping) },
 };
 
 /* ---- helpers shared by the handlers ---- */
@@ -241,7 +281,7 @@ is_secret(const struct adm_ctx *x, const char *name)
 	for (i = 0; i < x->cmd->nparam; i++)
 		if (strcmp(x->cmd->params[i].kw.name, name) == 0)
 			return (x->cmd->params[i].flags & ADM_P_SECRET) != 0;
-	return strcmp(name, "PASSWORD") == 0;
+	return strstr(name, "PASSWORD") != NULL;
 }
 
 int
@@ -493,6 +533,17 @@ echo_word(char *buf, size_t len, const char *s, int quoted)
 		snprintf(buf + used, len - used, "%s", s);
 }
 
+/* A parameter name with PASSWORD in it, in any case, or abbreviated. */
+static int
+looks_secret(const char *key)
+{
+	char up[48];
+
+	if (adm_upper(key, up, sizeof(up)) != 0)
+		return 1;	/* too long to tell: hide it */
+	return strstr(up, "PASSW") != NULL || strncmp(up, "SERVERPA", 8) == 0;
+}
+
 /* The command as typed, with every password shown as ?***?. */
 static void
 echo_line(const struct adm_ctx *x, const struct adm_toks *tk, char *buf,
@@ -514,9 +565,14 @@ echo_line(const struct adm_ctx *x, const struct adm_toks *tk, char *buf,
 			    x->cmd->nparam, sizeof(x->cmd->params[0]), t->key,
 			    NULL, 0);
 
-			/* Unresolvable names hide their value too. */
+			/*
+			 * Unresolvable names hide their value too, and so
+			 * does anything that looks like a password, whatever
+			 * a command table says.
+			 */
 			secret = j < 0 ||
-			    (x->cmd->params[j].flags & ADM_P_SECRET) != 0;
+			    (x->cmd->params[j].flags & ADM_P_SECRET) != 0 ||
+			    looks_secret(t->key);
 			echo_word(buf, len, t->key, 0);
 			strncat(buf, "=", len - strlen(buf) - 1);
 		}

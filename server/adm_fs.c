@@ -1,13 +1,17 @@
 /*
- * adm_fs.c - UPDATE FILESPACE: the DR settings of a node's filespace.
+ * adm_fs.c - UPDATE FILESPACE: the DR and replication settings of a
+ * node's filespace.
  *
  *   UPDate FIlespace node fsname [DRPROTect=Yes|No] [DRPRIority=0..9999]
+ *       [REPLRule=ALl_data|ACtive_data|None]
  *
  * The customer picks which VMs need disaster recovery and in which order
  * they come back (management VMs first); restore vm --all --drorder
  * reads these two values.  They apply to any filespace, VM:NAME or not.
  * The filespace name is matched exactly, case included: it is a path or
  * a VM name, and TSM matches unicode filespace names the same way.
+ * REPLRULE picks what replication sends (all versions, the active ones,
+ * nothing), so that only the VMs that need DR travel to the hot site.
  */
 #include "config.h"
 
@@ -46,12 +50,20 @@ get_fs(struct adm_ctx *x, const char *node, const char *name,
 	return 0;
 }
 
-/* Apply DRPROTECT and DRPRIORITY to fs; *changed counts what was given. */
+static const struct adm_kw kw_replrule[] = {	/* index = CAT_REPLRULE_* */
+	{ "ALL_DATA", 2 }, { "ACTIVE_DATA", 2 }, { "NONE", 1 },
+};
+static const char *const replrule_word[] = {
+	"ALL_DATA", "ACTIVE_DATA", "NONE",
+};
+
+/* Apply DRPROTECT, DRPRIORITY, REPLRULE to fs; *changed counts them. */
 static int
 dr_fields(struct adm_ctx *x, struct cat_fs *fs, int *changed)
 {
 	const char *v;
 	long prio;
+	int i;
 
 	if ((v = adm_arg(x, "DRPROTECT")) != NULL) {
 		if (adm_parse_yesno(v, &fs->drprotect) != 0)
@@ -65,9 +77,18 @@ dr_fields(struct adm_ctx *x, struct cat_fs *fs, int *changed)
 		fs->drpriority = (uint32_t)prio;
 		(*changed)++;
 	}
+	if ((v = adm_arg(x, "REPLRULE")) != NULL) {
+		if ((i = adm_kw_find(kw_replrule, sizeof(kw_replrule) /
+		    sizeof(kw_replrule[0]), sizeof(kw_replrule[0]), v, NULL,
+		    0)) < 0)
+			return adm_bad_value(x, "REPLRULE", v, "ALL_DATA, "
+			    "ACTIVE_DATA or NONE");
+		fs->replrule = i;
+		(*changed)++;
+	}
 	if (*changed == 0)
 		return adm_bad(x, "nothing to update; give DRPROTect or "
-		    "DRPRIority");
+		    "DRPRIority, or REPLRule");
 	return 0;
 }
 
@@ -93,13 +114,20 @@ adm_update_filespace(struct adm_ctx *x)
 	    (r = dr_fields(x, fs, &changed)) != 0)
 		goto out;
 	if ((r = cat_fs_set_dr(x->env->cat, fs->id, fs->drprotect,
-	    fs->drpriority, &e)) != 0) {
+	    fs->drpriority, &e)) != 0 ||
+	    (adm_arg(x, "REPLRULE") != NULL &&
+	    (r = cat_fs_set_replrule(x->env->cat, fs->id, fs->replrule,
+	    &e)) != 0)) {
 		r = adm_failed(x, &e);
 		goto out;
 	}
+	/* REPLRULE only when given: the message existing scripts match. */
 	r = adm_msg(x->res, "ANR2079I Filespace %s of node %s updated: "
-	    "DRPROTECT=%s DRPRIORITY=%" PRIu32 ".", fs->name, node,
-	    fs->drprotect ? "YES" : "NO", fs->drpriority);
+	    "DRPROTECT=%s DRPRIORITY=%" PRIu32 "%s%s.", fs->name, node,
+	    fs->drprotect ? "YES" : "NO", fs->drpriority,
+	    adm_arg(x, "REPLRULE") != NULL ? " REPLRULE=" : "",
+	    adm_arg(x, "REPLRULE") != NULL ? replrule_word[fs->replrule] :
+	    "");
 out:
 	free(fs);
 	return r;

@@ -216,10 +216,19 @@ int adm_query_actlog(struct adm_ctx *x);
 int adm_query_session(struct adm_ctx *x);
 int adm_query_status(struct adm_ctx *x);
 int adm_set_invalidpwlimit(struct adm_ctx *x);
+/* adm_server.c */
+int adm_define_server(struct adm_ctx *x);
+int adm_update_server(struct adm_ctx *x);
+int adm_delete_server(struct adm_ctx *x);
+int adm_query_server(struct adm_ctx *x);
+int adm_ping_server(struct adm_ctx *x);
+int adm_set_replserver(struct adm_ctx *x);
+int adm_query_replication(struct adm_ctx *x);
 /* adm_proc.c */
 int adm_expire_inventory(struct adm_ctx *x);
 int adm_reclaim_stgpool(struct adm_ctx *x);
 int adm_audit_container(struct adm_ctx *x);
+int adm_replicate_node(struct adm_ctx *x);
 int adm_query_process(struct adm_ctx *x);
 int adm_cancel_process(struct adm_ctx *x);
 

@@ -463,7 +463,7 @@ static const char *const node_cols[] = {
 	"filespaces",
 	/* FORMAT=DETAILED */
 	"contact", "rpo", "failed_logons", "last_logon", "repl_state",
-	"repl_mode",
+	"repl_mode", "last_replication",
 };
 #define NODE_COLS_STD	6
 
@@ -474,6 +474,7 @@ node_row(struct adm_ctx *x, const struct cat_account *a)
 		"send", "receive", "syncsend", "syncreceive",
 	};
 	char reg[32], last[32], logon[32], nfs_s[24], rpo[32], failed[16];
+	char repl[32];
 	const char *v[NELEM(node_cols)];
 	uint64_t nfs = 0;
 	struct err e;
@@ -496,6 +497,7 @@ node_row(struct adm_ctx *x, const struct cat_account *a)
 	v[10] = a->repl_state ? "enabled" : "disabled";
 	v[11] = a->repl_mode >= 0 && a->repl_mode < 4 ? modes[a->repl_mode] :
 	    NULL;
+	v[12] = adm_fmt_time(a->last_repl, repl, sizeof(repl));
 	/* FORMAT=STANDARD has fewer columns: the row is read up to them. */
 	return adm_query_row(x, v);
 }

@@ -35,13 +35,15 @@
 #include "pool.h"
 #include "proc.h"
 #include "proto.h"
+#include "repl.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-enum job_kind { JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT };
+enum job_kind { JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE };
 
 static const char *const job_names[] = {
 	"EXPIRE INVENTORY", "RECLAIM STGPOOL", "AUDIT CONTAINER",
+	"REPLICATE NODE",
 };
 
 struct job {
@@ -51,6 +53,8 @@ struct job {
 	int		 foreground;
 	int		 pct;		/* reclaim: live % below which */
 	int64_t		 now;		/* expire: the policy's "now" */
+	char		*pattern;	/* replicate: the nodes */
+	int		 verify;	/* replicate: compare contents */
 	uint64_t	 id;
 	struct cat	*log;		/* the process's own connection */
 	/* results */
@@ -59,6 +63,7 @@ struct job {
 	struct cat_expire_report	exp;
 	struct pool_reclaim_report	rec;
 	struct pool_audit_report	aud;
+	struct repl_stats		repl;
 };
 
 static void
@@ -70,6 +75,7 @@ job_free(void *arg)
 		return;
 	cat_close(j->log);
 	free(j->catpath);
+	free(j->pattern);
 	free(j);
 }
 
@@ -144,6 +150,22 @@ job_work(struct proc *p, struct job *j, struct err *e)
 		r = pool_audit(j->pool, damage_cb, j, &j->aud, e);
 		j->items = j->aud.chunks_checked;
 		return r;
+	case JOB_REPLICATE: {
+		struct repl_params rp;
+
+		if (j->catpath == NULL)
+			return err_set(e, COFFER_EINVAL, "replication needs "
+			    "the catalog file");
+		memset(&rp, 0, sizeof(rp));
+		rp.catpath = j->catpath;
+		rp.pool = j->pool;
+		rp.pattern = j->pattern;
+		rp.verify = j->verify;
+		r = repl_run(p, &rp, &j->repl, e);
+		j->items = j->repl.objects_sent + j->repl.objects_deleted +
+		    j->repl.objects_updated;
+		return r;
+	}
 	}
 	return err_set(e, COFFER_EINTERNAL, "process kind %d", (int)j->kind);
 }
@@ -169,6 +191,18 @@ job_counts(const struct job *j, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 " chunks checked in %" PRIu64
 		    " containers, %" PRIu64 " damaged, 0 repaired",
 		    j->aud.chunks_checked, j->aud.containers, j->aud.damaged);
+		break;
+	case JOB_REPLICATE:
+		snprintf(buf, len, "%" PRIu64 " nodes, %" PRIu64 " filespaces "
+		    "(%" PRIu64 " already consistent), %" PRIu64 " versions "
+		    "sent, %" PRIu64 " chunks (%" PRIu64 " bytes) sent, %"
+		    PRIu64 " versions deleted, %" PRIu64 " updated, %" PRIu64
+		    " refused%s", j->repl.nodes, j->repl.filespaces,
+		    j->repl.consistent, j->repl.objects_sent,
+		    j->repl.chunks_sent, j->repl.bytes_sent,
+		    j->repl.objects_deleted, j->repl.objects_updated,
+		    j->repl.objects_failed, j->verify ? (j->repl.differences ?
+		    "; verify found differences" : "; verify found none") : "");
 		break;
 	}
 }
@@ -243,13 +277,18 @@ static const char *const reclaim_cols[] = {
 static const char *const audit_cols[] = {
 	"process", "chunks_checked", "damaged", "repaired",
 };
+static const char *const repl_cols[] = {
+	"process", "objects_sent", "chunks_sent", "bytes_sent",
+	"objects_deleted", "objects_updated", "objects_failed", "nodes",
+	"filespaces", "filespaces_consistent", "differences", "wire_bytes",
+};
 
 /* The object of a WAIT=YES run: the contract's counts. */
 static int
 job_object(struct adm_ctx *x, const struct job *j)
 {
-	char b[5][24];
-	const char *v[5];
+	char b[12][24];
+	const char *v[12];
 	size_t n;
 	int r;
 
@@ -272,6 +311,20 @@ job_object(struct adm_ctx *x, const struct job *j)
 		v[4] = adm_fmt_u64(j->rec.bytes_freed, b[4], sizeof(b[4]));
 		r = adm_colsv(x->res, n, reclaim_cols);
 		break;
+	case JOB_REPLICATE: {
+		uint64_t const u[] = { j->repl.objects_sent,
+		    j->repl.chunks_sent, j->repl.bytes_sent,
+		    j->repl.objects_deleted, j->repl.objects_updated,
+		    j->repl.objects_failed, j->repl.nodes,
+		    j->repl.filespaces, j->repl.consistent,
+		    j->repl.differences, j->repl.wire_bytes };
+
+		n = NELEM(repl_cols);
+		for (size_t i = 1; i < n; i++)
+			v[i] = adm_fmt_u64(u[i - 1], b[i], sizeof(b[i]));
+		r = adm_colsv(x->res, n, repl_cols);
+		break;
+	}
 	default:
 		n = NELEM(audit_cols);
 		v[1] = adm_fmt_u64(j->aud.chunks_checked, b[1], sizeof(b[1]));
@@ -305,6 +358,12 @@ job_answer(struct adm_ctx *x, const struct job *j, int r,
 	    "running in the FOREGROUND processed %" PRIu64 " items with a "
 	    "completion state of SUCCESS: %s.", j->id, name, j->items,
 	    counts)) != 0)
+		return r;
+	if (j->kind == JOB_REPLICATE && (j->repl.objects_failed > 0 ||
+	    j->repl.differences > 0) && (r = adm_msg_rc(x->res, RC_WARNING,
+	    "ANR1635W %s: %" PRIu64 " versions refused by the target, %"
+	    PRIu64 " differing; see the activity log.", name,
+	    j->repl.objects_failed, j->repl.differences)) != 0)
 		return r;
 	if (j->kind == JOB_AUDIT && j->aud.damaged > 0 &&
 	    (r = adm_msg_rc(x->res, RC_WARNING, "ANR4867W %s: %" PRIu64
@@ -446,6 +505,31 @@ adm_audit_container(struct adm_ctx *x)
 	if ((r = check_pool_name(x, adm_arg(x, "STGPOOL"))) != 0 ||
 	    (r = job_new(x, JOB_AUDIT, &j)) != 0)
 		return r;
+	return job_start(x, j);
+}
+
+int
+adm_replicate_node(struct adm_ctx *x)
+{
+	const char *node = adm_pos(x, 0), *v = adm_arg(x, "VERIFY");
+	const char *ms = adm_arg(x, "MAXSESSIONS");
+	struct job *j;
+	long n = 0;
+	int verify = 0, r;
+
+	if (v != NULL && adm_parse_yesno(v, &verify) != 0)
+		return adm_bad_value(x, "VERIFY", v, "YES or NO");
+	/* One session does the work; the value is checked, for habit. */
+	if (ms != NULL && adm_parse_int(ms, 1, 99, 0, &n) != 0)
+		return adm_bad_value(x, "MAXSESSIONS", ms, "a number from 1 "
+		    "to 99");
+	if ((r = job_new(x, JOB_REPLICATE, &j)) != 0)
+		return r;
+	j->verify = verify;
+	if ((j->pattern = strdup(node)) == NULL) {
+		job_free(j);
+		return COFFER_ENOMEM;
+	}
 	return job_start(x, j);
 }
 

@@ -84,8 +84,11 @@ static int
 fs_row(void *arg, const struct cat_fs *fs)
 {
 	struct fs_filter *f = arg;
+	static const char *const rules[] = {
+		"all_data", "active_data", "none",	/* CAT_REPLRULE_* */
+	};
 	char id[24], start[32], end[32], obj[24], bytes[24], prio[16];
-	const char *v[10];
+	const char *v[11];
 	int r;
 
 	if (!fs_filter_pass(f, fs->node, fs->name))
@@ -101,6 +104,8 @@ fs_row(void *arg, const struct cat_fs *fs)
 	/* "yes"/"no" as QUERY NODE's locked; 0 is "no priority set". */
 	v[8] = fs->drprotect ? "yes" : "no";
 	v[9] = adm_fmt_u64(fs->drpriority, prio, sizeof(prio));
+	v[10] = fs->replrule >= 0 && fs->replrule < 3 ? rules[fs->replrule] :
+	    NULL;
 	if ((r = adm_query_row(f->x, v)) == 1)
 		f->stop = 1;
 	return r;
@@ -112,7 +117,7 @@ adm_query_filespace(struct adm_ctx *x)
 	static const char *const cols[] = {
 		"node_name", "filespace_name", "filespace_id", "type",
 		"last_backup_start", "last_backup_end", "objects",
-		"logical_bytes", "drprotect", "drpriority",
+		"logical_bytes", "drprotect", "drpriority", "replrule",
 	};
 	struct fs_filter f;
 	struct err e;
@@ -355,9 +360,10 @@ adm_query_status(struct adm_ctx *x)
 {
 	static const char *const cols[] = {
 		"server_name", "version", "server_time", "invalidpwlimit",
-		"nodes", "admins", "domains", "processes",
+		"nodes", "admins", "domains", "processes", "replserver",
 	};
-	char name[CAT_NAME_MAX + 1], now[32], lim[24], b[4][24];
+	char name[CAT_NAME_MAX + 1], repl[CAT_NAME_MAX + 1];
+	char now[32], lim[24], b[4][24];
 	uint64_t nodes = 0, admins = 0, doms = 0;
 	const char *v[NELEM(cols)];
 	struct err e;
@@ -366,6 +372,9 @@ adm_query_status(struct adm_ctx *x)
 	err_clear(&e);
 	if (cat_setting_get(x->env->cat, "name", name, sizeof(name), NULL) != 0)
 		name[0] = '\0';
+	if (cat_setting_get(x->env->cat, "replserver", repl, sizeof(repl),
+	    NULL) != 0)
+		repl[0] = '\0';
 	if (cat_account_list(x->env->cat, CAT_KIND_NODE, NULL, count_any,
 	    &nodes, &e) != 0 ||
 	    cat_account_list(x->env->cat, CAT_KIND_ADMIN, NULL, count_any,
@@ -383,6 +392,7 @@ adm_query_status(struct adm_ctx *x)
 	v[6] = adm_fmt_u64(doms, b[2], sizeof(b[2]));
 	v[7] = adm_fmt_u64(x->env->procs != NULL ?
 	    (uint64_t)proc_count(x->env->procs, NULL) : 0, b[3], sizeof(b[3]));
+	v[8] = repl[0] != '\0' ? repl : NULL;
 	x->res->shape = PROTO_SHAPE_OBJECT;
 	if ((r = adm_colsv(x->res, NELEM(cols), cols)) != 0)
 		return r;

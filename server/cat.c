@@ -54,6 +54,7 @@ static const char schema_sql[] =
 	" repl_state INTEGER NOT NULL DEFAULT 0,"
 	" repl_mode INTEGER NOT NULL DEFAULT 0,"
 	" last_backup INTEGER NOT NULL DEFAULT 0,"
+	" last_repl INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY(kind, name)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS filespace("
 	" id INTEGER PRIMARY KEY, node TEXT NOT NULL, name TEXT NOT NULL,"
@@ -62,7 +63,27 @@ static const char schema_sql[] =
 	" last_backup_end INTEGER NOT NULL DEFAULT 0,"
 	" drprotect INTEGER NOT NULL DEFAULT 0,"
 	" drpriority INTEGER NOT NULL DEFAULT 0,"
+	" replrule INTEGER NOT NULL DEFAULT 0,"
 	" UNIQUE(node, name));"
+	/* Peer servers: the key, never the server password (cat.h). */
+	"CREATE TABLE IF NOT EXISTS server("
+	" name TEXT PRIMARY KEY, hladdress TEXT NOT NULL,"
+	" lladdress INTEGER NOT NULL, cafile TEXT NOT NULL DEFAULT '',"
+	" key BLOB NOT NULL, description TEXT NOT NULL DEFAULT '',"
+	" defined INTEGER NOT NULL) WITHOUT ROWID;"
+	/*
+	 * Replication per node, filespace and target.  No foreign key to
+	 * filespace: the record of a run outlives a deleted filespace.
+	 */
+	"CREATE TABLE IF NOT EXISTS repl_state("
+	" node TEXT NOT NULL, fs_id INTEGER NOT NULL,"
+	" fs_name TEXT NOT NULL DEFAULT '', target TEXT NOT NULL,"
+	" last_start INTEGER NOT NULL DEFAULT 0,"
+	" last_end INTEGER NOT NULL DEFAULT 0,"
+	" objects INTEGER NOT NULL DEFAULT 0,"
+	" bytes INTEGER NOT NULL DEFAULT 0,"
+	" status TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY(node, fs_id, target)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS object("
 	" id INTEGER PRIMARY KEY, uuid BLOB UNIQUE NOT NULL,"
 	" fs_id INTEGER NOT NULL REFERENCES filespace(id),"
@@ -86,6 +107,8 @@ static const char schema_sql[] =
 	 */
 	"CREATE INDEX IF NOT EXISTS object_by_state ON object("
 	" fs_id, state, pkey);"
+	/* A filespace's versions by object UUID: replication compares them. */
+	"CREATE INDEX IF NOT EXISTS object_by_uuid ON object(fs_id, uuid);"
 	"CREATE TABLE IF NOT EXISTS actlog("
 	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
 	" severity TEXT NOT NULL, msgno INTEGER NOT NULL, node TEXT,"
@@ -344,6 +367,8 @@ static const struct {
 } added_columns[] = {
 	{ "filespace", "drprotect", "INTEGER NOT NULL DEFAULT 0" },
 	{ "filespace", "drpriority", "INTEGER NOT NULL DEFAULT 0" },
+	{ "filespace", "replrule", "INTEGER NOT NULL DEFAULT 0" },
+	{ "account", "last_repl", "INTEGER NOT NULL DEFAULT 0" },
 };
 
 /* 1 when table has column, 0 when not, < 0 error. */

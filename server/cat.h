@@ -28,6 +28,7 @@
 #ifndef COFFER_CAT_H
 #define COFFER_CAT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -116,9 +117,18 @@ struct cat_account {
 	char	contact[256];
 	int64_t	rpo_s;		/* 0: none */
 	int	repl_state;	/* 0 disabled, 1 enabled */
-	int	repl_mode;	/* 0 send, 1 receive, 2 syncsend, 3 syncreceive */
+	int	repl_mode;	/* CAT_REPLMODE_* */
 	int64_t	last_backup;	/* end of last successful backup, 0: never */
+	int64_t	last_repl;	/* end of last successful replication */
 };
+/* Replication modes of a node (stored; pinned). */
+#define CAT_REPLMODE_SEND	0
+#define CAT_REPLMODE_RECEIVE	1
+#define CAT_REPLMODE_SYNCSEND	2
+#define CAT_REPLMODE_SYNCRECEIVE 3
+/* 1 when a node in mode m is a replication target: read-only for itself. */
+#define CAT_REPLMODE_IS_TARGET(m) \
+	((m) == CAT_REPLMODE_RECEIVE || (m) == CAT_REPLMODE_SYNCRECEIVE)
 int cat_account_add(struct cat *c, const struct cat_account *a,
     struct err *e);			/* EEXIST if present */
 int cat_account_get(struct cat *c, int kind, const char *name,
@@ -141,6 +151,15 @@ int cat_account_list(struct cat *c, int kind, const char *pattern,
  */
 int cat_account_logon(struct cat *c, int kind, const char *name, int ok,
     int limit, int *locked, struct err *e);
+/*
+ * Replication target: create node a->name, or update it when it exists,
+ * with a's password hash, domain, contact, rpo_s and repl_mode.  Nothing
+ * else of an existing node changes (locked, failed, logon and backup
+ * times stay); a new one gets a->registered, or now when that is 0.  The
+ * domain is not checked against the domains defined here.
+ */
+int cat_node_copy(struct cat *c, const struct cat_account *a,
+    struct err *e);
 
 /* ---- filespaces ---- */
 struct cat_fs {
@@ -155,8 +174,13 @@ struct cat_fs {
 	uint64_t	bytes;		/* sum of their sizes */
 	int		drprotect;	/* 1: restored by a DR run */
 	uint32_t	drpriority;	/* 0: none set; 1 is restored first */
+	int		replrule;	/* CAT_REPLRULE_* */
 };
 #define CAT_DRPRIORITY_MAX	9999
+/* Replication rules of a filespace (stored; pinned). */
+#define CAT_REPLRULE_ALL	0	/* every version (the default) */
+#define CAT_REPLRULE_ACTIVE	1	/* active versions only */
+#define CAT_REPLRULE_NONE	2	/* not replicated */
 /* Find or create node's filespace name; *id gets its id. */
 int cat_fs_open(struct cat *c, const char *node, const char *name,
     const char *type, uint64_t *id, struct err *e);
@@ -174,10 +198,59 @@ int cat_fs_set_backup(struct cat *c, uint64_t id, int64_t start,
  */
 int cat_fs_set_dr(struct cat *c, uint64_t id, int drprotect,
     uint32_t drpriority, struct err *e);
+/* Set the replication rule: CAT_REPLRULE_*, else COFFER_EINVAL. */
+int cat_fs_set_replrule(struct cat *c, uint64_t id, int rule, struct err *e);
 typedef int (*cat_fs_cb)(void *arg, const struct cat_fs *fs);
 /* node NULL: all nodes. */
 int cat_fs_list(struct cat *c, const char *node, cat_fs_cb cb, void *arg,
     struct err *e);
+
+/* ---- peer servers (replication) ---- */
+#define CAT_SERVER_KEY_LEN	32
+
+/*
+ * A server this one replicates to or from (TSM: DEFINE SERVER).  key is
+ * passwd_server_key() of the server password and the two server names:
+ * the password itself is never stored.
+ */
+struct cat_server {
+	char	 name[CAT_NAME_MAX + 1];	/* upper-cased like nodes */
+	char	 hladdress[256];
+	int	 lladdress;			/* port, 1..65535 */
+	char	 cafile[PATH_MAX];	/* PEM the peer's certificate must
+					   chain to; "": none (refused) */
+	uint8_t	 key[CAT_SERVER_KEY_LEN];
+	char	 description[256];
+	int64_t	 defined;			/* unix seconds */
+};
+int cat_server_add(struct cat *c, const struct cat_server *s,
+    struct err *e);			/* EEXIST if present */
+int cat_server_get(struct cat *c, const char *name, struct cat_server *s,
+    struct err *e);			/* ENOTFOUND */
+/* Update everything but name and defined; ENOTFOUND if absent. */
+int cat_server_update(struct cat *c, const struct cat_server *s,
+    struct err *e);
+int cat_server_delete(struct cat *c, const char *name, struct err *e);
+/* In name order. */
+int cat_server_list(struct cat *c,
+    int (*cb)(void *, const struct cat_server *), void *arg, struct err *e);
+
+/* ---- replication bookkeeping, per node, filespace and target ---- */
+struct cat_repl {
+	char		node[CAT_NAME_MAX + 1];
+	uint64_t	fs_id;		/* the source's filespace id */
+	char		fs_name[CAT_PATH_MAX];
+	char		target[CAT_NAME_MAX + 1];
+	int64_t		last_start;
+	int64_t		last_end;	/* end of the last successful run */
+	uint64_t	objects, bytes;	/* sent by the last run */
+	char		status[64];	/* free text: "completed", "failed" */
+};
+/* Insert or replace the row of (node, fs_id, target). */
+int cat_repl_set(struct cat *c, const struct cat_repl *r, struct err *e);
+/* node NULL: all nodes.  In node, fs_id, target order. */
+int cat_repl_list(struct cat *c, const char *node,
+    int (*cb)(void *, const struct cat_repl *), void *arg, struct err *e);
 
 /* ---- object versions ---- */
 struct cat_obj {
@@ -243,6 +316,38 @@ int cat_obj_query(struct cat *c, uint64_t fs_id, const char *prefix,
  */
 int cat_obj_get(struct cat *c, uint64_t id, cat_obj_cb cb, void *arg,
     struct err *e);
+
+/*
+ * By object UUID (replication, import).  A copy keeps the original's
+ * uuid, state, insert and deactivation times; an active copy makes what
+ * is active at its path inactive at its insert time, as the original did.
+ * Same uuid twice: COFFER_EEXIST.
+ */
+int cat_obj_insert_copy(struct cat *c, struct cat_obj *o, struct err *e);
+/*
+ * A filespace's versions in uuid order after after (NULL: from the
+ * start), at most limit (<= 0: all), recipes loaded; active_only skips
+ * inactive ones.  *more as for cat_obj_inventory.
+ */
+int cat_obj_uuid_walk(struct cat *c, uint64_t fs_id, const uint8_t *after,
+    int limit, int active_only, cat_obj_cb cb, void *arg, int *more,
+    struct err *e);
+/*
+ * SHA-256 over (uuid, state, deactivated as u64 LE) of every version in
+ * uuid order (active ones only with active_only), and their count: two
+ * servers with the same digest hold the same versions in the same states.
+ */
+int cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
+    uint8_t digest[32], uint64_t *count, struct err *e);
+/* One version by uuid (recipe loaded); COFFER_ENOTFOUND. */
+int cat_obj_get_uuid(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
+    cat_obj_cb cb, void *arg, struct err *e);
+/* Remove a version row (its chunks are the caller's); ENOTFOUND. */
+int cat_obj_delete_uuid(struct cat *c, uint64_t fs_id,
+    const uint8_t uuid[16], struct err *e);
+/* Set a version's state and deactivation time; ENOTFOUND. */
+int cat_obj_set_state(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
+    int state, int64_t deactivated, struct err *e);
 
 /* ---- expiration (policy) ---- */
 struct cat_expire_report {

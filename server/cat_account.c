@@ -18,7 +18,7 @@
 
 #define ACC_COLS "kind, name, pwhash, locked, failed, registered," \
 	" last_logon, domain, contact, rpo_s, repl_state, repl_mode," \
-	" last_backup"
+	" last_backup, last_repl"
 
 static const char *
 kind_name(int kind)
@@ -68,7 +68,8 @@ check_account(const struct cat_account *a, char name[CAT_NAME_MAX + 1],
 		return err_set(e, COFFER_EINVAL, "%s %s: password hash or "
 		    "contact is not terminated", k, name);
 	if (a->repl_state < 0 || a->repl_state > 1 || a->repl_mode < 0 ||
-	    a->repl_mode > 3 || a->rpo_s < 0 || a->failed < 0)
+	    a->repl_mode > CAT_REPLMODE_SYNCRECEIVE || a->rpo_s < 0 ||
+	    a->failed < 0)
 		return err_set(e, COFFER_EINVAL, "%s %s: replication state %d,"
 		    " mode %d, rpo %lld s or failed count %d out of range", k,
 		    name, a->repl_state, a->repl_mode, (long long)a->rpo_s,
@@ -92,6 +93,7 @@ bind_account(sqlite3_stmt *st, const struct cat_account *a, const char *dom,
 	sqlite3_bind_int(st, 11, a->repl_state);
 	sqlite3_bind_int(st, 12, a->repl_mode);
 	sqlite3_bind_int64(st, 13, a->last_backup);
+	sqlite3_bind_int64(st, 14, a->last_repl);
 }
 
 static void
@@ -111,6 +113,7 @@ account_from_row(sqlite3_stmt *st, struct cat_account *a)
 	a->repl_state = sqlite3_column_int(st, 10);
 	a->repl_mode = sqlite3_column_int(st, 11);
 	a->last_backup = sqlite3_column_int64(st, 12);
+	a->last_repl = sqlite3_column_int64(st, 13);
 }
 
 int
@@ -123,7 +126,8 @@ cat_account_add(struct cat *c, const struct cat_account *a, struct err *e)
 	if ((r = check_account(a, name, dom, e)) != 0)
 		return r;
 	if ((r = cat_stmt(c, CAT_ST_ACC_INS, "INSERT INTO account(" ACC_COLS
-	    ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+	    " ?14)",
 	    &st, e)) != 0)
 		return r;
 	sqlite3_bind_int(st, 1, a->kind);
@@ -179,7 +183,8 @@ cat_account_update(struct cat *c, const struct cat_account *a, struct err *e)
 	if ((r = cat_stmt(c, CAT_ST_ACC_UPD, "UPDATE account SET pwhash=?3,"
 	    " locked=?4, failed=?5, registered=?6, last_logon=?7, domain=?8,"
 	    " contact=?9, rpo_s=?10, repl_state=?11, repl_mode=?12,"
-	    " last_backup=?13 WHERE kind=?1 AND name=?2", &st, e)) != 0)
+	    " last_backup=?13, last_repl=?14 WHERE kind=?1 AND name=?2", &st,
+	    e)) != 0)
 		return r;
 	sqlite3_bind_int(st, 1, a->kind);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -404,4 +409,42 @@ cat_account_logon(struct cat *c, int kind, const char *name, int ok,
 	if ((r = cat_tx_open(c, &began, e)) != 0)
 		return r;
 	return cat_tx_close(c, began, logon_ok(c, kind, n, locked, e), e);
+}
+
+int
+cat_node_copy(struct cat *c, const struct cat_account *a, struct err *e)
+{
+	char name[CAT_NAME_MAX + 1], dom[CAT_NAME_MAX + 1];
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (a->kind != CAT_KIND_NODE)
+		return err_set(e, COFFER_EINVAL, "%s %s: only nodes are "
+		    "replicated", kind_name(a->kind), a->name);
+	if ((r = check_account(a, name, dom, e)) != 0)
+		return r;
+	/*
+	 * One statement, so that a node logging on meanwhile cannot see half
+	 * a copy; locked and failed are the target's own business.
+	 */
+	if ((r = cat_stmt(c, CAT_ST_ACC_COPY, "INSERT INTO account(kind, name,"
+	    " pwhash, registered, domain, contact, rpo_s, repl_mode)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	    " ON CONFLICT(kind, name) DO UPDATE SET pwhash=excluded.pwhash,"
+	    " domain=excluded.domain, contact=excluded.contact,"
+	    " rpo_s=excluded.rpo_s, repl_mode=excluded.repl_mode", &st,
+	    e)) != 0)
+		return r;
+	sqlite3_bind_int(st, 1, CAT_KIND_NODE);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->pwhash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, a->registered != 0 ? a->registered :
+	    (int64_t)time(NULL));
+	sqlite3_bind_text(st, 5, dom, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, a->contact, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, a->rpo_s);
+	sqlite3_bind_int(st, 8, a->repl_mode);
+	if ((r = cat_step_done(c, st, "copy", e)) != 0)
+		err_wrap(e, "node %s", name);
+	return r;
 }

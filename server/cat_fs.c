@@ -18,7 +18,8 @@
 /* Columns of a filespace with its version count and their total size. */
 #define FS_SELECT "SELECT f.id, f.node, f.name, f.type, f.created," \
 	" f.last_backup_start, f.last_backup_end, count(o.id)," \
-	" coalesce(sum(o.size), 0), f.drprotect, f.drpriority" \
+	" coalesce(sum(o.size), 0), f.drprotect, f.drpriority," \
+	" f.replrule" \
 	" FROM filespace f LEFT JOIN object o ON o.fs_id=f.id"
 
 #define FS_TYPE_MAX	32	/* sizeof(struct cat_fs.type) */
@@ -38,6 +39,7 @@ fs_from_row(sqlite3_stmt *st, struct cat_fs *fs)
 	fs->bytes = (uint64_t)sqlite3_column_int64(st, 8);
 	fs->drprotect = sqlite3_column_int(st, 9) != 0;
 	fs->drpriority = (uint32_t)sqlite3_column_int64(st, 10);
+	fs->replrule = sqlite3_column_int(st, 11);
 }
 
 static int
@@ -210,6 +212,32 @@ cat_fs_set_dr(struct cat *c, uint64_t id, int drprotect, uint32_t drpriority,
 	sqlite3_bind_int64(st, 3, (int64_t)drpriority);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		r = cat_dberr(c, e, "filespace %llu: set DR protection",
+		    (unsigned long long)id);
+	else if (sqlite3_changes(c->db) == 0)
+		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: not found",
+		    (unsigned long long)id);
+	cat_stmt_done(st);
+	return r;
+}
+
+int
+cat_fs_set_replrule(struct cat *c, uint64_t id, int rule, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (rule < CAT_REPLRULE_ALL || rule > CAT_REPLRULE_NONE)
+		return err_set(e, COFFER_EINVAL, "filespace %llu: replication "
+		    "rule %d is not %d (all data), %d (active data) or %d "
+		    "(none)", (unsigned long long)id, rule, CAT_REPLRULE_ALL,
+		    CAT_REPLRULE_ACTIVE, CAT_REPLRULE_NONE);
+	if ((r = cat_stmt(c, CAT_ST_FS_SET_REPLRULE, "UPDATE filespace SET"
+	    " replrule=?2 WHERE id=?1", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	sqlite3_bind_int(st, 2, rule);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: set replication rule",
 		    (unsigned long long)id);
 	else if (sqlite3_changes(c->db) == 0)
 		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: not found",

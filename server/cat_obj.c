@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
@@ -152,9 +153,11 @@ insert_row(struct cat *c, const struct cat_obj *o, const uint8_t *key,
 	if ((r = cat_stmt(c, CAT_ST_OBJ_INS, "INSERT INTO object(uuid, fs_id,"
 	    " path, pkey, type, state, inserted, deactivated, size, mode, uid,"
 	    " gid, mtime_ns, ctime_ns, link, recipe) VALUES(?1, ?2, ?3, ?4,"
-	    " ?5, 1, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", &st,
+	    " ?5, ?15, ?6, ?16, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", &st,
 	    e)) != 0)
 		return r;
+	sqlite3_bind_int(st, 15, o->state == CAT_ACTIVE);
+	sqlite3_bind_int64(st, 16, o->state == CAT_ACTIVE ? 0 : o->deactivated);
 	sqlite3_bind_blob(st, 1, o->uuid, sizeof(o->uuid), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)o->fs_id);
 	sqlite3_bind_text(st, 3, o->path, (int)klen, SQLITE_STATIC);
@@ -237,6 +240,7 @@ cat_obj_insert(struct cat *c, struct cat_obj *o, struct err *e)
 		    (unsigned long long)o->fs_id, o->path);
 	if (o->inserted == 0)
 		o->inserted = (int64_t)time(NULL);
+	o->state = CAT_ACTIVE;
 	cat_pkey(o->path, klen, key);
 	if ((r = cat_tx_open(c, &began, e)) != 0)
 		return r;
@@ -534,5 +538,188 @@ cat_obj_get(struct cat *c, uint64_t id, cat_obj_cb cb, void *arg,
 		r = cat_dberr(c, e, "object %llu: get", (unsigned long long)id);
 	}
 	cat_stmt_done(st);
+	return r;
+}
+
+/* ---- by object UUID: replication and import ---- */
+
+int
+cat_obj_insert_copy(struct cat *c, struct cat_obj *o, struct err *e)
+{
+	uint8_t key[CAT_PATH_MAX];
+	size_t klen;
+	int began, changed = 0, r;
+
+	if ((r = check_obj(o, &klen, e)) != 0)
+		return r;
+	if (util_is_zero(o->uuid, sizeof(o->uuid)))
+		return err_set(e, COFFER_EINVAL, "filespace %llu: %s: a copy "
+		    "needs the original's object id",
+		    (unsigned long long)o->fs_id, o->path);
+	cat_pkey(o->path, klen, key);
+	if ((r = cat_tx_open(c, &began, e)) != 0)
+		return r;
+	/* An active copy replaces what is active here, as at the source. */
+	if (o->state == CAT_ACTIVE)
+		r = deactivate_key(c, o->fs_id, key, klen, o->inserted,
+		    &changed, e);
+	if (r == 0)
+		r = insert_row(c, o, key, klen, e);
+	if (r == 0)
+		o->id = (uint64_t)sqlite3_last_insert_rowid(c->db);
+	return cat_tx_close(c, began, r, e);
+}
+
+int
+cat_obj_uuid_walk(struct cat *c, uint64_t fs_id, const uint8_t *after,
+    int limit, int active_only, cat_obj_cb cb, void *arg, int *more,
+    struct err *e)
+{
+	static const uint8_t none[1];
+	sqlite3_stmt *st = NULL;
+	struct cat_obj o;
+	int n = 0, r, rc;
+
+	*more = 0;
+	if ((r = cat_stmt(c, active_only ? CAT_ST_OBJ_UUID_ACT :
+	    CAT_ST_OBJ_UUID_ALL, active_only ? "SELECT " OBJ_COLS ", recipe"
+	    " FROM object WHERE fs_id=?1 AND uuid>?2 AND state=1 ORDER BY uuid"
+	    : "SELECT " OBJ_COLS ", recipe FROM object WHERE fs_id=?1 AND"
+	    " uuid>?2 ORDER BY uuid", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	/* Any blob sorts after the empty one: NULL after starts at the top. */
+	sqlite3_bind_blob(st, 2, after ? after : none, after ? 16 : 0,
+	    SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (limit > 0 && n >= limit) {
+			*more = 1;
+			break;
+		}
+		obj_from_row(st, &o);
+		n++;
+		if ((r = cb(arg, &o)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: objects by id",
+		    (unsigned long long)fs_id);
+	cat_stmt_done(st);
+	return r;
+}
+
+int
+cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
+    uint8_t digest[32], uint64_t *count, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	EVP_MD_CTX *md;
+	unsigned int dlen = 0;
+	uint64_t n = 0;
+	int r, rc;
+
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return err_set(e, COFFER_EINTERNAL, "sha256 unavailable");
+	}
+	if ((r = cat_stmt(c, active_only ? CAT_ST_OBJ_DIG_ACT :
+	    CAT_ST_OBJ_DIG_ALL, active_only ? "SELECT uuid, state, deactivated"
+	    " FROM object WHERE fs_id=?1 AND state=1 ORDER BY uuid" :
+	    "SELECT uuid, state, deactivated FROM object WHERE fs_id=?1"
+	    " ORDER BY uuid", &st, e)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t rec[16 + 1 + 8];
+		const void *u = sqlite3_column_blob(st, 0);
+
+		memset(rec, 0, sizeof(rec));
+		if (u != NULL && sqlite3_column_bytes(st, 0) == 16)
+			memcpy(rec, u, 16);
+		rec[16] = (uint8_t)sqlite3_column_int(st, 1);
+		util_put_le64(rec + 17,
+		    (uint64_t)sqlite3_column_int64(st, 2));
+		EVP_DigestUpdate(md, rec, sizeof(rec));
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: digest",
+		    (unsigned long long)fs_id);
+	cat_stmt_done(st);
+	if (r == 0 && EVP_DigestFinal_ex(md, digest, &dlen) != 1)
+		r = err_set(e, COFFER_EINTERNAL, "sha256 failed");
+	*count = n;
+out:
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
+int
+cat_obj_get_uuid(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
+    cat_obj_cb cb, void *arg, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	struct cat_obj o;
+	int r, rc;
+
+	if ((r = cat_stmt(c, CAT_ST_OBJ_UUID_GET, "SELECT " OBJ_COLS
+	    ", recipe FROM object WHERE fs_id=?1 AND uuid=?2", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	sqlite3_bind_blob(st, 2, uuid, 16, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		obj_from_row(st, &o);
+		r = cb(arg, &o);
+	} else if (rc == SQLITE_DONE) {
+		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: no such "
+		    "object", (unsigned long long)fs_id);
+	} else {
+		r = cat_dberr(c, e, "filespace %llu: object by id",
+		    (unsigned long long)fs_id);
+	}
+	cat_stmt_done(st);
+	return r;
+}
+
+int
+cat_obj_delete_uuid(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = cat_stmt(c, CAT_ST_OBJ_UUID_DEL, "DELETE FROM object WHERE"
+	    " fs_id=?1 AND uuid=?2", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	sqlite3_bind_blob(st, 2, uuid, 16, SQLITE_STATIC);
+	if ((r = cat_step_done(c, st, "delete object", e)) == 0 &&
+	    sqlite3_changes(c->db) == 0)
+		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: no such "
+		    "object", (unsigned long long)fs_id);
+	return r;
+}
+
+int
+cat_obj_set_state(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
+    int state, int64_t deactivated, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = cat_stmt(c, CAT_ST_OBJ_UUID_STATE, "UPDATE object SET"
+	    " state=?3, deactivated=?4 WHERE fs_id=?1 AND uuid=?2", &st,
+	    e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	sqlite3_bind_blob(st, 2, uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, state == CAT_ACTIVE);
+	sqlite3_bind_int64(st, 4, state == CAT_ACTIVE ? 0 : deactivated);
+	if ((r = cat_step_done(c, st, "object state", e)) == 0 &&
+	    sqlite3_changes(c->db) == 0)
+		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: no such "
+		    "object", (unsigned long long)fs_id);
 	return r;
 }

@@ -19,7 +19,9 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "adm.h"
@@ -53,6 +55,7 @@ sess_free(struct sess *s)
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);
 	wire_buf_free(&s->out);
+	passwd_wipe(s->peer_key, sizeof(s->peer_key));
 	free(s);
 }
 
@@ -169,24 +172,18 @@ kind_word(int kind)
 
 /* Check name and password; on failure the ERROR is already sent. */
 static int
-on_auth(struct sess *s, struct wire_rd *r, struct err *e)
+account_auth(struct sess *s, int kind, const char *name, struct wire_rd *r,
+    struct err *e)
 {
 	struct cat *c = s->w->cat;
-	char name[256], norm[CAT_NAME_MAX + 1], pw[1024];
+	char norm[CAT_NAME_MAX + 1], pw[1024];
 	struct cat_account a;
 	struct err ve;
-	uint8_t kind;
 	int locked = 0, limit, rc;
 
-	if ((rc = wire_get_u8(r, &kind, e)) != 0 ||
-	    (rc = wire_get_str(r, 255, name, sizeof(name), e)) != 0 ||
-	    (rc = wire_get_str(r, 1023, pw, sizeof(pw), e)) != 0 ||
+	if ((rc = wire_get_str(r, 1023, pw, sizeof(pw), e)) != 0 ||
 	    (rc = wire_rd_end(r, e)) != 0)
 		goto out;
-	if (kind != PROTO_KIND_NODE && kind != PROTO_KIND_ADMIN) {
-		rc = err_set(e, COFFER_EPROTO, "unknown session kind %u", kind);
-		goto out;
-	}
 	if (cat_name_normalize(name, norm, NULL) != 0 ||
 	    cat_account_get(c, kind, norm, &a, NULL) != 0) {
 		sess_error(s, COFFER_EAUTH, 12, 1, "ANR0422W Session %" PRIu64
@@ -233,6 +230,114 @@ out:
 	return rc;
 }
 
+/*
+ * A peer server's AUTH (proto.h): look up its definition, and answer
+ * with our nonce and our proof of the key.  Its own proof comes next, in
+ * AUTH_PROOF.  On failure the ERROR is already sent.
+ */
+static int
+server_auth(struct sess *s, const char *name, struct wire_rd *r,
+    struct err *e)
+{
+	struct cat *c = s->w->cat;
+	char norm[CAT_NAME_MAX + 1];
+	uint8_t mac[PROTO_NONCE_LEN];
+	struct cat_server peer;
+	const uint8_t *cn;
+	size_t n;
+	int rc;
+
+	if ((rc = wire_get_bytes(r, PROTO_NONCE_LEN, &cn, &n, e)) != 0 ||
+	    (rc = wire_rd_end(r, e)) != 0)
+		return rc;
+	if (n != PROTO_NONCE_LEN)
+		return err_set(e, COFFER_EPROTO, "server AUTH: nonce of %zu "
+		    "bytes, expected %d", n, PROTO_NONCE_LEN);
+	if (cat_name_normalize(name, norm, NULL) != 0 ||
+	    cat_server_get(c, norm, &peer, NULL) != 0) {
+		(void)cat_actlog(c, CAT_SEV_WARN, 453, NULL, "Session %" PRIu64
+		    " for server %s from %s refused - server %s is not "
+		    "defined here.", s->id, name, s->peer, name);
+		sess_error(s, COFFER_EAUTH, 12, 1, "ANR0453W Session %" PRIu64
+		    " for server %s refused - server %s is not defined here.",
+		    s->id, name, name);
+		return 0;
+	}
+	memcpy(s->peer_key, peer.key, sizeof(s->peer_key));
+	passwd_wipe(peer.key, sizeof(peer.key));
+	memcpy(s->peer_cn, cn, PROTO_NONCE_LEN);
+	if (RAND_bytes(s->peer_sn, sizeof(s->peer_sn)) != 1)
+		return err_set(e, COFFER_EINTERNAL, "server AUTH: RAND_bytes "
+		    "failed");
+	if ((rc = passwd_server_mac(s->peer_key, 'T', s->peer_cn, s->peer_sn,
+	    s->w->srv->name, mac, e)) != 0)
+		return rc;
+	wire_put_raw(&s->out, s->peer_sn, sizeof(s->peer_sn));
+	wire_put_raw(&s->out, mac, sizeof(mac));
+	sess_reply(s, PT_AUTH_CHAL);
+	/* The name it claims; the session is not READY before the proof. */
+	snprintf(s->name, sizeof(s->name), "%s", norm);
+	s->state = SESS_PROOF;
+	return 0;
+}
+
+static int
+on_auth(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	char name[256];
+	uint8_t kind;
+	int rc;
+
+	if ((rc = wire_get_u8(r, &kind, e)) != 0 ||
+	    (rc = wire_get_str(r, 255, name, sizeof(name), e)) != 0)
+		return rc;
+	if (kind == PROTO_KIND_SERVER)
+		return server_auth(s, name, r, e);
+	if (kind != PROTO_KIND_NODE && kind != PROTO_KIND_ADMIN)
+		return err_set(e, COFFER_EPROTO, "unknown session kind %u",
+		    kind);
+	return account_auth(s, kind, name, r, e);
+}
+
+/* A peer server's AUTH_PROOF: it holds the key, or it is refused. */
+static int
+on_proof(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct cat *c = s->w->cat;
+	uint8_t proof[PROTO_NONCE_LEN], want[PROTO_NONCE_LEN];
+	int ok, rc;
+
+	if ((rc = wire_get_raw(r, proof, sizeof(proof), e)) != 0 ||
+	    (rc = wire_rd_end(r, e)) != 0 ||
+	    (rc = passwd_server_mac(s->peer_key, 'S', s->peer_cn, s->peer_sn,
+	    s->name, want, e)) != 0)
+		goto out;
+	ok = CRYPTO_memcmp(proof, want, sizeof(want)) == 0;
+	if (!ok) {
+		(void)cat_actlog(c, CAT_SEV_WARN, 454, NULL, "Session %" PRIu64
+		    " for server %s from %s refused - server password "
+		    "mismatch: the passwords defined on the two servers "
+		    "differ.", s->id, s->name, s->peer);
+		sess_error(s, COFFER_EAUTH, 12, 1, "ANR0454W Session %" PRIu64
+		    " for server %s refused by server %s - server password "
+		    "mismatch.", s->id, s->name, s->w->srv->name);
+		rc = 0;
+		goto out;
+	}
+	s->kind = PROTO_KIND_SERVER;
+	s->state = SESS_READY;
+	wire_put_str(&s->out, s->name);
+	wire_put_str(&s->out, "");
+	sess_reply(s, PT_AUTH_OK);
+	(void)cat_actlog(c, CAT_SEV_INFO, 406, NULL, "Session %" PRIu64
+	    " started for server %s from %s.", s->id, s->name, s->peer);
+	rc = 0;
+out:
+	passwd_wipe(s->peer_key, sizeof(s->peer_key));
+	passwd_wipe(want, sizeof(want));
+	return rc;
+}
+
 static int
 dispatch(struct sess *s, uint16_t type, struct wire_rd *r, struct err *e)
 {
@@ -247,6 +352,11 @@ dispatch(struct sess *s, uint16_t type, struct wire_rd *r, struct err *e)
 			return err_set(e, COFFER_EPROTO, "expected AUTH, got "
 			    "%s", proto_type_name(type));
 		return on_auth(s, r, e);
+	case SESS_PROOF:
+		if (type != PT_AUTH_PROOF)
+			return err_set(e, COFFER_EPROTO, "expected AUTH_PROOF, "
+			    "got %s", proto_type_name(type));
+		return on_proof(s, r, e);
 	case SESS_READY:
 		if (type == PT_BYE) {
 			sess_close(s);
@@ -254,6 +364,8 @@ dispatch(struct sess *s, uint16_t type, struct wire_rd *r, struct err *e)
 		}
 		if (s->kind == PROTO_KIND_ADMIN)
 			return sess_admin_frame(s, type, r, e);
+		if (s->kind == PROTO_KIND_SERVER)
+			return sess_repl_frame(s, type, r, e);
 		return sess_node_frame(s, type, r, e);
 	case SESS_CLOSING:
 		return 0;
@@ -427,10 +539,22 @@ state_word(const struct sess *s)
 	switch (s->state) {
 	case SESS_HELLO:	return "Start";
 	case SESS_AUTH:		return "Auth";
+	case SESS_PROOF:	return "Auth";
 	case SESS_READY:	return s->txn ? "Run" : "IdleW";
 	case SESS_CLOSING:	return "End";
 	}
 	return "?";
+}
+
+/* QUERY SESSION's kind column. */
+static const char *
+kind_label(int kind)
+{
+	switch (kind) {
+	case PROTO_KIND_ADMIN:	return "Admin";
+	case PROTO_KIND_SERVER:	return "Server";
+	}
+	return "Node";
 }
 
 int
@@ -449,8 +573,8 @@ sess_list(void *arg, struct adm_result *res)
 			snprintf(in, sizeof(in), "%" PRIu64, s->bytes_in);
 			snprintf(out, sizeof(out), "%" PRIu64, s->bytes_out);
 			adm_row(res, id, state_word(s), s->state == SESS_READY ?
-			    (s->kind == PROTO_KIND_ADMIN ? "Admin" : "Node") :
-			    "", s->name, s->peer, in, out);
+			    kind_label(s->kind) : "", s->name, s->peer, in,
+			    out);
 		}
 	pthread_mutex_unlock(&srv->slock);
 	return 0;

@@ -2,12 +2,16 @@
  * sess.h - one client connection on a worker.
  *
  *   HELLO --HELLO ok--> AUTH --AUTH ok--> READY --BYE/error--> CLOSING
+ *                        |                 ^
+ *                 server |                 | proof ok
+ *                        +--AUTH_CHAL--> PROOF
  *
  * In HELLO and AUTH only those frames are accepted, each at most
- * SRV_PREAUTH_FRAME_MAX bytes; in READY the frames of the session's kind
- * (node or admin).  A malformed frame gets an ERROR naming the problem
- * and the session closes once the ERROR is flushed: nothing a peer sends
- * can crash the server.
+ * SRV_PREAUTH_FRAME_MAX bytes; a peer server (AUTH kind 3) is sent a
+ * challenge and must answer it with AUTH_PROOF (proto.h); in READY the
+ * frames of the session's kind (node, admin or server).  A malformed
+ * frame gets an ERROR naming the problem and the session closes once the
+ * ERROR is flushed: nothing a peer sends can crash the server.
  */
 #ifndef COFFER_SESS_H
 #define COFFER_SESS_H
@@ -22,6 +26,7 @@
 enum sess_state {
 	SESS_HELLO,	/* waiting for HELLO */
 	SESS_AUTH,	/* waiting for AUTH */
+	SESS_PROOF,	/* a peer server: waiting for AUTH_PROOF */
 	SESS_READY,	/* authenticated */
 	SESS_CLOSING,	/* flushing the last frames, then freed */
 };
@@ -52,6 +57,9 @@ struct sess {
 	enum sess_state		 state;
 	int			 kind;		/* PROTO_KIND_* */
 	char			 name[CAT_NAME_MAX + 1];
+	char			 repl_node[CAT_NAME_MAX + 1];	/* server
+						   sessions: the node being
+						   replicated */
 	int64_t			 started;
 	int			 paused;	/* reading stopped: output full */
 	uint64_t		 bytes_in, bytes_out;
@@ -68,6 +76,11 @@ struct sess {
 	int			 nowned;
 	int64_t			 backup_start;
 	uint64_t		 backup_objects;	/* since the last final */
+
+	/* A peer server between AUTH and AUTH_PROOF; wiped after. */
+	uint8_t			 peer_key[CAT_SERVER_KEY_LEN];
+	uint8_t			 peer_cn[PROTO_NONCE_LEN];
+	uint8_t			 peer_sn[PROTO_NONCE_LEN];
 };
 
 /* Send a reply frame built in s->out. */
@@ -81,7 +94,32 @@ int sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);
 int sess_admin_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);
+/*
+ * Frames of a peer server's session (kind PROTO_KIND_SERVER, s->name the
+ * peer's server name): the replication target's side (sess_repl.c).
+ */
+int sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e);
 /* Drop an open transaction and its pending changes. */
 void sess_txn_drop(struct sess *s);
+
+/*
+ * For sess_repl.c, a replication target: the backup transaction
+ * machinery of sess_node.c, for the node s->repl_node.
+ */
+const char *sess_node(const struct sess *s);	/* whose data this is */
+int sess_own_fs(struct sess *s, uint64_t fs, struct err *e);
+int sess_txn_get(struct sess *s, struct err *e);
+void sess_fail_object(struct sess *s, const char *path, size_t plen,
+    const char *why);
+int sess_pend_add(struct sess *s, int op, uint64_t fs,
+    const struct proto_obj *o, struct err *e);
+/* 0, or -1 with why set (nothing referenced then). */
+int sess_ref_recipe(struct sess *s, const struct proto_obj *o, char *why,
+    size_t wlen);
+/* CHUNK_ASK, CHUNK_PUT, TXN_COMMIT, TXN_ABORT. */
+int sess_node_txn_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e);
+
 
 #endif

@@ -27,8 +27,14 @@
 
 /* ---- ownership ---- */
 
-static int
-own_fs(struct sess *s, uint64_t fs, struct err *e)
+const char *
+sess_node(const struct sess *s)
+{
+	return s->kind == PROTO_KIND_NODE ? s->name : s->repl_node;
+}
+
+int
+sess_own_fs(struct sess *s, uint64_t fs, struct err *e)
 {
 	struct cat_fs f;
 	int r;
@@ -37,9 +43,9 @@ own_fs(struct sess *s, uint64_t fs, struct err *e)
 		if (s->owned_fs[i] == fs)
 			return 0;
 	if ((r = cat_fs_get_id(s->w->cat, fs, &f, NULL)) != 0 ||
-	    strcmp(f.node, s->name) != 0)
+	    strcmp(f.node, sess_node(s)) != 0)
 		return err_set(e, COFFER_EPERM, "filespace %" PRIu64 " does not "
-		    "belong to node %s", fs, s->name);
+		    "belong to node %s", fs, sess_node(s));
 	if (s->nowned < (int)(sizeof(s->owned_fs) / sizeof(s->owned_fs[0])))
 		s->owned_fs[s->nowned++] = fs;
 	return 0;
@@ -73,8 +79,8 @@ sess_txn_drop(struct sess *s)
 	s->txn = NULL;
 }
 
-static int
-txn_get(struct sess *s, struct err *e)
+int
+sess_txn_get(struct sess *s, struct err *e)
 {
 	if (s->txn != NULL)
 		return 0;
@@ -83,8 +89,8 @@ txn_get(struct sess *s, struct err *e)
 	return pool_txn_begin(s->w->srv->pool, &s->txn, e);
 }
 
-static void
-fail_object(struct sess *s, const char *path, size_t plen, const char *why)
+void
+sess_fail_object(struct sess *s, const char *path, size_t plen, const char *why)
 {
 	struct sess_failure *f;
 
@@ -97,8 +103,8 @@ fail_object(struct sess *s, const char *path, size_t plen, const char *why)
 	snprintf(f->reason, sizeof(f->reason), "%s", why);
 }
 
-static int
-pend_add(struct sess *s, int op, uint64_t fs, const struct proto_obj *o,
+int
+sess_pend_add(struct sess *s, int op, uint64_t fs, const struct proto_obj *o,
     struct err *e)
 {
 	struct sess_pend *p;
@@ -112,7 +118,11 @@ pend_add(struct sess *s, int op, uint64_t fs, const struct proto_obj *o,
 	p->fs = fs;
 	p->obj.fs_id = fs;
 	p->obj.type = o->type;
-	p->obj.state = CAT_ACTIVE;
+	/* Kept for copies (REPL_OBJ); a client's OBJ_PUT gets new ones. */
+	p->obj.state = o->state == CAT_ACTIVE ? CAT_ACTIVE : CAT_INACTIVE;
+	p->obj.inserted = o->inserted;
+	p->obj.deactivated = o->deactivated;
+	memcpy(p->obj.uuid, o->uuid, sizeof(p->obj.uuid));
 	p->obj.size = o->size;
 	p->obj.mode = o->mode;
 	p->obj.uid = o->uid;
@@ -251,7 +261,7 @@ on_inv_get(struct sess *s, struct wire_rd *r, struct err *e)
 	    (rc = wire_get_str(r, CAT_PATH_MAX - 1, after, sizeof(after), e)) ||
 	    (rc = wire_get_u32(r, &limit, e)) || (rc = wire_rd_end(r, e)))
 		return rc;
-	if ((rc = own_fs(s, fs, e)) != 0)
+	if ((rc = sess_own_fs(s, fs, e)) != 0)
 		return rc;
 	if (limit == 0 || limit > PROTO_PAGE_MAX)
 		limit = PROTO_PAGE_MAX;
@@ -276,7 +286,7 @@ on_chunk_ask(struct sess *s, struct wire_rd *r, struct err *e)
 	if (n > PROTO_CHUNK_BATCH || wire_rd_left(r) != (size_t)n * HASH_LEN)
 		return err_set(e, COFFER_EPROTO, "CHUNK_ASK of %u hashes with "
 		    "%zu bytes", n, wire_rd_left(r));
-	if ((rc = txn_get(s, e)) != 0)
+	if ((rc = sess_txn_get(s, e)) != 0)
 		return rc;
 	memset(bits, 0, sizeof(bits));
 	for (uint32_t i = 0; i < n; i++) {
@@ -315,7 +325,7 @@ on_chunk_put(struct sess *s, struct wire_rd *r, struct err *e)
 	if (s->w->srv->o.verify_chunks &&
 	    (rc = pool_chunk_verify(s->w->rd, &c, e)) != 0)
 		return err_wrap(e, "chunk rejected");
-	if ((rc = txn_get(s, e)) != 0 ||
+	if ((rc = sess_txn_get(s, e)) != 0 ||
 	    (rc = pool_txn_store(s->txn, &c, &isnew, e)) != 0)
 		return rc;
 	if (isnew)
@@ -324,8 +334,8 @@ on_chunk_put(struct sess *s, struct wire_rd *r, struct err *e)
 }
 
 /* Reference every chunk of a recipe; undo on failure. */
-static int
-ref_recipe(struct sess *s, const struct proto_obj *o, char *why, size_t wlen)
+int
+sess_ref_recipe(struct sess *s, const struct proto_obj *o, char *why, size_t wlen)
 {
 	size_t n = 0, i;
 	uint64_t total = 0;
@@ -371,21 +381,21 @@ on_obj_put(struct sess *s, struct wire_rd *r, struct err *e)
 	if ((rc = wire_get_u64(r, &fs, e)) ||
 	    (rc = proto_get_obj(r, &o, 1, e)) || (rc = wire_rd_end(r, e)))
 		return rc;
-	if ((rc = own_fs(s, fs, e)) != 0 || (rc = txn_get(s, e)) != 0)
+	if ((rc = sess_own_fs(s, fs, e)) != 0 || (rc = sess_txn_get(s, e)) != 0)
 		return rc;
 	if (o.type < CAT_OBJ_FILE || o.type > CAT_OBJ_VMDISK || o.path[0] != '/')
 		return err_set(e, COFFER_EPROTO, "object type %u or path "
 		    "invalid", o.type);
-	if (o.recipe_len > 0 && ref_recipe(s, &o, why, sizeof(why)) != 0) {
-		fail_object(s, o.path, o.path_len, why);
+	if (o.recipe_len > 0 && sess_ref_recipe(s, &o, why, sizeof(why)) != 0) {
+		sess_fail_object(s, o.path, o.path_len, why);
 		return 0;
 	}
 	if (o.recipe_len == 0 && o.size != 0 && o.type != CAT_OBJ_DIR &&
 	    o.type != CAT_OBJ_SYMLINK && o.type != CAT_OBJ_HARDLINK) {
-		fail_object(s, o.path, o.path_len, "data missing");
+		sess_fail_object(s, o.path, o.path_len, "data missing");
 		return 0;
 	}
-	return pend_add(s, PT_OBJ_PUT, fs, &o, e);
+	return sess_pend_add(s, PT_OBJ_PUT, fs, &o, e);
 }
 
 static int
@@ -408,9 +418,9 @@ on_obj_meta(struct sess *s, struct wire_rd *r, struct err *e)
 		return err_set(e, COFFER_EPROTO, "bad path");
 	o.path = (const char *)p;
 	o.ctime_ns = (int64_t)ct;
-	if ((rc = own_fs(s, fs, e)) != 0 || (rc = txn_get(s, e)) != 0)
+	if ((rc = sess_own_fs(s, fs, e)) != 0 || (rc = sess_txn_get(s, e)) != 0)
 		return rc;
-	return pend_add(s, PT_OBJ_META, fs, &o, e);
+	return sess_pend_add(s, PT_OBJ_META, fs, &o, e);
 }
 
 static int
@@ -429,9 +439,9 @@ on_obj_gone(struct sess *s, struct wire_rd *r, struct err *e)
 	if (o.path_len == 0 || memchr(p, '\0', o.path_len) != NULL)
 		return err_set(e, COFFER_EPROTO, "bad path");
 	o.path = (const char *)p;
-	if ((rc = own_fs(s, fs, e)) != 0 || (rc = txn_get(s, e)) != 0)
+	if ((rc = sess_own_fs(s, fs, e)) != 0 || (rc = sess_txn_get(s, e)) != 0)
 		return rc;
-	return pend_add(s, PT_OBJ_GONE, fs, &o, e);
+	return sess_pend_add(s, PT_OBJ_GONE, fs, &o, e);
 }
 
 struct commit_ctx {
@@ -442,6 +452,36 @@ struct commit_ctx {
 	int		 atomic_failed;	/* commit_cb rolled it back */
 	uint32_t	 objects;
 };
+
+struct del_ctx {
+	struct srv	*srv;
+	struct err	*e;
+};
+
+/* A version's chunks are released with its row: we hold the pool lock. */
+static int
+release_row(void *arg, const struct cat_obj *o)
+{
+	struct del_ctx *d = arg;
+
+	if (o->recipe == NULL || o->recipe_len == 0)
+		return 0;
+	return pool_unref_recipe_locked(d->srv->pool, o->recipe,
+	    o->recipe_len, d->e);
+}
+
+/* REPL_DEL: the version, and its chunk references. */
+static int
+repl_delete(struct srv *srv, struct sess_pend *p, struct err *e)
+{
+	struct del_ctx d = { srv, e };
+	int rc;
+
+	if ((rc = cat_obj_get_uuid(srv->pool_cat, p->fs, p->obj.uuid,
+	    release_row, &d, e)) != 0)
+		return rc;
+	return cat_obj_delete_uuid(srv->pool_cat, p->fs, p->obj.uuid, e);
+}
 
 /* Apply the pending changes in order; failures are listed, not fatal. */
 static int
@@ -459,6 +499,17 @@ commit_pending(struct commit_ctx *cc, int64_t now, struct err *e)
 			rc = cat_obj_insert(pc, &p->obj, e);
 			cc->objects++;
 			break;
+		case PT_REPL_OBJ:
+			rc = cat_obj_insert_copy(pc, &p->obj, e);
+			cc->objects++;
+			break;
+		case PT_REPL_DEL:
+			rc = repl_delete(s->w->srv, p, e);
+			break;
+		case PT_REPL_STATE:
+			rc = cat_obj_set_state(pc, p->fs,
+			    p->obj.uuid, p->obj.state, p->obj.deactivated, e);
+			break;
 		case PT_OBJ_META:
 			rc = cat_obj_update_meta(pc, p->fs, p->obj.path,
 			    p->obj.mode, p->obj.uid, p->obj.gid,
@@ -470,7 +521,7 @@ commit_pending(struct commit_ctx *cc, int64_t now, struct err *e)
 		}
 		if (rc == COFFER_ENOTFOUND) {
 			/* Nothing active to change: not worth failing for. */
-			fail_object(s, p->obj.path, strlen(p->obj.path),
+			sess_fail_object(s, p->obj.path, strlen(p->obj.path),
 			    "no active version to update");
 			rc = 0;
 		}
@@ -585,7 +636,7 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	if ((flags & ~PROTO_TXN_FLAGS) != 0)
 		return err_set(e, COFFER_EPROTO, "unknown TXN_COMMIT flags "
 		    "0x%02x", flags);
-	if (fs != 0 && (rc = own_fs(s, fs, e)) != 0)
+	if (fs != 0 && (rc = sess_own_fs(s, fs, e)) != 0)
 		return rc;
 	memset(&cc, 0, sizeof(cc));
 	cc.s = s;
@@ -597,7 +648,7 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 		atomic_rejected(s, fs);
 		goto done;
 	}
-	if (s->txn == NULL && (rc = txn_get(s, e)) != 0)
+	if (s->txn == NULL && (rc = sess_txn_get(s, e)) != 0)
 		return rc;
 	rc = pool_txn_commit(s->txn, commit_cb, &cc, e);
 	s->txn = NULL;
@@ -634,7 +685,7 @@ on_txn_abort(struct sess *s, struct wire_rd *r, struct err *e)
 
 	if ((rc = wire_get_u64(r, &fs, e)) || (rc = wire_rd_end(r, e)))
 		return rc;
-	if (fs != 0 && (rc = own_fs(s, fs, e)) != 0)
+	if (fs != 0 && (rc = sess_own_fs(s, fs, e)) != 0)
 		return rc;
 	/* Pins go with the pool txn; its new chunks are dead space (3). */
 	sess_txn_drop(s);
@@ -675,7 +726,7 @@ on_obj_recipe(struct sess *s, struct wire_rd *r, struct err *e)
 	    (rc = wire_get_str(r, CAT_PATH_MAX - 1, path, sizeof(path), e)) ||
 	    (rc = wire_rd_end(r, e)))
 		return rc;
-	if ((rc = own_fs(s, fs, e)) != 0)
+	if ((rc = sess_own_fs(s, fs, e)) != 0)
 		return rc;
 	memset(&rf, 0, sizeof(rf));
 	rf.s = s;
@@ -792,7 +843,7 @@ send_chunks(void *arg, const struct cat_obj *o)
 	size_t n = 0;
 
 	cr->found = 1;
-	if ((cr->rc = own_fs(s, o->fs_id, cr->e)) != 0)
+	if ((cr->rc = sess_own_fs(s, o->fs_id, cr->e)) != 0)
 		return 1;
 	if ((cr->rc = pool_recipe_count(o->recipe, o->recipe_len, &n,
 	    cr->e)) != 0)
@@ -858,10 +909,70 @@ on_chunk_get(struct sess *s, struct wire_rd *r, struct err *e)
 	return 0;
 }
 
+/* Frames that store or change data; the rest only read. */
+static int
+is_write_frame(uint16_t type)
+{
+	switch (type) {
+	case PT_FS_OPEN:
+	case PT_CHUNK_ASK:
+	case PT_CHUNK_PUT:
+	case PT_OBJ_PUT:
+	case PT_OBJ_META:
+	case PT_OBJ_GONE:
+	case PT_TXN_COMMIT:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A node in replication mode RECEIVE or SYNCRECEIVE is a replica: its
+ * data here comes from the source server only, so the node itself may
+ * restore and query but not back up, until an administrator changes its
+ * replmode (failover, role swap).  Read from the catalog on every write
+ * frame, so that such a change applies to a session already open.  A node
+ * not found is left to the frame handlers.
+ */
+static int
+refuse_if_target(struct sess *s, struct err *e)
+{
+	static const char *const modes[] = {
+		"SEND", "RECEIVE", "SYNCSEND", "SYNCRECEIVE",
+	};
+	struct cat_account a;
+
+	if (cat_account_get(s->w->cat, CAT_KIND_NODE, s->name, &a,
+	    NULL) != 0 || !CAT_REPLMODE_IS_TARGET(a.repl_mode))
+		return 0;
+	return err_set(e, COFFER_EPERM, "ANR0457E node %s is a replication "
+	    "target (replmode %s); backups are refused until an "
+	    "administrator changes its replmode", s->name,
+	    modes[a.repl_mode]);
+}
+
+int
+sess_node_txn_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e)
+{
+	switch (type) {
+	case PT_CHUNK_ASK:	return on_chunk_ask(s, r, e);
+	case PT_CHUNK_PUT:	return on_chunk_put(s, r, e);
+	case PT_TXN_COMMIT:	return on_txn_commit(s, r, e);
+	case PT_TXN_ABORT:	return on_txn_abort(s, r, e);
+	}
+	return err_set(e, COFFER_EPROTO, "unexpected %s frame",
+	    proto_type_name(type));
+}
+
 int
 sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e)
 {
+	int rc;
+
+	if (is_write_frame(type) && (rc = refuse_if_target(s, e)) != 0)
+		return rc;
 	switch (type) {
 	case PT_FS_OPEN:	return on_fs_open(s, r, e);
 	case PT_INV_GET:	return on_inv_get(s, r, e);

@@ -126,6 +126,10 @@ int pool_txn_unref(struct pool_txn *t, const uint8_t hash[HASH_LEN],
  * in one index transaction apply its references, call cb (if not NULL)
  * with the index connection so the caller can write its own rows, and
  * commit.  If cb fails, nothing is committed.  The txn is freed either way.
+ * A failed commit leaves the pool as pool_txn_abort() would: pins are
+ * released, and the bytes the txn appended (durable by then) are dead
+ * space that no index row names; the server relies on this to roll back
+ * an all-or-nothing transaction from inside cb.
  */
 typedef int (*pool_commit_cb)(struct sqlite3 *db, void *arg, struct err *e);
 int pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,

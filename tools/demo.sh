@@ -27,8 +27,10 @@ note "built cofferd, coffer, coffer-admin and coffer-pool in $top"
 
 scratch=$(mktemp -d /tmp/coffer-demo.XXXXXX)
 srv_pid=
+hot_pid=
 cleanup() {
 	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+	[ -n "$hot_pid" ] && kill "$hot_pid" 2>/dev/null && wait "$hot_pid" 2>/dev/null
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $scratch"; else rm -rf "$scratch"; fi
 }
 trap cleanup EXIT
@@ -203,8 +205,67 @@ COFFER_PASSWORD=wrong-password cli query filespace 2>&1 | sed 's/^/   /' || true
 step "The activity log (query actlog, last lines)"
 adm -c "query actlog" | tail -6 | sed 's/^/   /'
 
-step "Stopping the server cleanly (SIGTERM), then inspecting its pool offline"
+step "The hot site: a second server, HOTSITE, formatted and started on 127.0.0.1"
+"$top/cofferd" format --dir "$scratch/hotsite" --name HOTSITE >/dev/null
+"$top/cofferd" --dir "$scratch/hotsite" --port 0 >"$scratch/hot.out" 2>"$scratch/hot.err" &
+hot_pid=$!
+i=0
+until grep -q 'ready on' "$scratch/hot.out" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 200 ] || { cat "$scratch/hot.err"; exit 1; }
+	sleep 0.05
+done
+sed 's/^/   /' "$scratch/hot.out"
+hport=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$scratch/hot.out")
+hca="$scratch/hotsite/tls/ca.pem"
+hadm() { "$top/coffer-admin" --server "127.0.0.1:$hport" --ca "$hca" "$@"; }
+
+step "Each server defines the other (certificate + server password), then PING SERVER"
+spw="demo-serverpw-$$"
+adm -c "define server hotsite serverpassword=$spw hladdress=127.0.0.1 lladdress=$hport cafile=$hca" | sed 's/^/   /'
+hadm -c "define server primary serverpassword=$spw hladdress=127.0.0.1 lladdress=$port cafile=$ca" | sed 's/^/   /'
+adm -c "set replserver hotsite" | sed 's/^/   /'
+adm -c "ping server hotsite" | sed 's/^/   /'
+adm -c "update node web01 replstate=enabled replmode=send" | sed 's/^/   /'
+
+step "Nightly replication: replicate node web01 wait=yes (files and the VM)"
+adm --json -c "replicate node web01 wait=yes" >"$scratch/repl1.json"
+python3 - "$scratch/repl1.json" <<'PY'
+import json, sys
+d = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1])
+print("   %d versions, %d chunks, %.1f MiB sent to HOTSITE" % (
+    d["objects_sent"], d["chunks_sent"], d["bytes_sent"] / 1048576))
+PY
+
+step "The next night nothing changed: one digest per filespace, nothing sent"
+adm --json -c "replicate node web01 wait=yes" >"$scratch/repl2.json"
+note "versions sent: $(json objects_sent <"$scratch/repl2.json"), filespaces consistent at once: $(json filespaces_consistent <"$scratch/repl2.json") of $(json filespaces <"$scratch/repl2.json")"
+adm -c "query replication web01" | sed 's/^/   /'
+
+step "Disaster: the primary site is lost (cofferd PRIMARY stopped)"
 kill -TERM "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; srv_pid=
+note "PRIMARY on port $port no longer answers"
+
+step "Failover: the client restores from the hot site by itself (REPLSERVER)"
+cat > "$scratch/coffer.opt" <<EOF
+SERVER 127.0.0.1:$port
+CAFILE $ca
+NODENAME WEB01
+VMCONFDIR $vmconf
+REPLSERVER 127.0.0.1:$hport
+REPLCAFILE $hca
+EOF
+"$top/coffer" --optfile "$scratch/coffer.opt" restore "$src/" "$scratch/failover/" --subdir=yes 2>&1 |
+	grep -E "ANS2106I|objects restored" | sed 's/^/   /'
+diff -r --no-dereference "$src" "$scratch/failover" >/dev/null
+note "the tree restored from HOTSITE is identical to the one backed up (diff -r)"
+"$top/coffer" --optfile "$scratch/coffer.opt" restore vm --drorder --target-dir "$scratch/failover-vm" 2>&1 |
+	grep -E "^(DR|VM)" | sed 's/^/   /'
+cmp "$vmimg/mgmt01-root.raw" "$scratch/failover-vm/mgmt01-root.raw" && note "mgmt01's disk from HOTSITE is identical"
+
+step "Stopping the hot site"
+kill -TERM "$hot_pid"; wait "$hot_pid" 2>/dev/null || true; hot_pid=
+
+step "The primary's pool, inspected offline (coffer-pool on the stopped server)"
 "$top/coffer-pool" --db "$scratch/primary/catalog.db" stats "$scratch/primary/pool" | sed 's/^/   /'
 "$top/coffer-pool" --db "$scratch/primary/catalog.db" audit "$scratch/primary/pool" | sed 's/^/   /'
 

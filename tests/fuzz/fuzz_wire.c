@@ -3,8 +3,9 @@
  * never read out of bounds or crash on any input.
  *
  * The input is a frame: the header is decoded and checked, the payload is
- * decoded as object metadata (proto.c), then walked with a field sequence
- * chosen by the header's type, so every getter meets hostile lengths.
+ * decoded as object metadata and as filespace entries (proto.c), then
+ * walked with a field sequence chosen by the header's type, so every
+ * getter meets hostile lengths.
  */
 #include "config.h"
 
@@ -46,6 +47,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (proto_get_obj(&r, &o, with, &e) == 0 &&
 		    (memchr(o.path, '\0', o.path_len) != NULL ||
 		    o.path_len == 0 || wire_rd_left(&r) > h.len))
+			__builtin_trap();
+	}
+	/* FS_PAGE entries, one after another, as the client reads them. */
+	wire_rd_init(&r, data + WIRE_HDR_LEN, h.len);
+	for (;;) {
+		struct proto_fs f;
+
+		if (proto_get_fs(&r, &f, &e) != 0)
+			break;
+		if (f.name_len == 0 || memchr(f.name, '\0', f.name_len) !=
+		    NULL || f.type_len > 31 || f.drprotect > 1)
 			__builtin_trap();
 	}
 	wire_rd_init(&r, data + WIRE_HDR_LEN, h.len);

@@ -29,11 +29,13 @@
 #include "codec.h"
 #include "err.h"
 #include "hash.h"
+#include "passwd.h"
 #include "pool.h"
 #include "pool_backend.h"
 #include "pool_container.h"
 #include "proc.h"
 #include "proto.h"
+#include "tls.h"
 #include "util.h"
 
 #define SECRET	"Sup3rSecretPw!"
@@ -1020,6 +1022,223 @@ adm_update_filespace_errors_say_what_is_wrong(void **state)
 	assert_string_equal(cell(&fx->res, 0, "drprotect"), "no");
 }
 
+/* ---- peer servers and replication ---- */
+
+/* A CA of this fixture's own in fx->dir/tls; its ca.pem path into out. */
+static void
+make_ca(struct fixture *fx, char *out, size_t len)
+{
+	char dir[128];
+	struct err e;
+
+	snprintf(dir, sizeof(dir), "%s/tls", fx->dir);
+	if (tls_make_ca_and_server_cert(dir, "PRIMARY", &e) != 0)
+		fail_msg("ca: %s", e.msg);
+	snprintf(out, len, "%s/ca.pem", dir);
+}
+
+static void
+adm_define_server_stores_the_key_never_the_password(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t want[PASSWD_SERVER_KEY_LEN];
+	struct cat_server s;
+	char ca[160], line[512];
+
+	make_ca(fx, ca, sizeof(ca));
+	snprintf(line, sizeof(line), "define server hotsite serverpassword="
+	    SECRET " hladdress=127.0.0.1 lladdress=1501 cafile=%s "
+	    "description='hot site'", ca);
+	run_ok(fx, line);
+	assert_msg(&fx->res, "ANR1660I Server HOTSITE defined");
+	assert_int_equal(cat_server_get(fx->cat, "HOTSITE", &s, NULL), 0);
+	assert_int_equal(passwd_server_key(SECRET, "hotsite", "primary", want,
+	    NULL), 0);
+	assert_memory_equal(s.key, want, sizeof(want));
+	assert_string_equal(s.cafile, ca);
+
+	run_ok(fx, "q ser");
+	assert_int_equal(fx->res.nrow, 1);
+	assert_int_equal(fx->res.ncol, 6);
+	assert_string_equal(cell(&fx->res, 0, "server_name"), "HOTSITE");
+	assert_string_equal(cell(&fx->res, 0, "hladdress"), "127.0.0.1");
+	assert_string_equal(cell(&fx->res, 0, "lladdress"), "1501");
+	assert_string_equal(cell(&fx->res, 0, "cafile"), ca);
+	assert_string_equal(cell(&fx->res, 0, "description"), "hot site");
+	assert_non_null(cell(&fx->res, 0, "defined"));
+	/* "q se" is still QUERY SESSION. */
+	run_ok(fx, "q se");
+	assert_int_equal(adm_col_index(&fx->res, "session_number"), 0);
+
+	/* A new password gives a new key; the other fields stay. */
+	run_ok(fx, "UPD SE hotsite SERVERPA=other-pw-123 LLA=1600");
+	assert_msg(&fx->res, "ANR1661I");
+	assert_int_equal(cat_server_get(fx->cat, "HOTSITE", &s, NULL), 0);
+	assert_memory_not_equal(s.key, want, sizeof(want));
+	assert_int_equal(s.lladdress, 1600);
+	assert_string_equal(s.description, "hot site");
+
+	/* No password anywhere: messages, queries, the activity log. */
+	query_actlog(fx, "");
+	assert_false(result_has(&fx->res, SECRET));
+	assert_false(result_has(&fx->res, "other-pw-123"));
+	query_actlog(fx, "msgno=2017 search=hotsite");
+	assert_true(result_has(&fx->res, "serverpassword=?***?"));
+	assert_true(result_has(&fx->res, "SERVERPA=?***?"));
+}
+
+static void
+adm_define_server_errors_say_what_is_wrong(void **state)
+{
+	struct fixture *fx = *state;
+	char ca[160], line[512];
+
+	make_ca(fx, ca, sizeof(ca));
+	assert_int_equal(run(fx, "define server hot hla=h lla=1"), RC_ERROR);
+	assert_msg(&fx->res, "ANR2020E DEFINE SERVER: Missing parameter");
+	assert_int_equal(run(fx, "define server hot serverpassword=" SECRET
+	    " hla=h lla=70000"), RC_ERROR);
+	assert_msg(&fx->res, "for LLADDRESS is not a port number");
+	assert_int_equal(run(fx, "define server hot serverpassword=" SECRET
+	    " hla=h lla=1500 cafile=ca.pem"), RC_ERROR);
+	assert_msg(&fx->res, "is not an absolute path");
+	assert_int_equal(run(fx, "define server hot serverpassword=" SECRET
+	    " hla=h lla=1500 cafile=/nonexistent/ca.pem"), RC_ERROR);
+	assert_msg(&fx->res, "CAFILE /nonexistent/ca.pem cannot be used");
+	snprintf(line, sizeof(line), "define server hot serverpassword="
+	    SECRET " hla=h lla=1500 cafile=%s/catalog.db", fx->dir);
+	assert_int_equal(run(fx, line), RC_ERROR);
+	assert_msg(&fx->res, "cannot be used");
+	assert_int_equal(run(fx, "define server primary serverpassword="
+	    SECRET " hla=h lla=1500"), RC_ERROR);
+	assert_msg(&fx->res, "this server's own name");
+	assert_int_equal(run(fx, "define server hot serverpassword=short "
+	    "hla=h lla=1500"), RC_ERROR);
+	assert_msg(&fx->res, "does not meet the policy");
+	assert_false(result_has(&fx->res, "short"));
+
+	/* Without CAFILE: defined, but never connected to. */
+	run_ok(fx, "define server hot serverpassword=" SECRET " hla=h "
+	    "lla=1500");
+	assert_msg(&fx->res, "no CAFILE yet");
+	assert_int_equal(run(fx, "define server hot serverpassword=" SECRET
+	    " hla=h lla=1500"), RC_ERROR);
+	assert_msg(&fx->res, "ANR1711E");
+	assert_int_equal(run(fx, "ping server hot"), RC_ERROR);
+	assert_msg(&fx->res, "ANR1705W Ping for server 'HOT' was not able");
+	assert_msg(&fx->res, "no CA file defined");
+	assert_int_equal(run(fx, "ping server nosuch"), RC_ERROR);
+	assert_msg(&fx->res, "ANR1710E PING SERVER: Server NOSUCH is not "
+	    "defined.");
+	assert_int_equal(run(fx, "update server nosuch lla=1"), RC_ERROR);
+	assert_msg(&fx->res, "ANR1710E");
+	assert_int_equal(run(fx, "update server hot"), RC_ERROR);
+	assert_msg(&fx->res, "nothing to update");
+	assert_int_equal(run(fx, "delete server nosuch"), RC_ERROR);
+	assert_msg(&fx->res, "ANR1710E");
+}
+
+static void
+adm_set_replserver_guards_delete_and_shows_in_status(void **state)
+{
+	struct fixture *fx = *state;
+
+	run_ok(fx, "q status");
+	assert_null(cell(&fx->res, 0, "replserver"));
+	assert_int_equal(run(fx, "set replserver hot"), RC_ERROR);
+	assert_msg(&fx->res, "ANR1710E SET REPLSERVER: Server HOT is not "
+	    "defined.");
+	run_ok(fx, "define server hot serverpassword=" SECRET " hla=h "
+	    "lla=1500");
+	run_ok(fx, "set replserver Hot");
+	assert_msg(&fx->res, "ANR2716I Replication server set to HOT.");
+	run_ok(fx, "q status");
+	assert_string_equal(cell(&fx->res, 0, "replserver"), "HOT");
+	assert_string_equal(cell(&fx->res, 0, "server_name"), "PRIMARY");
+	assert_non_null(cell(&fx->res, 0, "invalidpwlimit"));
+	assert_int_equal(run(fx, "delete server hot"), RC_ERROR);
+	assert_msg(&fx->res, "ANR1713E DELETE SERVER: Server HOT is the "
+	    "replication server");
+	run_ok(fx, "set replserver");
+	assert_msg(&fx->res, "has been removed");
+	run_ok(fx, "q status");
+	assert_null(cell(&fx->res, 0, "replserver"));
+	run_ok(fx, "del se hot");
+	assert_msg(&fx->res, "ANR1662I Server HOT deleted.");
+	run_ok(fx, "q server");
+	assert_int_equal(fx->res.nrow, 0);
+}
+
+static void
+adm_replication_rules_and_query_replication(void **state)
+{
+	struct fixture *fx = *state;
+	struct cat_account a;
+	struct cat_repl rp;
+	uint64_t fs;
+
+	run_ok(fx, "reg node bob " SECRET);
+	assert_int_equal(cat_fs_open(fx->cat, "BOB", "VM:web", "VM", &fs,
+	    NULL), 0);
+	run_ok(fx, "q fi bob");
+	assert_string_equal(cell(&fx->res, 0, "replrule"), "all_data");
+	run_ok(fx, "upd fi bob VM:web replrule=active_data");
+	assert_string_equal(fx->res.msgs[0], "ANR2079I Filespace VM:web of "
+	    "node BOB updated: DRPROTECT=NO DRPRIORITY=0 "
+	    "REPLRULE=ACTIVE_DATA.");
+	run_ok(fx, "q fi bob");
+	assert_string_equal(cell(&fx->res, 0, "replrule"), "active_data");
+	run_ok(fx, "upd fi bob VM:web REPLR=n drpri=2");
+	run_ok(fx, "q fi bob");
+	assert_string_equal(cell(&fx->res, 0, "replrule"), "none");
+	assert_string_equal(cell(&fx->res, 0, "drpriority"), "2");
+	assert_int_equal(run(fx, "upd fi bob VM:web replrule=a"), RC_ERROR);
+	assert_msg(&fx->res, "for REPLRULE is not ALL_DATA, ACTIVE_DATA or "
+	    "NONE");
+
+	/* UPDATE NODE's replication fields, QUERY NODE's columns. */
+	run_ok(fx, "upd node bob replstate=enabled replmode=syncreceive");
+	run_ok(fx, "q node bob f=d");
+	assert_string_equal(cell(&fx->res, 0, "repl_state"), "enabled");
+	assert_string_equal(cell(&fx->res, 0, "repl_mode"), "syncreceive");
+	assert_null(cell(&fx->res, 0, "last_replication"));
+	assert_int_equal(cat_account_get(fx->cat, CAT_KIND_NODE, "BOB", &a,
+	    NULL), 0);
+	a.last_repl = 1700000000;
+	assert_int_equal(cat_account_update(fx->cat, &a, NULL), 0);
+	run_ok(fx, "q node bob f=d");
+	assert_non_null(cell(&fx->res, 0, "last_replication"));
+	assert_int_equal(run(fx, "upd node bob replmode=sideways"), RC_ERROR);
+
+	run_ok(fx, "q replication");
+	assert_int_equal(fx->res.nrow, 0);
+	assert_msg(&fx->res, "ANR2034I");
+	memset(&rp, 0, sizeof(rp));
+	snprintf(rp.node, sizeof(rp.node), "BOB");
+	rp.fs_id = fs;
+	snprintf(rp.fs_name, sizeof(rp.fs_name), "VM:web");
+	snprintf(rp.target, sizeof(rp.target), "HOT");
+	rp.last_start = 1700000000;
+	rp.objects = 7;
+	rp.bytes = 4096;
+	snprintf(rp.status, sizeof(rp.status), "failed");
+	assert_int_equal(cat_repl_set(fx->cat, &rp, NULL), 0);
+	run_ok(fx, "q repl bob");
+	assert_int_equal(fx->res.nrow, 1);
+	assert_string_equal(cell(&fx->res, 0, "node_name"), "BOB");
+	assert_string_equal(cell(&fx->res, 0, "filespace_name"), "VM:web");
+	assert_string_equal(cell(&fx->res, 0, "target"), "HOT");
+	assert_non_null(cell(&fx->res, 0, "last_start"));
+	assert_null(cell(&fx->res, 0, "last_success"));
+	assert_string_equal(cell(&fx->res, 0, "objects"), "7");
+	assert_string_equal(cell(&fx->res, 0, "bytes"), "4096");
+	assert_string_equal(cell(&fx->res, 0, "status"), "failed");
+	run_ok(fx, "q repl b*");
+	assert_int_equal(fx->res.nrow, 1);
+	run_ok(fx, "q repl alice");
+	assert_int_equal(fx->res.nrow, 0);
+}
+
 int
 main(void)
 {
@@ -1044,6 +1263,10 @@ main(void)
 		T(adm_admin_cannot_lock_or_remove_itself),
 		T(adm_define_domain_accepts_nolimit_and_defaults),
 		T(adm_set_invalidpwlimit_is_stored_and_shown),
+		T(adm_define_server_stores_the_key_never_the_password),
+		T(adm_define_server_errors_say_what_is_wrong),
+		T(adm_set_replserver_guards_delete_and_shows_in_status),
+		T(adm_replication_rules_and_query_replication),
 		T(adm_query_stgpool_reports_the_pool),
 		T(adm_expire_inventory_wait_yes_returns_counts),
 		T(adm_audit_container_wait_yes_reports_damage),

@@ -121,6 +121,27 @@ collect(void *arg, const struct cat_obj *o)
 	return rs->stop_after > 0 && rs->n >= rs->stop_after ? 7 : 0;
 }
 
+struct uuid_rows {
+	uint8_t	uuid[8][16];
+	int	state[8];
+	int64_t	deact[8];
+	int	n;
+};
+
+static int
+collect_uuid(void *arg, const struct cat_obj *o)
+{
+	struct uuid_rows *u = arg;
+
+	assert_true(u->n < 8);
+	memcpy(u->uuid[u->n], o->uuid, 16);
+	u->state[u->n] = o->state;
+	u->deact[u->n] = o->deactivated;
+	u->n++;
+	return 0;
+}
+
+
 static uint64_t
 make_fs(struct fixture *fx, const char *node, const char *name)
 {
@@ -677,6 +698,323 @@ cat_open_adds_dr_columns_to_an_older_catalog(void **state)
 		assert_int_equal(fs.drprotect, pass);
 		assert_int_equal(fs.drpriority, pass ? 5 : 0);
 		OK(cat_fs_set_dr(c, fs.id, 1, 5, &e_));
+		cat_close(c);
+		c = NULL;
+	}
+}
+
+
+/* ---- replication: peer servers, bookkeeping, node and filespace ---- */
+
+static struct cat_server
+server_def(const char *name, int port)
+{
+	struct cat_server s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.name, sizeof(s.name), "%s", name);
+	snprintf(s.hladdress, sizeof(s.hladdress), "127.0.0.1");
+	s.lladdress = port;
+	snprintf(s.cafile, sizeof(s.cafile), "/etc/coffer/%s.pem", name);
+	for (int i = 0; i < CAT_SERVER_KEY_LEN; i++)
+		s.key[i] = (uint8_t)(i * 7 + port);
+	snprintf(s.description, sizeof(s.description), "hot site");
+	return s;
+}
+
+struct server_names {
+	int	n;
+	char	name[4][CAT_NAME_MAX + 1];
+};
+
+static int
+collect_server(void *arg, const struct cat_server *s)
+{
+	struct server_names *sn = arg;
+
+	assert_true(sn->n < 4);
+	snprintf(sn->name[sn->n++], CAT_NAME_MAX + 1, "%s", s->name);
+	return 0;
+}
+
+static void
+cat_server_round_trips_and_refuses_duplicates(void **state)
+{
+	struct fixture *fx = *state;
+	struct cat_server s = server_def("hotsite", 1501), g, t;
+	struct server_names sn;
+	struct err e;
+
+	OK(cat_server_add(fx->c, &s, &e_));
+	assert_int_equal(cat_server_add(fx->c, &s, &e), COFFER_EEXIST);
+	assert_non_null(strstr(e.msg, "HOTSITE"));
+	OK(cat_server_get(fx->c, "HotSite", &g, &e_));
+	assert_string_equal(g.name, "HOTSITE");
+	assert_string_equal(g.hladdress, "127.0.0.1");
+	assert_int_equal(g.lladdress, 1501);
+	assert_string_equal(g.cafile, s.cafile);
+	assert_memory_equal(g.key, s.key, CAT_SERVER_KEY_LEN);
+	assert_string_equal(g.description, "hot site");
+	assert_true(g.defined > 0);
+
+	g.lladdress = 1600;
+	memset(g.key, 0xab, sizeof(g.key));
+	g.cafile[0] = '\0';
+	OK(cat_server_update(fx->c, &g, &e_));
+	OK(cat_server_get(fx->c, "hotsite", &t, &e_));
+	assert_int_equal(t.lladdress, 1600);
+	assert_memory_equal(t.key, g.key, CAT_SERVER_KEY_LEN);
+	assert_string_equal(t.cafile, "");
+	assert_int_equal(t.defined, g.defined);
+
+	s = server_def("another", 1502);
+	OK(cat_server_add(fx->c, &s, &e_));
+	memset(&sn, 0, sizeof(sn));
+	OK(cat_server_list(fx->c, collect_server, &sn, &e_));
+	assert_int_equal(sn.n, 2);
+	assert_string_equal(sn.name[0], "ANOTHER");
+	assert_string_equal(sn.name[1], "HOTSITE");
+
+	OK(cat_server_delete(fx->c, "another", &e_));
+	assert_int_equal(cat_server_delete(fx->c, "another", NULL),
+	    COFFER_ENOTFOUND);
+	assert_int_equal(cat_server_get(fx->c, "another", &g, NULL),
+	    COFFER_ENOTFOUND);
+	g = server_def("ghost", 1);
+	assert_int_equal(cat_server_update(fx->c, &g, NULL),
+	    COFFER_ENOTFOUND);
+}
+
+static void
+cat_server_rejects_bad_definitions(void **state)
+{
+	struct fixture *fx = *state;
+	struct cat_server s = server_def("x", 0);
+
+	assert_int_equal(cat_server_add(fx->c, &s, NULL), COFFER_EINVAL);
+	s = server_def("x", 70000);
+	assert_int_equal(cat_server_add(fx->c, &s, NULL), COFFER_EINVAL);
+	s = server_def("x", 1500);
+	s.hladdress[0] = '\0';
+	assert_int_equal(cat_server_add(fx->c, &s, NULL), COFFER_EINVAL);
+	s = server_def("bad name", 1500);
+	assert_int_equal(cat_server_add(fx->c, &s, NULL), COFFER_EINVAL);
+}
+
+struct repl_rows {
+	int		n;
+	struct cat_repl	r[4];
+};
+
+static int
+collect_repl(void *arg, const struct cat_repl *r)
+{
+	struct repl_rows *rr = arg;
+
+	assert_true(rr->n < 4);
+	rr->r[rr->n++] = *r;
+	return 0;
+}
+
+static struct cat_repl
+repl_row(const char *node, uint64_t fs, const char *target, int64_t end)
+{
+	struct cat_repl r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.node, sizeof(r.node), "%s", node);
+	r.fs_id = fs;
+	snprintf(r.fs_name, sizeof(r.fs_name), "/fs%llu",
+	    (unsigned long long)fs);
+	snprintf(r.target, sizeof(r.target), "%s", target);
+	r.last_start = end - 5;
+	r.last_end = end;
+	r.objects = 10 * fs;
+	r.bytes = 1000 * fs;
+	snprintf(r.status, sizeof(r.status), "completed");
+	return r;
+}
+
+static void
+cat_repl_set_upserts_per_node_filespace_and_target(void **state)
+{
+	struct fixture *fx = *state;
+	struct repl_rows *rr = calloc(1, sizeof(*rr));
+	struct cat_repl r;
+
+	assert_non_null(rr);
+	r = repl_row("n1", 2, "hot", T0);
+	OK(cat_repl_set(fx->c, &r, &e_));
+	r = repl_row("n1", 1, "hot", T0);
+	OK(cat_repl_set(fx->c, &r, &e_));
+	r = repl_row("n2", 3, "hot", T0);
+	OK(cat_repl_set(fx->c, &r, &e_));
+	/* The same key again replaces the row. */
+	r = repl_row("N1", 2, "HOT", T0 + 100);
+	snprintf(r.status, sizeof(r.status), "failed: connection lost");
+	r.last_end = T0;
+	OK(cat_repl_set(fx->c, &r, &e_));
+
+	OK(cat_repl_list(fx->c, "n1", collect_repl, rr, &e_));
+	assert_int_equal(rr->n, 2);
+	assert_string_equal(rr->r[0].node, "N1");
+	assert_int_equal(rr->r[0].fs_id, 1);
+	assert_int_equal(rr->r[1].fs_id, 2);
+	assert_string_equal(rr->r[1].fs_name, "/fs2");
+	assert_string_equal(rr->r[1].target, "HOT");
+	assert_int_equal(rr->r[1].last_start, T0 + 95);
+	assert_int_equal(rr->r[1].last_end, T0);
+	assert_int_equal(rr->r[1].objects, 20);
+	assert_int_equal(rr->r[1].bytes, 2000);
+	assert_string_equal(rr->r[1].status, "failed: connection lost");
+	memset(rr, 0, sizeof(*rr));
+	OK(cat_repl_list(fx->c, NULL, collect_repl, rr, &e_));
+	assert_int_equal(rr->n, 3);
+	assert_string_equal(rr->r[2].node, "N2");
+	r = repl_row("bad name", 1, "hot", T0);
+	assert_int_equal(cat_repl_set(fx->c, &r, NULL), COFFER_EINVAL);
+	free(rr);
+}
+
+static void
+cat_node_copy_creates_then_updates_without_touching_lock(void **state)
+{
+	struct fixture *fx = *state;
+	struct cat_account a = account(CAT_KIND_NODE, "vm1", "GOLD"), g;
+	int locked;
+
+	snprintf(a.contact, sizeof(a.contact), "ops");
+	a.rpo_s = 86400;
+	a.repl_mode = CAT_REPLMODE_RECEIVE;
+	a.locked = 1;		/* not copied */
+	a.last_repl = 42;	/* not copied */
+	OK(cat_node_copy(fx->c, &a, &e_));
+	OK(cat_account_get(fx->c, CAT_KIND_NODE, "VM1", &g, &e_));
+	assert_string_equal(g.pwhash, a.pwhash);
+	assert_string_equal(g.domain, "GOLD");
+	assert_string_equal(g.contact, "ops");
+	assert_int_equal(g.rpo_s, 86400);
+	assert_int_equal(g.repl_mode, CAT_REPLMODE_RECEIVE);
+	assert_int_equal(g.locked, 0);
+	assert_int_equal(g.last_repl, 0);
+	assert_true(g.registered > 0);
+
+	/* Locked and failed at the target stay as they are. */
+	OK(cat_account_logon(fx->c, CAT_KIND_NODE, "vm1", 0, 1, &locked,
+	    &e_));
+	assert_int_equal(locked, 1);
+	snprintf(a.pwhash, sizeof(a.pwhash), "$scrypt$new");
+	snprintf(a.domain, sizeof(a.domain), "SILVER");
+	a.repl_mode = CAT_REPLMODE_SYNCRECEIVE;
+	a.locked = 0;
+	OK(cat_node_copy(fx->c, &a, &e_));
+	OK(cat_account_get(fx->c, CAT_KIND_NODE, "vm1", &g, &e_));
+	assert_string_equal(g.pwhash, "$scrypt$new");
+	assert_string_equal(g.domain, "SILVER");
+	assert_int_equal(g.repl_mode, CAT_REPLMODE_SYNCRECEIVE);
+	assert_int_equal(g.locked, 1);
+	assert_int_equal(g.failed, 1);
+
+	a.kind = CAT_KIND_ADMIN;
+	assert_int_equal(cat_node_copy(fx->c, &a, NULL), COFFER_EINVAL);
+}
+
+static void
+cat_account_last_repl_and_fs_replrule_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	struct cat_account a = account(CAT_KIND_NODE, "n", "D"), g;
+	struct cat_fs fs;
+	uint64_t id;
+
+	OK(cat_account_add(fx->c, &a, &e_));
+	OK(cat_account_get(fx->c, CAT_KIND_NODE, "n", &g, &e_));
+	assert_int_equal(g.last_repl, 0);
+	g.last_repl = T0;
+	OK(cat_account_update(fx->c, &g, &e_));
+	OK(cat_account_get(fx->c, CAT_KIND_NODE, "n", &g, &e_));
+	assert_int_equal(g.last_repl, T0);
+
+	id = make_fs(fx, "n", "VM:web");
+	OK(cat_fs_get_id(fx->c, id, &fs, &e_));
+	assert_int_equal(fs.replrule, CAT_REPLRULE_ALL);
+	OK(cat_fs_set_replrule(fx->c, id, CAT_REPLRULE_ACTIVE, &e_));
+	OK(cat_fs_get(fx->c, "n", "VM:web", &fs, &e_));
+	assert_int_equal(fs.replrule, CAT_REPLRULE_ACTIVE);
+	OK(cat_fs_set_replrule(fx->c, id, CAT_REPLRULE_NONE, &e_));
+	OK(cat_fs_get_id(fx->c, id, &fs, &e_));
+	assert_int_equal(fs.replrule, CAT_REPLRULE_NONE);
+	assert_int_equal(cat_fs_set_replrule(fx->c, id, 3, NULL),
+	    COFFER_EINVAL);
+	assert_int_equal(cat_fs_set_replrule(fx->c, 999, 0, NULL),
+	    COFFER_ENOTFOUND);
+}
+
+/*
+ * An account and filespace table as builds before replication made them:
+ * the catalog opens, keeps its rows, and gains last_repl, replrule and
+ * the server and repl_state tables.
+ */
+static void
+cat_open_adds_replication_columns_to_an_older_catalog(void **state)
+{
+	struct fixture *fx = *state;
+	struct cat_server s = server_def("peer", 1500);
+	char path[160];
+	sqlite3 *db = NULL;
+	struct cat *c = NULL;
+	struct cat_account a;
+	struct cat_fs fs;
+	struct cat_repl r = repl_row("OLD", 1, "PEER", T0);
+
+	snprintf(path, sizeof(path), "%s/old.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "CREATE TABLE account("
+	    " kind INTEGER NOT NULL, name TEXT NOT NULL, pwhash TEXT NOT NULL,"
+	    " locked INTEGER NOT NULL DEFAULT 0,"
+	    " failed INTEGER NOT NULL DEFAULT 0,"
+	    " registered INTEGER NOT NULL, last_logon INTEGER NOT NULL"
+	    " DEFAULT 0, domain TEXT NOT NULL DEFAULT '',"
+	    " contact TEXT NOT NULL DEFAULT '',"
+	    " rpo_s INTEGER NOT NULL DEFAULT 0,"
+	    " repl_state INTEGER NOT NULL DEFAULT 0,"
+	    " repl_mode INTEGER NOT NULL DEFAULT 0,"
+	    " last_backup INTEGER NOT NULL DEFAULT 0,"
+	    " PRIMARY KEY(kind, name)) WITHOUT ROWID;"
+	    "INSERT INTO account(kind, name, pwhash, registered, repl_mode,"
+	    " last_backup) VALUES(1, 'OLD', 'h', 5, 1, 66);"
+	    "CREATE TABLE filespace("
+	    " id INTEGER PRIMARY KEY, node TEXT NOT NULL, name TEXT NOT NULL,"
+	    " type TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
+	    " last_backup_start INTEGER NOT NULL DEFAULT 0,"
+	    " last_backup_end INTEGER NOT NULL DEFAULT 0,"
+	    " drprotect INTEGER NOT NULL DEFAULT 0,"
+	    " drpriority INTEGER NOT NULL DEFAULT 0,"
+	    " UNIQUE(node, name));"
+	    "INSERT INTO filespace(node, name, type, created, drpriority)"
+	    " VALUES('OLD', '/home', 'ext4', 1, 3);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	for (int pass = 0; pass < 2; pass++) {	/* upgrade, then plain open */
+		OK(cat_open(path, &c, &e_));
+		OK(cat_account_get(c, CAT_KIND_NODE, "OLD", &a, &e_));
+		assert_int_equal(a.last_backup, 66);
+		assert_int_equal(a.repl_mode, CAT_REPLMODE_RECEIVE);
+		assert_int_equal(a.last_repl, pass ? T0 : 0);
+		a.last_repl = T0;
+		OK(cat_account_update(c, &a, &e_));
+		OK(cat_fs_get(c, "OLD", "/home", &fs, &e_));
+		assert_int_equal(fs.drpriority, 3);
+		assert_int_equal(fs.replrule, pass ? CAT_REPLRULE_NONE :
+		    CAT_REPLRULE_ALL);
+		OK(cat_fs_set_replrule(c, fs.id, CAT_REPLRULE_NONE, &e_));
+		if (pass == 0) {
+			OK(cat_server_add(c, &s, &e_));
+			OK(cat_repl_set(c, &r, &e_));
+		} else
+			OK(cat_server_get(c, "PEER", &s, &e_));
 		cat_close(c);
 		c = NULL;
 	}
@@ -1321,6 +1659,40 @@ ignore_occ(void *arg, const struct cat_occupancy *o)
 }
 
 /* Run every catalog function once, so every statement is prepared. */
+static int
+ignore_srv(void *arg, const struct cat_server *s)
+{
+	(void)arg;
+	(void)s;
+	return 0;
+}
+
+static int
+ignore_repl(void *arg, const struct cat_repl *r)
+{
+	(void)arg;
+	(void)r;
+	return 0;
+}
+
+/* Every statement of cat_server.c, cat_repl.c and cat_node_copy. */
+static void
+exercise_replication(struct fixture *fx, const struct cat_account *a)
+{
+	struct cat_server s = server_def("peer", 1500);
+	struct cat_repl r = repl_row("n", 1, "peer", T0);
+
+	OK(cat_node_copy(fx->c, a, &e_));
+	OK(cat_server_add(fx->c, &s, &e_));
+	OK(cat_server_get(fx->c, "peer", &s, &e_));
+	OK(cat_server_update(fx->c, &s, &e_));
+	OK(cat_server_list(fx->c, ignore_srv, NULL, &e_));
+	OK(cat_server_delete(fx->c, "peer", &e_));
+	OK(cat_repl_set(fx->c, &r, &e_));
+	OK(cat_repl_list(fx->c, "n", ignore_repl, NULL, &e_));
+	OK(cat_repl_list(fx->c, NULL, ignore_repl, NULL, &e_));
+}
+
 static void
 exercise_everything(struct fixture *fx)
 {
@@ -1350,6 +1722,7 @@ exercise_everything(struct fixture *fx)
 	OK(cat_fs_get_id(fx->c, id, &fs, &e_));
 	OK(cat_fs_set_backup(fx->c, id, T0, T0, &e_));
 	OK(cat_fs_set_dr(fx->c, id, 1, 2, &e_));
+	OK(cat_fs_set_replrule(fx->c, id, CAT_REPLRULE_ACTIVE, &e_));
 	OK(cat_fs_list(fx->c, NULL, count_fs, &more, &e_));
 	OK(cat_occupancy(fx->c, "n", ignore_occ, NULL, &e_));
 	put(fx, id, "/x", CAT_OBJ_DIR, T0, 0);
@@ -1373,6 +1746,129 @@ exercise_everything(struct fixture *fx)
 	    COFFER_ENOTFOUND);
 	assert_int_equal(cat_actlog(fx->c, 'I', 1, NULL, "x"), 0);
 	OK(cat_actlog_query(fx->c, 0, "x", ignore_log, NULL, &e_));
+	exercise_replication(fx, &ag);
+	{
+		uint8_t dig[32], u[16];
+		uint64_t cnt;
+		struct uuid_rows ur;
+
+		memset(&ur, 0, sizeof(ur));
+		OK(cat_obj_digest(fx->c, id, 0, dig, &cnt, &e_));
+		OK(cat_obj_digest(fx->c, id, 1, dig, &cnt, &e_));
+		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 1, ignore_obj, NULL,
+		    &more, &e_));
+		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 0, collect_uuid, &ur,
+		    &more, &e_));
+		memcpy(u, ur.uuid[0], 16);
+		OK(cat_obj_get_uuid(fx->c, id, u, ignore_obj, NULL, &e_));
+		OK(cat_obj_set_state(fx->c, id, u, 0, T0 + 3, &e_));
+		OK(cat_obj_delete_uuid(fx->c, id, u, &e_));
+	}
+}
+
+
+/*
+ * Replication's view: versions by uuid, a digest that changes with any
+ * state change, and copies that keep the original's uuid and times.
+ */
+static void
+cat_obj_by_uuid_copies_digests_and_changes(void **state)
+{
+	struct fixture *fx = *state;
+	struct uuid_rows a, b, one;
+	struct cat_obj o;
+	uint8_t da[32], db[32];
+	uint64_t fa, fb = 0, na, nb;
+	struct cat *t = NULL;
+	char tpath[192];
+	int more;
+
+	fa = make_fs(fx, "src", "/a");
+	/* The target is another server: another catalog. */
+	snprintf(tpath, sizeof(tpath), "%s/target.db", fx->dir);
+	OK(cat_open(tpath, &t, &e_));
+	OK(cat_fs_open(t, "src", "/b", "ext4", &fb, &e_));
+	put(fx, fa, "/a/x", CAT_OBJ_FILE, T0, 1);
+	put(fx, fa, "/a/x", CAT_OBJ_FILE, T0 + 10, 2);	/* x v1 inactive */
+	put(fx, fa, "/a/y", CAT_OBJ_FILE, T0 + 5, 3);
+	memset(&a, 0, sizeof(a));
+	OK(cat_obj_uuid_walk(fx->c, fa, NULL, 0, 0, collect_uuid, &a, &more,
+	    &e_));
+	assert_int_equal(a.n, 3);
+	assert_int_equal(more, 0);
+	for (int i = 1; i < a.n; i++)
+		assert_true(memcmp(a.uuid[i - 1], a.uuid[i], 16) < 0);
+	/* Pages continue after the last uuid seen. */
+	memset(&one, 0, sizeof(one));
+	OK(cat_obj_uuid_walk(fx->c, fa, NULL, 1, 0, collect_uuid, &one, &more,
+	    &e_));
+	assert_int_equal(one.n, 1);
+	assert_int_equal(more, 1);
+	memset(&one, 0, sizeof(one));
+	OK(cat_obj_uuid_walk(fx->c, fa, a.uuid[0], 0, 1, collect_uuid, &one,
+	    &more, &e_));
+	for (int i = 0; i < one.n; i++)
+		assert_int_equal(one.state[i], CAT_ACTIVE);
+
+	/* Copy every version of /a into /b, as a replication target would. */
+	for (int i = 0; i < a.n; i++) {
+		struct rows *rs = query(fx, fa, "", 0, 1);
+
+		for (int k = 0; k < rs->n; k++) {
+			if (memcmp(rs->uuid[k], a.uuid[i], 16) != 0)
+				continue;
+			init_obj(&o, fb, rs->path[k][3] == 'x' ? "/b/x" :
+			    "/b/y", CAT_OBJ_FILE, rs->inserted[k],
+			    rs->size[k]);
+			memcpy(o.uuid, rs->uuid[k], 16);
+			o.state = rs->state[k];
+			o.deactivated = rs->deactivated[k];
+			OK(cat_obj_insert_copy(t, &o, &e_));
+		}
+	}
+	memset(&b, 0, sizeof(b));
+	OK(cat_obj_uuid_walk(t, fb, NULL, 0, 0, collect_uuid, &b, &more,
+	    &e_));
+	assert_int_equal(b.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_memory_equal(a.uuid[i], b.uuid[i], 16);
+		assert_int_equal(a.state[i], b.state[i]);
+		assert_int_equal(a.deact[i], b.deact[i]);
+	}
+	OK(cat_obj_digest(fx->c, fa, 0, da, &na, &e_));
+	OK(cat_obj_digest(t, fb, 0, db, &nb, &e_));
+	assert_int_equal(na, 3);
+	assert_int_equal(nb, 3);
+	assert_memory_equal(da, db, 32);
+	assert_int_equal(cat_obj_insert_copy(t, &o, NULL), COFFER_EEXIST);
+
+	/* A deactivation changes the digest; mirroring it makes them equal. */
+	OK(cat_obj_deactivate(fx->c, fa, "/a/y", T0 + 20, &e_));
+	OK(cat_obj_digest(fx->c, fa, 0, da, &na, &e_));
+	assert_memory_not_equal(da, db, 32);
+	memset(&a, 0, sizeof(a));
+	OK(cat_obj_uuid_walk(fx->c, fa, NULL, 0, 0, collect_uuid, &a, &more,
+	    &e_));
+	for (int i = 0; i < a.n; i++)
+		if (a.state[i] != b.state[i])
+			OK(cat_obj_set_state(t, fb, a.uuid[i], a.state[i],
+			    a.deact[i], &e_));
+	OK(cat_obj_digest(t, fb, 0, db, &nb, &e_));
+	assert_memory_equal(da, db, 32);
+	/* Active only: two versions fewer. */
+	OK(cat_obj_digest(fx->c, fa, 1, da, &na, &e_));
+	assert_int_equal(na, 1);
+
+	/* Deletion by uuid, and what is not there. */
+	OK(cat_obj_get_uuid(t, fb, b.uuid[0], ignore_obj, NULL, &e_));
+	OK(cat_obj_delete_uuid(t, fb, b.uuid[0], &e_));
+	assert_int_equal(cat_obj_delete_uuid(t, fb, b.uuid[0], NULL),
+	    COFFER_ENOTFOUND);
+	assert_int_equal(cat_obj_get_uuid(t, fb, b.uuid[0], ignore_obj,
+	    NULL, NULL), COFFER_ENOTFOUND);
+	assert_int_equal(cat_obj_set_state(t, fb, b.uuid[0], 0, 1, NULL),
+	    COFFER_ENOTFOUND);
+	cat_close(t);		/* teardown removes the directory */
 }
 
 static void
@@ -1434,6 +1930,12 @@ main(void)
 		T(cat_fs_open_is_idempotent),
 		T(cat_fs_set_dr_round_trips_through_every_getter),
 		T(cat_open_adds_dr_columns_to_an_older_catalog),
+		T(cat_server_round_trips_and_refuses_duplicates),
+		T(cat_server_rejects_bad_definitions),
+		T(cat_repl_set_upserts_per_node_filespace_and_target),
+		T(cat_node_copy_creates_then_updates_without_touching_lock),
+		T(cat_account_last_repl_and_fs_replrule_round_trip),
+		T(cat_open_adds_replication_columns_to_an_older_catalog),
 		T(cat_obj_insert_makes_previous_version_inactive),
 		T(cat_obj_uuid_assigned_and_preserved),
 		T(cat_obj_inventory_is_walk_order_with_pages),
@@ -1442,6 +1944,7 @@ main(void)
 		T(cat_obj_query_inactive_pages_never_split_a_path),
 		T(cat_obj_deactivate_and_update_meta_need_active_version),
 		T(cat_obj_get_finds_by_id),
+		T(cat_obj_by_uuid_copies_digests_and_changes),
 		T(cat_expire_releases_chunks_per_policy),
 		T(cat_expire_batches_many_paths),
 		T(cat_actlog_query_filters_by_time_and_search),

@@ -356,6 +356,96 @@ passwd_store_writes_0600_and_reads_back(void **state)
 	assert_int_equal(passwd_store(path, "two\nlines", &e), COFFER_EINVAL);
 }
 
+/* ---- server keys and proofs ---- */
+
+static void
+passwd_server_key_is_the_same_both_ways_round(void **state)
+{
+	uint8_t ab[PASSWD_SERVER_KEY_LEN], ba[PASSWD_SERVER_KEY_LEN];
+	uint8_t other[PASSWD_SERVER_KEY_LEN];
+
+	(void)state;
+	assert_int_equal(passwd_server_key("s3rver-pw", "primary", "HOTSITE",
+	    ab, NULL), 0);
+	assert_int_equal(passwd_server_key("s3rver-pw", "hotsite", "Primary",
+	    ba, NULL), 0);
+	assert_memory_equal(ab, ba, sizeof(ab));
+	/* Another partner, or another password: another key. */
+	assert_int_equal(passwd_server_key("s3rver-pw", "PRIMARY", "DRSITE",
+	    other, NULL), 0);
+	assert_memory_not_equal(ab, other, sizeof(ab));
+	assert_int_equal(passwd_server_key("s3rver-pX", "PRIMARY", "HOTSITE",
+	    other, NULL), 0);
+	assert_memory_not_equal(ab, other, sizeof(ab));
+	/* The names are not just concatenated: A:BC differs from AB:C. */
+	assert_int_equal(passwd_server_key("pw", "A", "BC", ab, NULL), 0);
+	assert_int_equal(passwd_server_key("pw", "AB", "C", ba, NULL), 0);
+	assert_memory_not_equal(ab, ba, sizeof(ab));
+}
+
+static void
+passwd_server_key_matches_scrypt_of_the_documented_salt(void **state)
+{
+	static const char salt[] = "coffer-server-key:HOTSITE:PRIMARY";
+	uint8_t key[PASSWD_SERVER_KEY_LEN], want[PASSWD_SERVER_KEY_LEN];
+
+	(void)state;
+	assert_int_equal(EVP_PBE_scrypt("s3rver-pw", 9,
+	    (const unsigned char *)salt, strlen(salt), 1u << 14, 8, 1,
+	    64u << 20, want, sizeof(want)), 1);
+	assert_int_equal(passwd_server_key("s3rver-pw", "PRIMARY", "hotsite",
+	    key, NULL), 0);
+	assert_memory_equal(key, want, sizeof(key));
+}
+
+static void
+passwd_server_key_rejects_empty_inputs(void **state)
+{
+	uint8_t key[PASSWD_SERVER_KEY_LEN];
+	struct err e;
+
+	(void)state;
+	assert_int_equal(passwd_server_key("", "A", "B", key, &e),
+	    COFFER_EINVAL);
+	assert_int_equal(passwd_server_key("pw", "", "B", key, &e),
+	    COFFER_EINVAL);
+	assert_int_equal(passwd_server_key("pw", "A", NULL, key, &e),
+	    COFFER_EINVAL);
+}
+
+static void
+passwd_server_mac_binds_role_nonces_and_name(void **state)
+{
+	uint8_t key[PASSWD_SERVER_KEY_LEN], cn[32], sn[32];
+	uint8_t m1[32], m2[32];
+
+	(void)state;
+	memset(key, 1, sizeof(key));
+	memset(cn, 2, sizeof(cn));
+	memset(sn, 3, sizeof(sn));
+	assert_int_equal(passwd_server_mac(key, 'T', cn, sn, "HOT", m1,
+	    NULL), 0);
+	assert_int_equal(passwd_server_mac(key, 'T', cn, sn, "HOT", m2,
+	    NULL), 0);
+	assert_memory_equal(m1, m2, sizeof(m1));
+	/* The target's proof cannot be replayed as the source's. */
+	assert_int_equal(passwd_server_mac(key, 'S', cn, sn, "HOT", m2,
+	    NULL), 0);
+	assert_memory_not_equal(m1, m2, sizeof(m1));
+	sn[31] ^= 1;
+	assert_int_equal(passwd_server_mac(key, 'T', cn, sn, "HOT", m2,
+	    NULL), 0);
+	assert_memory_not_equal(m1, m2, sizeof(m1));
+	sn[31] ^= 1;
+	assert_int_equal(passwd_server_mac(key, 'T', cn, sn, "HOS", m2,
+	    NULL), 0);
+	assert_memory_not_equal(m1, m2, sizeof(m1));
+	key[0] ^= 1;
+	assert_int_equal(passwd_server_mac(key, 'T', cn, sn, "HOT", m2,
+	    NULL), 0);
+	assert_memory_not_equal(m1, m2, sizeof(m1));
+}
+
 int
 main(void)
 {
@@ -367,6 +457,11 @@ main(void)
 		cmocka_unit_test(passwd_malformed_encodings_are_ecorrupt),
 		cmocka_unit_test(passwd_parameters_come_from_encoding),
 		cmocka_unit_test(passwd_policy_bounds_length),
+		cmocka_unit_test(passwd_server_key_is_the_same_both_ways_round),
+		cmocka_unit_test(
+		    passwd_server_key_matches_scrypt_of_the_documented_salt),
+		cmocka_unit_test(passwd_server_key_rejects_empty_inputs),
+		cmocka_unit_test(passwd_server_mac_binds_role_nonces_and_name),
 		cmocka_unit_test_setup_teardown(passwd_read_env_beats_file,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -578,6 +578,60 @@ sess_fs_list_carries_dr_and_vm_backup_is_logged(void **state)
 	    "backed up (2 objects).");
 }
 
+/* Set NODE1's replication mode, registering it the first time. */
+static void
+set_replmode(struct fixture *fx, int mode)
+{
+	struct cat_account a;
+	struct err e;
+
+	if (cat_account_get(fx->w->cat, CAT_KIND_NODE, "NODE1", &a,
+	    NULL) != 0) {
+		memset(&a, 0, sizeof(a));
+		a.kind = CAT_KIND_NODE;
+		snprintf(a.name, sizeof(a.name), "NODE1");
+		snprintf(a.pwhash, sizeof(a.pwhash), "x");
+		if (cat_account_add(fx->w->cat, &a, &e) != 0)
+			fail_msg("add: %s", e.msg);
+	}
+	a.repl_mode = mode;
+	if (cat_account_update(fx->w->cat, &a, &e) != 0)
+		fail_msg("update: %s", e.msg);
+}
+
+static void
+sess_replication_target_refuses_backup_but_allows_restore(void **state)
+{
+	struct fixture *fx = *state;
+	static const uint16_t writes[] = {
+		PT_CHUNK_ASK, PT_CHUNK_PUT, PT_OBJ_PUT, PT_OBJ_META,
+		PT_OBJ_GONE, PT_TXN_COMMIT,
+	};
+	uint64_t id;
+	struct err e;
+
+	set_replmode(fx, CAT_REPLMODE_SEND);
+	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
+	set_replmode(fx, CAT_REPLMODE_RECEIVE);
+	assert_int_equal(fs_open(fx, "VM:web", &id, &e), COFFER_EPERM);
+	assert_non_null(strstr(e.msg, "node NODE1 is a replication target "
+	    "(replmode RECEIVE); backups are refused until an administrator "
+	    "changes its replmode"));
+	assert_memory_equal(e.msg, "ANR", 3);
+	/* Refused before the payload is even read. */
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		assert_int_equal(frame(fx, writes[i], NULL, &e), COFFER_EPERM);
+	set_replmode(fx, CAT_REPLMODE_SYNCRECEIVE);
+	assert_int_equal(frame(fx, PT_TXN_COMMIT, NULL, &e), COFFER_EPERM);
+	assert_non_null(strstr(e.msg, "(replmode SYNCRECEIVE)"));
+	/* Queries and restores go on. */
+	frame_ok(fx, PT_FS_LIST, NULL);
+	assert_int_equal(fx->rtype, PT_FS_PAGE);
+	/* The administrator changes the mode: backups work again. */
+	set_replmode(fx, CAT_REPLMODE_SYNCSEND);
+	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
+}
+
 int
 main(void)
 {
@@ -591,6 +645,7 @@ main(void)
 		T(sess_unknown_commit_flags_are_a_protocol_error),
 		T(sess_obj_recipe_answers_for_vm_disks),
 		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
+		T(sess_replication_target_refuses_backup_but_allows_restore),
 #undef T
 	};
 

@@ -614,6 +614,7 @@ vm_xml_load_invalid_names_are_refused(void **state)
 		assert_null(strchr(e.msg, '\n'));
 	}
 	assert_int_equal(vm_name_valid(NULL), 0);
+	assert_int_equal(vm_xml_load(NULL, "mgmt01", &d, &e), COFFER_EINVAL);
 	memset(longname, 'a', sizeof(longname));
 	longname[VM_NAME_MAX] = '\0';
 	assert_int_equal(vm_name_valid(longname), 1);
@@ -689,6 +690,9 @@ vm_xml_rewrite_round_trip(void **state)
 	assert_non_null(strstr(out, "<backend model=\"random\">/dev/urandom"
 	    "</backend>"));
 	assert_null(strstr(out, "5f1a3c7e-9b2d-4e8f-a1c3-7d9e0b2f4a61"));
+	/* A copy beside the original gets its own MAC from libvirt. */
+	assert_null(strstr(out, "<mac "));
+	assert_non_null(strstr(out, "<interface "));
 	free(out);
 	free(xml);
 }
@@ -752,6 +756,26 @@ vm_xml_rewrite_keeps_declaration_and_utf8(void **state)
 	assert_string_equal(d.uuid, "5f1a3c7e-9b2d-4e8f-a1c3-7d9e0b2f4a61");
 	assert_non_null(strstr(out, "</name><uuid>5f1a3c7e-"));
 	vm_dom_free(&d);
+	free(out);
+}
+
+static void
+vm_xml_rewrite_accepts_an_undefined_prefix(void **state)
+{
+	static const char xml[] = "<domain><name>a</name><metadata><x:os/>"
+	    "</metadata></domain>";
+	struct vm_dom d;
+	struct err e;
+	char *out = NULL;
+	size_t olen;
+
+	(void)state;
+	/* Found by fuzz_vm_xml: parse took it, rewrite refused it. */
+	assert_int_equal(parse_str(xml, &d, &e), 0);
+	vm_dom_free(&d);
+	assert_int_equal(vm_xml_rewrite(xml, strlen(xml), "b", NULL, NULL, 0,
+	    &out, &olen, &e), 0);
+	assert_non_null(strstr(out, "<name>b</name>"));
 	free(out);
 }
 
@@ -869,6 +893,7 @@ main(void)
 		cmocka_unit_test(vm_xml_rewrite_round_trip),
 		cmocka_unit_test(vm_xml_rewrite_with_nothing_keeps_everything),
 		cmocka_unit_test(vm_xml_rewrite_keeps_declaration_and_utf8),
+		cmocka_unit_test(vm_xml_rewrite_accepts_an_undefined_prefix),
 		cmocka_unit_test(vm_xml_rewrite_refuses_what_it_cannot_do),
 		cmocka_unit_test(vm_uuid_new_is_v4_lowercase_and_unique),
 	};

@@ -1,0 +1,63 @@
+/*
+ * repl.h - node replication to the replication server (TSM REPLICATE
+ * NODE), the source side.  The target side is sess_repl.c.
+ *
+ * For each node the pattern names whose replstate is ENABLED and replmode
+ * SEND or SYNCSEND, and each of its filespaces whose replrule is not
+ * NONE: both sides digest the versions they hold (uuid, state,
+ * deactivation time; active versions only under ACTIVE_DATA), and equal
+ * digests end the filespace in one round trip.  Otherwise both lists are
+ * walked in uuid order and merged: versions the target lacks are sent
+ * (their chunks offered first, only those the target lacks sent, in the
+ * stored form), versions it holds that the source no longer keeps are
+ * deleted there, and changed states (deactivations) are applied.  Work is
+ * committed on the target every REPL_BATCH_* so that a replication
+ * stopped midway leaves the target consistent, and the next run starts
+ * from what the target holds.
+ */
+#ifndef COFFER_REPL_H
+#define COFFER_REPL_H
+
+#include <stdint.h>
+
+#define REPL_BATCH_OBJECTS	2000		/* versions per transaction */
+#define REPL_BATCH_BYTES	(256u << 20)	/* chunk bytes per transaction */
+#define REPL_PAGE		4096		/* versions listed at once */
+
+struct err;
+struct pool;
+struct proc;
+
+struct repl_params {
+	const char	*catpath;	/* this server's catalog */
+	struct pool	*pool;
+	const char	*pattern;	/* node name, TSM wildcards, or "*" */
+	int		 verify;	/* compare content digests too */
+};
+
+struct repl_stats {
+	uint64_t	nodes;		/* replicated */
+	uint64_t	filespaces;
+	uint64_t	consistent;	/* filespaces found equal at once */
+	uint64_t	objects_sent;
+	uint64_t	chunks_sent;
+	uint64_t	bytes_sent;	/* stored chunk bytes sent */
+	uint64_t	objects_deleted;
+	uint64_t	objects_updated;	/* state changes */
+	uint64_t	objects_failed;
+	uint64_t	differences;	/* verify: versions whose content differs */
+	uint64_t	wire_bytes;
+};
+
+/*
+ * Replicate; p (may be NULL) gets status lines and is polled for
+ * cancellation between batches (what was committed stays).
+ */
+int repl_run(struct proc *p, const struct repl_params *rp,
+    struct repl_stats *st, struct err *e);
+
+/* SHA-256 of a version's path, size and recipe (verify=yes). */
+struct cat_obj;
+void repl_content_digest(const struct cat_obj *o, uint8_t out[32]);
+
+#endif

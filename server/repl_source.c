@@ -1,0 +1,832 @@
+/*
+ * repl_source.c - replicate nodes to the replication server (repl.h).
+ *
+ * Runs in a server process thread with its own catalog connection and
+ * pool reader, and talks to the target through a blocking server session
+ * (net.h, net_connect_server).  Per filespace:
+ *
+ *	REPL_FS ------------------> digest equal?  done
+ *	REPL_LIST pages <---------- what the target holds, in uuid order,
+ *	                            merged with our own walk in uuid order
+ *	CHUNK_ASK / CHUNK_PUT ----> the chunks of new versions it lacks
+ *	REPL_OBJ, REPL_DEL, REPL_STATE, TXN_COMMIT, per batch
+ *
+ * Invariant: a REPL_OBJ is sent only after every chunk its recipe names
+ * was asked in this transaction and, where the target lacked it, sent:
+ * the target pins what it said it has until the transaction ends.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "cat.h"
+#include "err.h"
+#include "hset.h"
+#include "net.h"
+#include "pool.h"
+#include "pool_recipe.h"
+#include "proc.h"
+#include "proto.h"
+#include "repl.h"
+#include "util.h"
+#include "wire.h"
+
+/* One version of a listing: ours (with its object id) or the target's. */
+struct vrow {
+	uint8_t		 uuid[16];
+	uint8_t		 state;
+	int64_t		 deact;
+	uint64_t	 id;		/* ours only */
+	uint8_t		 dig[32];	/* verify only */
+	char		*path;		/* ours, verify only */
+};
+
+struct vpage {
+	struct vrow	*v;
+	size_t		 n, cap, pos;
+	int		 more;
+	int		 done;		/* the last page was read */
+	uint8_t		 after[16];
+};
+
+/* A version on its way: its metadata and recipe, sent at the commit. */
+struct pobj {
+	struct cat_obj	 o;
+	char		*path, *link;
+	uint8_t		*recipe;
+	int		 failed;
+};
+
+struct rs {
+	struct proc			*p;
+	const struct repl_params	*rp;
+	struct repl_stats		*st;
+	struct cat			*c;
+	struct pool_reader		*rd;
+	struct net_conn			*conn;
+	char				 node[CAT_NAME_MAX + 1];
+	char				 fsname[CAT_PATH_MAX];
+	uint64_t			 fs;		/* ours */
+	uint64_t			 tfs;		/* the target's */
+	int				 active_only;
+
+	/* the open transaction */
+	struct hset			 asked;
+	uint8_t				 ask[PROTO_CHUNK_BATCH][HASH_LEN];
+	uint32_t			 nask;
+	struct pobj			*objs;
+	size_t				 nobjs, objs_cap;
+	uint64_t			 txn_bytes, txn_changes;
+	struct wire_buf			 wb;
+	uint64_t			 fs_sent, fs_bytes;
+};
+
+static void
+log_msg(struct rs *r, char sev, int no, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+log_msg(struct rs *r, char sev, int no, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	(void)cat_actlog(r->c, sev, no, r->node[0] ? r->node : NULL, "%s",
+	    buf);
+}
+
+/* What verify compares: the version's path, size and recipe. */
+void
+repl_content_digest(const struct cat_obj *o, uint8_t out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t sz[8];
+	unsigned int n = 0;
+
+	memset(out, 0, 32);
+	if (md == NULL)
+		return;
+	util_put_le64(sz, o->size);
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, o->path, strlen(o->path) + 1) == 1 &&
+	    EVP_DigestUpdate(md, sz, sizeof(sz)) == 1 &&
+	    (o->recipe_len == 0 || EVP_DigestUpdate(md, o->recipe,
+	    o->recipe_len) == 1))
+		(void)EVP_DigestFinal_ex(md, out, &n);
+	EVP_MD_CTX_free(md);
+}
+
+/* ---- chunks ---- */
+
+/* CHUNK_ASK the gathered hashes; send what the target lacks, as stored. */
+static int
+ask_flush(struct rs *r, struct err *e)
+{
+	struct wire_rd rd;
+	uint8_t n4[4];
+	const uint8_t *bits;
+	uint32_t n;
+	int rc;
+
+	if (r->nask == 0)
+		return 0;
+	util_put_le32(n4, r->nask);
+	if ((rc = net_send_parts(r->conn, PT_CHUNK_ASK, n4, sizeof(n4),
+	    r->ask, (size_t)r->nask * HASH_LEN, e)) != 0 ||
+	    (rc = net_recv_type(r->conn, PT_CHUNK_NEED, &rd, e)) != 0)
+		return rc;
+	if ((rc = wire_get_u32(&rd, &n, e)) != 0)
+		return rc;
+	if (n != r->nask || wire_rd_left(&rd) != (n + 7) / 8)
+		return err_set(e, COFFER_EPROTO, "CHUNK_NEED answers %u of %u",
+		    n, r->nask);
+	/* The bitmap lives in the connection's buffer: copy it first. */
+	{
+		uint8_t need[PROTO_CHUNK_BATCH / 8];
+
+		bits = rd.p + rd.off;
+		memcpy(need, bits, (n + 7) / 8);
+		for (uint32_t i = 0; i < n; i++) {
+			struct pool_chunk pc;
+			uint8_t head[HASH_LEN + 4 + 1 + 4];
+
+			if (!(need[i / 8] & (1u << (i % 8))))
+				continue;
+			if ((rc = pool_read_stored(r->rd, r->ask[i], &pc,
+			    e)) != 0)
+				return err_wrap(e, "chunk for the target");
+			memcpy(head, pc.hash, HASH_LEN);
+			util_put_le32(head + HASH_LEN, pc.raw_len);
+			head[HASH_LEN + 4] = pc.codec;
+			util_put_le32(head + HASH_LEN + 5, pc.stored_len);
+			if ((rc = net_send_parts(r->conn, PT_CHUNK_PUT, head,
+			    sizeof(head), pc.stored, pc.stored_len, e)) != 0)
+				return rc;
+			r->st->chunks_sent++;
+			r->st->bytes_sent += pc.stored_len;
+			r->txn_bytes += pc.stored_len;
+			r->fs_bytes += pc.stored_len;
+		}
+	}
+	r->nask = 0;
+	return 0;
+}
+
+/* Offer every chunk of a recipe, once per transaction. */
+static int
+offer_recipe(struct rs *r, const uint8_t *rec, size_t len, struct err *e)
+{
+	size_t n = 0;
+	int rc;
+
+	if ((rc = pool_recipe_count(rec, len, &n, e)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *h;
+		int added = 0;
+
+		if (pool_recipe_is_zero(rec, i))
+			continue;
+		h = pool_recipe_hash(rec, i);
+		if (hset_put(&r->asked, h, &added) == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		if (!added)
+			continue;
+		memcpy(r->ask[r->nask++], h, HASH_LEN);
+		if (r->nask == PROTO_CHUNK_BATCH && (rc = ask_flush(r, e)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the transaction ---- */
+
+static void
+pobj_free(struct pobj *o)
+{
+	free(o->path);
+	free(o->link);
+	free(o->recipe);
+}
+
+static int
+copy_obj(void *arg, const struct cat_obj *o)
+{
+	struct pobj *po = arg;
+
+	po->o = *o;
+	if ((po->path = strdup(o->path)) == NULL ||
+	    (o->link != NULL && (po->link = strdup(o->link)) == NULL) ||
+	    (o->recipe_len > 0 && (po->recipe = malloc(o->recipe_len)) ==
+	    NULL))
+		return COFFER_ENOMEM;
+	if (o->recipe_len > 0)
+		memcpy(po->recipe, o->recipe, o->recipe_len);
+	po->o.path = po->path;
+	po->o.link = po->link;
+	po->o.recipe = po->recipe;
+	return 0;
+}
+
+/* Queue version id (ours) for the target; its chunks are offered now. */
+static int
+send_version(struct rs *r, uint64_t id, struct err *e)
+{
+	struct pobj *po;
+	int rc;
+
+	if (r->nobjs == r->objs_cap) {
+		size_t const ncap = r->objs_cap ? r->objs_cap * 2 : 64;
+		struct pobj *np = realloc(r->objs, ncap * sizeof(*np));
+
+		if (np == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		r->objs = np;
+		r->objs_cap = ncap;
+	}
+	po = &r->objs[r->nobjs];
+	memset(po, 0, sizeof(*po));
+	if ((rc = cat_obj_get(r->c, id, copy_obj, po, e)) != 0) {
+		pobj_free(po);
+		return rc == COFFER_ENOMEM ? err_set(e, rc, "out of memory") :
+		    rc;
+	}
+	if (po->path == NULL)
+		return 0;	/* expired since it was listed */
+	r->nobjs++;
+	r->txn_changes++;
+	if (po->o.recipe_len > 0)
+		return offer_recipe(r, po->recipe, po->o.recipe_len, e);
+	return 0;
+}
+
+static void
+put_objmeta(struct wire_buf *b, const struct cat_obj *o)
+{
+	struct proto_obj po;
+
+	memset(&po, 0, sizeof(po));
+	po.type = (uint8_t)o->type;
+	po.state = (uint8_t)o->state;
+	po.path = o->path;
+	po.path_len = strlen(o->path);
+	po.size = o->size;
+	po.mode = o->mode;
+	po.uid = o->uid;
+	po.gid = o->gid;
+	po.mtime_ns = o->mtime_ns;
+	po.ctime_ns = o->ctime_ns;
+	po.inserted = o->inserted;
+	po.deactivated = o->deactivated;
+	memcpy(po.uuid, o->uuid, sizeof(po.uuid));
+	po.link = o->link;
+	po.link_len = o->link ? strlen(o->link) : 0;
+	po.recipe = o->recipe;
+	po.recipe_len = o->recipe_len;
+	proto_put_obj(b, &po, 1);
+}
+
+/* A deletion or state change, sent at once (it needs no chunks). */
+static int
+send_change(struct rs *r, uint16_t type, const struct vrow *v,
+    struct err *e)
+{
+	wire_buf_reset(&r->wb);
+	wire_put_u64(&r->wb, r->tfs);
+	wire_put_raw(&r->wb, v->uuid, 16);
+	if (type == PT_REPL_STATE) {
+		wire_put_u8(&r->wb, v->state);
+		wire_put_u64(&r->wb, (uint64_t)v->deact);
+		r->st->objects_updated++;
+	} else {
+		r->st->objects_deleted++;
+	}
+	r->txn_changes++;
+	return net_send(r->conn, type, &r->wb, e);
+}
+
+/* Send the queued versions, then commit on the target. */
+static int
+commit(struct rs *r, struct err *e)
+{
+	struct wire_rd rd;
+	uint32_t objects, nfailed;
+	uint64_t stored;
+	int rc = 0;
+
+	if (r->txn_changes == 0)
+		return 0;
+	if ((rc = ask_flush(r, e)) != 0)
+		return rc;
+	for (size_t i = 0; i < r->nobjs && rc == 0; i++) {
+		wire_buf_reset(&r->wb);
+		wire_put_u64(&r->wb, r->tfs);
+		put_objmeta(&r->wb, &r->objs[i].o);
+		if (wire_buf_ok(&r->wb, NULL) != 0)
+			rc = err_set(e, COFFER_ETOOBIG, "%s: too large for one "
+			    "frame", r->objs[i].path);
+		else
+			rc = net_send(r->conn, PT_REPL_OBJ, &r->wb, e);
+	}
+	if (rc != 0)
+		return rc;
+	wire_buf_reset(&r->wb);
+	wire_put_u64(&r->wb, r->tfs);
+	wire_put_u8(&r->wb, 0);
+	if ((rc = net_send(r->conn, PT_TXN_COMMIT, &r->wb, e)) != 0 ||
+	    (rc = net_recv_type(r->conn, PT_TXN_OK, &rd, e)) != 0)
+		return rc;
+	if ((rc = wire_get_u32(&rd, &objects, e)) != 0 ||
+	    (rc = wire_get_u64(&rd, &stored, e)) != 0 ||
+	    (rc = wire_get_u32(&rd, &nfailed, e)) != 0)
+		return err_wrap(e, "TXN_OK");
+	for (uint32_t i = 0; i < nfailed && i < PROTO_FAILED_MAX; i++) {
+		char path[WIRE_STR_MAX + 1], why[WIRE_STR_MAX + 1];
+
+		if (wire_get_str(&rd, WIRE_STR_MAX, path, sizeof(path), e) ||
+		    wire_get_str(&rd, WIRE_STR_MAX, why, sizeof(why), e))
+			return err_wrap(e, "TXN_OK");
+		log_msg(r, CAT_SEV_WARN, 1634, "Replication of node %s "
+		    "filespace %s: the target refused %s: %s.", r->node,
+		    r->fsname, path, why);
+	}
+	r->st->objects_failed += nfailed;
+	r->st->objects_sent += objects;
+	r->fs_sent += objects;
+	for (size_t i = 0; i < r->nobjs; i++)
+		pobj_free(&r->objs[i]);
+	r->nobjs = 0;
+	hset_free(&r->asked);
+	r->txn_bytes = r->txn_changes = 0;
+	if (r->p != NULL)
+		proc_set_status(r->p, "Replicating node %s, filespace %s: %"
+		    PRIu64 " versions and %" PRIu64 " bytes sent so far",
+		    r->node, r->fsname, r->st->objects_sent,
+		    r->st->bytes_sent);
+	return 0;
+}
+
+static int
+maybe_commit(struct rs *r, struct err *e)
+{
+	if (r->nobjs >= REPL_BATCH_OBJECTS || r->txn_bytes >= REPL_BATCH_BYTES ||
+	    r->txn_changes >= 4 * REPL_BATCH_OBJECTS)
+		return commit(r, e);
+	return 0;
+}
+
+/* ---- the two listings ---- */
+
+static void
+vpage_clear(struct vpage *pg)
+{
+	for (size_t i = 0; i < pg->n; i++)
+		free(pg->v[i].path);
+	pg->n = pg->pos = 0;
+}
+
+static struct vrow *
+vpage_add(struct vpage *pg)
+{
+	if (pg->n == pg->cap) {
+		size_t const ncap = pg->cap ? pg->cap * 2 : 256;
+		struct vrow *nv = realloc(pg->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return NULL;
+		pg->v = nv;
+		pg->cap = ncap;
+	}
+	memset(&pg->v[pg->n], 0, sizeof(pg->v[0]));
+	return &pg->v[pg->n++];
+}
+
+struct own_ctx {
+	struct vpage	*pg;
+	int		 verify;
+};
+
+static int
+own_row(void *arg, const struct cat_obj *o)
+{
+	struct own_ctx *oc = arg;
+	struct vrow *v = vpage_add(oc->pg);
+
+	if (v == NULL)
+		return COFFER_ENOMEM;
+	memcpy(v->uuid, o->uuid, 16);
+	v->state = (uint8_t)o->state;
+	v->deact = o->deactivated;
+	v->id = o->id;
+	if (oc->verify) {
+		repl_content_digest(o, v->dig);
+		if ((v->path = strdup(o->path)) == NULL)
+			return COFFER_ENOMEM;
+	}
+	return 0;
+}
+
+/* Our next page, when the current one is used up. */
+static int
+own_fill(struct rs *r, struct vpage *pg, struct err *e)
+{
+	struct own_ctx oc = { pg, r->rp->verify };
+	int rc, more = 0;
+
+	/*
+	 * Refilled only when used up, and never again once the last page
+	 * was read: the next page starts after the last row seen, which is
+	 * at or beyond every version this run has sent (see merge).
+	 */
+	if (pg->pos < pg->n || pg->done)
+		return 0;
+	if (pg->n > 0)
+		memcpy(pg->after, pg->v[pg->n - 1].uuid, 16);
+	vpage_clear(pg);
+	rc = cat_obj_uuid_walk(r->c, r->fs, util_is_zero(pg->after, 16) ?
+	    NULL : pg->after, REPL_PAGE, r->active_only, own_row, &oc, &more,
+	    e);
+	if (rc == COFFER_ENOMEM)
+		return err_set(e, rc, "out of memory");
+	pg->more = more;
+	pg->done = !more;
+	return rc;
+}
+
+/* The target's next page. */
+static int
+peer_fill(struct rs *r, struct vpage *pg, struct err *e)
+{
+	struct wire_rd rd;
+	uint8_t more;
+	uint32_t n;
+	int rc;
+
+	/*
+	 * Refilled only when used up, and never again once the last page
+	 * was read: the next page starts after the last row seen, which is
+	 * at or beyond every version this run has sent (see merge).
+	 */
+	if (pg->pos < pg->n || pg->done)
+		return 0;
+	if (pg->n > 0)
+		memcpy(pg->after, pg->v[pg->n - 1].uuid, 16);
+	vpage_clear(pg);
+	wire_buf_reset(&r->wb);
+	wire_put_u64(&r->wb, r->tfs);
+	wire_put_raw(&r->wb, pg->after, 16);
+	wire_put_u32(&r->wb, REPL_PAGE);
+	wire_put_u8(&r->wb, (uint8_t)r->rp->verify);
+	if ((rc = net_send(r->conn, PT_REPL_LIST, &r->wb, e)) != 0 ||
+	    (rc = net_recv_type(r->conn, PT_REPL_PAGE, &rd, e)) != 0)
+		return rc;
+	if ((rc = wire_get_u8(&rd, &more, e)) != 0 ||
+	    (rc = wire_get_u32(&rd, &n, e)) != 0)
+		return err_wrap(e, "REPL_PAGE");
+	if (n > PROTO_REPL_PAGE_MAX)
+		return err_set(e, COFFER_EPROTO, "REPL_PAGE of %u versions", n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct vrow *v = vpage_add(pg);
+		uint64_t d;
+
+		if (v == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		if ((rc = wire_get_raw(&rd, v->uuid, 16, e)) != 0 ||
+		    (rc = wire_get_u8(&rd, &v->state, e)) != 0 ||
+		    (rc = wire_get_u64(&rd, &d, e)) != 0 ||
+		    (r->rp->verify && (rc = wire_get_raw(&rd, v->dig, 32,
+		    e)) != 0))
+			return err_wrap(e, "REPL_PAGE");
+		v->deact = (int64_t)d;
+		if (i > 0 && memcmp(pg->v[pg->n - 2].uuid, v->uuid, 16) >= 0)
+			return err_set(e, COFFER_EPROTO, "REPL_PAGE is not in "
+			    "uuid order");
+	}
+	pg->more = more != 0 && n > 0;
+	pg->done = !pg->more;
+	return wire_rd_end(&rd, e);
+}
+
+/* Both rows name one version: bring the target's state in line. */
+static int
+same_version(struct rs *r, const struct vrow *a, const struct vrow *b,
+    struct err *e)
+{
+	if (r->rp->verify && memcmp(a->dig, b->dig, 32) != 0) {
+		r->st->differences++;
+		log_msg(r, CAT_SEV_WARN, 1650, "Replication verify: node %s "
+		    "filespace %s: %s differs between the servers.", r->node,
+		    r->fsname, a->path ? a->path : "?");
+	}
+	if (a->state != b->state || a->deact != b->deact)
+		return send_change(r, PT_REPL_STATE, a, e);
+	return 0;
+}
+
+/*
+ * Merge both listings in uuid order.  A page of the target's is asked for
+ * only when the last one is used up, after its last uuid L: every version
+ * sent so far was below the source's head, and the head only passes a
+ * target row once that row has been compared, so what we sent is all at
+ * or below L and a later page never lists it back to us as the target's
+ * own (which would delete it).
+ */
+static int
+merge(struct rs *r, struct err *e)
+{
+	struct vpage own, peer;
+	int rc = 0;
+
+	memset(&own, 0, sizeof(own));
+	memset(&peer, 0, sizeof(peer));
+	for (;;) {
+		const struct vrow *a, *b;
+		int cmp;
+
+		if ((rc = own_fill(r, &own, e)) != 0 ||
+		    (rc = peer_fill(r, &peer, e)) != 0)
+			break;
+		a = own.pos < own.n ? &own.v[own.pos] : NULL;
+		b = peer.pos < peer.n ? &peer.v[peer.pos] : NULL;
+		if (a == NULL && b == NULL)
+			break;
+		cmp = a == NULL ? 1 : b == NULL ? -1 : memcmp(a->uuid,
+		    b->uuid, 16);
+		if (cmp < 0) {
+			rc = send_version(r, a->id, e);
+			own.pos++;
+		} else if (cmp > 0) {
+			rc = send_change(r, PT_REPL_DEL, b, e);
+			peer.pos++;
+		} else {
+			rc = same_version(r, a, b, e);
+			own.pos++;
+			peer.pos++;
+		}
+		if (rc == 0)
+			rc = maybe_commit(r, e);
+		if (rc == 0 && r->p != NULL && proc_cancelled(r->p))
+			rc = err_set(e, COFFER_ECANCELED, "cancelled");
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0)
+		rc = commit(r, e);
+	vpage_clear(&own);
+	vpage_clear(&peer);
+	free(own.v);
+	free(peer.v);
+	return rc;
+}
+
+/* ---- filespaces and nodes ---- */
+
+static int
+repl_fs(struct rs *r, const struct cat_fs *f, struct err *e)
+{
+	struct cat_repl cr;
+	struct wire_rd rd;
+	uint8_t mine[32], theirs[32];
+	uint64_t count, tcount;
+	int64_t const t0 = time(NULL);
+	int rc;
+
+	snprintf(r->fsname, sizeof(r->fsname), "%s", f->name);
+	r->fs = f->id;
+	r->active_only = f->replrule == CAT_REPLRULE_ACTIVE;
+	r->fs_sent = r->fs_bytes = 0;
+	if ((rc = cat_obj_digest(r->c, f->id, r->active_only, mine, &count,
+	    e)) != 0)
+		return rc;
+	wire_buf_reset(&r->wb);
+	wire_put_str(&r->wb, f->name);
+	wire_put_str(&r->wb, f->type);
+	wire_put_u8(&r->wb, (uint8_t)f->drprotect);
+	wire_put_u32(&r->wb, f->drpriority);
+	if ((rc = net_send(r->conn, PT_REPL_FS, &r->wb, e)) != 0 ||
+	    (rc = net_recv_type(r->conn, PT_REPL_FS_OK, &rd, e)) != 0)
+		return rc;
+	if ((rc = wire_get_u64(&rd, &r->tfs, e)) != 0 ||
+	    (rc = wire_get_u64(&rd, &tcount, e)) != 0 ||
+	    (rc = wire_get_raw(&rd, theirs, 32, e)) != 0 ||
+	    (rc = wire_rd_end(&rd, e)) != 0)
+		return err_wrap(e, "REPL_FS_OK");
+	r->st->filespaces++;
+	if (count == tcount && memcmp(mine, theirs, 32) == 0 &&
+	    !r->rp->verify)
+		r->st->consistent++;
+	else if ((rc = merge(r, e)) != 0)
+		return rc;
+	memset(&cr, 0, sizeof(cr));
+	snprintf(cr.node, sizeof(cr.node), "%s", r->node);
+	cr.fs_id = f->id;
+	snprintf(cr.fs_name, sizeof(cr.fs_name), "%s", f->name);
+	snprintf(cr.target, sizeof(cr.target), "%s", net_server_name(r->conn));
+	cr.last_start = t0;
+	cr.last_end = time(NULL);
+	cr.objects = r->fs_sent;
+	cr.bytes = r->fs_bytes;
+	snprintf(cr.status, sizeof(cr.status), "%s", "Completed");
+	return cat_repl_set(r->c, &cr, e);
+}
+
+struct fs_list {
+	struct cat_fs	*v;
+	size_t		 n, cap;
+};
+
+static int
+fs_collect(void *arg, const struct cat_fs *f)
+{
+	struct fs_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t const ncap = l->cap ? l->cap * 2 : 16;
+		struct cat_fs *nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return COFFER_ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = *f;
+	return 0;
+}
+
+static int
+repl_node(struct rs *r, const struct cat_account *a, struct err *e)
+{
+	struct fs_list fl;
+	struct cat_account now;
+	struct wire_rd rd;
+	int64_t const when = time(NULL);
+	int rc;
+
+	snprintf(r->node, sizeof(r->node), "%s", a->name);
+	memset(&fl, 0, sizeof(fl));
+	wire_buf_reset(&r->wb);
+	wire_put_str(&r->wb, a->name);
+	wire_put_str(&r->wb, a->pwhash);
+	wire_put_str(&r->wb, a->domain);
+	wire_put_str(&r->wb, a->contact);
+	wire_put_u64(&r->wb, (uint64_t)a->rpo_s);
+	if ((rc = net_send(r->conn, PT_REPL_NODE, &r->wb, e)) != 0 ||
+	    (rc = net_recv_type(r->conn, PT_REPL_OK, &rd, e)) != 0)
+		return rc;
+	if ((rc = cat_fs_list(r->c, a->name, fs_collect, &fl, e)) != 0) {
+		if (rc == COFFER_ENOMEM)
+			err_set(e, rc, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < fl.n && rc == 0; i++)
+		if (fl.v[i].replrule != CAT_REPLRULE_NONE)
+			rc = repl_fs(r, &fl.v[i], e);
+	if (rc != 0)
+		goto out;
+	wire_buf_reset(&r->wb);
+	wire_put_str(&r->wb, a->name);
+	wire_put_u64(&r->wb, (uint64_t)when);
+	if ((rc = net_send(r->conn, PT_REPL_DONE, &r->wb, e)) != 0 ||
+	    (rc = net_recv_type(r->conn, PT_REPL_OK, &rd, e)) != 0)
+		goto out;
+	if ((rc = cat_account_get(r->c, CAT_KIND_NODE, a->name, &now,
+	    e)) == 0) {
+		now.last_repl = when;
+		rc = cat_account_update(r->c, &now, e);
+	}
+	r->st->nodes++;
+out:
+	free(fl.v);
+	return rc;
+}
+
+struct node_list {
+	struct cat_account	*v;
+	size_t			 n, cap;
+};
+
+static int
+node_collect(void *arg, const struct cat_account *a)
+{
+	struct node_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t const ncap = l->cap ? l->cap * 2 : 16;
+		struct cat_account *nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return COFFER_ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = *a;
+	return 0;
+}
+
+static int
+sends(const struct cat_account *a)
+{
+	return a->repl_state && (a->repl_mode == CAT_REPLMODE_SEND ||
+	    a->repl_mode == CAT_REPLMODE_SYNCSEND);
+}
+
+/* Connect to the replication server this server is set to. */
+static int
+connect_target(struct rs *r, struct err *e)
+{
+	struct cat_server sv;
+	struct net_opts o;
+	char me[CAT_NAME_MAX + 1], target[CAT_NAME_MAX + 1], addr[300];
+	int rc;
+
+	if (cat_setting_get(r->c, "name", me, sizeof(me), NULL) != 0)
+		return err_set(e, COFFER_EINTERNAL, "this server has no name");
+	if (cat_setting_get(r->c, "replserver", target, sizeof(target),
+	    NULL) != 0 || target[0] == '\0')
+		return err_set(e, COFFER_ENOTFOUND, "ANR1703E no replication "
+		    "server is set: define server, then set replserver");
+	if ((rc = cat_server_get(r->c, target, &sv, e)) != 0)
+		return err_wrap(e, "replication server %s", target);
+	snprintf(addr, sizeof(addr), strchr(sv.hladdress, ':') ? "[%s]:%d" :
+	    "%s:%d", sv.hladdress, sv.lladdress);
+	memset(&o, 0, sizeof(o));
+	o.server = addr;
+	o.ca_file = sv.cafile;
+	o.program = "cofferd";
+	r->conn = net_connect_server(&o, me, sv.name, sv.key, e);
+	return r->conn == NULL ? (e ? e->code : COFFER_EIO) : 0;
+}
+
+int
+repl_run(struct proc *p, const struct repl_params *rp, struct repl_stats *st,
+    struct err *e)
+{
+	struct node_list nl;
+	struct rs r;
+	uint64_t wire0 = 0;
+	int rc, named = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(&nl, 0, sizeof(nl));
+	memset(st, 0, sizeof(*st));
+	r.p = p;
+	r.rp = rp;
+	r.st = st;
+	hset_init(&r.asked);
+	wire_buf_init(&r.wb, WIRE_FRAME_MAX);
+	if ((rc = cat_open(rp->catpath, &r.c, e)) != 0)
+		goto out;
+	if ((r.rd = pool_reader_new(rp->pool, e)) == NULL) {
+		rc = e ? e->code : COFFER_ENOMEM;
+		goto out;
+	}
+	if ((rc = cat_account_list(r.c, CAT_KIND_NODE, rp->pattern,
+	    node_collect, &nl, e)) != 0) {
+		if (rc == COFFER_ENOMEM)
+			err_set(e, rc, "out of memory");
+		goto out;
+	}
+	named = rp->pattern != NULL && strchr(rp->pattern, '*') == NULL;
+	if (nl.n == 0) {
+		rc = err_set(e, COFFER_ENOTFOUND, "ANR2034E no node matches "
+		    "%s", rp->pattern ? rp->pattern : "*");
+		goto out;
+	}
+	if (named && !sends(&nl.v[0])) {
+		rc = err_set(e, COFFER_EINVAL, "ANR1626E node %s is not set to "
+		    "replicate: it needs replstate=enabled and replmode=send "
+		    "(update node)", nl.v[0].name);
+		goto out;
+	}
+	if (p != NULL)
+		proc_set_status(p, "Connecting to the replication server");
+	if ((rc = connect_target(&r, e)) != 0)
+		goto out;
+	wire0 = net_bytes_out(r.conn);
+	for (size_t i = 0; i < nl.n && rc == 0; i++)
+		if (sends(&nl.v[i]))
+			rc = repl_node(&r, &nl.v[i], e);
+	st->wire_bytes = net_bytes_out(r.conn) - wire0;
+	if (rc != 0 && r.node[0] != '\0')
+		err_wrap(e, "node %s", r.node);
+out:
+	for (size_t i = 0; i < r.nobjs; i++)
+		pobj_free(&r.objs[i]);
+	free(r.objs);
+	free(nl.v);
+	hset_free(&r.asked);
+	wire_buf_free(&r.wb);
+	net_close(r.conn);
+	pool_reader_free(r.rd);
+	cat_close(r.c);
+	return rc;
+}
