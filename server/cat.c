@@ -107,8 +107,12 @@ static const char schema_sql[] =
 	 */
 	"CREATE INDEX IF NOT EXISTS object_by_state ON object("
 	" fs_id, state, pkey);"
-	/* A filespace's versions by object UUID: replication compares them. */
-	"CREATE INDEX IF NOT EXISTS object_by_uuid ON object(fs_id, uuid);"
+	/*
+	 * A filespace's versions by object UUID: replication compares them,
+	 * and its digest reads state and deactivation from the index alone.
+	 */
+	"CREATE INDEX IF NOT EXISTS object_by_uuid ON object("
+	" fs_id, uuid, state, deactivated);"
 	"CREATE TABLE IF NOT EXISTS actlog("
 	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
 	" severity TEXT NOT NULL, msgno INTEGER NOT NULL, node TEXT,"
