@@ -77,6 +77,14 @@ static const struct adm_param p_audit[] = {
 static const struct adm_param p_replicate[] = {
 	P("WAIT", 1), P("MAXSESSIONS", 4), P("VERIFY", 1),
 };
+static const struct adm_param p_export[] = {
+	P("FILEDATA", 1), P("DEVCLASS", 3), P("FROMDATE", 5),
+	PSECRET("ENCRYPTKEY", 4), P("WAIT", 1),
+};
+static const struct adm_param p_import[] = {
+	P("DEVCLASS", 3), P("VOLUMENAMES", 3), PSECRET("ENCRYPTKEY", 4),
+	P("MERGEFILESPACES", 5), P("WAIT", 1),
+};
 static const struct adm_param p_actlog[] = {
 	P("BEGINDATE", 6), P("BEGINTIME", 6), P("SEARCH", 1), P("MSGNO", 3),
 	P("NODENAME", 4),
@@ -194,6 +202,16 @@ static const struct adm_cmd c_replicate[] = {
 	    { "NODENAME" }, 1, -1, PARAMS(p_replicate), 1 },
 };
 
+static const struct adm_cmd c_export[] = {
+	{ { "NODE", 1 }, "EXPORT NODE", adm_export_node,
+	    { "NODENAME" }, 1, -1, PARAMS(p_export), 1 },
+};
+
+static const struct adm_cmd c_import[] = {
+	{ { "NODE", 1 }, "IMPORT NODE", adm_import_node,
+	    { "NODENAME" }, 1, -1, PARAMS(p_import), 1 },
+};
+
 static const struct adm_cmd c_cancel[] = {
 	{ { "PROCESS", 2 }, "CANCEL PROCESS", adm_cancel_process,
 	    { "PROCESSNUMBER" }, 1, -1, NOPARAMS, 0 },
@@ -222,6 +240,8 @@ static const struct adm_verb verbs[] = {
 	{ { "AUDIT", 3 }, CMDS(c_audit) },
 	{ { "CANCEL", 3 }, CMDS(c_cancel) },
 	{ { "REPLICATE", 4 }, CMDS(c_replicate) },
+	{ { "EXPORT", 3 }, CMDS(c_export) },
+	{ { "IMPORT", 3 }, CMDS(c_import) },
 	{ { "SET", 3 }, CMDS(c_set) },
 	{ { "DELETE", 3 }, CMDS(c_delete) },
 	{ { "PING", 4 }, CMDS(c_ping) },

@@ -229,6 +229,8 @@ int adm_expire_inventory(struct adm_ctx *x);
 int adm_reclaim_stgpool(struct adm_ctx *x);
 int adm_audit_container(struct adm_ctx *x);
 int adm_replicate_node(struct adm_ctx *x);
+int adm_export_node(struct adm_ctx *x);
+int adm_import_node(struct adm_ctx *x);
 int adm_query_process(struct adm_ctx *x);
 int adm_cancel_process(struct adm_ctx *x);
 

@@ -28,6 +28,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "adm_int.h"
 #include "cat.h"
 #include "err.h"
@@ -36,14 +38,16 @@
 #include "proc.h"
 #include "proto.h"
 #include "repl.h"
+#include "exp.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-enum job_kind { JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE };
+enum job_kind { JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE,
+	JOB_EXPORT, JOB_IMPORT };
 
 static const char *const job_names[] = {
 	"EXPIRE INVENTORY", "RECLAIM STGPOOL", "AUDIT CONTAINER",
-	"REPLICATE NODE",
+	"REPLICATE NODE", "EXPORT NODE", "IMPORT NODE",
 };
 
 struct job {
@@ -53,7 +57,12 @@ struct job {
 	int		 foreground;
 	int		 pct;		/* reclaim: live % below which */
 	int64_t		 now;		/* expire: the policy's "now" */
-	char		*pattern;	/* replicate: the nodes */
+	char		*pattern;	/* replicate, export, import: nodes */
+	char		*devclass;	/* export, import */
+	char		*volumes;	/* import: "V1,V2" */
+	char		*passphrase;	/* export, import: ENCRYPTKEY */
+	int		 active_only;	/* export: FILEDATA=ACTIVE */
+	int64_t		 fromdate;	/* export: FROMDATE */
 	int		 verify;	/* replicate: compare contents */
 	uint64_t	 id;
 	struct cat	*log;		/* the process's own connection */
@@ -64,6 +73,8 @@ struct job {
 	struct pool_reclaim_report	rec;
 	struct pool_audit_report	aud;
 	struct repl_stats		repl;
+	struct exp_stats		exp_out;
+	struct imp_stats		imp;
 };
 
 static void
@@ -76,6 +87,14 @@ job_free(void *arg)
 	cat_close(j->log);
 	free(j->catpath);
 	free(j->pattern);
+	free(j->devclass);
+	free(j->volumes);
+	if (j->passphrase != NULL) {
+		/* Not left in freed memory either. */
+		OPENSSL_cleanse(j->passphrase, strlen(j->passphrase));
+		free(j->passphrase);
+	}
+	exp_stats_free(&j->exp_out);
 	free(j);
 }
 
@@ -166,6 +185,41 @@ job_work(struct proc *p, struct job *j, struct err *e)
 		    j->repl.objects_updated;
 		return r;
 	}
+	case JOB_EXPORT: {
+		struct exp_params xp;
+
+		memset(&xp, 0, sizeof(xp));
+		xp.catpath = j->catpath;
+		xp.pool = j->pool;
+		xp.pattern = j->pattern;
+		xp.active_only = j->active_only;
+		xp.fromdate = j->fromdate;
+		xp.devclass = j->devclass;
+		xp.passphrase = j->passphrase;
+		proc_set_status(p, "Exporting %s to device class %s",
+		    j->pattern, j->devclass);
+		r = j->catpath ? exp_export_run(p, &xp, &j->exp_out, e) :
+		    err_set(e, COFFER_EINVAL, "export needs the catalog file");
+		j->items = j->exp_out.objects;
+		return r;
+	}
+	case JOB_IMPORT: {
+		struct imp_params ipm;
+
+		memset(&ipm, 0, sizeof(ipm));
+		ipm.catpath = j->catpath;
+		ipm.pool = j->pool;
+		ipm.pattern = j->pattern;
+		ipm.devclass = j->devclass;
+		ipm.volumes = j->volumes;
+		ipm.passphrase = j->passphrase;
+		proc_set_status(p, "Importing %s from %s", j->pattern,
+		    j->volumes);
+		r = j->catpath ? exp_import_run(p, &ipm, &j->imp, e) :
+		    err_set(e, COFFER_EINVAL, "import needs the catalog file");
+		j->items = j->imp.objects_imported + j->imp.objects_skipped;
+		return r;
+	}
 	}
 	return err_set(e, COFFER_EINTERNAL, "process kind %d", (int)j->kind);
 }
@@ -191,6 +245,21 @@ job_counts(const struct job *j, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 " chunks checked in %" PRIu64
 		    " containers, %" PRIu64 " damaged, 0 repaired",
 		    j->aud.chunks_checked, j->aud.containers, j->aud.damaged);
+		break;
+	case JOB_EXPORT:
+		snprintf(buf, len, "%" PRIu64 " nodes, %" PRIu64 " filespaces, "
+		    "%" PRIu64 " versions, %" PRIu64 " chunks (%" PRIu64
+		    " bytes) on %u volumes", j->exp_out.nodes,
+		    j->exp_out.filespaces, j->exp_out.objects,
+		    j->exp_out.chunks, j->exp_out.bytes, j->exp_out.nvols);
+		break;
+	case JOB_IMPORT:
+		snprintf(buf, len, "%" PRIu64 " nodes and %" PRIu64
+		    " filespaces defined, %" PRIu64 " versions imported, %"
+		    PRIu64 " skipped (already here), %" PRIu64 " chunks (%"
+		    PRIu64 " bytes) stored", j->imp.nodes, j->imp.filespaces,
+		    j->imp.objects_imported, j->imp.objects_skipped,
+		    j->imp.chunks_stored, j->imp.bytes_stored);
 		break;
 	case JOB_REPLICATE:
 		snprintf(buf, len, "%" PRIu64 " nodes, %" PRIu64 " filespaces "
@@ -277,11 +346,39 @@ static const char *const reclaim_cols[] = {
 static const char *const audit_cols[] = {
 	"process", "chunks_checked", "damaged", "repaired",
 };
+static const char *const export_cols[] = {
+	"process", "volumes[]", "objects", "bytes", "nodes", "filespaces",
+	"chunks",
+};
+static const char *const import_cols[] = {
+	"process", "objects_imported", "objects_skipped", "chunks_stored",
+	"bytes_stored", "nodes", "filespaces",
+};
 static const char *const repl_cols[] = {
 	"process", "objects_sent", "chunks_sent", "bytes_sent",
 	"objects_deleted", "objects_updated", "objects_failed", "nodes",
 	"filespaces", "filespaces_consistent", "differences", "wire_bytes",
 };
+
+/* Export's volumes, one path a line (the "volumes[]" list). */
+static char *
+job_volume_list(const struct job *j)
+{
+	size_t len = 1;
+	char *out;
+
+	for (uint32_t i = 0; i < j->exp_out.nvols; i++)
+		len += strlen(j->exp_out.vols[i]) + 1;
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (uint32_t i = 0; i < j->exp_out.nvols; i++) {
+		strcat(out, j->exp_out.vols[i]);
+		if (i + 1 < j->exp_out.nvols)
+			strcat(out, "\n");
+	}
+	return out;
+}
 
 /* The object of a WAIT=YES run: the contract's counts. */
 static int
@@ -323,6 +420,34 @@ job_object(struct adm_ctx *x, const struct job *j)
 		for (size_t i = 1; i < n; i++)
 			v[i] = adm_fmt_u64(u[i - 1], b[i], sizeof(b[i]));
 		r = adm_colsv(x->res, n, repl_cols);
+		break;
+	}
+	case JOB_EXPORT: {
+		char *vl = job_volume_list(j);
+
+		n = NELEM(export_cols);
+		v[1] = vl != NULL ? vl : "";
+		v[2] = adm_fmt_u64(j->exp_out.objects, b[2], sizeof(b[2]));
+		v[3] = adm_fmt_u64(j->exp_out.bytes, b[3], sizeof(b[3]));
+		v[4] = adm_fmt_u64(j->exp_out.nodes, b[4], sizeof(b[4]));
+		v[5] = adm_fmt_u64(j->exp_out.filespaces, b[5], sizeof(b[5]));
+		v[6] = adm_fmt_u64(j->exp_out.chunks, b[6], sizeof(b[6]));
+		r = adm_colsv(x->res, n, export_cols);
+		x->res->shape = PROTO_SHAPE_OBJECT;
+		if (r == 0)
+			r = adm_rowv(x->res, v);
+		free(vl);
+		return r;
+	}
+	case JOB_IMPORT: {
+		uint64_t const u[] = { j->imp.objects_imported,
+		    j->imp.objects_skipped, j->imp.chunks_stored,
+		    j->imp.bytes_stored, j->imp.nodes, j->imp.filespaces };
+
+		n = NELEM(import_cols);
+		for (size_t i = 1; i < n; i++)
+			v[i] = adm_fmt_u64(u[i - 1], b[i], sizeof(b[i]));
+		r = adm_colsv(x->res, n, import_cols);
 		break;
 	}
 	default:
@@ -529,6 +654,76 @@ adm_replicate_node(struct adm_ctx *x)
 	if ((j->pattern = strdup(node)) == NULL) {
 		job_free(j);
 		return COFFER_ENOMEM;
+	}
+	return job_start(x, j);
+}
+
+/* The ENCRYPTKEY of export and import, copied for the process. */
+static int
+job_passphrase(struct adm_ctx *x, struct job *j)
+{
+	const char *k = adm_arg(x, "ENCRYPTKEY");
+
+	if (k == NULL)
+		return 0;
+	if (strlen(k) < 8)
+		return adm_bad(x, "ENCRYPTKEY must have at least 8 characters");
+	if ((j->passphrase = strdup(k)) == NULL)
+		return COFFER_ENOMEM;
+	return 0;
+}
+
+int
+adm_export_node(struct adm_ctx *x)
+{
+	const char *fd = adm_arg(x, "FILEDATA"), *dc = adm_arg(x, "DEVCLASS");
+	const char *from = adm_arg(x, "FROMDATE");
+	struct job *j;
+	int64_t day = 0;
+	int r;
+
+	if (dc == NULL)
+		return adm_bad(x, "DEVCLASS is required");
+	if (fd != NULL && strcasecmp(fd, "ALL") != 0 &&
+	    strcasecmp(fd, "ACTIVE") != 0)
+		return adm_bad_value(x, "FILEDATA", fd, "ALL or ACTIVE");
+	if (from != NULL && adm_parse_date(from, x->now, &day) != 0)
+		return adm_bad_value(x, "FROMDATE", from, "a date (YYYY-MM-DD, "
+		    "TODAY or TODAY-N)");
+	if ((r = job_new(x, JOB_EXPORT, &j)) != 0)
+		return r;
+	j->active_only = fd != NULL && strcasecmp(fd, "ACTIVE") == 0;
+	j->fromdate = day;
+	if ((r = job_passphrase(x, j)) != 0 ||
+	    (j->pattern = strdup(adm_pos(x, 0))) == NULL ||
+	    (j->devclass = strdup(dc)) == NULL) {
+		job_free(j);
+		return r != 0 ? r : COFFER_ENOMEM;
+	}
+	return job_start(x, j);
+}
+
+int
+adm_import_node(struct adm_ctx *x)
+{
+	const char *dc = adm_arg(x, "DEVCLASS"), *vn = adm_arg(x, "VOLUMENAMES");
+	const char *mf = adm_arg(x, "MERGEFILESPACES");
+	struct job *j;
+	int merge = 1, r;
+
+	if (dc == NULL || vn == NULL)
+		return adm_bad(x, "DEVCLASS and VOLUMENAMES are required");
+	/* Filespaces are always merged: versions are matched by UUID. */
+	if (mf != NULL && adm_parse_yesno(mf, &merge) != 0)
+		return adm_bad_value(x, "MERGEFILESPACES", mf, "YES or NO");
+	if ((r = job_new(x, JOB_IMPORT, &j)) != 0)
+		return r;
+	if ((r = job_passphrase(x, j)) != 0 ||
+	    (j->pattern = strdup(adm_pos(x, 0))) == NULL ||
+	    (j->devclass = strdup(dc)) == NULL ||
+	    (j->volumes = strdup(vn)) == NULL) {
+		job_free(j);
+		return r != 0 ? r : COFFER_ENOMEM;
 	}
 	return job_start(x, j);
 }
