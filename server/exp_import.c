@@ -444,11 +444,12 @@ volume_paths(struct im *m, char (*paths)[4096], size_t *n)
 		} else if (cat_volume_get(m->c, tok, &v, NULL) == 0 &&
 		    stat(v.path, &st) == 0) {
 			snprintf(paths[*n], 4096, "%s", v.path);
-		} else {
-			snprintf(paths[*n], 4096, "%s/%s", dc.directory, tok);
-			if (stat(paths[*n], &st) != 0)
-				snprintf(paths[*n], 4096, "%s/%s.vol",
-				    dc.directory, tok);
+		} else if ((size_t)snprintf(paths[*n], 4096, "%s/%s",
+		    dc.directory, tok) >= 4096 || (stat(paths[*n], &st) != 0 &&
+		    (size_t)snprintf(paths[*n], 4096, "%s/%s.vol",
+		    dc.directory, tok) >= 4096)) {
+			return err_set(m->e, COFFER_ETOOBIG, "volume %s: path "
+			    "too long", tok);
 		}
 		if (stat(paths[*n], &st) != 0)
 			return err_sys(m->e, COFFER_ENOTFOUND, "volume %s (%s)",
