@@ -117,4 +117,43 @@ const uint8_t *vol_reader_set_uuid(const struct vol_reader *r);
 const char *vol_reader_server(const struct vol_reader *r);
 void vol_reader_close(struct vol_reader *r);	/* accepts NULL */
 
+/*
+ * Additions to the contract (coffer-vol, messages and progress):
+ * where the reader is (the volume being read, its index in paths, and the
+ * set-wide number of the next data block), and, after the session end,
+ * the trailer's record count, payload bytes and digest.
+ */
+const char *vol_reader_path(const struct vol_reader *r, size_t *index,
+    uint64_t *next_block);
+int vol_reader_trailer(const struct vol_reader *r, uint64_t *records,
+    uint64_t *bytes, uint8_t digest[32]);
+
+/*
+ * One volume's labels, read without a key and without reading its data:
+ * the VOL1 serial, Coffer's label block and the end label (spacing over
+ * the data file).  end_kind is 0 when the end label could not be read
+ * (a truncated or damaged volume; end_error then says why).
+ */
+struct vol_volume_info {
+	char		 serial[8];
+	unsigned	 version;
+	uint8_t		 set_uuid[16];
+	uint32_t	 seq;
+	uint32_t	 block_size;
+	uint64_t	 created;	/* Unix seconds */
+	int		 kind;		/* VOL_KIND_* */
+	char		 server[VOL_NAME_MAX + 1];
+	int		 encrypted;
+	const char	*cipher;	/* "AES-256-GCM" or "none" */
+	unsigned	 kdf_log_n, kdf_r, kdf_p;	/* scrypt */
+	uint64_t	 first_block;
+	uint64_t	 file_bytes;
+	int		 end_kind;	/* 0 unreadable, 1 continues, 2 last */
+	char		 next_serial[8];
+	uint32_t	 blocks;	/* data blocks in this volume */
+	char		 end_error[512];	/* ERR_MSG_MAX */
+};
+int vol_volume_info(const char *path, struct vol_volume_info *out,
+    struct err *e);
+
 #endif
