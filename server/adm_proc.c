@@ -1,7 +1,7 @@
 /*
  * adm_proc.c - commands that run as server processes (EXPIRE INVENTORY,
- * RECLAIM STGPOOL, AUDIT CONTAINER) and the process commands (QUERY
- * PROCESS, CANCEL PROCESS).
+ * RECLAIM STGPOOL, AUDIT CONTAINER, REPLICATE NODE, BACKUP DB) and the
+ * process commands (QUERY PROCESS, CANCEL PROCESS).
  *
  * A process runs in its own thread (proc.h), so it cannot use the
  * session's catalog connection: it opens its own (env->catpath) for the
@@ -32,6 +32,7 @@
 
 #include "adm_int.h"
 #include "cat.h"
+#include "dbb.h"
 #include "err.h"
 #include "hash.h"
 #include "pool.h"
@@ -42,12 +43,14 @@
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-enum job_kind { JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE,
-	JOB_EXPORT, JOB_IMPORT };
+enum job_kind {
+	JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE, JOB_EXPORT,
+	JOB_IMPORT, JOB_BACKUPDB
+};
 
 static const char *const job_names[] = {
 	"EXPIRE INVENTORY", "RECLAIM STGPOOL", "AUDIT CONTAINER",
-	"REPLICATE NODE", "EXPORT NODE", "IMPORT NODE",
+	"REPLICATE NODE", "EXPORT NODE", "IMPORT NODE", "BACKUP DB",
 };
 
 struct job {
@@ -64,6 +67,8 @@ struct job {
 	int		 active_only;	/* export: FILEDATA=ACTIVE */
 	int64_t		 fromdate;	/* export: FROMDATE */
 	int		 verify;	/* replicate: compare contents */
+	char		 devclass[CAT_NAME_MAX + 1];	/* backup db */
+	char		 server[CAT_NAME_MAX + 1];	/* backup db */
 	uint64_t	 id;
 	struct cat	*log;		/* the process's own connection */
 	/* results */
@@ -75,6 +80,7 @@ struct job {
 	struct repl_stats		repl;
 	struct exp_stats		exp_out;
 	struct imp_stats		imp;
+	struct dbb_backup_result	dbb;
 };
 
 static void
@@ -144,6 +150,56 @@ damage_cb(void *arg, const uint8_t hash[HASH_LEN], uint64_t container,
 	(void)cat_actlog(j->log, CAT_SEV_WARN, 4866, NULL, "AUDIT CONTAINER: "
 	    "chunk %s in container %08" PRIx64 " at offset %" PRIu64 " is "
 	    "damaged: %s.", hex, container, offset, why);
+}
+
+/* One activity-log line per volume written (ANR4554I, TSM's). */
+static void
+log_volumes(struct job *j)
+{
+	char *save = NULL, *list;
+
+	if ((list = strdup(j->dbb.volumes)) == NULL)
+		return;
+	for (char *v = strtok_r(list, ",", &save); v != NULL;
+	    v = strtok_r(NULL, ",", &save))
+		(void)cat_actlog(j->log, CAT_SEV_INFO, 4554, NULL, "BACKUP DB: "
+		    "process %" PRIu64 " wrote volume %s (device class %s).",
+		    j->id, v, j->devclass);
+	free(list);
+}
+
+/*
+ * BACKUP DB: the snapshot and the volume registration go through the
+ * process's own connection (j->log), never a session's.
+ */
+static int
+backup_db(struct proc *p, struct job *j, struct err *e)
+{
+	struct dbb_backup_params bp;
+	char dir[PATH_MAX], *slash;
+	int r;
+
+	if (j->log == NULL)
+		return err_set(e, COFFER_EINVAL, "database backup needs its "
+		    "own connection to the catalog");
+	/* The instance directory is the catalog's: DIR/catalog.db. */
+	snprintf(dir, sizeof(dir), "%s", j->catpath);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	proc_set_status(p, "Backing up the database to device class %s",
+	    j->devclass);
+	memset(&bp, 0, sizeof(bp));
+	bp.cat = j->log;
+	bp.dir = dir;
+	bp.server = j->server;
+	bp.devclass = j->devclass;
+	r = dbb_backup(&bp, &j->dbb, e);
+	j->items = j->dbb.nvols;
+	if (r == 0)
+		log_volumes(j);
+	return r;
 }
 
 /* The work itself; counts into j, the item count into j->items. */
@@ -220,6 +276,8 @@ job_work(struct proc *p, struct job *j, struct err *e)
 		j->items = j->imp.objects_imported + j->imp.objects_skipped;
 		return r;
 	}
+	case JOB_BACKUPDB:
+		return backup_db(p, j, e);
 	}
 	return err_set(e, COFFER_EINTERNAL, "process kind %d", (int)j->kind);
 }
@@ -272,6 +330,12 @@ job_counts(const struct job *j, char *buf, size_t len)
 		    j->repl.objects_deleted, j->repl.objects_updated,
 		    j->repl.objects_failed, j->verify ? (j->repl.differences ?
 		    "; verify found differences" : "; verify found none") : "");
+		break;
+	case JOB_BACKUPDB:
+		snprintf(buf, len, "catalog snapshot of %" PRIu64 " bytes "
+		    "written to %" PRIu32 " volumes (%" PRIu64 " bytes) of "
+		    "device class %s", j->dbb.db_bytes, j->dbb.nvols,
+		    j->dbb.bytes, j->devclass);
 		break;
 	}
 }
@@ -353,6 +417,10 @@ static const char *const export_cols[] = {
 static const char *const import_cols[] = {
 	"process", "objects_imported", "objects_skipped", "chunks_stored",
 	"bytes_stored", "nodes", "filespaces",
+};
+/* volumes: the paths, comma-separated (a cell is a string). */
+static const char *const backupdb_cols[] = {
+	"process", "volumes", "bytes", "db_bytes", "volume_count",
 };
 static const char *const repl_cols[] = {
 	"process", "objects_sent", "chunks_sent", "bytes_sent",
@@ -450,6 +518,15 @@ job_object(struct adm_ctx *x, const struct job *j)
 		r = adm_colsv(x->res, n, import_cols);
 		break;
 	}
+};
+	case JOB_BACKUPDB:
+		n = NELEM(backupdb_cols);
+		v[1] = j->dbb.volumes;
+		v[2] = adm_fmt_u64(j->dbb.bytes, b[2], sizeof(b[2]));
+		v[3] = adm_fmt_u64(j->dbb.db_bytes, b[3], sizeof(b[3]));
+		v[4] = adm_fmt_u64(j->dbb.nvols, b[4], sizeof(b[4]));
+		r = adm_colsv(x->res, n, backupdb_cols);
+		break;
 	default:
 		n = NELEM(audit_cols);
 		v[1] = adm_fmt_u64(j->aud.chunks_checked, b[1], sizeof(b[1]));
@@ -549,7 +626,7 @@ job_new(struct adm_ctx *x, enum job_kind kind, struct job **out)
 	*out = NULL;
 	if (w != NULL && adm_parse_yesno(w, &wait) != 0)
 		return adm_bad_value(x, "WAIT", w, "YES or NO");
-	if (x->env->pool == NULL)
+	if (x->env->pool == NULL && kind != JOB_BACKUPDB)
 		return adm_error(x, COFFER_ENOTFOUND, "ANR2010E %s: No storage "
 		    "pool is configured on this server.", x->cmd->title);
 	if (x->env->procs == NULL)
@@ -725,6 +802,46 @@ adm_import_node(struct adm_ctx *x)
 		job_free(j);
 		return r != 0 ? r : COFFER_ENOMEM;
 	}
+/*
+ * BAckup DB DEVclass=dc [Type=Full] [Wait=Yes]: TYPE=FULL is the only
+ * type (no incremental or snapshot series yet), and the default, since a
+ * TSM default of INCREMENTAL would have nothing to add to.
+ */
+int
+adm_backup_db(struct adm_ctx *x)
+{
+	const char *dc = adm_arg(x, "DEVCLASS"), *type = adm_arg(x, "TYPE");
+	static const struct adm_kw full = { "FULL", 1 };
+	struct cat_devclass d;
+	struct job *j;
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	if (dc == NULL)
+		return adm_error(x, COFFER_EINVAL, "ANR2020E %s: Missing "
+		    "parameter: DEVclass is required.", x->cmd->title);
+	if (type != NULL && adm_kw_find(&full, 1, sizeof(full), type, NULL,
+	    0) != 0)
+		return adm_bad_value(x, "TYPE", type, "FULL (the only type of "
+		    "database backup this server makes)");
+	if ((r = cat_devclass_get(x->env->cat, dc, &d, &e)) == COFFER_EINVAL)
+		return adm_bad_value(x, "DEVCLASS", dc, "a device class name");
+	if (r == COFFER_ENOTFOUND)
+		return adm_error(x, r, "ANR2202E %s: Device class %.64s is not "
+		    "defined.", x->cmd->title, dc);
+	if (r != 0)
+		return adm_failed(x, &e);
+	if (x->env->catpath == NULL)
+		return adm_error(x, COFFER_EINVAL, "ANR2010E %s: This server "
+		    "cannot run a database backup: its catalog file is not "
+		    "known.", x->cmd->title);
+	if ((r = job_new(x, JOB_BACKUPDB, &j)) != 0)
+		return r;
+	snprintf(j->devclass, sizeof(j->devclass), "%s", d.name);
+	if (cat_setting_get(x->env->cat, "name", j->server,
+	    sizeof(j->server), NULL) != 0)
+		snprintf(j->server, sizeof(j->server), "COFFER");
 	return job_start(x, j);
 }
 
