@@ -67,7 +67,6 @@ struct job {
 	int		 active_only;	/* export: FILEDATA=ACTIVE */
 	int64_t		 fromdate;	/* export: FROMDATE */
 	int		 verify;	/* replicate: compare contents */
-	char		 devclass[CAT_NAME_MAX + 1];	/* backup db */
 	char		 server[CAT_NAME_MAX + 1];	/* backup db */
 	uint64_t	 id;
 	struct cat	*log;		/* the process's own connection */
@@ -518,7 +517,6 @@ job_object(struct adm_ctx *x, const struct job *j)
 		r = adm_colsv(x->res, n, import_cols);
 		break;
 	}
-};
 	case JOB_BACKUPDB:
 		n = NELEM(backupdb_cols);
 		v[1] = j->dbb.volumes;
@@ -802,6 +800,9 @@ adm_import_node(struct adm_ctx *x)
 		job_free(j);
 		return r != 0 ? r : COFFER_ENOMEM;
 	}
+	return job_start(x, j);
+}
+
 /*
  * BAckup DB DEVclass=dc [Type=Full] [Wait=Yes]: TYPE=FULL is the only
  * type (no incremental or snapshot series yet), and the default, since a
@@ -838,7 +839,10 @@ adm_backup_db(struct adm_ctx *x)
 		    "known.", x->cmd->title);
 	if ((r = job_new(x, JOB_BACKUPDB, &j)) != 0)
 		return r;
-	snprintf(j->devclass, sizeof(j->devclass), "%s", d.name);
+	if ((j->devclass = strdup(d.name)) == NULL) {
+		job_free(j);
+		return COFFER_ENOMEM;
+	}
 	if (cat_setting_get(x->env->cat, "name", j->server,
 	    sizeof(j->server), NULL) != 0)
 		snprintf(j->server, sizeof(j->server), "COFFER");
