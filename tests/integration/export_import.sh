@@ -29,6 +29,11 @@ for i in range(300):
 for i in range(6):
     with open(os.path.join(root, "lib", "blob%d" % i), "wb") as f:
         f.write(rnd.randbytes(1 << 20))
+# Enough versions for several import batches (EXP_BATCH_OBJECTS).
+os.makedirs(os.path.join(root, "many"))
+for i in range(4200):
+    with open(os.path.join(root, "many", "m%04d" % i), "w") as f:
+        f.write("small %d\n" % i)
 PY
 cli web01 web01-secret incremental "$src" >/dev/null 2>&1
 sleep 1.1
@@ -119,13 +124,26 @@ up THIRD
 use THIRD
 adm "define devclass tapes devtype=file directory=$T/tapes maxcapacity=3M" >/dev/null
 adm "import node web01 devclass=tapes volumenames=$vols encryptkey=\"$KEY\"" >/dev/null 2>&1
-sleep 0.2
-kill -KILL "$THIRD_PID"; wait "$THIRD_PID" 2>/dev/null
+# Frozen (SIGSTOP) as soon as its catalog shows a committed batch, then
+# killed: the import is caught between batches, whatever the speed.
+deadline=$(( $(date +%s) + 60 ))
+while :; do
+	kill -STOP "$THIRD_PID"
+	n=$(sqlite3 "$THIRD_DIR/catalog.db" "select count(*) from object" 2>/dev/null || echo 0)
+	[ "${n:-0}" -gt 0 ] && break
+	kill -CONT "$THIRD_PID"
+	[ "$(date +%s)" -ge "$deadline" ] && break
+	sleep 0.02
+done
+kill -KILL "$THIRD_PID"; kill -CONT "$THIRD_PID" 2>/dev/null
+wait "$THIRD_PID" 2>/dev/null
+check "the killed import had committed part of the set ($n versions)" test "${n:-0}" -gt 0 -a "${n:-0}" -lt "$exported"
 restart_server THIRD || { fail "server restarts"; finish; }
 save THIRD
 adm "import node web01 devclass=tapes volumenames=$vols encryptkey=\"$KEY\" wait=yes" --json >"$T/im3.json" 2>&1
 got=$(( $(json_get "$T/im3.json" objects_imported) + $(json_get "$T/im3.json" objects_skipped) ))
 check "the rerun accounts for every version ($got)" test "$got" = "$exported"
+check "and skips what the killed run committed" test "$(json_get "$T/im3.json" objects_skipped)" -gt 0
 cli web01 web01-secret restore "$src/" "$T/r-third/" --subdir=yes >/dev/null 2>&1
 check "and the node restores" sh -c "diff -r --no-dereference '$T/r-new' '$T/r-third' >/dev/null"
 check "audit finds no damage after the killed import" sh -c "$(printf '%s' "'$ADMIN' --server 127.0.0.1:$SRV_PORT --ca '$SRV_DIR/tls/ca.pem' --json -c 'audit container wait=yes'") | grep -q '\"damaged\":0'"
