@@ -644,6 +644,13 @@ sink_end(void *arg, void *cookie, struct err *e)
 	struct bobj *o = cookie;
 	int r;
 
+	/*
+	 * Known now, not at the send: a VM version must not commit without
+	 * a disk that could not be described (backup_vm then aborts it).
+	 */
+	if (o->fail == NULL && o->op == OP_PUT && o->rec.len > PROTO_RECIPE_MAX)
+		o->fail = "too large to describe in one object (its recipe "
+		    "exceeds 8 MiB: about 14 GiB of data in 64 KiB blocks)";
 	if (o->fail != NULL) {
 		say(bk, "%s: %s; not backed up", o->path, o->fail);
 		bk->st->failed++;

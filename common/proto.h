@@ -208,7 +208,9 @@ enum proto_type {
 #define PROTO_GET_MAX		64	/* entries per CHUNK_GET: bounds the reply */
 #define PROTO_PAGE_MAX		4096	/* objects per page */
 #define PROTO_REPL_PAGE_MAX	16384	/* versions per REPL_PAGE */
-#define PROTO_RECIPE_MAX	(8u << 20)	/* a 300 GB file at 256 KiB */
+#define PROTO_RECIPE_MAX	(8u << 20)	/* 233,016 entries: a 57 GB file
+						   at 256 KiB, a disk with 14 GiB
+						   of data in 64 KiB blocks */
 
 /* TXN_COMMIT flags (pinned). */
 #define PROTO_TXN_FINAL		1	/* the backup is done */
