@@ -6,9 +6,10 @@
  *
  * Minimum abbreviations follow TSM's syntax diagrams (REFERENCE 1.14):
  * Query, REGister, UPDate, REMove, LOCK, UNLock, DEFine, EXPIre, RECLaim,
- * AUDit, CANcel, SET, DELete, PING; the objects Node, ADmin, FIlespace,
- * DOmain, STGpool, OCCupancy, PRocess, SEssion, ACtlog, STatus, Inventory,
- * CONTainer, SErver (SERver after Query), REPLication, REPLServer.
+ * AUDit, CANcel, SET, DELete, PING, MOVe, BAckup; the objects Node,
+ * ADmin, FIlespace, DOmain, STGpool, OCCupancy, PRocess, SEssion, ACtlog,
+ * STatus, Inventory, CONTainer, SErver (SERver after Query), REPLication,
+ * REPLServer, DEVclass, VOLHistory, DRMedia, DB.
  *
  * Message numbers are TSM's where a TSM administrator would know them
  * (ANR2000E unknown command, ANR2017I command echo, ANR2020E missing
@@ -77,9 +78,35 @@ static const struct adm_param p_audit[] = {
 static const struct adm_param p_replicate[] = {
 	P("WAIT", 1), P("MAXSESSIONS", 4), P("VERIFY", 1),
 };
+static const struct adm_param p_export[] = {
+	P("FILEDATA", 1), P("DEVCLASS", 3), P("FROMDATE", 5),
+	PSECRET("ENCRYPTKEY", 4), P("WAIT", 1),
+};
+static const struct adm_param p_import[] = {
+	P("DEVCLASS", 3), P("VOLUMENAMES", 3), PSECRET("ENCRYPTKEY", 4),
+	P("MERGEFILESPACES", 5), P("WAIT", 1),
+};
 static const struct adm_param p_actlog[] = {
 	P("BEGINDATE", 6), P("BEGINTIME", 6), P("SEARCH", 1), P("MSGNO", 3),
 	P("NODENAME", 4),
+};
+
+/* DEVType, DIRectory, MAXCAPacity: TSM's capitals. */
+static const struct adm_param p_devclass[] = {
+	P("DEVTYPE", 4), P("DIRECTORY", 3), P("MAXCAPACITY", 6),
+};
+static const struct adm_param p_volhist[] = {
+	P("TYPE", 1),
+};
+static const struct adm_param p_q_drmedia[] = {
+	P("WHERESTATE", 6), P("WHERELOCATION", 7),
+};
+static const struct adm_param p_move_drmedia[] = {
+	P("WHERESTATE", 6), P("TOSTATE", 4), P("WHERELOCATION", 7),
+	P("TOLOCATION", 4), P("WAIT", 1),
+};
+static const struct adm_param p_backup_db[] = {
+	P("DEVCLASS", 3), P("TYPE", 1), P("WAIT", 1),
 };
 
 #define PARAMS(p)	p, NELEM(p)
@@ -113,6 +140,12 @@ static const struct adm_cmd c_query[] = {
 	    { "SERVERNAME" }, 0, -1, PARAMS(p_format), 1 },
 	{ { "REPLICATION", 4 }, "QUERY REPLICATION", adm_query_replication,
 	    { "NODENAME" }, 0, -1, NOPARAMS, 1 },
+	{ { "DEVCLASS", 3 }, "QUERY DEVCLASS", adm_query_devclass,
+	    { "DEVCLASSNAME" }, 0, -1, NOPARAMS, 1 },
+	{ { "VOLHISTORY", 4 }, "QUERY VOLHISTORY", adm_query_volhistory,
+	    { NULL }, 0, -1, PARAMS(p_volhist), 1 },
+	{ { "DRMEDIA", 3 }, "QUERY DRMEDIA", adm_query_drmedia,
+	    { "VOLUMENAME" }, 0, -1, PARAMS(p_q_drmedia), 1 },
 };
 
 static const struct adm_cmd c_register[] = {
@@ -133,6 +166,8 @@ static const struct adm_cmd c_update[] = {
 	    { "NODENAME", "FILESPACENAME" }, 2, -1, PARAMS(p_upd_fs), 0 },
 	{ { "SERVER", 2 }, "UPDATE SERVER", adm_update_server,
 	    { "SERVERNAME" }, 1, -1, PARAMS(p_server), 0 },
+	{ { "DEVCLASS", 3 }, "UPDATE DEVCLASS", adm_update_devclass,
+	    { "DEVCLASSNAME" }, 1, -1, PARAMS(p_devclass), 0 },
 };
 
 static const struct adm_cmd c_remove[] = {
@@ -161,11 +196,27 @@ static const struct adm_cmd c_define[] = {
 	    { "DOMAINNAME" }, 1, -1, PARAMS(p_domain), 0 },
 	{ { "SERVER", 2 }, "DEFINE SERVER", adm_define_server,
 	    { "SERVERNAME" }, 1, -1, PARAMS(p_server), 0 },
+	{ { "DEVCLASS", 3 }, "DEFINE DEVCLASS", adm_define_devclass,
+	    { "DEVCLASSNAME" }, 1, -1, PARAMS(p_devclass), 0 },
 };
 
 static const struct adm_cmd c_delete[] = {
 	{ { "SERVER", 2 }, "DELETE SERVER", adm_delete_server,
 	    { "SERVERNAME" }, 1, -1, NOPARAMS, 0 },
+	{ { "DEVCLASS", 3 }, "DELETE DEVCLASS", adm_delete_devclass,
+	    { "DEVCLASSNAME" }, 1, -1, NOPARAMS, 0 },
+};
+
+/* MOVe DRMedia: catalog rows only, so it answers in the foreground. */
+static const struct adm_cmd c_move[] = {
+	{ { "DRMEDIA", 3 }, "MOVE DRMEDIA", adm_move_drmedia,
+	    { "VOLUMENAME" }, 1, -1, PARAMS(p_move_drmedia), 0 },
+};
+
+/* BAckup DB: a server process that logs for itself. */
+static const struct adm_cmd c_backup[] = {
+	{ { "DB", 2 }, "BACKUP DB", adm_backup_db,
+	    { NULL }, 0, -1, PARAMS(p_backup_db), 1 },
 };
 
 /* TSM's PING SERVER: connect to a defined server and authenticate. */
@@ -192,6 +243,16 @@ static const struct adm_cmd c_audit[] = {
 static const struct adm_cmd c_replicate[] = {
 	{ { "NODE", 1 }, "REPLICATE NODE", adm_replicate_node,
 	    { "NODENAME" }, 1, -1, PARAMS(p_replicate), 1 },
+};
+
+static const struct adm_cmd c_export[] = {
+	{ { "NODE", 1 }, "EXPORT NODE", adm_export_node,
+	    { "NODENAME" }, 1, -1, PARAMS(p_export), 1 },
+};
+
+static const struct adm_cmd c_import[] = {
+	{ { "NODE", 1 }, "IMPORT NODE", adm_import_node,
+	    { "NODENAME" }, 1, -1, PARAMS(p_import), 1 },
 };
 
 static const struct adm_cmd c_cancel[] = {
@@ -222,9 +283,13 @@ static const struct adm_verb verbs[] = {
 	{ { "AUDIT", 3 }, CMDS(c_audit) },
 	{ { "CANCEL", 3 }, CMDS(c_cancel) },
 	{ { "REPLICATE", 4 }, CMDS(c_replicate) },
+	{ { "EXPORT", 3 }, CMDS(c_export) },
+	{ { "IMPORT", 3 }, CMDS(c_import) },
 	{ { "SET", 3 }, CMDS(c_set) },
 	{ { "DELETE", 3 }, CMDS(c_delete) },
 	{ { "PING", 4 }, CMDS(c_ping) },
+	{ { "MOVE", 3 }, CMDS(c_move) },
+	{ { "BACKUP", 2 }, CMDS(c_backup) },
 };
 
 /* ---- helpers shared by the handlers ---- */

@@ -75,6 +75,11 @@ void adm_kw_spell(const struct adm_kw *kw, char *out, size_t len);
 int adm_parse_int(const char *s, long lo, long hi, int nolimit, long *out);
 /* Duration: "NONE" or 0 -> 0, else digits with a unit s, m, h or d. */
 int adm_parse_duration(const char *s, int64_t *out);
+/*
+ * Size: digits with an optional unit K, M, G or T (powers of 1024, any
+ * case), 1 byte to 1024 T.
+ */
+int adm_parse_size(const char *s, uint64_t *out);
 /* YES or NO (abbreviable). */
 int adm_parse_yesno(const char *s, int *out);
 /*
@@ -224,11 +229,23 @@ int adm_query_server(struct adm_ctx *x);
 int adm_ping_server(struct adm_ctx *x);
 int adm_set_replserver(struct adm_ctx *x);
 int adm_query_replication(struct adm_ctx *x);
+/* adm_devclass.c */
+int adm_define_devclass(struct adm_ctx *x);
+int adm_update_devclass(struct adm_ctx *x);
+int adm_delete_devclass(struct adm_ctx *x);
+int adm_query_devclass(struct adm_ctx *x);
+/* adm_drm.c */
+int adm_query_volhistory(struct adm_ctx *x);
+int adm_query_drmedia(struct adm_ctx *x);
+int adm_move_drmedia(struct adm_ctx *x);
 /* adm_proc.c */
 int adm_expire_inventory(struct adm_ctx *x);
 int adm_reclaim_stgpool(struct adm_ctx *x);
 int adm_audit_container(struct adm_ctx *x);
 int adm_replicate_node(struct adm_ctx *x);
+int adm_export_node(struct adm_ctx *x);
+int adm_import_node(struct adm_ctx *x);
+int adm_backup_db(struct adm_ctx *x);
 int adm_query_process(struct adm_ctx *x);
 int adm_cancel_process(struct adm_ctx *x);
 

@@ -180,6 +180,42 @@ adm_parse_int(const char *s, long lo, long hi, int nolimit, long *out)
 	return 0;
 }
 
+/*
+ * Sizes count in powers of 1024, as TSM's MAXCAPACITY does; 2^50 bytes
+ * (1024 T) bounds them far below the overflow of a uint64_t.
+ */
+#define SIZE_MAX_BYTES	(1ULL << 50)
+
+int
+adm_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	if (s == NULL || !isdigit((unsigned char)s[0]))
+		return COFFER_EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || v == 0)
+		return COFFER_EINVAL;
+	if (*end != '\0') {
+		if (end[1] != '\0' ||
+		    (u = strchr(units, toupper((unsigned char)*end))) == NULL)
+			return COFFER_EINVAL;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > SIZE_MAX_BYTES / 1024)
+				return COFFER_EINVAL;
+			v *= 1024;
+		}
+	}
+	if (v > SIZE_MAX_BYTES)
+		return COFFER_EINVAL;
+	*out = (uint64_t)v;
+	return 0;
+}
+
 #define DURATION_MAX	(3650LL * 86400)	/* ten years */
 
 int

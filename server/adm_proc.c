@@ -1,7 +1,7 @@
 /*
  * adm_proc.c - commands that run as server processes (EXPIRE INVENTORY,
- * RECLAIM STGPOOL, AUDIT CONTAINER) and the process commands (QUERY
- * PROCESS, CANCEL PROCESS).
+ * RECLAIM STGPOOL, AUDIT CONTAINER, REPLICATE NODE, BACKUP DB) and the
+ * process commands (QUERY PROCESS, CANCEL PROCESS).
  *
  * A process runs in its own thread (proc.h), so it cannot use the
  * session's catalog connection: it opens its own (env->catpath) for the
@@ -28,22 +28,29 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "adm_int.h"
 #include "cat.h"
+#include "dbb.h"
 #include "err.h"
 #include "hash.h"
 #include "pool.h"
 #include "proc.h"
 #include "proto.h"
 #include "repl.h"
+#include "exp.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-enum job_kind { JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE };
+enum job_kind {
+	JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE, JOB_EXPORT,
+	JOB_IMPORT, JOB_BACKUPDB
+};
 
 static const char *const job_names[] = {
 	"EXPIRE INVENTORY", "RECLAIM STGPOOL", "AUDIT CONTAINER",
-	"REPLICATE NODE",
+	"REPLICATE NODE", "EXPORT NODE", "IMPORT NODE", "BACKUP DB",
 };
 
 struct job {
@@ -53,8 +60,14 @@ struct job {
 	int		 foreground;
 	int		 pct;		/* reclaim: live % below which */
 	int64_t		 now;		/* expire: the policy's "now" */
-	char		*pattern;	/* replicate: the nodes */
+	char		*pattern;	/* replicate, export, import: nodes */
+	char		*devclass;	/* export, import */
+	char		*volumes;	/* import: "V1,V2" */
+	char		*passphrase;	/* export, import: ENCRYPTKEY */
+	int		 active_only;	/* export: FILEDATA=ACTIVE */
+	int64_t		 fromdate;	/* export: FROMDATE */
 	int		 verify;	/* replicate: compare contents */
+	char		 server[CAT_NAME_MAX + 1];	/* backup db */
 	uint64_t	 id;
 	struct cat	*log;		/* the process's own connection */
 	/* results */
@@ -64,6 +77,9 @@ struct job {
 	struct pool_reclaim_report	rec;
 	struct pool_audit_report	aud;
 	struct repl_stats		repl;
+	struct exp_stats		exp_out;
+	struct imp_stats		imp;
+	struct dbb_backup_result	dbb;
 };
 
 static void
@@ -76,6 +92,14 @@ job_free(void *arg)
 	cat_close(j->log);
 	free(j->catpath);
 	free(j->pattern);
+	free(j->devclass);
+	free(j->volumes);
+	if (j->passphrase != NULL) {
+		/* Not left in freed memory either. */
+		OPENSSL_cleanse(j->passphrase, strlen(j->passphrase));
+		free(j->passphrase);
+	}
+	exp_stats_free(&j->exp_out);
 	free(j);
 }
 
@@ -127,6 +151,56 @@ damage_cb(void *arg, const uint8_t hash[HASH_LEN], uint64_t container,
 	    "damaged: %s.", hex, container, offset, why);
 }
 
+/* One activity-log line per volume written (ANR4554I, TSM's). */
+static void
+log_volumes(struct job *j)
+{
+	char *save = NULL, *list;
+
+	if ((list = strdup(j->dbb.volumes)) == NULL)
+		return;
+	for (char *v = strtok_r(list, ",", &save); v != NULL;
+	    v = strtok_r(NULL, ",", &save))
+		(void)cat_actlog(j->log, CAT_SEV_INFO, 4554, NULL, "BACKUP DB: "
+		    "process %" PRIu64 " wrote volume %s (device class %s).",
+		    j->id, v, j->devclass);
+	free(list);
+}
+
+/*
+ * BACKUP DB: the snapshot and the volume registration go through the
+ * process's own connection (j->log), never a session's.
+ */
+static int
+backup_db(struct proc *p, struct job *j, struct err *e)
+{
+	struct dbb_backup_params bp;
+	char dir[PATH_MAX], *slash;
+	int r;
+
+	if (j->log == NULL)
+		return err_set(e, COFFER_EINVAL, "database backup needs its "
+		    "own connection to the catalog");
+	/* The instance directory is the catalog's: DIR/catalog.db. */
+	snprintf(dir, sizeof(dir), "%s", j->catpath);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	proc_set_status(p, "Backing up the database to device class %s",
+	    j->devclass);
+	memset(&bp, 0, sizeof(bp));
+	bp.cat = j->log;
+	bp.dir = dir;
+	bp.server = j->server;
+	bp.devclass = j->devclass;
+	r = dbb_backup(&bp, &j->dbb, e);
+	j->items = j->dbb.nvols;
+	if (r == 0)
+		log_volumes(j);
+	return r;
+}
+
 /* The work itself; counts into j, the item count into j->items. */
 static int
 job_work(struct proc *p, struct job *j, struct err *e)
@@ -166,6 +240,43 @@ job_work(struct proc *p, struct job *j, struct err *e)
 		    j->repl.objects_updated;
 		return r;
 	}
+	case JOB_EXPORT: {
+		struct exp_params xp;
+
+		memset(&xp, 0, sizeof(xp));
+		xp.catpath = j->catpath;
+		xp.pool = j->pool;
+		xp.pattern = j->pattern;
+		xp.active_only = j->active_only;
+		xp.fromdate = j->fromdate;
+		xp.devclass = j->devclass;
+		xp.passphrase = j->passphrase;
+		proc_set_status(p, "Exporting %s to device class %s",
+		    j->pattern, j->devclass);
+		r = j->catpath ? exp_export_run(p, &xp, &j->exp_out, e) :
+		    err_set(e, COFFER_EINVAL, "export needs the catalog file");
+		j->items = j->exp_out.objects;
+		return r;
+	}
+	case JOB_IMPORT: {
+		struct imp_params ipm;
+
+		memset(&ipm, 0, sizeof(ipm));
+		ipm.catpath = j->catpath;
+		ipm.pool = j->pool;
+		ipm.pattern = j->pattern;
+		ipm.devclass = j->devclass;
+		ipm.volumes = j->volumes;
+		ipm.passphrase = j->passphrase;
+		proc_set_status(p, "Importing %s from %s", j->pattern,
+		    j->volumes);
+		r = j->catpath ? exp_import_run(p, &ipm, &j->imp, e) :
+		    err_set(e, COFFER_EINVAL, "import needs the catalog file");
+		j->items = j->imp.objects_imported + j->imp.objects_skipped;
+		return r;
+	}
+	case JOB_BACKUPDB:
+		return backup_db(p, j, e);
 	}
 	return err_set(e, COFFER_EINTERNAL, "process kind %d", (int)j->kind);
 }
@@ -192,6 +303,21 @@ job_counts(const struct job *j, char *buf, size_t len)
 		    " containers, %" PRIu64 " damaged, 0 repaired",
 		    j->aud.chunks_checked, j->aud.containers, j->aud.damaged);
 		break;
+	case JOB_EXPORT:
+		snprintf(buf, len, "%" PRIu64 " nodes, %" PRIu64 " filespaces, "
+		    "%" PRIu64 " versions, %" PRIu64 " chunks (%" PRIu64
+		    " bytes) on %u volumes", j->exp_out.nodes,
+		    j->exp_out.filespaces, j->exp_out.objects,
+		    j->exp_out.chunks, j->exp_out.bytes, j->exp_out.nvols);
+		break;
+	case JOB_IMPORT:
+		snprintf(buf, len, "%" PRIu64 " nodes and %" PRIu64
+		    " filespaces defined, %" PRIu64 " versions imported, %"
+		    PRIu64 " skipped (already here), %" PRIu64 " chunks (%"
+		    PRIu64 " bytes) stored", j->imp.nodes, j->imp.filespaces,
+		    j->imp.objects_imported, j->imp.objects_skipped,
+		    j->imp.chunks_stored, j->imp.bytes_stored);
+		break;
 	case JOB_REPLICATE:
 		snprintf(buf, len, "%" PRIu64 " nodes, %" PRIu64 " filespaces "
 		    "(%" PRIu64 " already consistent), %" PRIu64 " versions "
@@ -203,6 +329,12 @@ job_counts(const struct job *j, char *buf, size_t len)
 		    j->repl.objects_deleted, j->repl.objects_updated,
 		    j->repl.objects_failed, j->verify ? (j->repl.differences ?
 		    "; verify found differences" : "; verify found none") : "");
+		break;
+	case JOB_BACKUPDB:
+		snprintf(buf, len, "catalog snapshot of %" PRIu64 " bytes "
+		    "written to %" PRIu32 " volumes (%" PRIu64 " bytes) of "
+		    "device class %s", j->dbb.db_bytes, j->dbb.nvols,
+		    j->dbb.bytes, j->devclass);
 		break;
 	}
 }
@@ -277,11 +409,43 @@ static const char *const reclaim_cols[] = {
 static const char *const audit_cols[] = {
 	"process", "chunks_checked", "damaged", "repaired",
 };
+static const char *const export_cols[] = {
+	"process", "volumes[]", "objects", "bytes", "nodes", "filespaces",
+	"chunks",
+};
+static const char *const import_cols[] = {
+	"process", "objects_imported", "objects_skipped", "chunks_stored",
+	"bytes_stored", "nodes", "filespaces",
+};
+/* volumes: the paths, comma-separated (a cell is a string). */
+static const char *const backupdb_cols[] = {
+	"process", "volumes", "bytes", "db_bytes", "volume_count",
+};
 static const char *const repl_cols[] = {
 	"process", "objects_sent", "chunks_sent", "bytes_sent",
 	"objects_deleted", "objects_updated", "objects_failed", "nodes",
 	"filespaces", "filespaces_consistent", "differences", "wire_bytes",
 };
+
+/* Export's volumes, one path a line (the "volumes[]" list). */
+static char *
+job_volume_list(const struct job *j)
+{
+	size_t len = 1;
+	char *out;
+
+	for (uint32_t i = 0; i < j->exp_out.nvols; i++)
+		len += strlen(j->exp_out.vols[i]) + 1;
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (uint32_t i = 0; i < j->exp_out.nvols; i++) {
+		strcat(out, j->exp_out.vols[i]);
+		if (i + 1 < j->exp_out.nvols)
+			strcat(out, "\n");
+	}
+	return out;
+}
 
 /* The object of a WAIT=YES run: the contract's counts. */
 static int
@@ -325,6 +489,42 @@ job_object(struct adm_ctx *x, const struct job *j)
 		r = adm_colsv(x->res, n, repl_cols);
 		break;
 	}
+	case JOB_EXPORT: {
+		char *vl = job_volume_list(j);
+
+		n = NELEM(export_cols);
+		v[1] = vl != NULL ? vl : "";
+		v[2] = adm_fmt_u64(j->exp_out.objects, b[2], sizeof(b[2]));
+		v[3] = adm_fmt_u64(j->exp_out.bytes, b[3], sizeof(b[3]));
+		v[4] = adm_fmt_u64(j->exp_out.nodes, b[4], sizeof(b[4]));
+		v[5] = adm_fmt_u64(j->exp_out.filespaces, b[5], sizeof(b[5]));
+		v[6] = adm_fmt_u64(j->exp_out.chunks, b[6], sizeof(b[6]));
+		r = adm_colsv(x->res, n, export_cols);
+		x->res->shape = PROTO_SHAPE_OBJECT;
+		if (r == 0)
+			r = adm_rowv(x->res, v);
+		free(vl);
+		return r;
+	}
+	case JOB_IMPORT: {
+		uint64_t const u[] = { j->imp.objects_imported,
+		    j->imp.objects_skipped, j->imp.chunks_stored,
+		    j->imp.bytes_stored, j->imp.nodes, j->imp.filespaces };
+
+		n = NELEM(import_cols);
+		for (size_t i = 1; i < n; i++)
+			v[i] = adm_fmt_u64(u[i - 1], b[i], sizeof(b[i]));
+		r = adm_colsv(x->res, n, import_cols);
+		break;
+	}
+	case JOB_BACKUPDB:
+		n = NELEM(backupdb_cols);
+		v[1] = j->dbb.volumes;
+		v[2] = adm_fmt_u64(j->dbb.bytes, b[2], sizeof(b[2]));
+		v[3] = adm_fmt_u64(j->dbb.db_bytes, b[3], sizeof(b[3]));
+		v[4] = adm_fmt_u64(j->dbb.nvols, b[4], sizeof(b[4]));
+		r = adm_colsv(x->res, n, backupdb_cols);
+		break;
 	default:
 		n = NELEM(audit_cols);
 		v[1] = adm_fmt_u64(j->aud.chunks_checked, b[1], sizeof(b[1]));
@@ -424,7 +624,7 @@ job_new(struct adm_ctx *x, enum job_kind kind, struct job **out)
 	*out = NULL;
 	if (w != NULL && adm_parse_yesno(w, &wait) != 0)
 		return adm_bad_value(x, "WAIT", w, "YES or NO");
-	if (x->env->pool == NULL)
+	if (x->env->pool == NULL && kind != JOB_BACKUPDB)
 		return adm_error(x, COFFER_ENOTFOUND, "ANR2010E %s: No storage "
 		    "pool is configured on this server.", x->cmd->title);
 	if (x->env->procs == NULL)
@@ -530,6 +730,122 @@ adm_replicate_node(struct adm_ctx *x)
 		job_free(j);
 		return COFFER_ENOMEM;
 	}
+	return job_start(x, j);
+}
+
+/* The ENCRYPTKEY of export and import, copied for the process. */
+static int
+job_passphrase(struct adm_ctx *x, struct job *j)
+{
+	const char *k = adm_arg(x, "ENCRYPTKEY");
+
+	if (k == NULL)
+		return 0;
+	if (strlen(k) < 8)
+		return adm_bad(x, "ENCRYPTKEY must have at least 8 characters");
+	if ((j->passphrase = strdup(k)) == NULL)
+		return COFFER_ENOMEM;
+	return 0;
+}
+
+int
+adm_export_node(struct adm_ctx *x)
+{
+	const char *fd = adm_arg(x, "FILEDATA"), *dc = adm_arg(x, "DEVCLASS");
+	const char *from = adm_arg(x, "FROMDATE");
+	struct job *j;
+	int64_t day = 0;
+	int r;
+
+	if (dc == NULL)
+		return adm_bad(x, "DEVCLASS is required");
+	if (fd != NULL && strcasecmp(fd, "ALL") != 0 &&
+	    strcasecmp(fd, "ACTIVE") != 0)
+		return adm_bad_value(x, "FILEDATA", fd, "ALL or ACTIVE");
+	if (from != NULL && adm_parse_date(from, x->now, &day) != 0)
+		return adm_bad_value(x, "FROMDATE", from, "a date (YYYY-MM-DD, "
+		    "TODAY or TODAY-N)");
+	if ((r = job_new(x, JOB_EXPORT, &j)) != 0)
+		return r;
+	j->active_only = fd != NULL && strcasecmp(fd, "ACTIVE") == 0;
+	j->fromdate = day;
+	if ((r = job_passphrase(x, j)) != 0 ||
+	    (j->pattern = strdup(adm_pos(x, 0))) == NULL ||
+	    (j->devclass = strdup(dc)) == NULL) {
+		job_free(j);
+		return r != 0 ? r : COFFER_ENOMEM;
+	}
+	return job_start(x, j);
+}
+
+int
+adm_import_node(struct adm_ctx *x)
+{
+	const char *dc = adm_arg(x, "DEVCLASS"), *vn = adm_arg(x, "VOLUMENAMES");
+	const char *mf = adm_arg(x, "MERGEFILESPACES");
+	struct job *j;
+	int merge = 1, r;
+
+	if (dc == NULL || vn == NULL)
+		return adm_bad(x, "DEVCLASS and VOLUMENAMES are required");
+	/* Filespaces are always merged: versions are matched by UUID. */
+	if (mf != NULL && adm_parse_yesno(mf, &merge) != 0)
+		return adm_bad_value(x, "MERGEFILESPACES", mf, "YES or NO");
+	if ((r = job_new(x, JOB_IMPORT, &j)) != 0)
+		return r;
+	if ((r = job_passphrase(x, j)) != 0 ||
+	    (j->pattern = strdup(adm_pos(x, 0))) == NULL ||
+	    (j->devclass = strdup(dc)) == NULL ||
+	    (j->volumes = strdup(vn)) == NULL) {
+		job_free(j);
+		return r != 0 ? r : COFFER_ENOMEM;
+	}
+	return job_start(x, j);
+}
+
+/*
+ * BAckup DB DEVclass=dc [Type=Full] [Wait=Yes]: TYPE=FULL is the only
+ * type (no incremental or snapshot series yet), and the default, since a
+ * TSM default of INCREMENTAL would have nothing to add to.
+ */
+int
+adm_backup_db(struct adm_ctx *x)
+{
+	const char *dc = adm_arg(x, "DEVCLASS"), *type = adm_arg(x, "TYPE");
+	static const struct adm_kw full = { "FULL", 1 };
+	struct cat_devclass d;
+	struct job *j;
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	if (dc == NULL)
+		return adm_error(x, COFFER_EINVAL, "ANR2020E %s: Missing "
+		    "parameter: DEVclass is required.", x->cmd->title);
+	if (type != NULL && adm_kw_find(&full, 1, sizeof(full), type, NULL,
+	    0) != 0)
+		return adm_bad_value(x, "TYPE", type, "FULL (the only type of "
+		    "database backup this server makes)");
+	if ((r = cat_devclass_get(x->env->cat, dc, &d, &e)) == COFFER_EINVAL)
+		return adm_bad_value(x, "DEVCLASS", dc, "a device class name");
+	if (r == COFFER_ENOTFOUND)
+		return adm_error(x, r, "ANR2202E %s: Device class %.64s is not "
+		    "defined.", x->cmd->title, dc);
+	if (r != 0)
+		return adm_failed(x, &e);
+	if (x->env->catpath == NULL)
+		return adm_error(x, COFFER_EINVAL, "ANR2010E %s: This server "
+		    "cannot run a database backup: its catalog file is not "
+		    "known.", x->cmd->title);
+	if ((r = job_new(x, JOB_BACKUPDB, &j)) != 0)
+		return r;
+	if ((j->devclass = strdup(d.name)) == NULL) {
+		job_free(j);
+		return COFFER_ENOMEM;
+	}
+	if (cat_setting_get(x->env->cat, "name", j->server,
+	    sizeof(j->server), NULL) != 0)
+		snprintf(j->server, sizeof(j->server), "COFFER");
 	return job_start(x, j);
 }
 

@@ -107,8 +107,39 @@ static const char schema_sql[] =
 	 */
 	"CREATE INDEX IF NOT EXISTS object_by_state ON object("
 	" fs_id, state, pkey);"
-	/* A filespace's versions by object UUID: replication compares them. */
-	"CREATE INDEX IF NOT EXISTS object_by_uuid ON object(fs_id, uuid);"
+	/*
+	 * A filespace's versions by object UUID: replication compares them,
+	 * and its digest reads state and deactivation from the index alone.
+	 */
+	"CREATE INDEX IF NOT EXISTS object_by_uuid ON object("
+	" fs_id, uuid, state, deactivated);"
+	/*
+	 * Device classes and the sequential volumes written through them
+	 * (exports, DB backups): TSM's volume history and DRM media list.
+	 * Tables added after format 1 are made here by CREATE ... IF NOT
+	 * EXISTS, which is the whole migration of an older catalog.  No
+	 * foreign key from volume to devclass: a restored catalog may name
+	 * volumes of a class defined again later, and deleting a class in
+	 * use is refused by cat_devclass_delete with a message instead.
+	 */
+	"CREATE TABLE IF NOT EXISTS devclass("
+	" name TEXT PRIMARY KEY, devtype TEXT NOT NULL,"
+	" directory TEXT NOT NULL, maxcap INTEGER NOT NULL,"
+	" defined INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS volume("
+	" name TEXT PRIMARY KEY COLLATE NOCASE, path TEXT NOT NULL,"
+	" devclass TEXT NOT NULL, kind INTEGER NOT NULL,"
+	" set_uuid BLOB NOT NULL, seq INTEGER NOT NULL,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" location TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
+	" state_changed INTEGER NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,"
+	" node TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+	/* Volume history order, all kinds and one kind; devclass in use. */
+	"CREATE INDEX IF NOT EXISTS volume_by_time ON volume("
+	" created, set_uuid, seq);"
+	"CREATE INDEX IF NOT EXISTS volume_by_kind ON volume("
+	" kind, created, set_uuid, seq);"
+	"CREATE INDEX IF NOT EXISTS volume_by_devclass ON volume(devclass);"
 	"CREATE TABLE IF NOT EXISTS actlog("
 	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
 	" severity TEXT NOT NULL, msgno INTEGER NOT NULL, node TEXT,"

@@ -1,6 +1,7 @@
 /*
  * cat.h - the server catalog (SQLite): identity, admins, nodes, policy
- * domains, filespaces, object versions and the activity log.
+ * domains, filespaces, object versions, device classes and sequential
+ * volumes, and the activity log.
  *
  * One database per server (DIR/catalog.db), WAL, synchronous=FULL; the
  * container pool's chunk index lives in the same file so that object rows
@@ -365,6 +366,90 @@ struct cat_expire_report {
  */
 int cat_expire(struct cat *c, struct pool *pool, int64_t now,
     struct cat_expire_report *rep, struct err *e);
+
+/* ---- device classes and sequential volumes (cat_vol.c) ---- */
+
+/*
+ * A device class (TSM: DEFINE DEVCLASS ... DEVTYPE=FILE): where the
+ * volumes of exports and database backups are written and how large one
+ * may grow.  Names are normalized like node names.
+ */
+struct cat_devclass {
+	char		name[CAT_NAME_MAX + 1];
+	char		devtype[16];		/* "FILE" */
+	char		directory[PATH_MAX];
+	uint64_t	maxcap;			/* bytes */
+	int64_t		defined;		/* unix seconds; 0: now */
+};
+int cat_devclass_add(struct cat *c, const struct cat_devclass *d,
+    struct err *e);			/* EEXIST if present */
+int cat_devclass_get(struct cat *c, const char *name,
+    struct cat_devclass *d, struct err *e);	/* ENOTFOUND */
+/* Update devtype, directory and maxcap; ENOTFOUND if absent. */
+int cat_devclass_update(struct cat *c, const struct cat_devclass *d,
+    struct err *e);
+/* ENOTFOUND if absent; EBUSY while a volume names it. */
+int cat_devclass_delete(struct cat *c, const char *name, struct err *e);
+/* In name order. */
+int cat_devclass_list(struct cat *c,
+    int (*cb)(void *, const struct cat_devclass *), void *arg,
+    struct err *e);
+/* Volumes that name devclass name (for QUERY DEVCLASS). */
+int cat_devclass_volumes(struct cat *c, const char *name, uint64_t *count,
+    struct err *e);
+
+/* Volume kinds (stored; pinned; the same numbers as VOL_KIND_*). */
+#define CAT_VOL_EXPORT		1
+#define CAT_VOL_DBBACKUP	2
+
+/*
+ * DRM media states, TSM's (stored; pinned: never renumber).  drm.h draws
+ * the moves between them and checks them; the catalog only stores.
+ */
+enum {
+	CAT_DRM_MOUNTABLE,	/* onsite, usable */
+	CAT_DRM_NOTMOUNTABLE,	/* onsite, not in the library */
+	CAT_DRM_COURIER,	/* in transit to the vault */
+	CAT_DRM_VAULT,		/* at the vault */
+	CAT_DRM_VAULTRETRIEVE,	/* at the vault, data no longer needed */
+	CAT_DRM_COURIERRETRIEVE, /* in transit back */
+	CAT_DRM_ONSITERETRIEVE	/* back onsite */
+};
+#define CAT_DRM_NSTATES		7
+
+/*
+ * A sequential volume of an export or a database backup: the volume
+ * history and the DRM media list in one row.  Volume names (serials) are
+ * unique and looked up case-insensitively.
+ */
+struct cat_volume {
+	char		name[65];		/* serial */
+	char		path[PATH_MAX];
+	char		devclass[CAT_NAME_MAX + 1];
+	int		kind;			/* CAT_VOL_* */
+	uint8_t		set_uuid[16];
+	uint32_t	seq;			/* 1.. within the set */
+	int		state;			/* CAT_DRM_* */
+	char		location[256];
+	int64_t		created, state_changed;	/* unix seconds; 0: now */
+	uint64_t	bytes;
+	char		node[CAT_NAME_MAX + 1];	/* export: node pattern or "" */
+};
+int cat_volume_add(struct cat *c, const struct cat_volume *v,
+    struct err *e);			/* EEXIST if present */
+int cat_volume_get(struct cat *c, const char *name, struct cat_volume *v,
+    struct err *e);			/* ENOTFOUND */
+/* Update everything but the name; ENOTFOUND if absent. */
+int cat_volume_update(struct cat *c, const struct cat_volume *v,
+    struct err *e);
+/*
+ * kind 0: every volume, else that CAT_VOL_* kind only; oldest first,
+ * a set's volumes in sequence order.
+ */
+int cat_volume_list(struct cat *c, int kind,
+    int (*cb)(void *, const struct cat_volume *), void *arg, struct err *e);
+int cat_volume_set_bytes(struct cat *c, const char *name, uint64_t bytes,
+    struct err *e);			/* ENOTFOUND */
 
 /* ---- activity log ---- */
 #define CAT_SEV_INFO	'I'

@@ -2,6 +2,7 @@
  * cofferd - the Coffer server (like dsmserv).
  *
  *   cofferd format --dir DIR --name NAME [--port PORT]
+ *   cofferd restore-db --dir DIR --devclass-dir DCDIR --volumes V1,V2,...
  *   cofferd --dir DIR [--port PORT] [--listen ADDR]
  */
 #include "config.h"
@@ -11,13 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "dbb.h"
 #include "err.h"
 #include "passwd.h"
 #include "srv.h"
 
 static const char usage_text[] =
 "usage: cofferd format --dir DIR --name NAME [--port PORT]\n"
+"       cofferd restore-db --dir DIR --devclass-dir DCDIR --volumes V1,V2,...\n"
 "       cofferd --dir DIR [--port PORT] [--listen ADDR]\n"
 "\n"
 "The Coffer backup server.\n"
@@ -27,6 +32,14 @@ static const char usage_text[] =
 "               (DIR/tls/ca.pem is what clients trust), the administrator\n"
 "               ADMIN with the password in COFFER_ADMIN_PASSWORD, and the\n"
 "               policy domain STANDARD.\n"
+"  restore-db   rebuild DIR/catalog.db from a BACKUP DB set: reads the\n"
+"               volumes V1,V2,... (in order; names are looked up in\n"
+"               DCDIR, the device class directory), checks them, and\n"
+"               replaces the catalog atomically, with DIR/volhist.txt\n"
+"               and DIR/devconfig.txt from the set.  Refused while a\n"
+"               server runs on DIR.  Start the server afterwards and run\n"
+"               AUDIT CONTAINER: chunks the older catalog names but the\n"
+"               pool no longer holds are reported and marked damaged.\n"
 "  (no command) run the instance in DIR in the foreground; prints\n"
 "               \"cofferd NAME ready on HOST:PORT\" once listening, and\n"
 "               shuts down cleanly on SIGTERM or SIGINT.\n"
@@ -38,9 +51,82 @@ static const char usage_text[] =
 "                  ready line says which)\n"
 "  --listen ADDR   address to listen on (default from DIR/cofferd.opt,\n"
 "                  127.0.0.1)\n"
+"  --devclass-dir DCDIR  where the volumes are (restore-db)\n"
+"  --volumes V1,V2,...   the volumes of the set, in order (restore-db)\n"
 "  -h, --help      this text\n"
 "\n"
 "Options in DIR/cofferd.opt: NAME, PORT, LISTEN, WORKERS, VERIFYCHUNKS.\n";
+
+#define RESTORE_VOLS_MAX	1024
+
+/* Split the comma-separated list in place; returns the count or -1. */
+static int
+split_volumes(char *list, const char **out, int max)
+{
+	int n = 0;
+
+	for (char *save = NULL, *v = strtok_r(list, ",", &save); v != NULL;
+	    v = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		out[n++] = v;
+	}
+	return n;
+}
+
+static void
+print_restored(const char *dir, const struct dbb_restore_result *res)
+{
+	char when[32];
+	time_t t = (time_t)res->hdr.created;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	printf("cofferd: restored the catalog of server %s, backed up %s "
+	    "(%llu bytes, %llu pages of %u), from %u volumes into "
+	    "%s/catalog.db; wrote %s/%s and %s/%s.\n"
+	    "cofferd: start the server and run AUDIT CONTAINER: chunks the "
+	    "catalog names that the pool lacks are reported damaged.\n",
+	    res->hdr.server, when, (unsigned long long)res->hdr.db_bytes,
+	    (unsigned long long)res->hdr.page_count, res->hdr.page_size,
+	    res->nvols, dir, dir, DBB_VOLHIST_FILE, dir, DBB_DEVCONFIG_FILE);
+}
+
+/* cofferd restore-db: DIR's lock held for the whole restore. */
+static int
+restore_db(const char *dir, const char *dcdir, const char *volumes)
+{
+	const char *vols[RESTORE_VOLS_MAX];
+	struct dbb_restore_result res;
+	char *list = NULL;
+	struct err e;
+	int lockfd = -1, n, rc = 12;
+
+	err_clear(&e);
+	if (volumes == NULL || (list = strdup(volumes)) == NULL ||
+	    (n = split_volumes(list, vols, RESTORE_VOLS_MAX)) <= 0) {
+		fprintf(stderr, "cofferd: restore-db needs --volumes V1,V2,... "
+		    "(at most %d)\n", RESTORE_VOLS_MAX);
+		goto out;
+	}
+	if (srv_lock(dir, &lockfd, &e) != 0) {
+		fprintf(stderr, "cofferd: restore-db: %s\n", e.msg);
+		goto out;
+	}
+	if (dbb_restore(dir, dcdir, vols, (size_t)n, &res, &e) != 0) {
+		fprintf(stderr, "cofferd: restore-db into %s: %s; the catalog "
+		    "was not changed\n", dir, e.msg);
+		goto out;
+	}
+	print_restored(dir, &res);
+	rc = 0;
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	free(list);
+	return rc;
+}
 
 int
 main(int argc, char **argv)
@@ -50,11 +136,13 @@ main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "devclass-dir", required_argument, NULL, 'D' },
+		{ "volumes", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct srv_opts o;
-	const char *dir = NULL, *name = NULL;
+	const char *dir = NULL, *name = NULL, *dcdir = NULL, *vols = NULL;
 	struct err e;
 	int ch, port = -1, r;
 
@@ -78,6 +166,8 @@ main(int argc, char **argv)
 			snprintf(o.listen, sizeof(o.listen), "%s", optarg);
 			o.listen_set = 1;
 			break;
+		case 'D': dcdir = optarg; break;
+		case 'V': vols = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 12;
 		}
@@ -107,6 +197,14 @@ main(int argc, char **argv)
 		printf("cofferd: formatted server %s in %s; clients trust "
 		    "%s/tls/ca.pem\n", name, dir, dir);
 		return 0;
+	}
+	if (optind < argc && strcmp(argv[optind], "restore-db") == 0) {
+		if (optind + 1 < argc) {
+			fprintf(stderr, "cofferd: restore-db: unexpected '%s'\n",
+			    argv[optind + 1]);
+			return 12;
+		}
+		return restore_db(dir, dcdir, vols);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "cofferd: unknown command '%s'\n%s",

@@ -13,7 +13,9 @@
  * deleted there, and changed states (deactivations) are applied.  Work is
  * committed on the target every REPL_BATCH_* so that a replication
  * stopped midway leaves the target consistent, and the next run starts
- * from what the target holds.
+ * from what the target holds.  While merging, a version both sides hold
+ * is also compared by content (a digest of its path, size and recipe):
+ * a difference, such as a bad tape seed, is reported by path.
  */
 #ifndef COFFER_REPL_H
 #define COFFER_REPL_H
@@ -32,7 +34,8 @@ struct repl_params {
 	const char	*catpath;	/* this server's catalog */
 	struct pool	*pool;
 	const char	*pattern;	/* node name, TSM wildcards, or "*" */
-	int		 verify;	/* compare content digests too */
+	int		 verify;	/* compare contents even when the
+					   digests are equal */
 };
 
 struct repl_stats {

@@ -439,7 +439,7 @@ own_row(void *arg, const struct cat_obj *o)
 static int
 own_fill(struct rs *r, struct vpage *pg, struct err *e)
 {
-	struct own_ctx oc = { pg, r->rp->verify };
+	struct own_ctx oc = { pg, 1 };
 	int rc, more = 0;
 
 	/*
@@ -485,7 +485,7 @@ peer_fill(struct rs *r, struct vpage *pg, struct err *e)
 	wire_put_u64(&r->wb, r->tfs);
 	wire_put_raw(&r->wb, pg->after, 16);
 	wire_put_u32(&r->wb, REPL_PAGE);
-	wire_put_u8(&r->wb, (uint8_t)r->rp->verify);
+	wire_put_u8(&r->wb, 1);
 	if ((rc = net_send(r->conn, PT_REPL_LIST, &r->wb, e)) != 0 ||
 	    (rc = net_recv_type(r->conn, PT_REPL_PAGE, &rd, e)) != 0)
 		return rc;
@@ -503,8 +503,7 @@ peer_fill(struct rs *r, struct vpage *pg, struct err *e)
 		if ((rc = wire_get_raw(&rd, v->uuid, 16, e)) != 0 ||
 		    (rc = wire_get_u8(&rd, &v->state, e)) != 0 ||
 		    (rc = wire_get_u64(&rd, &d, e)) != 0 ||
-		    (r->rp->verify && (rc = wire_get_raw(&rd, v->dig, 32,
-		    e)) != 0))
+		    (rc = wire_get_raw(&rd, v->dig, 32, e)) != 0)
 			return err_wrap(e, "REPL_PAGE");
 		v->deact = (int64_t)d;
 		if (i > 0 && memcmp(pg->v[pg->n - 2].uuid, v->uuid, 16) >= 0)
@@ -516,12 +515,17 @@ peer_fill(struct rs *r, struct vpage *pg, struct err *e)
 	return wire_rd_end(&rd, e);
 }
 
-/* Both rows name one version: bring the target's state in line. */
+/*
+ * Both rows name one version: bring the target's state in line.  Its
+ * content (path, size, recipe) must be the same on both sides; a version
+ * that differs (a bad tape seed, damage) is reported by path, not resent
+ * under the same UUID silently.
+ */
 static int
 same_version(struct rs *r, const struct vrow *a, const struct vrow *b,
     struct err *e)
 {
-	if (r->rp->verify && memcmp(a->dig, b->dig, 32) != 0) {
+	if (memcmp(a->dig, b->dig, 32) != 0) {
 		r->st->differences++;
 		log_msg(r, CAT_SEV_WARN, 1650, "Replication verify: node %s "
 		    "filespace %s: %s differs between the servers.", r->node,

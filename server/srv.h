@@ -76,6 +76,13 @@ struct srv {
 int srv_format(const char *dir, const char *name, int port,
     const char *admin_password, struct err *e);
 
+/*
+ * Take DIR's instance lock (srv_lock.c): *fd holds it until closed.
+ * COFFER_EBUSY, naming the holder's pid, while another cofferd (server or
+ * restore-db) has it.
+ */
+int srv_lock(const char *dir, int *fd, struct err *e);
+
 /* Read DIR/cofferd.opt into o (defaults first). */
 int srv_opts_load(struct srv_opts *o, const char *dir, struct err *e);
 

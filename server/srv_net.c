@@ -241,10 +241,15 @@ srv_run(struct srv_opts *o, struct err *e)
 {
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct srv *s;
-	int r;
+	int lockfd = -1, r;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	/* One server per instance; restore-db takes the same lock. */
+	if ((r = srv_lock(o->dir, &lockfd, e)) != 0)
+		return r;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		close(lockfd);
 		return err_set(e, COFFER_ENOMEM, "out of memory");
+	}
 	s->o = *o;
 	s->next_sess = 1;
 	pthread_mutex_init(&s->slock, NULL);
@@ -275,5 +280,6 @@ out:
 		event_free(sigint);
 	srv_free(s);
 	free(s);
+	close(lockfd);
 	return r;
 }

@@ -163,9 +163,37 @@ is_integer(const char *s)
 	return strlen(s) < 19;
 }
 
+/*
+ * A column named "key[]" holds a list, one item a line (export's
+ * volumes): a JSON array of strings under key.
+ */
+static int
+json_list(struct json *j, const char *key, const char *v)
+{
+	size_t const n = strlen(key);
+	char name[128];
+
+	if (n < 3 || n >= sizeof(name) || strcmp(key + n - 2, "[]") != 0)
+		return 0;
+	memcpy(name, key, n - 2);
+	name[n - 2] = '\0';
+	json_arr_open(j, name);
+	while (v != NULL && *v != '\0') {
+		const char *nl = strchr(v, '\n');
+		size_t const len = nl ? (size_t)(nl - v) : strlen(v);
+
+		json_strn(j, NULL, v, len);
+		v += len + (nl != NULL);
+	}
+	json_arr_close(j);
+	return 1;
+}
+
 static void
 json_cell(struct json *j, const char *key, const char *v)
 {
+	if (json_list(j, key, v))
+		return;
 	if (v == NULL)
 		json_null(j, key);
 	else if (is_integer(v))
@@ -222,8 +250,12 @@ print_table(const struct result *r)
 			for (uint16_t c = 0; c < r->ncol; c++) {
 				const char *v = r->cells[(size_t)i * r->ncol + c];
 
-				printf("%*s: %s\n", (int)kw, r->cols[c],
-				    v ? v : "");
+				int const nl = (int)strlen(r->cols[c]);
+				int const list = nl > 2 &&
+				    strcmp(r->cols[c] + nl - 2, "[]") == 0;
+
+				printf("%*.*s: %s\n", (int)kw, list ? nl - 2 :
+				    nl, r->cols[c], v ? v : "");
 			}
 			printf("\n");
 		}

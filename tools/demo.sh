@@ -262,6 +262,66 @@ note "the tree restored from HOTSITE is identical to the one backed up (diff -r)
 	grep -E "^(DR|VM)" | sed 's/^/   /'
 cmp "$vmimg/mgmt01-root.raw" "$scratch/failover-vm/mgmt01-root.raw" && note "mgmt01's disk from HOTSITE is identical"
 
+step "Backups go on at the hot site during the disaster (role swap: replmode send)"
+hadm -c "update node web01 replmode=send" | sed 's/^/   /'
+echo "written at the hot site during the disaster" > "$src/during-disaster.txt"
+"$top/coffer" --server "127.0.0.1:$hport" --ca "$hca" --node WEB01 incremental "$src" 2>&1 |
+	grep -E "objects backed up" | sed 's/^/   /'
+
+step "Failback, part 1: the hot site exports WEB01 to encrypted tape volumes"
+mkdir -p "$scratch/tapes"
+hadm -c "define devclass tapes devtype=file directory=$scratch/tapes maxcapacity=64M" | sed 's/^/   /'
+export_key="demo tape key $$"
+hadm --json -c "export node web01 filedata=all devclass=tapes encryptkey=\"$export_key\" wait=yes" >"$scratch/export.json"
+python3 - "$scratch/export.json" <<'PY'
+import json, os, sys
+d = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1])
+print("   %d versions, %.1f MiB of chunks on %d volumes: %s" % (d["objects"],
+    d["bytes"] / 1048576, len(d["volumes"]), ", ".join(os.path.basename(v) for v in d["volumes"])))
+PY
+vols=$(python3 -c 'import json,sys,os; d=json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1]); print(",".join(os.path.basename(v) for v in d["volumes"]))' "$scratch/export.json")
+COFFER_VOLUME_KEY="$export_key" "$top/coffer-vol" verify "$scratch"/tapes/* 2>&1 | tail -1 | sed 's/^/   coffer-vol: /'
+hadm -c "move drmedia * wherestate=mountable tostate=courier" 2>&1 | head -2 | sed 's/^/   /'
+
+step "Failback, part 2: a rebuilt, empty primary (NEWPRIM) imports the volumes"
+"$top/cofferd" format --dir "$scratch/newprim" --name NEWPRIM >/dev/null
+"$top/cofferd" --dir "$scratch/newprim" --port 0 >"$scratch/np.out" 2>"$scratch/np.err" &
+srv_pid=$!
+i=0
+until grep -q 'ready on' "$scratch/np.out" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 200 ] || { cat "$scratch/np.err"; exit 1; }
+	sleep 0.05
+done
+nport=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$scratch/np.out")
+nca="$scratch/newprim/tls/ca.pem"
+nadm() { "$top/coffer-admin" --server "127.0.0.1:$nport" --ca "$nca" "$@"; }
+nadm -c "define devclass tapes devtype=file directory=$scratch/tapes maxcapacity=64M" | sed 's/^/   /'
+nadm --json -c "import node web01 devclass=tapes volumenames=$vols encryptkey=\"$export_key\" wait=yes" >"$scratch/import.json"
+note "imported $(json objects_imported <"$scratch/import.json") versions, stored $(json chunks_stored <"$scratch/import.json") chunks"
+
+step "Failback, part 3: more backups at the hot site, then the top-off by replication"
+echo "one more change after the export" >> "$src/during-disaster.txt"
+"$top/coffer" --server "127.0.0.1:$hport" --ca "$hca" --node WEB01 incremental "$src" >/dev/null 2>&1
+hadm -c "define server newprim serverpassword=$spw hladdress=127.0.0.1 lladdress=$nport cafile=$nca" | sed 's/^/   /'
+nadm -c "define server hotsite serverpassword=$spw hladdress=127.0.0.1 lladdress=$hport cafile=$hca" | sed 's/^/   /'
+nadm -c "update node web01 replmode=receive" | sed 's/^/   /'
+hadm -c "set replserver newprim" | sed 's/^/   /'
+hadm --json -c "replicate node web01 wait=yes" >"$scratch/topoff.json"
+note "top-off: $(json objects_sent <"$scratch/topoff.json") versions and $(json bytes_sent <"$scratch/topoff.json") bytes sent: only what changed since the export"
+
+step "Roles swap back: NEWPRIM is the primary again, HOTSITE receives"
+nadm -c "update node web01 replmode=send" | sed 's/^/   /'
+hadm -c "update node web01 replmode=receive" | sed 's/^/   /'
+
+step "At the new primary: the tree and mgmt01, restored by name"
+"$top/coffer" --server "127.0.0.1:$nport" --ca "$nca" --node WEB01 restore "$src/" "$scratch/newprim-restore/" --subdir=yes >/dev/null 2>&1
+diff -r --no-dereference "$src" "$scratch/newprim-restore" >/dev/null
+note "the tree at NEWPRIM is identical to the latest backup (diff -r)"
+"$top/coffer" --server "127.0.0.1:$nport" --ca "$nca" --node WEB01 --vmconfdir "$vmconf" restore vm mgmt01 --target-dir "$scratch/newprim-vm" 2>&1 |
+	grep -E "^VM" | sed 's/^/   /'
+cmp "$vmimg/mgmt01-root.raw" "$scratch/newprim-vm/mgmt01-root.raw" && note "mgmt01's disk at NEWPRIM is identical"
+kill -TERM "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; srv_pid=
+
 step "Stopping the hot site"
 kill -TERM "$hot_pid"; wait "$hot_pid" 2>/dev/null || true; hot_pid=
 

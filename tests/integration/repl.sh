@@ -79,6 +79,21 @@ c3=$(json_get "$T/r3.json" chunks_sent)
 check "a one-file change sends about one chunk ($c3)" test "$c3" -ge 1 -a "$c3" -le 2
 check "and far fewer bytes than the first time" test "$(json_get "$T/r3.json" bytes_sent)" -lt $((bytes1 / 100))
 
+# A version the target holds with other content (a bad seed, damage) is
+# reported by path when the filespace is next merged.
+sqlite3 "$HOTSITE_DIR/catalog.db" "UPDATE object SET size = size + 1 WHERE path LIKE '%/etc/conf05'" 2>/dev/null
+sleep 1.1
+echo "setting_other = 2" >> "$src/etc/conf08"
+cli web01 web01-secret incremental "$src" >/dev/null 2>&1
+adm "replicate node web01 wait=yes" --json >"$T/r3b.json" 2>&1
+if command -v sqlite3 >/dev/null 2>&1; then
+	check "a version whose content differs at the target is reported" \
+	    test "$(json_get "$T/r3b.json" differences)" -ge 1
+	adm "query actlog search=differs" >"$T/differs.out" 2>&1
+	check "by its path" grep -q "conf05" "$T/differs.out"
+	sqlite3 "$HOTSITE_DIR/catalog.db" "UPDATE object SET size = size - 1 WHERE path LIKE '%/etc/conf05'"
+fi
+
 # Expiration at the source reaches the target.
 adm "define domain short verexists=1 verdeleted=0 retextra=0 retonly=0" >/dev/null
 adm "update node web01 domain=short" >/dev/null

@@ -1693,6 +1693,53 @@ exercise_replication(struct fixture *fx, const struct cat_account *a)
 	OK(cat_repl_list(fx->c, NULL, ignore_repl, NULL, &e_));
 }
 
+static int
+ignore_dc(void *arg, const struct cat_devclass *d)
+{
+	(void)arg;
+	(void)d;
+	return 0;
+}
+
+static int
+ignore_vol(void *arg, const struct cat_volume *v)
+{
+	(void)arg;
+	(void)v;
+	return 0;
+}
+
+/* Every statement of cat_vol.c (test_cat_vol.c checks what they do). */
+static void
+exercise_volumes(struct fixture *fx)
+{
+	struct cat_devclass d;
+	struct cat_volume v;
+	uint64_t n;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "DC");
+	snprintf(d.devtype, sizeof(d.devtype), "FILE");
+	snprintf(d.directory, sizeof(d.directory), "/v");
+	d.maxcap = 1u << 20;
+	OK(cat_devclass_add(fx->c, &d, &e_));
+	OK(cat_devclass_get(fx->c, "DC", &d, &e_));
+	OK(cat_devclass_update(fx->c, &d, &e_));
+	OK(cat_devclass_list(fx->c, ignore_dc, NULL, &e_));
+	OK(cat_devclass_delete(fx->c, "DC", &e_));
+	memset(&v, 0, sizeof(v));
+	snprintf(v.name, sizeof(v.name), "V1");
+	snprintf(v.devclass, sizeof(v.devclass), "DC");
+	v.kind = CAT_VOL_EXPORT;
+	OK(cat_volume_add(fx->c, &v, &e_));
+	OK(cat_volume_get(fx->c, "V1", &v, &e_));
+	OK(cat_volume_update(fx->c, &v, &e_));
+	OK(cat_volume_set_bytes(fx->c, "V1", 1, &e_));
+	OK(cat_volume_list(fx->c, 0, ignore_vol, NULL, &e_));
+	OK(cat_volume_list(fx->c, CAT_VOL_EXPORT, ignore_vol, NULL, &e_));
+	OK(cat_devclass_volumes(fx->c, "DC", &n, &e_));
+}
+
 static void
 exercise_everything(struct fixture *fx)
 {
@@ -1747,6 +1794,7 @@ exercise_everything(struct fixture *fx)
 	assert_int_equal(cat_actlog(fx->c, 'I', 1, NULL, "x"), 0);
 	OK(cat_actlog_query(fx->c, 0, "x", ignore_log, NULL, &e_));
 	exercise_replication(fx, &ag);
+	exercise_volumes(fx);
 	{
 		uint8_t dig[32], u[16];
 		uint64_t cnt;

@@ -632,6 +632,274 @@ sess_replication_target_refuses_backup_but_allows_restore(void **state)
 	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
 }
 
+
+/* ---- the replication target (sess_repl.c) ---- */
+
+/* Run one frame of a server session. */
+static int
+rframe(struct fixture *fx, uint16_t type, const struct wire_buf *b,
+    struct err *e)
+{
+	struct wire_rd rd;
+
+	err_clear(e);
+	fx->s.kind = PROTO_KIND_SERVER;
+	snprintf(fx->s.name, sizeof(fx->s.name), "PRIMARY");
+	wire_rd_init(&rd, b != NULL ? b->p : NULL, b != NULL ? b->len : 0);
+	return sess_repl_frame(&fx->s, type, &rd, e);
+}
+
+static void
+rframe_ok(struct fixture *fx, uint16_t type, const struct wire_buf *b)
+{
+	struct err e;
+	int r;
+
+	if ((r = rframe(fx, type, b, &e)) != 0)
+		fail_msg("%s: %s (%d)", proto_type_name(type), e.msg, r);
+}
+
+static void
+repl_node(struct fixture *fx, const char *node)
+{
+	struct wire_buf b;
+
+	wire_buf_init(&b, 4096);
+	wire_put_str(&b, node);
+	wire_put_str(&b, "$scrypt$stand-in-hash");
+	wire_put_str(&b, "STANDARD");
+	wire_put_str(&b, "web team");
+	wire_put_u64(&b, 86400);
+	rframe_ok(fx, PT_REPL_NODE, &b);
+	assert_int_equal(fx->rtype, PT_REPL_OK);
+	wire_buf_free(&b);
+}
+
+/* REPL_FS: the target's fs id, version count and digest. */
+static uint64_t
+repl_fs(struct fixture *fx, const char *name, uint64_t *count,
+    uint8_t digest[32])
+{
+	struct wire_buf b;
+	struct wire_rd rd;
+	uint64_t id;
+
+	wire_buf_init(&b, 4096);
+	wire_put_str(&b, name);
+	wire_put_str(&b, "ext4");
+	wire_put_u8(&b, 1);
+	wire_put_u32(&b, 3);
+	rframe_ok(fx, PT_REPL_FS, &b);
+	wire_buf_free(&b);
+	assert_int_equal(fx->rtype, PT_REPL_FS_OK);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u64(&rd, &id, NULL), 0);
+	assert_int_equal(wire_get_u64(&rd, count, NULL), 0);
+	assert_int_equal(wire_get_raw(&rd, digest, 32, NULL), 0);
+	assert_int_equal(wire_rd_end(&rd, NULL), 0);
+	return id;
+}
+
+/* REPL_OBJ of a file whose recipe is chunk h of n bytes. */
+static void
+repl_obj(struct fixture *fx, uint64_t fs, const char *path,
+    const uint8_t uuid[16], int state, const uint8_t h[HASH_LEN], uint32_t n)
+{
+	struct pool_recipe rc;
+	struct proto_obj o;
+	struct wire_buf b;
+
+	pool_recipe_init(&rc);
+	assert_int_equal(pool_recipe_add(&rc, h, n, NULL), 0);
+	memset(&o, 0, sizeof(o));
+	o.type = CAT_OBJ_FILE;
+	o.state = (uint8_t)state;
+	o.path = path;
+	o.path_len = strlen(path);
+	o.size = n;
+	o.mode = 0100644;
+	o.inserted = 1700000000;
+	o.deactivated = state == CAT_ACTIVE ? 0 : 1700000100;
+	memcpy(o.uuid, uuid, 16);
+	o.recipe = rc.p;
+	o.recipe_len = rc.len;
+	wire_buf_init(&b, WIRE_FRAME_MAX);
+	wire_put_u64(&b, fs);
+	proto_put_obj(&b, &o, 1);
+	rframe_ok(fx, PT_REPL_OBJ, &b);
+	wire_buf_free(&b);
+	pool_recipe_free(&rc);
+}
+
+static void
+repl_commit(struct fixture *fx, uint64_t fs, struct txn_ok *t)
+{
+	struct wire_buf b;
+
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, fs);
+	wire_put_u8(&b, 0);
+	rframe_ok(fx, PT_TXN_COMMIT, &b);
+	wire_buf_free(&b);
+	decode_txn_ok(fx, t);
+}
+
+/* REPL_LIST: the uuids the target holds, in order, with their states. */
+static uint32_t
+repl_list(struct fixture *fx, uint64_t fs, uint8_t uuids[][16],
+    uint8_t *states)
+{
+	struct wire_buf b;
+	struct wire_rd rd;
+	uint8_t more;
+	uint32_t n;
+
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, fs);
+	wire_put_raw(&b, (const uint8_t[16]){ 0 }, 16);
+	wire_put_u32(&b, 100);
+	wire_put_u8(&b, 0);
+	rframe_ok(fx, PT_REPL_LIST, &b);
+	wire_buf_free(&b);
+	assert_int_equal(fx->rtype, PT_REPL_PAGE);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u8(&rd, &more, NULL), 0);
+	assert_int_equal(more, 0);
+	assert_int_equal(wire_get_u32(&rd, &n, NULL), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t d;
+
+		assert_int_equal(wire_get_raw(&rd, uuids[i], 16, NULL), 0);
+		assert_int_equal(wire_get_u8(&rd, &states[i], NULL), 0);
+		assert_int_equal(wire_get_u64(&rd, &d, NULL), 0);
+	}
+	assert_int_equal(wire_rd_end(&rd, NULL), 0);
+	return n;
+}
+
+static void
+repl_change(struct fixture *fx, uint16_t type, uint64_t fs,
+    const uint8_t uuid[16])
+{
+	struct wire_buf b;
+
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, fs);
+	wire_put_raw(&b, uuid, 16);
+	if (type == PT_REPL_STATE) {
+		wire_put_u8(&b, CAT_INACTIVE);
+		wire_put_u64(&b, 1700000200);
+	}
+	rframe_ok(fx, type, &b);
+	wire_buf_free(&b);
+}
+
+static void
+repl_target_stores_copies_and_applies_changes(void **state)
+{
+	struct fixture *fx = *state;
+	static const uint8_t u1[16] = { 1, 1 }, u2[16] = { 2, 2 };
+	uint8_t h[HASH_LEN], d0[32], d1[32], d2[32], got[4][16], st[4];
+	struct cat_account a;
+	struct txn_ok t;
+	uint64_t fs, n;
+
+	repl_node(fx, "web01");
+	assert_int_equal(cat_account_get(fx->w->cat, CAT_KIND_NODE, "WEB01",
+	    &a, NULL), 0);
+	assert_int_equal(a.repl_mode, CAT_REPLMODE_RECEIVE);
+	assert_string_equal(a.domain, "STANDARD");
+	fs = repl_fs(fx, "/srv", &n, d0);
+	assert_int_equal(n, 0);
+	/* The chunk travels in this transaction, then the two versions. */
+	chunk_put(fx, 0x5a, 4096, h);
+	repl_obj(fx, fs, "/srv/a", u1, CAT_ACTIVE, h, 4096);
+	repl_obj(fx, fs, "/srv/old", u2, CAT_INACTIVE, h, 4096);
+	repl_commit(fx, fs, &t);
+	assert_int_equal(t.objects, 2);
+	assert_int_equal(t.nfailed, 0);
+	(void)repl_fs(fx, "/srv", &n, d1);
+	assert_int_equal(n, 2);
+	assert_memory_not_equal(d0, d1, 32);
+	assert_int_equal(repl_list(fx, fs, got, st), 2);
+	assert_memory_equal(got[0], u1, 16);	/* uuid order */
+	assert_int_equal(st[0], CAT_ACTIVE);
+	assert_memory_equal(got[1], u2, 16);
+	assert_int_equal(st[1], CAT_INACTIVE);
+
+	/* A deactivation and a deletion, in one transaction. */
+	repl_change(fx, PT_REPL_STATE, fs, u1);
+	repl_change(fx, PT_REPL_DEL, fs, u2);
+	repl_commit(fx, fs, &t);
+	assert_int_equal(t.nfailed, 0);
+	assert_int_equal(repl_list(fx, fs, got, st), 1);
+	assert_int_equal(st[0], CAT_INACTIVE);
+	(void)repl_fs(fx, "/srv", &n, d2);
+	assert_memory_not_equal(d1, d2, 32);
+}
+
+static void
+repl_target_refuses_what_it_cannot_honour(void **state)
+{
+	struct fixture *fx = *state;
+	static const uint8_t u[16] = { 9 };
+	uint8_t missing[HASH_LEN], d[32];
+	struct wire_buf b;
+	struct txn_ok t;
+	struct err e;
+	uint64_t fs, n;
+
+	/* Nothing but REPL_NODE and REPL_DONE before a node is named. */
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, 1);
+	assert_int_equal(rframe(fx, PT_REPL_LIST, &b, &e), COFFER_EPROTO);
+	assert_int_equal(rframe(fx, PT_CHUNK_ASK, &b, &e), COFFER_EPROTO);
+	assert_int_equal(rframe(fx, PT_OBJ_PUT, &b, &e), COFFER_EPROTO);
+	wire_buf_free(&b);
+	/* Truncated frames are errors, not crashes. */
+	for (uint16_t ty = PT_REPL_NODE; ty <= PT_REPL_DONE; ty++) {
+		wire_buf_init(&b, 64);
+		wire_put_u8(&b, 1);
+		assert_int_not_equal(rframe(fx, ty, &b, &e), 0);
+		wire_buf_free(&b);
+	}
+	repl_node(fx, "web02");
+	fs = repl_fs(fx, "/data", &n, d);
+	/* A version naming a chunk the target has not got is refused. */
+	memset(missing, 0x77, sizeof(missing));
+	repl_obj(fx, fs, "/data/x", u, CAT_ACTIVE, missing, 100);
+	repl_commit(fx, fs, &t);
+	assert_int_equal(t.objects, 0);
+	assert_int_equal(t.nfailed, 1);
+	assert_string_equal(t.path, "/data/x");
+	/* Another node's filespace is not this session's to change. */
+	repl_node(fx, "web03");
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, fs);
+	wire_put_raw(&b, u, 16);
+	assert_int_equal(rframe(fx, PT_REPL_DEL, &b, &e), COFFER_EPERM);
+	wire_buf_free(&b);
+	/* A node that sends its own data here is not overwritten. */
+	set_replmode(fx, CAT_REPLMODE_SEND);
+	{
+		struct cat_account a;
+
+		assert_int_equal(cat_account_get(fx->w->cat, CAT_KIND_NODE,
+		    "NODE1", &a, NULL), 0);
+		a.repl_state = 1;
+		assert_int_equal(cat_account_update(fx->w->cat, &a, NULL), 0);
+	}
+	wire_buf_init(&b, 4096);
+	wire_put_str(&b, "node1");
+	wire_put_str(&b, "x");
+	wire_put_str(&b, "STANDARD");
+	wire_put_str(&b, "");
+	wire_put_u64(&b, 0);
+	assert_int_equal(rframe(fx, PT_REPL_NODE, &b, &e), COFFER_EPERM);
+	assert_non_null(strstr(e.msg, "replication source here"));
+	wire_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -646,6 +914,8 @@ main(void)
 		T(sess_obj_recipe_answers_for_vm_disks),
 		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
 		T(sess_replication_target_refuses_backup_but_allows_restore),
+		T(repl_target_stores_copies_and_applies_changes),
+		T(repl_target_refuses_what_it_cannot_honour),
 #undef T
 	};
 

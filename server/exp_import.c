@@ -1,0 +1,524 @@
+/*
+ * exp_import.c - IMPORT NODE: read an export set back (exp.h).
+ *
+ * Runs in a server process.  The set is read in order; chunks go into
+ * the open pool transaction (stored only when the pool lacks them),
+ * versions are checked against the catalog by UUID (present: skipped)
+ * and referenced in the same transaction, which commits every
+ * EXP_BATCH_* with the version rows (pool_txn_commit's callback): a batch
+ * is all there or not at all.  A version is only committed after the
+ * chunks before it in the stream, which are all the chunks it names
+ * that the set had not carried earlier; those it carried earlier were
+ * committed with an earlier version, or are in this transaction.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "cat.h"
+#include "err.h"
+#include "exp.h"
+#include "pool.h"
+#include "pool_recipe.h"
+#include "proc.h"
+#include "proto.h"
+#include "util.h"
+#include "vol.h"
+#include "wire.h"
+
+/* A version waiting for its batch's commit. */
+struct pver {
+	struct cat_obj	 o;
+	char		*path, *link;
+	uint8_t		*recipe;
+	struct pver	*next;
+};
+
+struct im {
+	struct proc		*p;
+	const struct imp_params	*ip;
+	struct imp_stats	*st;
+	struct cat		*c;
+	struct pool		*pool;
+	struct pool_txn		*txn;
+	struct pver		*head, **tail;
+	uint64_t		 nbatch, batch_bytes;
+	char			 node[CAT_NAME_MAX + 1];
+	int			 node_selected;
+	uint64_t		 fs;		/* current filespace, 0: none */
+	struct cat		*pc;		/* commit callback's view */
+	struct err		*e;
+};
+
+static void
+pver_free(struct pver *v)
+{
+	free(v->path);
+	free(v->link);
+	free(v->recipe);
+	free(v);
+}
+
+static void
+batch_drop(struct im *m)
+{
+	while (m->head != NULL) {
+		struct pver *v = m->head;
+
+		m->head = v->next;
+		pver_free(v);
+	}
+	m->tail = &m->head;
+	m->nbatch = m->batch_bytes = 0;
+	pool_txn_abort(m->txn);
+	m->txn = NULL;
+}
+
+static int
+commit_cb(sqlite3 *db, void *arg, struct err *e)
+{
+	struct im *m = arg;
+	struct cat *c = NULL;
+	int r = 0;
+
+	if ((r = cat_attach(db, &c, e)) != 0)
+		return r;
+	for (struct pver *v = m->head; v != NULL && r == 0; v = v->next)
+		r = cat_obj_insert_copy(c, &v->o, e);
+	cat_close(c);
+	return r;
+}
+
+static int
+batch_commit(struct im *m)
+{
+	uint64_t n = 0;
+	int r;
+
+	if (m->txn == NULL)
+		return 0;
+	for (struct pver *v = m->head; v != NULL; v = v->next)
+		n++;
+	r = pool_txn_commit(m->txn, commit_cb, m, m->e);
+	m->txn = NULL;
+	if (r == 0)
+		m->st->objects_imported += n;
+	batch_drop(m);
+	if (m->p != NULL)
+		proc_set_status(m->p, "Importing node %s: %" PRIu64 " versions "
+		    "imported, %" PRIu64 " skipped", m->node,
+		    m->st->objects_imported, m->st->objects_skipped);
+	return r;
+}
+
+static int
+txn(struct im *m)
+{
+	if (m->txn != NULL)
+		return 0;
+	return pool_txn_begin(m->pool, &m->txn, m->e);
+}
+
+/* ---- records ---- */
+
+static int
+get_session(struct im *m, struct wire_rd *r)
+{
+	char server[CAT_NAME_MAX + 1], pattern[256];
+	uint32_t version;
+	uint64_t when, from;
+	uint8_t active;
+	int rc;
+
+	if ((rc = wire_get_u32(r, &version, m->e)) ||
+	    (rc = wire_get_str(r, CAT_NAME_MAX, server, sizeof(server),
+	    m->e)) || (rc = wire_get_u64(r, &when, m->e)) ||
+	    (rc = wire_get_u8(r, &active, m->e)) ||
+	    (rc = wire_get_u64(r, &from, m->e)) ||
+	    (rc = wire_get_str(r, sizeof(pattern) - 1, pattern,
+	    sizeof(pattern), m->e)))
+		return rc;
+	if (version != EXP_VERSION)
+		return err_set(m->e, COFFER_EVERSION, "export format %u; this "
+		    "server reads %d", version, EXP_VERSION);
+	(void)cat_actlog(m->c, CAT_SEV_INFO, 4653, NULL, "IMPORT NODE: the "
+	    "set was exported by server %s (nodes %s%s).", server, pattern,
+	    active ? ", active versions only" : "");
+	return 0;
+}
+
+/* The node's domain exists here, or is made with the exported values. */
+static void
+ensure_domain(struct im *m, const char *name, uint32_t v[4])
+{
+	struct cat_domain d;
+
+	if (name[0] == '\0' || cat_domain_get(m->c, name, &d, NULL) == 0)
+		return;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	d.verexists = (int)v[0];
+	d.verdeleted = (int)v[1];
+	d.retextra = (int)v[2];
+	d.retonly = (int)v[3];
+	snprintf(d.description, sizeof(d.description), "imported");
+	(void)cat_domain_define(m->c, &d, NULL);
+}
+
+static int
+get_node(struct im *m, struct wire_rd *r)
+{
+	struct cat_account a, old;
+	uint8_t rs, rm;
+	uint64_t rpo;
+	uint32_t pol[4];
+	int rc;
+
+	if ((rc = batch_commit(m)) != 0)
+		return rc;
+	memset(&a, 0, sizeof(a));
+	if ((rc = wire_get_str(r, CAT_NAME_MAX, a.name, sizeof(a.name),
+	    m->e)) || (rc = wire_get_str(r, CAT_HASH_MAX - 1, a.pwhash,
+	    sizeof(a.pwhash), m->e)) || (rc = wire_get_str(r, CAT_NAME_MAX,
+	    a.domain, sizeof(a.domain), m->e)) ||
+	    (rc = wire_get_str(r, sizeof(a.contact) - 1, a.contact,
+	    sizeof(a.contact), m->e)) || (rc = wire_get_u64(r, &rpo, m->e)) ||
+	    (rc = wire_get_u8(r, &rs, m->e)) || (rc = wire_get_u8(r, &rm,
+	    m->e)))
+		return rc;
+	for (int i = 0; i < 4; i++)
+		if ((rc = wire_get_u32(r, &pol[i], m->e)) != 0)
+			return rc;
+	if ((rc = cat_name_normalize(a.name, m->node, m->e)) != 0)
+		return rc;
+	m->fs = 0;
+	m->node_selected = fnmatch(m->ip->pattern, m->node, FNM_CASEFOLD) ==
+	    0 || strcmp(m->ip->pattern, "*") == 0;
+	if (!m->node_selected)
+		return 0;
+	if (cat_account_get(m->c, CAT_KIND_NODE, m->node, &old, NULL) == 0)
+		return 0;	/* it is here: keep what this server says */
+	ensure_domain(m, a.domain, pol);
+	snprintf(a.name, sizeof(a.name), "%s", m->node);
+	a.kind = CAT_KIND_NODE;
+	a.rpo_s = (int64_t)rpo;
+	a.repl_state = rs;
+	a.repl_mode = rm <= CAT_REPLMODE_SYNCRECEIVE ? rm : 0;
+	if ((rc = cat_node_copy(m->c, &a, m->e)) != 0)
+		return rc;
+	m->st->nodes++;
+	(void)cat_actlog(m->c, CAT_SEV_INFO, 2060, m->node, "Node %s "
+	    "registered by IMPORT NODE.", m->node);
+	return 0;
+}
+
+static int
+get_fs(struct im *m, struct wire_rd *r)
+{
+	char name[CAT_PATH_MAX], type[32];
+	uint8_t drp, rule;
+	uint32_t pri;
+	struct cat_fs f;
+	int rc, isnew;
+
+	if ((rc = wire_get_str(r, CAT_PATH_MAX - 1, name, sizeof(name),
+	    m->e)) || (rc = wire_get_str(r, sizeof(type) - 1, type,
+	    sizeof(type), m->e)) || (rc = wire_get_u8(r, &drp, m->e)) ||
+	    (rc = wire_get_u32(r, &pri, m->e)) ||
+	    (rc = wire_get_u8(r, &rule, m->e)))
+		return rc;
+	if (!m->node_selected)
+		return 0;
+	if ((rc = batch_commit(m)) != 0 ||
+	    (rc = proto_fs_name_check(name, m->e)) != 0)
+		return rc;
+	isnew = cat_fs_get(m->c, m->node, name, &f, NULL) != 0;
+	if ((rc = cat_fs_open(m->c, m->node, name, type, &m->fs, m->e)) != 0)
+		return rc;
+	if (isnew) {
+		(void)cat_fs_set_dr(m->c, m->fs, drp != 0, pri, NULL);
+		(void)cat_fs_set_replrule(m->c, m->fs, rule, NULL);
+		m->st->filespaces++;
+	}
+	return 0;
+}
+
+static int
+get_chunk(struct im *m, const uint8_t *p, size_t n)
+{
+	struct pool_chunk c;
+	int isnew = 0, rc;
+
+	if (n < HASH_LEN + 5)
+		return err_set(m->e, COFFER_ECORRUPT, "chunk record of %zu "
+		    "bytes", n);
+	memcpy(c.hash, p, HASH_LEN);
+	c.raw_len = util_get_le32(p + HASH_LEN);
+	c.codec = p[HASH_LEN + 4];
+	c.stored = p + HASH_LEN + 5;
+	c.stored_len = (uint32_t)(n - HASH_LEN - 5);
+	if (c.raw_len > POOL_RAW_MAX)
+		return err_set(m->e, COFFER_ECORRUPT, "chunk of %u bytes",
+		    c.raw_len);
+	/* Present already (the usual case for a seed's shared data)? */
+	if (pool_has(m->pool, c.hash) == 1)
+		return 0;
+	if ((rc = txn(m)) != 0 ||
+	    (rc = pool_txn_store(m->txn, &c, &isnew, m->e)) != 0)
+		return rc;
+	if (isnew) {
+		m->st->chunks_stored++;
+		m->st->bytes_stored += c.stored_len;
+		m->batch_bytes += c.stored_len;
+	}
+	return 0;
+}
+
+static int
+have_uuid(void *arg, const struct cat_obj *o)
+{
+	(void)o;
+	*(int *)arg = 1;
+	return 0;
+}
+
+/* Reference every chunk of the recipe in the open transaction. */
+static int
+ref_all(struct im *m, const uint8_t *rec, size_t len, uint64_t size)
+{
+	uint64_t total = 0;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = pool_recipe_count(rec, len, &n, m->e)) != 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		total += pool_recipe_len(rec, i);
+	if (total != size)
+		return err_set(m->e, COFFER_ECORRUPT, "recipe holds %" PRIu64
+		    " bytes, the version %" PRIu64, total, size);
+	for (i = 0; i < n; i++)
+		if (!pool_recipe_is_zero(rec, i) && (rc = pool_txn_ref(m->txn,
+		    pool_recipe_hash(rec, i), m->e)) != 0)
+			return err_wrap(m->e, "the set lacks a chunk it names");
+	return 0;
+}
+
+static int
+get_obj(struct im *m, struct wire_rd *r)
+{
+	struct proto_obj o;
+	struct pver *v;
+	int here = 0, rc;
+
+	if ((rc = proto_get_obj(r, &o, 1, m->e)) != 0)
+		return rc;
+	if (!m->node_selected)
+		return 0;
+	if (m->fs == 0)
+		return err_set(m->e, COFFER_ECORRUPT, "a version outside any "
+		    "filespace");
+	if (o.path_len == 0 || o.path[0] != '/' || o.type < CAT_OBJ_FILE ||
+	    o.type > CAT_OBJ_VMDISK)
+		return err_set(m->e, COFFER_ECORRUPT, "a version with type %u "
+		    "or path that is not valid", o.type);
+	(void)cat_obj_get_uuid(m->c, m->fs, o.uuid, have_uuid, &here, NULL);
+	if (here) {
+		m->st->objects_skipped++;
+		return 0;
+	}
+	if ((rc = txn(m)) != 0)
+		return rc;
+	if (o.recipe_len > 0 && (rc = ref_all(m, o.recipe, o.recipe_len,
+	    o.size)) != 0)
+		return err_wrap(m->e, "%.*s", (int)o.path_len, o.path);
+	if ((v = calloc(1, sizeof(*v))) == NULL ||
+	    (v->path = strndup(o.path, o.path_len)) == NULL ||
+	    (o.link != NULL && (v->link = strndup(o.link, o.link_len)) ==
+	    NULL) || (o.recipe_len > 0 && (v->recipe = malloc(o.recipe_len)) ==
+	    NULL)) {
+		if (v != NULL)
+			pver_free(v);
+		return err_set(m->e, COFFER_ENOMEM, "out of memory");
+	}
+	if (o.recipe_len > 0)
+		memcpy(v->recipe, o.recipe, o.recipe_len);
+	v->o.fs_id = m->fs;
+	memcpy(v->o.uuid, o.uuid, 16);
+	v->o.path = v->path;
+	v->o.type = o.type;
+	v->o.state = o.state == CAT_ACTIVE ? CAT_ACTIVE : CAT_INACTIVE;
+	v->o.inserted = o.inserted;
+	v->o.deactivated = o.deactivated;
+	v->o.size = o.size;
+	v->o.mode = o.mode;
+	v->o.uid = o.uid;
+	v->o.gid = o.gid;
+	v->o.mtime_ns = o.mtime_ns;
+	v->o.ctime_ns = o.ctime_ns;
+	v->o.link = v->link;
+	v->o.recipe = v->recipe;
+	v->o.recipe_len = o.recipe_len;
+	*m->tail = v;
+	m->tail = &v->next;
+	m->nbatch++;
+	if (m->nbatch >= EXP_BATCH_OBJECTS || m->batch_bytes >= EXP_BATCH_BYTES)
+		return batch_commit(m);
+	return 0;
+}
+
+static int
+get_end(struct im *m, struct wire_rd *r)
+{
+	uint64_t v[5];
+	int rc;
+
+	for (int i = 0; i < 5; i++)
+		if ((rc = wire_get_u64(r, &v[i], m->e)) != 0)
+			return rc;
+	return batch_commit(m);
+}
+
+static int
+dispatch(struct im *m, uint8_t type, const uint8_t *p, size_t n)
+{
+	struct wire_rd r;
+	int rc;
+
+	wire_rd_init(&r, p, n);
+	switch (type) {
+	case EXP_REC_SESSION:	rc = get_session(m, &r); break;
+	case EXP_REC_NODE:	rc = get_node(m, &r); break;
+	case EXP_REC_FS:	rc = get_fs(m, &r); break;
+	case EXP_REC_CHUNK:	return get_chunk(m, p, n);
+	case EXP_REC_OBJ:	rc = get_obj(m, &r); break;
+	case EXP_REC_END:	rc = get_end(m, &r); break;
+	default:
+		return err_set(m->e, COFFER_ECORRUPT, "unknown record type %u",
+		    type);
+	}
+	if (rc == 0 && type != EXP_REC_OBJ && type != EXP_REC_CHUNK &&
+	    wire_rd_left(&r) != 0)
+		return err_set(m->e, COFFER_ECORRUPT, "record type %u has %zu "
+		    "bytes too many", type, wire_rd_left(&r));
+	return rc;
+}
+
+/* ---- volumes ---- */
+
+/* "V1,V2" into paths: a serial is looked up in the device class. */
+static int
+volume_paths(struct im *m, char (*paths)[4096], size_t *n)
+{
+	struct cat_devclass dc;
+	char list[8192], *save = NULL, *tok;
+	int rc;
+
+	*n = 0;
+	if ((rc = cat_devclass_get(m->c, m->ip->devclass, &dc, m->e)) != 0)
+		return err_wrap(m->e, "device class %s", m->ip->devclass);
+	if (snprintf(list, sizeof(list), "%s", m->ip->volumes) >=
+	    (int)sizeof(list))
+		return err_set(m->e, COFFER_ETOOBIG, "volume list too long");
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		struct cat_volume v;
+		struct stat st;
+
+		if (*n == EXP_VOLS_MAX)
+			return err_set(m->e, COFFER_ETOOBIG, "more than %d "
+			    "volumes", EXP_VOLS_MAX);
+		/* A path; a serial the volume history knows; a file in DIR. */
+		if (strchr(tok, '/') != NULL) {
+			snprintf(paths[*n], 4096, "%s", tok);
+		} else if (cat_volume_get(m->c, tok, &v, NULL) == 0 &&
+		    stat(v.path, &st) == 0) {
+			snprintf(paths[*n], 4096, "%s", v.path);
+		} else if ((size_t)snprintf(paths[*n], 4096, "%s/%s",
+		    dc.directory, tok) >= 4096 || (stat(paths[*n], &st) != 0 &&
+		    (size_t)snprintf(paths[*n], 4096, "%s/%s.vol",
+		    dc.directory, tok) >= 4096)) {
+			return err_set(m->e, COFFER_ETOOBIG, "volume %s: path "
+			    "too long", tok);
+		}
+		if (stat(paths[*n], &st) != 0)
+			return err_sys(m->e, COFFER_ENOTFOUND, "volume %s (%s)",
+			    tok, paths[*n]);
+		(*n)++;
+	}
+	if (*n == 0)
+		return err_set(m->e, COFFER_EINVAL, "no volume named");
+	return 0;
+}
+
+int
+exp_import_run(struct proc *p, const struct imp_params *ip,
+    struct imp_stats *st, struct err *e)
+{
+	char (*paths)[4096] = NULL;
+	const char *pv[EXP_VOLS_MAX];
+	struct vol_reader *rd = NULL;
+	struct im m;
+	size_t n = 0;
+	int rc, ended = 0;
+
+	memset(&m, 0, sizeof(m));
+	memset(st, 0, sizeof(*st));
+	m.p = p;
+	m.ip = ip;
+	m.st = st;
+	m.pool = ip->pool;
+	m.e = e;
+	m.tail = &m.head;
+	if ((rc = cat_open(ip->catpath, &m.c, e)) != 0)
+		goto out;
+	if ((paths = calloc(EXP_VOLS_MAX, sizeof(*paths))) == NULL) {
+		rc = err_set(e, COFFER_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = volume_paths(&m, paths, &n)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		pv[i] = paths[i];
+	if ((rc = vol_reader_open(pv, n, ip->passphrase, &rd, e)) != 0)
+		goto out;
+	if (vol_reader_kind(rd) != VOL_KIND_EXPORT) {
+		rc = err_set(e, COFFER_EINVAL, "volume %s holds a database "
+		    "backup, not an export", paths[0]);
+		goto out;
+	}
+	while (rc == 0 && !ended) {
+		const uint8_t *rp;
+		size_t rn;
+		uint8_t type;
+
+		if ((rc = vol_read_record(rd, &type, &rp, &rn, e)) != 0)
+			break;
+		if (type == 0) {
+			ended = 1;
+			break;
+		}
+		rc = dispatch(&m, type, rp, rn);
+		if (rc == 0 && p != NULL && proc_cancelled(p))
+			rc = err_set(e, COFFER_ECANCELED, "cancelled");
+	}
+	/* The set's trailer checked out: what is pending is good. */
+	if (rc == 0)
+		rc = batch_commit(&m);
+out:
+	batch_drop(&m);
+	vol_reader_close(rd);
+	free(paths);
+	cat_close(m.c);
+	return rc;
+}
