@@ -263,7 +263,7 @@ note "the tree restored from HOTSITE is identical to the one backed up (diff -r)
 cmp "$vmimg/mgmt01-root.raw" "$scratch/failover-vm/mgmt01-root.raw" && note "mgmt01's disk from HOTSITE is identical"
 
 step "Backups go on at the hot site during the disaster (role swap: replmode send)"
-hadm -c "update node web01 replmode=send" | sed 's/^/   /'
+hadm -c "update node web01 replstate=enabled replmode=send" | sed 's/^/   /'
 echo "written at the hot site during the disaster" > "$src/during-disaster.txt"
 "$top/coffer" --server "127.0.0.1:$hport" --ca "$hca" --node WEB01 incremental "$src" 2>&1 |
 	grep -E "objects backed up" | sed 's/^/   /'
@@ -310,8 +310,12 @@ hadm --json -c "replicate node web01 wait=yes" >"$scratch/topoff.json"
 note "top-off: $(json objects_sent <"$scratch/topoff.json") versions and $(json bytes_sent <"$scratch/topoff.json") bytes sent: only what changed since the export"
 
 step "Roles swap back: NEWPRIM is the primary again, HOTSITE receives"
-nadm -c "update node web01 replmode=send" | sed 's/^/   /'
+nadm -c "update node web01 replstate=enabled replmode=send" | sed 's/^/   /'
+nadm -c "set replserver hotsite" | sed 's/^/   /'
 hadm -c "update node web01 replmode=receive" | sed 's/^/   /'
+nadm --json -c "replicate node web01 wait=yes" >"$scratch/back.json"
+note "NEWPRIM -> HOTSITE: $(json objects_sent <"$scratch/back.json") versions sent, $(json filespaces_consistent <"$scratch/back.json") of $(json filespaces <"$scratch/back.json") filespaces already consistent"
+nadm -c "backup db devclass=tapes type=full wait=yes" 2>&1 | grep -E "ANR0987I|volumes" | sed 's/^/   /'
 
 step "At the new primary: the tree and mgmt01, restored by name"
 "$top/coffer" --server "127.0.0.1:$nport" --ca "$nca" --node WEB01 restore "$src/" "$scratch/newprim-restore/" --subdir=yes >/dev/null 2>&1
