@@ -89,7 +89,8 @@ int vol_write_record2(struct vol_writer *w, uint8_t type, const void *a,
 /*
  * End the session (trailer with count and digest), label and close the
  * last volume, fsync; info (may be NULL) gets the set's description.
- * Frees w whatever happens.
+ * Frees w whatever happens; on failure the set's volumes are removed, as
+ * by vol_writer_abort (a set without its trailer is of no use).
  */
 int vol_writer_close(struct vol_writer *w, struct vol_set_info *info,
     struct err *e);

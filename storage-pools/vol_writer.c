@@ -101,8 +101,9 @@ create_volume(struct vol_writer *w, struct vol_dev **dev, char *serial,
 	if ((r = highest_serial(w->dir, &n, e)) != 0)
 		return r;
 	for (n++; n <= SERIAL_MAX; n++) {
-		snprintf(serial, VOL_SERIAL_LEN + 1, "%c%05d",
-		    VOL_SERIAL_PREFIX, n);
+		/* n <= SERIAL_MAX; the modulo tells the compiler so. */
+		snprintf(serial, VOL_SERIAL_LEN + 1, "%c%05u",
+		    VOL_SERIAL_PREFIX, (unsigned int)n % (SERIAL_MAX + 1u));
 		if (snprintf(path, PATH_LEN, "%s/%s.vol", w->dir, serial) >=
 		    PATH_LEN)
 			return err_set(e, COFFER_EINVAL, "volume directory "

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Install the Debian packages Coffer needs to build and test.
 # Idempotent and quiet when everything is already there.
+# hercules: its tapemap/hetmap read our AWSTAPE volumes (test_vol runs tapemap).
 set -eu
 
 PKGS="build-essential autoconf automake pkg-config
 libsqlite3-dev libssl-dev libzstd-dev libevent-dev libcmocka-dev libxml2-dev
-openssl sqlite3 clang qemu-utils"
+openssl sqlite3 clang qemu-utils hercules"
 
 missing=
 for p in $PKGS; do

@@ -45,4 +45,7 @@ build_run() {	# name sources...
 build_run wire "$s/common/wire.c" "$s/common/proto.c"
 build_run container "$s/storage-pools/pool_container.c" "$s/common/codec.c"
 build_run vm_xml "$s/client/vm_xml.c"
+build_run vol "$s/storage-pools/vol_dev_file.c" "$s/storage-pools/vol_label.c" \
+    "$s/storage-pools/vol_crypt.c" "$s/storage-pools/vol_reader.c" \
+    "$s/storage-pools/vol_info.c" "$s/common/passwd.c"
 exit $fail

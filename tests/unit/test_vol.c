@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,6 +515,64 @@ vol_not_a_volume_is_named(void **state)
 	expect_error(p, 1, NULL, COFFER_ENOTFOUND, path, "open");
 }
 
+/* ---- failures while writing ---- */
+
+/* Linked with -Wl,--wrap=fsync: fail every fsync while fail_fsync is set. */
+static int fail_fsync;
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+
+int
+__wrap_fsync(int fd)
+{
+	if (fail_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_fsync(fd);
+}
+
+static int
+count_volumes(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strstr(de->d_name, ".vol") != NULL;
+	closedir(d);
+	return n;
+}
+
+/* A set that cannot be made durable is not left half there. */
+static void
+vol_failed_fsync_at_close_removes_set(void **state)
+{
+	struct fx *f = *state;
+	struct vol_write_params p = {
+		.dir = f->dir, .maxcap = MIB, .kind = VOL_KIND_EXPORT,
+		.server = "S",
+	};
+	static uint8_t buf[1 << 20];
+	struct vol_writer *w;
+	struct err e;
+	int rc;
+
+	assert_int_equal(vol_writer_open(&p, &w, &e), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vol_write_record(w, 1, buf, sizeof(buf), &e),
+		    0);
+	assert_true(count_volumes(f->dir) >= 3);
+	fail_fsync = 1;
+	rc = vol_writer_close(w, NULL, &e);
+	fail_fsync = 0;
+	assert_int_equal(rc, COFFER_EIO);
+	assert_non_null(strstr(e.msg, "fsync"));
+	assert_int_equal(count_volumes(f->dir), 0);
+}
+
 /* ---- the device and the labels ---- */
 
 static void
@@ -674,6 +734,7 @@ main(void)
 		T(vol_missing_passphrase_is_named),
 		T(vol_altered_label_is_named),
 		T(vol_not_a_volume_is_named),
+		T(vol_failed_fsync_at_close_removes_set),
 		T(vol_dev_spaces_over_blocks_and_files),
 		T(vol_dev_reports_early_warning_and_full),
 		T(vol_volume_info_reads_labels),
