@@ -58,7 +58,9 @@ sess_reply(struct sess *s, uint16_t type)
 	free(fx->rbuf);
 	fx->rbuf = malloc(s->out.len + 1);
 	assert_non_null(fx->rbuf);
-	memcpy(fx->rbuf, s->out.p, s->out.len);
+	/* An empty reply may have no buffer: memcpy's NULL is UB. */
+	if (s->out.len > 0)
+		memcpy(fx->rbuf, s->out.p, s->out.len);
 	fx->rlen = s->out.len;
 	fx->rtype = type;
 	fx->nreplies++;
