@@ -435,7 +435,6 @@ static void
 adm_move_drmedia_star_moves_every_volume_in_wherestate(void **state)
 {
 	struct fixture *fx = *state;
-	struct cat_actlog_row;
 
 	add_volume(fx, "A1", CAT_VOL_DBBACKUP, CAT_DRM_MOUNTABLE);
 	add_volume(fx, "A2", CAT_VOL_EXPORT, CAT_DRM_MOUNTABLE);
