@@ -448,6 +448,8 @@ int cat_volume_update(struct cat *c, const struct cat_volume *v,
  */
 int cat_volume_list(struct cat *c, int kind,
     int (*cb)(void *, const struct cat_volume *), void *arg, struct err *e);
+/* Forget a volume (its set was abandoned); ENOTFOUND. */
+int cat_volume_delete(struct cat *c, const char *name, struct err *e);
 int cat_volume_set_bytes(struct cat *c, const char *name, uint64_t bytes,
     struct err *e);			/* ENOTFOUND */
 

@@ -427,3 +427,22 @@ cat_volume_set_bytes(struct cat *c, const char *name, uint64_t bytes,
 	cat_stmt_done(st);
 	return r;
 }
+
+int
+cat_volume_delete(struct cat *c, const char *name, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = cat_stmt(c, CAT_ST_VOL_DEL, "DELETE FROM volume WHERE"
+	    " name=?1", &st, e)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "volume %.64s: delete", name);
+	else if (sqlite3_changes(c->db) == 0)
+		r = err_set(e, COFFER_ENOTFOUND, "volume %.64s: not in the "
+		    "volume history", name);
+	cat_stmt_done(st);
+	return r;
+}

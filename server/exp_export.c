@@ -44,6 +44,8 @@ struct ex {
 	struct wire_buf		 wb;
 	char			 devclass[CAT_NAME_MAX + 1];
 	char			 node[CAT_NAME_MAX + 1];
+	char			 (*serials)[VOL_NAME_MAX + 1];
+	size_t			 nserials;	/* volumes started */
 	uint8_t			 after[16];	/* walk position */
 	int			 err;
 	struct err		*e;
@@ -64,7 +66,14 @@ on_new_volume(void *arg, const char *path, const char *serial, uint32_t seq,
 {
 	struct ex *x = arg;
 	struct cat_volume v;
+	void *ns;
 
+	/* Remembered, so that an abandoned set leaves no history behind. */
+	if ((ns = realloc(x->serials, (x->nserials + 1) *
+	    sizeof(*x->serials))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	x->serials = ns;
+	snprintf(x->serials[x->nserials++], VOL_NAME_MAX + 1, "%s", serial);
 	memset(&v, 0, sizeof(v));
 	snprintf(v.name, sizeof(v.name), "%s", serial);
 	snprintf(v.path, sizeof(v.path), "%s", path);
@@ -401,6 +410,10 @@ exp_export_run(struct proc *p, const struct exp_params *xp,
 out:
 	if (r != 0 && r != COFFER_ECANCELED && x.node[0] != '\0')
 		err_wrap(e, "node %s", x.node);
+	/* A failed set's files are removed below: so are its records. */
+	for (size_t i = 0; r != 0 && i < x.nserials; i++)
+		(void)cat_volume_delete(x.c, x.serials[i], NULL);
+	free(x.serials);
 	vol_writer_abort(x.w);
 	vol_set_info_free(&info);
 	free(nl.v);

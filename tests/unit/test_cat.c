@@ -1735,6 +1735,8 @@ exercise_volumes(struct fixture *fx)
 	OK(cat_volume_get(fx->c, "V1", &v, &e_));
 	OK(cat_volume_update(fx->c, &v, &e_));
 	OK(cat_volume_set_bytes(fx->c, "V1", 1, &e_));
+	assert_int_equal(cat_volume_delete(fx->c, "NO-SUCH", NULL),
+	    COFFER_ENOTFOUND);
 	OK(cat_volume_list(fx->c, 0, ignore_vol, NULL, &e_));
 	OK(cat_volume_list(fx->c, CAT_VOL_EXPORT, ignore_vol, NULL, &e_));
 	OK(cat_devclass_volumes(fx->c, "DC", &n, &e_));
