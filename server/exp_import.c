@@ -461,6 +461,47 @@ volume_paths(struct im *m, char (*paths)[4096], size_t *n)
 	return 0;
 }
 
+/*
+ * Before any data is read, the volumes' labels must form one whole set in
+ * order: a missing, extra, foreign, swapped or truncated volume is refused
+ * before a batch is committed.  (Damage inside a data block is found when
+ * the block is read; the batches before it are good and stay.)
+ */
+static int
+preflight(char (*paths)[4096], size_t n, struct err *e)
+{
+	struct vol_volume_info first, v;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = vol_volume_info(paths[i], i == 0 ? &first : &v,
+		    e)) != 0)
+			return rc;
+		if (i == 0)
+			v = first;
+		if (memcmp(v.set_uuid, first.set_uuid, 16) != 0)
+			return err_set(e, COFFER_EINVAL, "volume %s belongs to "
+			    "another set than %s", paths[i], paths[0]);
+		if (v.seq != i + 1)
+			return err_set(e, COFFER_EINVAL, "volume %s is volume "
+			    "%u of its set, given as volume %zu", paths[i],
+			    v.seq, i + 1);
+		if (v.end_kind == 0)
+			return err_set(e, COFFER_ECORRUPT, "volume %s: its end "
+			    "label cannot be read (truncated or damaged): %s",
+			    paths[i], v.end_error);
+		if (v.end_kind == 1 && i + 1 == n)
+			return err_set(e, COFFER_EINVAL, "volume %s: the set "
+			    "continues on volume %s, which was not given",
+			    paths[i], v.next_serial);
+		if (v.end_kind == 2 && i + 1 < n)
+			return err_set(e, COFFER_EINVAL, "volume %s is the "
+			    "set's last; %s does not belong after it",
+			    paths[i], paths[i + 1]);
+	}
+	return 0;
+}
+
 int
 exp_import_run(struct proc *p, const struct imp_params *ip,
     struct imp_stats *st, struct err *e)
@@ -490,7 +531,8 @@ exp_import_run(struct proc *p, const struct imp_params *ip,
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		pv[i] = paths[i];
-	if ((rc = vol_reader_open(pv, n, ip->passphrase, &rd, e)) != 0)
+	if ((rc = preflight(paths, n, e)) != 0 ||
+	    (rc = vol_reader_open(pv, n, ip->passphrase, &rd, e)) != 0)
 		goto out;
 	if (vol_reader_kind(rd) != VOL_KIND_EXPORT) {
 		rc = err_set(e, COFFER_EINVAL, "volume %s holds a database "
