@@ -28,7 +28,7 @@ check "list --json has the set" has_json_keys "$T/list.json" set_uuid records by
 check "list counts 40 records" test "$(json_get "$T/list.json" records)" = 40
 check "list shows the record types" grep -q '"type": 4' "$T/list.json"
 "$V" list "$@" > "$T/list.out"
-check "list (text) shows type counts" grep -Eq '^1 +- +10 ' "$T/list.out"
+check "list (text) shows type counts" grep -Eq '^1 +([A-Z]+|-) +10 ' "$T/list.out"
 
 "$V" dump "$@" > "$T/dump.out"
 check "dump prints every record" test "$(grep -c ' type ' "$T/dump.out")" = 40
