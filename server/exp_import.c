@@ -270,11 +270,17 @@ get_chunk(struct im *m, const uint8_t *p, size_t n)
 	if (c.raw_len > POOL_RAW_MAX)
 		return err_set(m->e, COFFER_ECORRUPT, "chunk of %u bytes",
 		    c.raw_len);
-	/* Present already (the usual case for a seed's shared data)? */
-	if (pool_has(m->pool, c.hash) == 1)
+	if ((rc = txn(m)) != 0)
+		return rc;
+	/*
+	 * Present already (a seed's shared data)?  Then pinned in this
+	 * transaction, so that the versions naming it cannot miss it.
+	 */
+	if ((rc = pool_txn_pin(m->txn, c.hash, m->e)) < 0)
+		return rc;
+	if (rc == 1)
 		return 0;
-	if ((rc = txn(m)) != 0 ||
-	    (rc = pool_txn_store(m->txn, &c, &isnew, m->e)) != 0)
+	if ((rc = pool_txn_store(m->txn, &c, &isnew, m->e)) != 0)
 		return rc;
 	if (isnew) {
 		m->st->chunks_stored++;
