@@ -150,5 +150,16 @@ cli web01 web01-secret restore "$src/" "$T/r-third/" --subdir=yes >/dev/null 2>&
 check "and the node restores" sh -c "diff -r --no-dereference '$T/r-new' '$T/r-third' >/dev/null"
 check "audit finds no damage after the killed import" sh -c "$(printf '%s' "'$ADMIN' --server 127.0.0.1:$SRV_PORT --ca '$SRV_DIR/tls/ca.pem' --json -c 'audit container wait=yes'") | grep -q '\"damaged\":0'"
 
+# An incremental export (FROMDATE): versions inserted before that day
+# stay off the set.
+use HOT
+if command -v sqlite3 >/dev/null 2>&1; then
+	sqlite3 "$HOT_DIR/catalog.db" "UPDATE object SET inserted = inserted - 864000 WHERE path LIKE '%/many/%'"
+	adm "export node web01 filedata=all devclass=tapes fromdate=today wait=yes" --json >"$T/exf.json" 2>&1
+	inc=$(json_get "$T/exf.json" objects)
+	check "an export from today leaves out the older versions ($inc of $exported)" \
+	    test "$inc" -gt 0 -a "$inc" -lt $((exported - 4000))
+fi
+
 for s in HOT NEW THIRD; do use $s; stop_server; done
 finish
