@@ -26,6 +26,7 @@
 #include "pool.h"
 #include "pool_recipe.h"
 #include "proc.h"
+#include "obj_proto.h"
 #include "proto.h"
 #include "util.h"
 #include "vol.h"
@@ -195,24 +196,8 @@ put_obj(void *arg, const struct cat_obj *o)
 	if (o->recipe_len > 0 && (r = put_chunks(x, o->recipe,
 	    o->recipe_len)) != 0)
 		return x->err = r;
-	memset(&po, 0, sizeof(po));
-	po.type = (uint8_t)o->type;
-	po.state = (uint8_t)o->state;
-	po.path = o->path;
-	po.path_len = strlen(o->path);
-	po.size = o->size;
-	po.mode = o->mode;
-	po.uid = o->uid;
-	po.gid = o->gid;
-	po.mtime_ns = o->mtime_ns;
-	po.ctime_ns = o->ctime_ns;
-	po.inserted = o->inserted;
-	po.deactivated = o->deactivated;
-	memcpy(po.uuid, o->uuid, 16);
-	po.link = o->link;
-	po.link_len = o->link ? strlen(o->link) : 0;
-	po.recipe = o->recipe;
-	po.recipe_len = o->recipe_len;
+	obj_proto_from_cat(&po, o);
+	po.id = 0;	/* ids are this server's own */
 	wire_buf_reset(&x->wb);
 	proto_put_obj(&x->wb, &po, 1);
 	if ((r = rec(x, EXP_REC_OBJ)) != 0)

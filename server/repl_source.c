@@ -32,6 +32,7 @@
 #include "pool.h"
 #include "pool_recipe.h"
 #include "proc.h"
+#include "obj_proto.h"
 #include "proto.h"
 #include "repl.h"
 #include "util.h"
@@ -274,24 +275,8 @@ put_objmeta(struct wire_buf *b, const struct cat_obj *o)
 {
 	struct proto_obj po;
 
-	memset(&po, 0, sizeof(po));
-	po.type = (uint8_t)o->type;
-	po.state = (uint8_t)o->state;
-	po.path = o->path;
-	po.path_len = strlen(o->path);
-	po.size = o->size;
-	po.mode = o->mode;
-	po.uid = o->uid;
-	po.gid = o->gid;
-	po.mtime_ns = o->mtime_ns;
-	po.ctime_ns = o->ctime_ns;
-	po.inserted = o->inserted;
-	po.deactivated = o->deactivated;
-	memcpy(po.uuid, o->uuid, sizeof(po.uuid));
-	po.link = o->link;
-	po.link_len = o->link ? strlen(o->link) : 0;
-	po.recipe = o->recipe;
-	po.recipe_len = o->recipe_len;
+	obj_proto_from_cat(&po, o);
+	po.id = 0;	/* ids are this server's own */
 	proto_put_obj(b, &po, 1);
 }
 

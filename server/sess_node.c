@@ -16,6 +16,7 @@
 #include "cat.h"
 #include "codec.h"
 #include "err.h"
+#include "obj_proto.h"
 #include "pool.h"
 #include "pool_recipe.h"
 #include "sess.h"
@@ -197,25 +198,7 @@ page_row(void *arg, const struct cat_obj *o)
 		pg->full = 1;
 		return 1;
 	}
-	memset(&po, 0, sizeof(po));
-	po.id = o->id;
-	po.type = (uint8_t)o->type;
-	po.state = (uint8_t)o->state;
-	po.path = o->path;
-	po.path_len = strlen(o->path);
-	po.size = o->size;
-	po.mode = o->mode;
-	po.uid = o->uid;
-	po.gid = o->gid;
-	po.mtime_ns = o->mtime_ns;
-	po.ctime_ns = o->ctime_ns;
-	po.inserted = o->inserted;
-	po.deactivated = o->deactivated;
-	memcpy(po.uuid, o->uuid, 16);
-	po.link = o->link;
-	po.link_len = o->link ? strlen(o->link) : 0;
-	po.recipe = o->recipe;
-	po.recipe_len = o->recipe_len;
+	obj_proto_from_cat(&po, o);
 	proto_put_obj(&pg->s->out, &po, pg->recipes);
 	snprintf(pg->last, sizeof(pg->last), "%s", o->path);
 	pg->n++;
