@@ -145,6 +145,12 @@ typedef int (*cat_account_cb)(void *arg, const struct cat_account *a);
 int cat_account_list(struct cat *c, int kind, const char *pattern,
     cat_account_cb cb, void *arg, struct err *e);
 /*
+ * The same into a malloc'd array (*out, *n; free(*out)), for callers that
+ * call the catalog again for each account (not allowed inside a walk).
+ */
+int cat_account_array(struct cat *c, int kind, const char *pattern,
+    struct cat_account **out, size_t *n, struct err *e);
+/*
  * Record a logon attempt: success resets the failure count and sets
  * last_logon; failure counts, and locks the account when the count
  * reaches limit (limit <= 0: never).  *locked tells the state after.
@@ -205,6 +211,9 @@ typedef int (*cat_fs_cb)(void *arg, const struct cat_fs *fs);
 /* node NULL: all nodes. */
 int cat_fs_list(struct cat *c, const char *node, cat_fs_cb cb, void *arg,
     struct err *e);
+/* cat_fs_list into a malloc'd array (*out, *n; free(*out)). */
+int cat_fs_array(struct cat *c, const char *node, struct cat_fs **out,
+    size_t *n, struct err *e);
 
 /* ---- peer servers (replication) ---- */
 #define CAT_SERVER_KEY_LEN	32

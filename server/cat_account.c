@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -447,4 +448,45 @@ cat_node_copy(struct cat *c, const struct cat_account *a, struct err *e)
 	if ((r = cat_step_done(c, st, "copy", e)) != 0)
 		err_wrap(e, "node %s", name);
 	return r;
+}
+
+struct acc_array {
+	struct cat_account	*v;
+	size_t			 n, cap;
+};
+
+static int
+acc_add(void *arg, const struct cat_account *a)
+{
+	struct acc_array *l = arg;
+
+	if (l->n == l->cap) {
+		size_t const ncap = l->cap ? l->cap * 2 : 16;
+		struct cat_account *nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return COFFER_ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = *a;
+	return 0;
+}
+
+int
+cat_account_array(struct cat *c, int kind, const char *pattern,
+    struct cat_account **out, size_t *n, struct err *e)
+{
+	struct acc_array l = { NULL, 0, 0 };
+	int r;
+
+	if ((r = cat_account_list(c, kind, pattern, acc_add, &l, e)) != 0) {
+		free(l.v);
+		if (r == COFFER_ENOMEM)
+			err_set(e, r, "out of memory");
+		return r;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
 }

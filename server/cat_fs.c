@@ -317,3 +317,44 @@ cat_occupancy(struct cat *c, const char *node, cat_occ_cb cb, void *arg,
 	free(w);
 	return r;
 }
+
+struct fs_array {
+	struct cat_fs	*v;
+	size_t		 n, cap;
+};
+
+static int
+fs_add(void *arg, const struct cat_fs *f)
+{
+	struct fs_array *l = arg;
+
+	if (l->n == l->cap) {
+		size_t const ncap = l->cap ? l->cap * 2 : 16;
+		struct cat_fs *nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return COFFER_ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = *f;
+	return 0;
+}
+
+int
+cat_fs_array(struct cat *c, const char *node, struct cat_fs **out,
+    size_t *n, struct err *e)
+{
+	struct fs_array l = { NULL, 0, 0 };
+	int r;
+
+	if ((r = cat_fs_list(c, node, fs_add, &l, e)) != 0) {
+		free(l.v);
+		if (r == COFFER_ENOMEM)
+			err_set(e, r, "out of memory");
+		return r;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}

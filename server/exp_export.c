@@ -233,57 +233,21 @@ export_fs(struct ex *x, const struct cat_fs *f)
 	return 0;
 }
 
-struct list {
-	void	*v;
-	size_t	 n, cap, size;
-};
-
-static int
-list_add(struct list *l, const void *item)
-{
-	if (l->n == l->cap) {
-		size_t const ncap = l->cap ? l->cap * 2 : 16;
-		void *nv = realloc(l->v, ncap * l->size);
-
-		if (nv == NULL)
-			return COFFER_ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
-	memcpy((char *)l->v + l->n++ * l->size, item, l->size);
-	return 0;
-}
-
-static int
-add_acc(void *arg, const struct cat_account *a)
-{
-	return list_add(arg, a);
-}
-
-static int
-add_fs(void *arg, const struct cat_fs *f)
-{
-	return list_add(arg, f);
-}
-
 static int
 export_node(struct ex *x, const struct cat_account *a)
 {
-	struct list fl = { NULL, 0, 0, sizeof(struct cat_fs) };
+	struct cat_fs *fs = NULL;
+	size_t nfs = 0;
 	int r;
 
 	snprintf(x->node, sizeof(x->node), "%s", a->name);
 	if ((r = put_node(x, a)) != 0)
 		return r;
-	if ((r = cat_fs_list(x->c, a->name, add_fs, &fl, x->e)) != 0) {
-		if (r == COFFER_ENOMEM)
-			err_set(x->e, r, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < fl.n && r == 0; i++)
-		r = export_fs(x, (struct cat_fs *)fl.v + i);
-out:
-	free(fl.v);
+	if ((r = cat_fs_array(x->c, a->name, &fs, &nfs, x->e)) != 0)
+		return r;
+	for (size_t i = 0; i < nfs && r == 0; i++)
+		r = export_fs(x, &fs[i]);
+	free(fs);
 	return r;
 }
 
@@ -347,7 +311,8 @@ int
 exp_export_run(struct proc *p, const struct exp_params *xp,
     struct exp_stats *st, struct err *e)
 {
-	struct list nl = { NULL, 0, 0, sizeof(struct cat_account) };
+	struct cat_account *nodes = NULL;
+	size_t nnodes = 0;
 	struct vol_set_info info;
 	struct ex x;
 	int r;
@@ -367,21 +332,18 @@ exp_export_run(struct proc *p, const struct exp_params *xp,
 		r = e ? e->code : COFFER_ENOMEM;
 		goto out;
 	}
-	if ((r = cat_account_list(x.c, CAT_KIND_NODE, xp->pattern, add_acc,
-	    &nl, e)) != 0) {
-		if (r == COFFER_ENOMEM)
-			err_set(e, r, "out of memory");
+	if ((r = cat_account_array(x.c, CAT_KIND_NODE, xp->pattern, &nodes,
+	    &nnodes, e)) != 0)
 		goto out;
-	}
-	if (nl.n == 0) {
+	if (nnodes == 0) {
 		r = err_set(e, COFFER_ENOTFOUND, "ANR0623E no node matches %s",
 		    xp->pattern);
 		goto out;
 	}
 	if ((r = open_writer(&x)) != 0 || (r = put_session(&x)) != 0)
 		goto out;
-	for (size_t i = 0; i < nl.n && r == 0; i++)
-		r = export_node(&x, (struct cat_account *)nl.v + i);
+	for (size_t i = 0; i < nnodes && r == 0; i++)
+		r = export_node(&x, &nodes[i]);
 	if (r == 0 && (r = put_end(&x)) == 0) {
 		r = vol_writer_close(x.w, &info, e);
 		x.w = NULL;
@@ -401,7 +363,7 @@ out:
 	free(x.serials);
 	vol_writer_abort(x.w);
 	vol_set_info_free(&info);
-	free(nl.v);
+	free(nodes);
 	hset_free(&x.sent);
 	wire_buf_free(&x.wb);
 	pool_reader_free(x.rd);

@@ -628,40 +628,17 @@ repl_fs(struct rs *r, const struct cat_fs *f, struct err *e)
 	return cat_repl_set(r->c, &cr, e);
 }
 
-struct fs_list {
-	struct cat_fs	*v;
-	size_t		 n, cap;
-};
-
-static int
-fs_collect(void *arg, const struct cat_fs *f)
-{
-	struct fs_list *l = arg;
-
-	if (l->n == l->cap) {
-		size_t const ncap = l->cap ? l->cap * 2 : 16;
-		struct cat_fs *nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			return COFFER_ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
-	l->v[l->n++] = *f;
-	return 0;
-}
-
 static int
 repl_node(struct rs *r, const struct cat_account *a, struct err *e)
 {
-	struct fs_list fl;
+	struct cat_fs *fs = NULL;
+	size_t nfs = 0;
 	struct cat_account now;
 	struct wire_rd rd;
 	int64_t const when = time(NULL);
 	int rc;
 
 	snprintf(r->node, sizeof(r->node), "%s", a->name);
-	memset(&fl, 0, sizeof(fl));
 	wire_buf_reset(&r->wb);
 	wire_put_str(&r->wb, a->name);
 	wire_put_str(&r->wb, a->pwhash);
@@ -671,14 +648,11 @@ repl_node(struct rs *r, const struct cat_account *a, struct err *e)
 	if ((rc = net_send(r->conn, PT_REPL_NODE, &r->wb, e)) != 0 ||
 	    (rc = net_recv_type(r->conn, PT_REPL_OK, &rd, e)) != 0)
 		return rc;
-	if ((rc = cat_fs_list(r->c, a->name, fs_collect, &fl, e)) != 0) {
-		if (rc == COFFER_ENOMEM)
-			err_set(e, rc, "out of memory");
+	if ((rc = cat_fs_array(r->c, a->name, &fs, &nfs, e)) != 0)
 		goto out;
-	}
-	for (size_t i = 0; i < fl.n && rc == 0; i++)
-		if (fl.v[i].replrule != CAT_REPLRULE_NONE)
-			rc = repl_fs(r, &fl.v[i], e);
+	for (size_t i = 0; i < nfs && rc == 0; i++)
+		if (fs[i].replrule != CAT_REPLRULE_NONE)
+			rc = repl_fs(r, &fs[i], e);
 	if (rc != 0)
 		goto out;
 	wire_buf_reset(&r->wb);
@@ -694,31 +668,8 @@ repl_node(struct rs *r, const struct cat_account *a, struct err *e)
 	}
 	r->st->nodes++;
 out:
-	free(fl.v);
+	free(fs);
 	return rc;
-}
-
-struct node_list {
-	struct cat_account	*v;
-	size_t			 n, cap;
-};
-
-static int
-node_collect(void *arg, const struct cat_account *a)
-{
-	struct node_list *l = arg;
-
-	if (l->n == l->cap) {
-		size_t const ncap = l->cap ? l->cap * 2 : 16;
-		struct cat_account *nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			return COFFER_ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
-	l->v[l->n++] = *a;
-	return 0;
 }
 
 static int
@@ -759,13 +710,13 @@ int
 repl_run(struct proc *p, const struct repl_params *rp, struct repl_stats *st,
     struct err *e)
 {
-	struct node_list nl;
+	struct cat_account *nodes = NULL;
+	size_t nnodes = 0;
 	struct rs r;
 	uint64_t wire0 = 0;
 	int rc, named = 0;
 
 	memset(&r, 0, sizeof(r));
-	memset(&nl, 0, sizeof(nl));
 	memset(st, 0, sizeof(*st));
 	r.p = p;
 	r.rp = rp;
@@ -778,22 +729,19 @@ repl_run(struct proc *p, const struct repl_params *rp, struct repl_stats *st,
 		rc = e ? e->code : COFFER_ENOMEM;
 		goto out;
 	}
-	if ((rc = cat_account_list(r.c, CAT_KIND_NODE, rp->pattern,
-	    node_collect, &nl, e)) != 0) {
-		if (rc == COFFER_ENOMEM)
-			err_set(e, rc, "out of memory");
+	if ((rc = cat_account_array(r.c, CAT_KIND_NODE, rp->pattern, &nodes,
+	    &nnodes, e)) != 0)
 		goto out;
-	}
 	named = rp->pattern != NULL && strchr(rp->pattern, '*') == NULL;
-	if (nl.n == 0) {
+	if (nnodes == 0) {
 		rc = err_set(e, COFFER_ENOTFOUND, "ANR2034E no node matches "
 		    "%s", rp->pattern ? rp->pattern : "*");
 		goto out;
 	}
-	if (named && !sends(&nl.v[0])) {
+	if (named && !sends(&nodes[0])) {
 		rc = err_set(e, COFFER_EINVAL, "ANR1626E node %s is not set to "
 		    "replicate: it needs replstate=enabled and replmode=send "
-		    "(update node)", nl.v[0].name);
+		    "(update node)", nodes[0].name);
 		goto out;
 	}
 	if (p != NULL)
@@ -801,9 +749,9 @@ repl_run(struct proc *p, const struct repl_params *rp, struct repl_stats *st,
 	if ((rc = connect_target(&r, e)) != 0)
 		goto out;
 	wire0 = net_bytes_out(r.conn);
-	for (size_t i = 0; i < nl.n && rc == 0; i++)
-		if (sends(&nl.v[i]))
-			rc = repl_node(&r, &nl.v[i], e);
+	for (size_t i = 0; i < nnodes && rc == 0; i++)
+		if (sends(&nodes[i]))
+			rc = repl_node(&r, &nodes[i], e);
 	st->wire_bytes = net_bytes_out(r.conn) - wire0;
 	if (rc != 0 && r.node[0] != '\0')
 		err_wrap(e, "node %s", r.node);
@@ -811,7 +759,7 @@ out:
 	for (size_t i = 0; i < r.nobjs; i++)
 		pobj_free(&r.objs[i]);
 	free(r.objs);
-	free(nl.v);
+	free(nodes);
 	hset_free(&r.asked);
 	wire_buf_free(&r.wb);
 	net_close(r.conn);

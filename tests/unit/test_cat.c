@@ -450,6 +450,17 @@ cat_account_add_get_list_and_duplicate(void **state)
 	assert_int_equal(ns.n, 2);
 	assert_string_equal(ns.name[0], "WEB1");
 	assert_string_equal(ns.name[1], "WEB2");
+	{
+		struct cat_account *arr = NULL;
+		size_t na = 0;
+
+		OK(cat_account_array(fx->c, CAT_KIND_NODE, "web*", &arr, &na,
+		    &e_));
+		assert_int_equal(na, 2);
+		assert_string_equal(arr[0].name, "WEB1");
+		assert_string_equal(arr[1].name, "WEB2");
+		free(arr);
+	}
 	ns.n = 0;
 	OK(cat_account_list(fx->c, CAT_KIND_NODE, NULL, collect_name, &ns,
 	    &e_));
@@ -574,6 +585,17 @@ cat_fs_open_is_idempotent(void **state)
 	assert_true(c != a);
 	assert_int_equal(make_fs(fx, "node2", "/home") != a, 1);
 
+	{
+		struct cat_fs *arr = NULL;
+		size_t na = 0;
+
+		/* The array form holds what the walk gives: node1's two. */
+		OK(cat_fs_array(fx->c, "node1", &arr, &na, &e_));
+		assert_int_equal(na, 2);
+		assert_true((arr[0].id == a && arr[1].id == c) ||
+		    (arr[0].id == c && arr[1].id == a));
+		free(arr);
+	}
 	OK(cat_fs_get(fx->c, "node1", "/home", &fs, &e_));
 	assert_int_equal(fs.id, a);
 	assert_string_equal(fs.node, "NODE1");
