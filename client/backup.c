@@ -268,7 +268,8 @@ send_obj(struct bk *bk, struct bobj *o, struct err *e)
 			wire_put_u64(b, (uint64_t)o->ctime_ns);
 		}
 	}
-	if (o->rec.len > PROTO_RECIPE_MAX || wire_buf_ok(b, NULL) != 0) {
+	/* Recipes over PROTO_RECIPE_MAX were failed in sink_end already. */
+	if (wire_buf_ok(b, NULL) != 0) {
 		say(bk, "%s: too large to describe in one object (%zu recipe "
 		    "bytes); not backed up", o->path, o->rec.len);
 		bk->st->failed++;
