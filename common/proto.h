@@ -121,7 +121,9 @@
  *   REPL_DEL   c>s  u64 fs, 16 bytes uuid           (no reply)
  *   REPL_STATE c>s  u64 fs, 16 bytes uuid, u8 state, i64 deactivated
  *                                                   (no reply)
- *   REPL_DONE  c>s  str node, i64 when              -> REPL_OK
+ *   REPL_DONE  c>s  str node, i64 when, [i64 backup] -> REPL_OK
+ *                   backup: the node's last backup the run carried (its
+ *                   newest copy at the target); older sources omit it
  *   REPL_OK    s>c  (empty)
  *   CHUNK_ASK, CHUNK_PUT, TXN_COMMIT and TXN_ABORT work as for a node's
  *   backup and commit REPL_OBJ/DEL/STATE in batches.

@@ -55,6 +55,7 @@ static const char schema_sql[] =
 	" repl_mode INTEGER NOT NULL DEFAULT 0,"
 	" last_backup INTEGER NOT NULL DEFAULT 0,"
 	" last_repl INTEGER NOT NULL DEFAULT 0,"
+	" repl_backup INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY(kind, name)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS filespace("
 	" id INTEGER PRIMARY KEY, node TEXT NOT NULL, name TEXT NOT NULL,"
@@ -400,6 +401,7 @@ static const struct {
 	{ "filespace", "drpriority", "INTEGER NOT NULL DEFAULT 0" },
 	{ "filespace", "replrule", "INTEGER NOT NULL DEFAULT 0" },
 	{ "account", "last_repl", "INTEGER NOT NULL DEFAULT 0" },
+	{ "account", "repl_backup", "INTEGER NOT NULL DEFAULT 0" },
 };
 
 /* 1 when table has column, 0 when not, < 0 error. */

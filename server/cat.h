@@ -120,7 +120,15 @@ struct cat_account {
 	int	repl_state;	/* 0 disabled, 1 enabled */
 	int	repl_mode;	/* CAT_REPLMODE_* */
 	int64_t	last_backup;	/* end of last successful backup, 0: never */
-	int64_t	last_repl;	/* end of last successful replication */
+	int64_t	last_repl;	/* start of last successful replication */
+	/*
+	 * The last_backup that the last successful replication carried to
+	 * the replication server: the newest copy at the hot site, as this
+	 * server knows it (0: none).  Replication copies what was committed
+	 * when it started, so a backup that ends during or after it is not
+	 * in it.
+	 */
+	int64_t	repl_backup;
 };
 /* Replication modes of a node (stored; pinned). */
 #define CAT_REPLMODE_SEND	0

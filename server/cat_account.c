@@ -19,7 +19,7 @@
 
 #define ACC_COLS "kind, name, pwhash, locked, failed, registered," \
 	" last_logon, domain, contact, rpo_s, repl_state, repl_mode," \
-	" last_backup, last_repl"
+	" last_backup, last_repl, repl_backup"
 
 static const char *
 kind_name(int kind)
@@ -95,6 +95,7 @@ bind_account(sqlite3_stmt *st, const struct cat_account *a, const char *dom,
 	sqlite3_bind_int(st, 12, a->repl_mode);
 	sqlite3_bind_int64(st, 13, a->last_backup);
 	sqlite3_bind_int64(st, 14, a->last_repl);
+	sqlite3_bind_int64(st, 15, a->repl_backup);
 }
 
 static void
@@ -115,6 +116,7 @@ account_from_row(sqlite3_stmt *st, struct cat_account *a)
 	a->repl_mode = sqlite3_column_int(st, 11);
 	a->last_backup = sqlite3_column_int64(st, 12);
 	a->last_repl = sqlite3_column_int64(st, 13);
+	a->repl_backup = sqlite3_column_int64(st, 14);
 }
 
 int
@@ -128,7 +130,7 @@ cat_account_add(struct cat *c, const struct cat_account *a, struct err *e)
 		return r;
 	if ((r = cat_stmt(c, CAT_ST_ACC_INS, "INSERT INTO account(" ACC_COLS
 	    ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-	    " ?14)",
+	    " ?14, ?15)",
 	    &st, e)) != 0)
 		return r;
 	sqlite3_bind_int(st, 1, a->kind);
@@ -184,7 +186,7 @@ cat_account_update(struct cat *c, const struct cat_account *a, struct err *e)
 	if ((r = cat_stmt(c, CAT_ST_ACC_UPD, "UPDATE account SET pwhash=?3,"
 	    " locked=?4, failed=?5, registered=?6, last_logon=?7, domain=?8,"
 	    " contact=?9, rpo_s=?10, repl_state=?11, repl_mode=?12,"
-	    " last_backup=?13, last_repl=?14 WHERE kind=?1 AND name=?2", &st,
+	    " last_backup=?13, last_repl=?14, repl_backup=?15 WHERE kind=?1 AND name=?2", &st,
 	    e)) != 0)
 		return r;
 	sqlite3_bind_int(st, 1, a->kind);

@@ -658,12 +658,15 @@ repl_node(struct rs *r, const struct cat_account *a, struct err *e)
 	wire_buf_reset(&r->wb);
 	wire_put_str(&r->wb, a->name);
 	wire_put_u64(&r->wb, (uint64_t)when);
+	/* a was read before this node's run began: what it carried. */
+	wire_put_u64(&r->wb, (uint64_t)a->last_backup);
 	if ((rc = net_send(r->conn, PT_REPL_DONE, &r->wb, e)) != 0 ||
 	    (rc = net_recv_type(r->conn, PT_REPL_OK, &rd, e)) != 0)
 		goto out;
 	if ((rc = cat_account_get(r->c, CAT_KIND_NODE, a->name, &now,
 	    e)) == 0) {
 		now.last_repl = when;
+		now.repl_backup = a->last_backup;
 		rc = cat_account_update(r->c, &now, e);
 	}
 	r->st->nodes++;

@@ -240,11 +240,16 @@ on_repl_done(struct sess *s, struct wire_rd *r, struct err *e)
 {
 	char node[CAT_NAME_MAX + 1], norm[CAT_NAME_MAX + 1];
 	struct cat_account a;
-	uint64_t when;
+	uint64_t when, carried = 0;
 	int rc;
 
 	if ((rc = wire_get_str(r, CAT_NAME_MAX, node, sizeof(node), e)) ||
-	    (rc = wire_get_u64(r, &when, e)) || (rc = wire_rd_end(r, e)))
+	    (rc = wire_get_u64(r, &when, e)))
+		return rc;
+	/* Sources before the RPO work send no backup time. */
+	if (wire_rd_left(r) > 0 && (rc = wire_get_u64(r, &carried, e)) != 0)
+		return rc;
+	if ((rc = wire_rd_end(r, e)) != 0)
 		return rc;
 	if ((rc = cat_name_normalize(node, norm, e)) != 0)
 		return rc;
@@ -258,6 +263,12 @@ on_repl_done(struct sess *s, struct wire_rd *r, struct err *e)
 	    e)) != 0)
 		return rc;
 	a.last_repl = (int64_t)when;
+	/*
+	 * Here the node's last backup is the newest one this server holds
+	 * a copy of: RPO at this site is measured from it.
+	 */
+	if ((int64_t)carried > a.last_backup && carried <= (uint64_t)INT64_MAX)
+		a.last_backup = (int64_t)carried;
 	if ((rc = cat_account_update(s->w->cat, &a, e)) != 0)
 		return rc;
 	(void)cat_actlog(s->w->cat, CAT_SEV_INFO, 327, norm, "Replication of "
