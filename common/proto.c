@@ -216,6 +216,8 @@ proto_type_name(uint16_t type)
 	case PT_REPL_STATE:	return "REPL_STATE";
 	case PT_REPL_DONE:	return "REPL_DONE";
 	case PT_REPL_OK:	return "REPL_OK";
+	case PT_REPL_CHUNK_GET: return "REPL_CHUNK_GET";
+	case PT_REPL_CHUNK:	return "REPL_CHUNK";
 	case PT_FS_LIST:	return "FS_LIST";
 	case PT_FS_PAGE:	return "FS_PAGE";
 	case PT_OBJ_LIST:	return "OBJ_LIST";

@@ -125,6 +125,13 @@
  *                   backup: the node's last backup the run carried (its
  *                   newest copy at the target); older sources omit it
  *   REPL_OK    s>c  (empty)
+ *   REPL_CHUNK_GET c>s u32 n (1..PROTO_GET_MAX), n x hash
+ *                   -> n x REPL_CHUNK, in the order asked (needs no
+ *                   REPL_NODE: AUDIT CONTAINER FIX=YES repairs damaged
+ *                   chunks of the source from this replica)
+ *   REPL_CHUNK s>c  hash, u8 found; when 1: u32 raw len, u8 codec, bytes
+ *                   stored (the record's CRC checked; 0: absent or
+ *                   damaged here too)
  *   CHUNK_ASK, CHUNK_PUT, TXN_COMMIT and TXN_ABORT work as for a node's
  *   backup and commit REPL_OBJ/DEL/STATE in batches.
  *
@@ -191,6 +198,8 @@ enum proto_type {
 	PT_REPL_STATE = 67,
 	PT_REPL_DONE = 68,
 	PT_REPL_OK = 69,
+	PT_REPL_CHUNK_GET = 70,
+	PT_REPL_CHUNK = 71,
 
 	PT_ADM_CMD = 50,
 	PT_ADM_RESULT = 51,

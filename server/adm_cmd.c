@@ -72,8 +72,9 @@ static const struct adm_param p_wait[] = {
 static const struct adm_param p_reclaim[] = {
 	P("THRESHOLD", 2), P("WAIT", 1),
 };
+/* FIX=YES: repair damaged chunks from the replication server. */
 static const struct adm_param p_audit[] = {
-	P("STGPOOL", 3), P("WAIT", 1),
+	P("STGPOOL", 3), P("WAIT", 1), P("FIX", 3),
 };
 static const struct adm_param p_replicate[] = {
 	P("WAIT", 1), P("MAXSESSIONS", 4), P("VERIFY", 1),

@@ -14,6 +14,9 @@
  * with it, the session waits and gets the counts (DESIGN "Command
  * contract").  One process of each kind runs at a time, as in TSM.
  *
+ * AUDIT CONTAINER FIX=YES then fetches the chunks it found damaged from
+ * the replication server and stores them again (repl_repair.c).
+ *
  * Cancellation: expiration runs as one catalog transaction, reclamation
  * and audit in the pool without a cancel hook, so a cancel takes effect
  * only if it arrives before the work starts; after that the process runs
@@ -42,6 +45,7 @@
 #include "exp.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define AUDIT_FIX_MAX	(1u << 20)	/* damaged chunks repaired per run */
 
 enum job_kind {
 	JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE, JOB_EXPORT,
@@ -67,6 +71,9 @@ struct job {
 	int		 active_only;	/* export: FILEDATA=ACTIVE */
 	int64_t		 fromdate;	/* export: FROMDATE */
 	int		 verify;	/* replicate: compare contents */
+	int		 fix;		/* audit: repair from the replica */
+	uint8_t		(*damaged)[HASH_LEN];	/* audit: found damaged */
+	size_t		 ndamaged, damaged_cap;
 	char		 server[CAT_NAME_MAX + 1];	/* backup db */
 	uint64_t	 id;
 	struct cat	*log;		/* the process's own connection */
@@ -76,6 +83,8 @@ struct job {
 	struct cat_expire_report	exp;
 	struct pool_reclaim_report	rec;
 	struct pool_audit_report	aud;
+	struct repl_repair_stats	fixed;
+	int				fix_failed;	/* could not reach it */
 	struct repl_stats		repl;
 	struct exp_stats		exp_out;
 	struct imp_stats		imp;
@@ -100,6 +109,7 @@ job_free(void *arg)
 		free(j->passphrase);
 	}
 	exp_stats_free(&j->exp_out);
+	free(j->damaged);
 	free(j);
 }
 
@@ -143,6 +153,24 @@ damage_cb(void *arg, const uint8_t hash[HASH_LEN], uint64_t container,
 	struct job *j = arg;
 	char hex[HASH_HEX_LEN + 1];
 
+	/*
+	 * FIX=YES repairs what this pass found; past the bound (32 MiB of
+	 * hashes) the rest waits for the next audit.
+	 */
+	if (j->fix && j->ndamaged < AUDIT_FIX_MAX) {
+		if (j->ndamaged == j->damaged_cap) {
+			size_t const cap = j->damaged_cap ? j->damaged_cap * 2 :
+			    64;
+			void *nd = realloc(j->damaged, cap * HASH_LEN);
+
+			if (nd != NULL) {
+				j->damaged = nd;
+				j->damaged_cap = cap;
+			}
+		}
+		if (j->ndamaged < j->damaged_cap)
+			memcpy(j->damaged[j->ndamaged++], hash, HASH_LEN);
+	}
 	if (j->log == NULL)
 		return;
 	hash_to_hex(hash, hex);
@@ -201,6 +229,39 @@ backup_db(struct proc *p, struct job *j, struct err *e)
 	return r;
 }
 
+/*
+ * FIX=YES: fetch what the audit found damaged from the replication
+ * server.  The audit's findings stand whatever happens here: a replica
+ * that cannot be reached is reported, not a failed audit.
+ */
+static void
+audit_fix(struct proc *p, struct job *j)
+{
+	struct err e;
+
+	if (j->ndamaged == 0)
+		return;
+	if (j->log == NULL) {
+		j->fix_failed = 1;
+		return;
+	}
+	proc_set_status(p, "Repairing %zu damaged chunks from the "
+	    "replication server", j->ndamaged);
+	err_clear(&e);
+	if (repl_repair(j->log, j->pool, (const uint8_t (*)[32])j->damaged,
+	    j->ndamaged, &j->fixed, &e) != 0) {
+		j->fix_failed = 1;
+		(void)cat_actlog(j->log, CAT_SEV_ERROR, 4868, NULL, "AUDIT "
+		    "CONTAINER: damaged chunks could not be repaired from the "
+		    "replication server %s: %s.", j->fixed.server, e.msg);
+		return;
+	}
+	(void)cat_actlog(j->log, CAT_SEV_INFO, 4870, NULL, "AUDIT CONTAINER: "
+	    "%" PRIu64 " of %" PRIu64 " damaged chunks repaired from the "
+	    "replication server %s.", j->fixed.repaired, j->fixed.requested,
+	    j->fixed.server);
+}
+
 /* The work itself; counts into j, the item count into j->items. */
 static int
 job_work(struct proc *p, struct job *j, struct err *e)
@@ -223,6 +284,8 @@ job_work(struct proc *p, struct job *j, struct err *e)
 		proc_set_status(p, "Auditing containers of %s", ADM_POOL_NAME);
 		r = pool_audit(j->pool, damage_cb, j, &j->aud, e);
 		j->items = j->aud.chunks_checked;
+		if (r == 0 && j->fix)
+			audit_fix(p, j);
 		return r;
 	case JOB_REPLICATE: {
 		struct repl_params rp;
@@ -300,8 +363,9 @@ job_counts(const struct job *j, char *buf, size_t len)
 		break;
 	case JOB_AUDIT:
 		snprintf(buf, len, "%" PRIu64 " chunks checked in %" PRIu64
-		    " containers, %" PRIu64 " damaged, 0 repaired",
-		    j->aud.chunks_checked, j->aud.containers, j->aud.damaged);
+		    " containers, %" PRIu64 " damaged, %" PRIu64 " repaired",
+		    j->aud.chunks_checked, j->aud.containers, j->aud.damaged,
+		    j->fixed.repaired);
 		break;
 	case JOB_EXPORT:
 		snprintf(buf, len, "%" PRIu64 " nodes, %" PRIu64 " filespaces, "
@@ -529,12 +593,43 @@ job_object(struct adm_ctx *x, const struct job *j)
 		n = NELEM(audit_cols);
 		v[1] = adm_fmt_u64(j->aud.chunks_checked, b[1], sizeof(b[1]));
 		v[2] = adm_fmt_u64(j->aud.damaged, b[2], sizeof(b[2]));
-		v[3] = "0";	/* repair from a replica: not yet */
+		v[3] = adm_fmt_u64(j->fixed.repaired, b[3], sizeof(b[3]));
 		r = adm_colsv(x->res, n, audit_cols);
 		break;
 	}
 	x->res->shape = PROTO_SHAPE_OBJECT;
 	return r != 0 ? r : adm_rowv(x->res, v);
+}
+
+/* What AUDIT CONTAINER WAIT=YES found and, with FIX=YES, mended. */
+static int
+audit_answer(struct adm_ctx *x, const struct job *j)
+{
+	const char *name = job_names[j->kind];
+	uint64_t const left = j->aud.damaged - (j->aud.damaged >=
+	    j->fixed.repaired ? j->fixed.repaired : j->aud.damaged);
+
+	if (j->fix && j->fix_failed && j->aud.damaged > 0)
+		return adm_msg_rc(x->res, RC_WARNING, "ANR4868W %s: %" PRIu64
+		    " damaged chunks found and none repaired: the "
+		    "replication server could not be used (see the activity "
+		    "log).", name, j->aud.damaged);
+	if (j->fix && j->aud.damaged > 0 && left == 0)
+		return adm_msg(x->res, "ANR4870I %s: %" PRIu64 " damaged "
+		    "chunks found, all repaired from the replication server "
+		    "%s.", name, j->aud.damaged, j->fixed.server);
+	if (j->fix && j->aud.damaged > 0)
+		return adm_msg_rc(x->res, RC_WARNING, "ANR4867W %s: %" PRIu64
+		    " damaged chunks found, %" PRIu64 " repaired and %" PRIu64
+		    " not (the replica lacks them); they are listed in the "
+		    "activity log (ANR4866W, ANR4869W).", name,
+		    j->aud.damaged, j->fixed.repaired, left);
+	if (j->aud.damaged > 0)
+		return adm_msg_rc(x->res, RC_WARNING, "ANR4867W %s: %" PRIu64
+		    " damaged chunks found; they are listed in the activity "
+		    "log (ANR4866W); FIX=YES repairs them from the replication "
+		    "server.", name, j->aud.damaged);
+	return 0;
 }
 
 /* Report how a WAIT=YES run went. */
@@ -565,10 +660,7 @@ job_answer(struct adm_ctx *x, const struct job *j, int r,
 	    PRIu64 " differing; see the activity log.", name,
 	    j->repl.objects_failed, j->repl.differences)) != 0)
 		return r;
-	if (j->kind == JOB_AUDIT && j->aud.damaged > 0 &&
-	    (r = adm_msg_rc(x->res, RC_WARNING, "ANR4867W %s: %" PRIu64
-	    " damaged chunks found; they are listed in the activity log "
-	    "(ANR4866W).", name, j->aud.damaged)) != 0)
+	if (j->kind == JOB_AUDIT && (r = audit_answer(x, j)) != 0)
 		return r;
 	return job_object(x, j);
 }
@@ -702,9 +794,15 @@ adm_audit_container(struct adm_ctx *x)
 	struct job *j;
 	int r;
 
+	const char *fix = adm_arg(x, "FIX");
+	int yes = 0;
+
+	if (fix != NULL && adm_parse_yesno(fix, &yes) != 0)
+		return adm_bad_value(x, "FIX", fix, "YES or NO");
 	if ((r = check_pool_name(x, adm_arg(x, "STGPOOL"))) != 0 ||
 	    (r = job_new(x, JOB_AUDIT, &j)) != 0)
 		return r;
+	j->fix = yes;
 	return job_start(x, j);
 }
 

@@ -59,6 +59,32 @@ struct repl_stats {
 int repl_run(struct proc *p, const struct repl_params *rp,
     struct repl_stats *st, struct err *e);
 
+/*
+ * Open a server session to the replication server (SET REPLSERVER) with
+ * the key DEFINE SERVER stored in c; *out is the connection, closed with
+ * net_close().  COFFER_ENOTFOUND (ANR1703E) when none is set.
+ */
+struct cat;
+struct net_conn;
+int repl_connect(struct cat *c, struct net_conn **out, struct err *e);
+
+/*
+ * AUDIT CONTAINER FIX=YES: fetch the n chunks hashes names from the
+ * replication server, in their stored form, check each (it must decode to
+ * its length and hash) and store it again here, which repairs the damaged
+ * copy in the index (pool_txn_store).  A chunk the replica lacks, or
+ * holds damaged too, stays damaged and is counted as unavailable.
+ */
+struct repl_repair_stats {
+	uint64_t	requested;
+	uint64_t	repaired;
+	uint64_t	unavailable;	/* the replica lacks it or it failed */
+	char		server[64];	/* the replica asked */
+};
+int repl_repair(struct cat *c, struct pool *pool,
+    const uint8_t (*hashes)[32], size_t n, struct repl_repair_stats *st,
+    struct err *e);
+
 /* SHA-256 of a version's path, size and recipe (verify=yes). */
 struct cat_obj;
 void repl_content_digest(const struct cat_obj *o, uint8_t out[32]);

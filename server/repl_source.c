@@ -682,22 +682,22 @@ sends(const struct cat_account *a)
 	    a->repl_mode == CAT_REPLMODE_SYNCSEND);
 }
 
-/* Connect to the replication server this server is set to. */
-static int
-connect_target(struct rs *r, struct err *e)
+int
+repl_connect(struct cat *c, struct net_conn **out, struct err *e)
 {
 	struct cat_server sv;
 	struct net_opts o;
 	char me[CAT_NAME_MAX + 1], target[CAT_NAME_MAX + 1], addr[300];
 	int rc;
 
-	if (cat_setting_get(r->c, "name", me, sizeof(me), NULL) != 0)
+	*out = NULL;
+	if (cat_setting_get(c, "name", me, sizeof(me), NULL) != 0)
 		return err_set(e, COFFER_EINTERNAL, "this server has no name");
-	if (cat_setting_get(r->c, "replserver", target, sizeof(target),
+	if (cat_setting_get(c, "replserver", target, sizeof(target),
 	    NULL) != 0 || target[0] == '\0')
 		return err_set(e, COFFER_ENOTFOUND, "ANR1703E no replication "
 		    "server is set: define server, then set replserver");
-	if ((rc = cat_server_get(r->c, target, &sv, e)) != 0)
+	if ((rc = cat_server_get(c, target, &sv, e)) != 0)
 		return err_wrap(e, "replication server %s", target);
 	snprintf(addr, sizeof(addr), strchr(sv.hladdress, ':') ? "[%s]:%d" :
 	    "%s:%d", sv.hladdress, sv.lladdress);
@@ -705,8 +705,15 @@ connect_target(struct rs *r, struct err *e)
 	o.server = addr;
 	o.ca_file = sv.cafile;
 	o.program = "cofferd";
-	r->conn = net_connect_server(&o, me, sv.name, sv.key, e);
-	return r->conn == NULL ? (e ? e->code : COFFER_EIO) : 0;
+	*out = net_connect_server(&o, me, sv.name, sv.key, e);
+	return *out == NULL ? (e ? e->code : COFFER_EIO) : 0;
+}
+
+/* Connect to the replication server this server is set to. */
+static int
+connect_target(struct rs *r, struct err *e)
+{
+	return repl_connect(r->c, &r->conn, e);
 }
 
 int

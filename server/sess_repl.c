@@ -23,6 +23,7 @@
 
 #include "cat.h"
 #include "err.h"
+#include "pool.h"
 #include "pool_recipe.h"
 #include "repl.h"
 #include "sess.h"
@@ -277,6 +278,46 @@ on_repl_done(struct sess *s, struct wire_rd *r, struct err *e)
 	return 0;
 }
 
+/*
+ * REPL_CHUNK_GET: the source repairs damaged chunks from our copies.  A
+ * chunk we cannot read is answered "not found" (and is marked damaged
+ * here by the reader), never sent as good.
+ */
+static int
+on_repl_chunk_get(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	uint8_t hashes[PROTO_GET_MAX][HASH_LEN];
+	uint32_t n;
+	int rc;
+
+	if ((rc = wire_get_u32(r, &n, e)) != 0)
+		return rc;
+	if (n == 0 || n > PROTO_GET_MAX)
+		return err_set(e, COFFER_EPROTO, "REPL_CHUNK_GET of %u chunks: "
+		    "1 to %d expected", n, PROTO_GET_MAX);
+	for (uint32_t i = 0; i < n; i++)
+		if ((rc = wire_get_raw(r, hashes[i], HASH_LEN, e)) != 0)
+			return rc;
+	if ((rc = wire_rd_end(r, e)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_chunk c;
+		struct err why;
+
+		wire_put_raw(&s->out, hashes[i], HASH_LEN);
+		if (pool_read_stored(s->w->rd, hashes[i], &c, &why) != 0) {
+			wire_put_u8(&s->out, 0);
+		} else {
+			wire_put_u8(&s->out, 1);
+			wire_put_u32(&s->out, c.raw_len);
+			wire_put_u8(&s->out, c.codec);
+			wire_put_bytes(&s->out, c.stored, c.stored_len);
+		}
+		sess_reply(s, PT_REPL_CHUNK);
+	}
+	return 0;
+}
+
 int
 sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e)
@@ -289,6 +330,7 @@ sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 	case PT_REPL_DEL:
 	case PT_REPL_STATE:	return on_repl_change(s, type, r, e);
 	case PT_REPL_DONE:	return on_repl_done(s, r, e);
+	case PT_REPL_CHUNK_GET:	return on_repl_chunk_get(s, r, e);
 	case PT_CHUNK_ASK:
 	case PT_CHUNK_PUT:
 	case PT_TXN_COMMIT:

@@ -645,6 +645,7 @@ add_new_locked(struct pool_txn *t, const uint8_t hash[HASH_LEN],
 		return err_set(e, COFFER_ENOMEM, "pool txn: out of memory");
 	memcpy(t->newv[t->nnew].hash, hash, HASH_LEN);
 	t->newv[t->nnew].loc = *loc;
+	t->newv[t->nnew].repair = 0;
 	s->val = (int64_t)++t->nnew;
 	return 0;
 }
@@ -706,6 +707,35 @@ pool_txn_put(struct pool_txn *t, const struct pool_chunk *c, int *stored_new,
 	pthread_mutex_lock(&t->p->lock);
 	if ((r = store_locked(t, c, &h, stored_new, e)) == 0)
 		r = add_ref_locked(t, c->hash, e);
+	pthread_mutex_unlock(&t->p->lock);
+	return r;
+}
+
+int
+pool_txn_repair(struct pool_txn *t, const struct pool_chunk *c,
+    int *stored_new, struct err *e)
+{
+	struct ctr_rec_hdr h;
+	struct pool_loc loc;
+	struct hset_slot *s;
+	int found, r;
+
+	if (stored_new != NULL)
+		*stored_new = 0;
+	if ((r = check_chunk(c, &h, e)) != 0)
+		return r;
+	pthread_mutex_lock(&t->p->lock);
+	/* Nothing to repair: no row, or a good one. */
+	if ((found = pool_index_get(&t->p->ix, c->hash, &loc, e)) <= 0 ||
+	    !loc.damaged) {
+		r = found < 0 ? found : 0;
+		goto out;
+	}
+	if ((r = store_locked(t, c, &h, stored_new, e)) != 0)
+		goto out;
+	if ((s = hset_get(&t->news, c->hash)) != NULL)
+		t->newv[s->val - 1].repair = 1;
+out:
 	pthread_mutex_unlock(&t->p->lock);
 	return r;
 }
@@ -873,6 +903,28 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 	return live_delta(p, &ins, 1, e);
 }
 
+/*
+ * A repaired chunk that t does not reference: point its damaged row at
+ * the good copy, moving its live bytes there as apply_ref() does.  A row
+ * that is gone (expired meanwhile) or no longer damaged keeps what it
+ * has; our copy is then dead space (3).
+ */
+static int
+apply_repair(struct pool_txn *t, const struct txn_new *nw, struct err *e)
+{
+	struct pool *p = t->p;
+	struct pool_loc row;
+	int found, r;
+
+	if ((found = pool_index_get(&p->ix, nw->hash, &row, e)) <= 0 ||
+	    !row.damaged)
+		return found < 0 ? found : 0;
+	if (row.refcount > 0 && ((r = live_delta(p, &row, -1, e)) != 0 ||
+	    (r = live_delta(p, &nw->loc, 1, e)) != 0))
+		return r;
+	return pool_index_replace(&p->ix, nw->hash, &nw->loc, e);
+}
+
 static void
 txn_release_locked(struct pool_txn *t)
 {
@@ -914,6 +966,16 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 		if (t->refs.slots[i].used && t->refs.slots[i].val > 0)
 			r = apply_ref(t, t->refs.slots[i].key,
 			    t->refs.slots[i].val, e);
+	/* Repairs that no reference above applied already. */
+	for (size_t i = 0; i < t->nnew && r == 0; i++) {
+		struct hset_slot *rs;
+
+		if (!t->newv[i].repair)
+			continue;
+		rs = hset_get(&t->refs, t->newv[i].hash);
+		if (rs == NULL || rs->val <= 0)
+			r = apply_repair(t, &t->newv[i], e);
+	}
 	if (r == 0 && cb != NULL)
 		r = cb(p->ix.db, arg, e);
 	if (r == 0)

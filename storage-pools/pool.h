@@ -100,6 +100,17 @@ int pool_txn_store(struct pool_txn *t, const struct pool_chunk *c,
     int *stored_new, struct err *e);
 
 /*
+ * Repair: store chunk c's bytes when the pool holds only a damaged copy,
+ * and at commit point the index row at the new copy whether or not t
+ * references it (reference counts unchanged), so that every object that
+ * names the chunk reads it again.  A chunk the pool holds good, or no
+ * longer holds at all, is left alone (*stored_new 0).  The caller vouches
+ * for c as for pool_txn_put.
+ */
+int pool_txn_repair(struct pool_txn *t, const struct pool_chunk *c,
+    int *stored_new, struct err *e);
+
+/*
  * Is the chunk present (and good)?  When it is, pin it until t ends, so
  * that a later pool_txn_ref() in t cannot miss it: 1 present and pinned,
  * 0 absent (or damaged: to be sent again), < 0 error.

@@ -54,6 +54,7 @@ struct pool {
 struct txn_new {
 	uint8_t		hash[HASH_LEN];
 	struct pool_loc	loc;
+	int		repair;	/* pool_txn_repair: replaces a damaged row */
 };
 
 struct pool_txn {

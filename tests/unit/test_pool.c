@@ -1194,6 +1194,57 @@ pool_flipped_bit_in_chunk_is_reported_by_audit(void **state)
 	}
 }
 
+/*
+ * Repair from a replica: the good copy of a damaged chunk is stored again
+ * in a transaction that references nothing, and every reader sees it;
+ * reference counts stay as they were, and a good chunk is left alone.
+ */
+static void
+pool_repair_replaces_damaged_chunk_without_a_reference(void **state)
+{
+	struct fixture *fx = *state;
+	enum { N = 6 };
+	struct pool_audit_report rep;
+	struct damage_log d;
+	struct pool_stats before;
+	struct pool_chunk c;
+	struct pool_txn *txn;
+	struct tc v[N], again;
+	uint64_t ctr, off;
+	uint32_t slen;
+	struct err e;
+	int stored = -1;
+
+	store_many(fx, v, N, 90, 20 * KIB, 90 * KIB);
+	before = stats(fx);
+	chunk_loc(fx, v[2].hash, &ctr, &off, &slen);
+	flip_byte(ctr_path(fx, ctr), off + CTR_REC_HDR_LEN + slen / 3, 0x20);
+	audit(fx, &d, &rep);
+	assert_int_equal(rep.damaged, 1);
+
+	txn = begin(fx);
+	make(fx, &again, v[2].seed, v[2].len, v[2].kind, &c);
+	err_clear(&e);
+	assert_int_equal(pool_txn_repair(txn, &c, &stored, &e), 0);
+	assert_int_equal(stored, 1);
+	make(fx, &again, v[3].seed, v[3].len, v[3].kind, &c);
+	assert_int_equal(pool_txn_repair(txn, &c, &stored, &e), 0);
+	assert_int_equal(stored, 0);	/* good already: nothing written */
+	commit_ok(txn);
+
+	assert_int_equal(stats(fx).damaged, 0);
+	assert_int_equal(stats(fx).references, before.references);
+	assert_int_equal(stats(fx).live_chunks, before.live_chunks);
+	assert_int_equal(pool_has(fx->p, v[2].hash), 1);
+	for (int i = 0; i < N; i++)
+		assert_reads_back(fx, &v[i]);
+	assert_audit_clean(fx, N);
+	/* Durable: the repaired row survives a restart. */
+	reopen(fx);
+	assert_reads_back(fx, &v[2]);
+	assert_audit_clean(fx, N);
+}
+
 static void
 pool_flipped_bit_is_refused_by_read_without_audit(void **state)
 {
@@ -1895,6 +1946,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    pool_flipped_bit_is_refused_by_read_without_audit, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_repair_replaces_damaged_chunk_without_a_reference,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_flipped_header_byte_is_reported_by_audit, setup,
 		    teardown),
