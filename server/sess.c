@@ -81,7 +81,20 @@ sess_reply(struct sess *s, uint16_t type)
 	wire_buf_reset(&s->out);
 }
 
-/* The peer went away while we were flushing: nothing more to send. */
+/*
+ * Lingering close.  A client that pipelines (CHUNK_PUTs of a backup) is
+ * usually still sending when the server ends its session with an ERROR
+ * frame: closing the socket with its data unread would make the kernel
+ * answer with a reset, and the client would report "connection reset"
+ * instead of the server's reason (a full disk, a refused object).  So a
+ * closing session goes on reading and discarding for a while, until the
+ * client has read the ERROR and hangs up, at most SESS_LINGER_S seconds
+ * and SESS_LINGER_BYTES bytes: a peer cannot hold it open.
+ */
+#define SESS_LINGER_S		5
+#define SESS_LINGER_BYTES	(64u << 20)
+
+/* The peer went away (or lingered too long): nothing more to send. */
 static void
 close_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -93,24 +106,50 @@ close_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 close_when_flushed(struct bufferevent *bev, void *arg)
 {
-	struct sess *s = arg;
-
+	(void)arg;
+	/*
+	 * Flushed: the peer has our last frame.  Stop writing; the session
+	 * ends when the peer hangs up, or at the linger timeout.
+	 */
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
+}
+
+static void
+drain_cb(struct bufferevent *bev, void *arg)
+{
+	struct sess *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t const n = evbuffer_get_length(in);
+
+	evbuffer_drain(in, n);
+	s->lingered += n;
+	/* The read timeout restarts with each read: bound the whole. */
+	if (s->lingered > SESS_LINGER_BYTES ||
+	    (int64_t)time(NULL) > s->linger_until)
 		sess_free(s);
 }
 
 /*
- * Stop reading and free the session once its output is flushed.  Never
- * frees here: the caller may still be inside process_input() with s; the
- * deferred write callback does it.
+ * Stop serving and free the session once its output is flushed and the
+ * peer has hung up (see the lingering close above).  Never frees here:
+ * the caller may still be inside process_input() with s; the deferred
+ * callbacks do it.
  */
 static void
 sess_close(struct sess *s)
 {
+	struct timeval const linger = { SESS_LINGER_S, 0 };
+
 	s->state = SESS_CLOSING;
-	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_setcb(s->bev, NULL, close_when_flushed, close_event_cb, s);
+	s->lingered = 0;
+	s->linger_until = (int64_t)time(NULL) + SESS_LINGER_S;
+	bufferevent_setcb(s->bev, drain_cb, close_when_flushed,
+	    close_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, 0);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(s->bev, &linger, &linger);
+	bufferevent_enable(s->bev, EV_READ);
 	bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
 	    BEV_TRIG_DEFER_CALLBACKS);
 }

@@ -63,6 +63,8 @@ struct sess {
 	int64_t			 started;
 	int			 paused;	/* reading stopped: output full */
 	uint64_t		 bytes_in, bytes_out;
+	uint64_t		 lingered;	/* discarded while closing */
+	int64_t			 linger_until;	/* closing: free by then */
 	struct wire_buf		 out;		/* reply being built */
 
 	/* The open backup transaction, created by the first write. */
