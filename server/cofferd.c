@@ -55,7 +55,9 @@ static const char usage_text[] =
 "  --volumes V1,V2,...   the volumes of the set, in order (restore-db)\n"
 "  -h, --help      this text\n"
 "\n"
-"Options in DIR/cofferd.opt: NAME, PORT, LISTEN, WORKERS, VERIFYCHUNKS.\n";
+"Options in DIR/cofferd.opt: NAME, PORT, LISTEN, WORKERS, VERIFYCHUNKS,\n"
+"MAXSESSIONS (sessions at once, default 25; 2 more for administrators),\n"
+"LOGONTIMEOUT (seconds from connect to logon, default 30).\n";
 
 #define RESTORE_VOLS_MAX	1024
 

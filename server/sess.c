@@ -46,6 +46,7 @@ sess_free(struct sess *s)
 
 	sess_txn_drop(s);
 	pthread_mutex_lock(&srv->slock);
+	srv->nsessions--;
 	for (pp = &s->w->sessions; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -203,6 +204,45 @@ on_hello(struct sess *s, struct wire_rd *r, struct err *e)
 	return 0;
 }
 
+/*
+ * MAXSESSIONS (TSM's server option): a session over the limit is told so
+ * and closed at AUTH, before any password is checked.  The count holds
+ * every open session, logged on or not, so a flood of connections is
+ * bounded as well (and each unauthenticated one lasts at most
+ * LOGONTIMEOUT seconds); SRV_ADMIN_RESERVE more are left for
+ * administrators, so that one can still log on to see what is going on.
+ * Returns 1 when refused.
+ */
+static int
+over_limit(struct sess *s, int kind)
+{
+	struct srv *srv = s->w->srv;
+	int const max = srv->o.max_sessions + (kind == PROTO_KIND_ADMIN ?
+	    SRV_ADMIN_RESERVE : 0);
+	int n;
+
+	pthread_mutex_lock(&srv->slock);
+	n = srv->nsessions;
+	pthread_mutex_unlock(&srv->slock);
+	if (n <= max)
+		return 0;
+	sess_error(s, COFFER_EBUSY, 12, 1, "ANR0429W Session %" PRIu64 " from "
+	    "%s refused: the maximum number of sessions (%d, server option "
+	    "MAXSESSIONS) is reached; try again later.", s->id, s->peer,
+	    srv->o.max_sessions);
+	return 1;
+}
+
+/* Logged on: from now on the idle timeout applies, not the logon one. */
+static void
+sess_ready(struct sess *s)
+{
+	struct timeval const idle = { SRV_IDLE_TIMEOUT_S, 0 };
+
+	s->state = SESS_READY;
+	bufferevent_set_timeouts(s->bev, &idle, NULL);
+}
+
 static const char *
 kind_word(int kind)
 {
@@ -256,7 +296,7 @@ account_auth(struct sess *s, int kind, const char *name, struct wire_rd *r,
 	(void)cat_account_logon(c, kind, norm, 1, limit, &locked, NULL);
 	s->kind = kind;
 	snprintf(s->name, sizeof(s->name), "%s", norm);
-	s->state = SESS_READY;
+	sess_ready(s);
 	wire_put_str(&s->out, norm);
 	wire_put_str(&s->out, kind == PROTO_KIND_NODE ? a.domain : "");
 	sess_reply(s, PT_AUTH_OK);
@@ -330,6 +370,8 @@ on_auth(struct sess *s, struct wire_rd *r, struct err *e)
 	if ((rc = wire_get_u8(r, &kind, e)) != 0 ||
 	    (rc = wire_get_str(r, 255, name, sizeof(name), e)) != 0)
 		return rc;
+	if (over_limit(s, kind))
+		return 0;
 	if (kind == PROTO_KIND_SERVER)
 		return server_auth(s, name, r, e);
 	if (kind != PROTO_KIND_NODE && kind != PROTO_KIND_ADMIN)
@@ -364,7 +406,7 @@ on_proof(struct sess *s, struct wire_rd *r, struct err *e)
 		goto out;
 	}
 	s->kind = PROTO_KIND_SERVER;
-	s->state = SESS_READY;
+	sess_ready(s);
 	wire_put_str(&s->out, s->name);
 	wire_put_str(&s->out, "");
 	sess_reply(s, PT_AUTH_OK);
@@ -495,7 +537,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED)
 		return;
 	if (what & BEV_EVENT_TIMEOUT)
-		snprintf(why, sizeof(why), "idle timeout");
+		snprintf(why, sizeof(why), s->state == SESS_READY ? "idle "
+		    "timeout" : "no logon within %d s", s->w->srv->o.logon_timeout);
 	else if (what & BEV_EVENT_ERROR) {
 		while ((ssl_err = bufferevent_get_openssl_error(bev)) != 0) {
 			size_t n = strlen(why);
@@ -506,7 +549,12 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 			snprintf(why, sizeof(why), "%s",
 			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	}
-	if (why[0] != '\0' && s->state != SESS_HELLO)
+	/*
+	 * A connection dropped before HELLO is a port probe, not news; one
+	 * that sat there until the logon timeout may be part of a flood.
+	 */
+	if (why[0] != '\0' && (s->state != SESS_HELLO ||
+	    (what & BEV_EVENT_TIMEOUT)))
 		fprintf(stderr, "cofferd: session %" PRIu64 " (%s %s): %s\n",
 		    s->id, s->peer, s->name, why);
 	if (s->txn != NULL)
@@ -522,7 +570,7 @@ sess_adopt(struct srv_worker *w, int fd)
 	struct srv *srv = w->srv;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	struct timeval idle = { SRV_IDLE_TIMEOUT_S, 0 };
+	struct timeval const logon = { srv->o.logon_timeout, 0 };
 	struct sess *s;
 	SSL *ssl;
 
@@ -558,10 +606,11 @@ sess_adopt(struct srv_worker *w, int fd)
 	s->id = srv->next_sess++;
 	s->next = w->sessions;
 	w->sessions = s;
+	srv->nsessions++;
 	pthread_mutex_unlock(&srv->slock);
 	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, 0);
-	bufferevent_set_timeouts(s->bev, &idle, NULL);
+	bufferevent_set_timeouts(s->bev, &logon, NULL);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 

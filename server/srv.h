@@ -19,6 +19,17 @@
 #define SRV_WORKERS_DEFAULT	4
 #define SRV_WORKERS_MAX		64
 #define SRV_IDLE_TIMEOUT_S	900	/* TSM IDLETIMEOUT default: 15 min */
+/*
+ * From accept to a completed logon: a peer that connects and then says
+ * nothing (or trickles bytes) frees its slot after this, not after the
+ * idle timeout, so that a flood of silent connections cannot keep
+ * sessions from the clients that log on.
+ */
+#define SRV_AUTH_TIMEOUT_S	30	/* LOGONTIMEOUT default */
+#define SRV_MAXSESSIONS_DEFAULT	25	/* TSM MAXSESSIONS default */
+#define SRV_MAXSESSIONS_MAX	10000
+/* Sessions above MAXSESSIONS an administrator may still open. */
+#define SRV_ADMIN_RESERVE	2
 #define SRV_PREAUTH_FRAME_MAX	(64u << 10)
 
 struct event_base;
@@ -51,6 +62,8 @@ struct srv_opts {
 	int		port;		/* 0: any free port */
 	int		workers;
 	int		verify_chunks;	/* check what clients send */
+	int		max_sessions;	/* MAXSESSIONS */
+	int		logon_timeout;	/* LOGONTIMEOUT, seconds */
 	int		port_set;	/* given on the command line */
 	int		listen_set;
 };
@@ -69,6 +82,7 @@ struct srv {
 	int			 nworkers, next_worker;
 	pthread_mutex_t		 slock;		/* sessions list, ids */
 	uint64_t		 next_sess;
+	int			 nsessions;	/* open, any state */
 	struct cat		*main_cat;	/* main thread: actlog */
 };
 

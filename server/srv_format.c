@@ -1,7 +1,8 @@
 /*
  * srv_format.c - cofferd format: create a server instance.
  *
- *   DIR/cofferd.opt   options (NAME, PORT, LISTEN, WORKERS, VERIFYCHUNKS)
+ *   DIR/cofferd.opt   options (NAME, PORT, LISTEN, WORKERS, VERIFYCHUNKS,
+ *                     MAXSESSIONS, LOGONTIMEOUT)
  *   DIR/catalog.db    the catalog and the chunk index, one SQLite file
  *   DIR/pool/         the default directory-container pool
  *   DIR/tls/          ca.pem (what clients trust), ca.key, server.pem/.key
@@ -144,6 +145,8 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 		o->port = 1500;
 	o->workers = SRV_WORKERS_DEFAULT;
 	o->verify_chunks = 1;
+	o->max_sessions = SRV_MAXSESSIONS_DEFAULT;
+	o->logon_timeout = SRV_AUTH_TIMEOUT_S;
 	snprintf(path, sizeof(path), "%s/cofferd.opt", dir);
 	if ((f = fopen(path, "r")) == NULL)
 		return err_sys(e, errno == ENOENT ? COFFER_ENOTFOUND :
@@ -170,6 +173,10 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 			o->workers = atoi(val);
 		} else if (strcasecmp(key, "VERIFYCHUNKS") == 0) {
 			o->verify_chunks = strcasecmp(val, "no") != 0;
+		} else if (strcasecmp(key, "MAXSESSIONS") == 0) {
+			o->max_sessions = atoi(val);
+		} else if (strcasecmp(key, "LOGONTIMEOUT") == 0) {
+			o->logon_timeout = atoi(val);
 		} else if (strcasecmp(key, "NAME") != 0) {
 			r = err_set(e, COFFER_EINVAL, "%s:%d: unknown option "
 			    "%s", path, lineno, key);
@@ -180,6 +187,13 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 	if (r == 0 && (o->workers < 1 || o->workers > SRV_WORKERS_MAX))
 		r = err_set(e, COFFER_EINVAL, "WORKERS %d: must be 1..%d",
 		    o->workers, SRV_WORKERS_MAX);
+	if (r == 0 && (o->max_sessions < 1 ||
+	    o->max_sessions > SRV_MAXSESSIONS_MAX))
+		r = err_set(e, COFFER_EINVAL, "MAXSESSIONS %d: must be 1..%d",
+		    o->max_sessions, SRV_MAXSESSIONS_MAX);
+	if (r == 0 && (o->logon_timeout < 1 || o->logon_timeout > 3600))
+		r = err_set(e, COFFER_EINVAL, "LOGONTIMEOUT %d: must be 1..3600 "
+		    "seconds", o->logon_timeout);
 	if (r == 0 && (o->port < 0 || o->port > 65535))
 		r = err_set(e, COFFER_EINVAL, "PORT %d: must be 0..65535",
 		    o->port);
