@@ -29,6 +29,7 @@ struct pool;
 struct pool_reader;
 struct proc_table;
 struct sess;
+struct sched_run;
 
 struct srv_worker {
 	struct srv		*srv;
@@ -70,6 +71,7 @@ struct srv {
 	pthread_mutex_t		 slock;		/* sessions list, ids */
 	uint64_t		 next_sess;
 	struct cat		*main_cat;	/* main thread: actlog */
+	struct sched_run	*sched;		/* administrative schedules */
 };
 
 /* cofferd format: create a new instance in dir (see srv_format.c). */
