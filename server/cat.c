@@ -170,6 +170,9 @@ static const char schema_sql[] =
 	" completed INTEGER NOT NULL, status INTEGER NOT NULL, rc INTEGER,"
 	" message TEXT NOT NULL DEFAULT '',"
 	" PRIMARY KEY(domain, schedule, node, window_start)) WITHOUT ROWID;"
+	/* QUERY EVENT: a schedule's windows in time order, then nodes. */
+	"CREATE INDEX IF NOT EXISTS event_by_window ON event("
+	" domain, schedule, window_start, node);"
 	"INSERT OR IGNORE INTO setting(key, value)"
 	" VALUES('catalog_format', '" CAT_FORMAT "');";
 
