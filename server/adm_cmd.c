@@ -9,7 +9,8 @@
  * AUDit, CANcel, SET, DELete, PING, MOVe, BAckup; the objects Node,
  * ADmin, FIlespace, DOmain, STGpool, OCCupancy, PRocess, SEssion, ACtlog,
  * STatus, Inventory, CONTainer, SErver (SERver after Query), REPLication,
- * REPLServer, DEVclass, VOLHistory, DRMedia, DB.
+ * REPLServer, DEVclass, VOLHistory, DRMedia, DB, SCHedule, ASSOCiation,
+ * EVent, RANDomize, QUERYSCHedperiod.
  *
  * Message numbers are TSM's where a TSM administrator would know them
  * (ANR2000E unknown command, ANR2017I command echo, ANR2020E missing
