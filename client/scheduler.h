@@ -35,12 +35,17 @@ struct err;
 #define SCHEDULER_BACKOFF_MAX	300		/* seconds between retries */
 #define SCHEDULER_WORDS_MAX	1024		/* OBJECTS words */
 
+/*
+ * o: server, node, CA and include/exclude rules; password: kept for the
+ * reconnects; poll_s: QUERYSCHEDPERIOD in seconds; once: --once (one
+ * window, then exit); log: the schedule log, or NULL.
+ */
 struct scheduler_params {
-	const struct coffer_opts	*o;	/* server, node, CA, rules */
-	const char			*password;	/* kept for reconnects */
-	int64_t				 poll_s;	/* QUERYSCHEDPERIOD */
-	int				 once;	/* --once: one window, then exit */
-	FILE				*log;	/* the schedule log, or NULL */
+	const struct coffer_opts *o;
+	const char		*password;
+	int64_t			 poll_s;
+	int			 once;
+	FILE			*log;
 };
 
 /*

@@ -659,7 +659,7 @@ struct eq {
 	struct cat_event	*ev;
 	size_t			 nev;
 	char			*used;	/* ev[i] shown */
-	const char		*nodes;	/* NODES= list, upper-case, or NULL */
+	const char		*nodes;	/* NODES=, upper-cased; or NULL */
 };
 
 /* node is in the NODES= list (patterns allowed), or there is no list. */

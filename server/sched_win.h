@@ -35,7 +35,7 @@ struct sched_spec {
 	int64_t		first;		/* start of window 0 */
 	int64_t		duration_s;	/* > 0 */
 	int64_t		period_s;	/* 0: onetime */
-	unsigned	dow;		/* SCHED_DOW_* mask; 0 is taken as ANY */
+	unsigned	dow;		/* SCHED_DOW_* mask; 0: ANY */
 };
 
 /* Start of window k, DAYOFWEEK not applied. */

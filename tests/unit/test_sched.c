@@ -276,8 +276,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(sched_daily_window_open_now_is_current,
 		    utc),
-		cmocka_unit_test_setup(sched_before_first_window_gives_the_first,
-		    utc),
+		cmocka_unit_test_setup(
+		    sched_before_first_window_gives_the_first, utc),
 		cmocka_unit_test_setup(sched_hourly_period_steps_in_hours, utc),
 		cmocka_unit_test_setup(sched_onetime_has_one_window_then_none,
 		    utc),
