@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include "proto.h"
 #include "query.h"
 #include "restore.h"
+#include "scheduler.h"
 #include "util.h"
 #include "vm_backup.h"
 #include "vm_restore.h"
@@ -87,6 +89,29 @@ static const char usage_text[] =
 "        --drorder           the DR-protected VMs, lowest DR priority\n"
 "                            first, each with its restore time\n"
 "    query vm [NAME]         VMs with versions, size, DR flag and priority\n"
+"    sched                   the client scheduler (also schedule; TSM's\n"
+"                            dsmc schedule): asks the server every poll\n"
+"                            period for the node's next startup window,\n"
+"                            starts inside it after a random delay within\n"
+"                            its first RANDOMIZE percent (the server's SET\n"
+"                            RANDOMIZE), runs the action (incremental,\n"
+"                            selective, backup vm) of OBJECTS, reports the\n"
+"                            return code, and keeps going: a server that\n"
+"                            does not answer is asked again later.\n"
+"                            SIGTERM/SIGINT stop it, after a running\n"
+"                            backup has finished and been reported\n"
+"        --queryschedperiod P how often to ask (QUERYSCHEDPERIOD): a number\n"
+"                            of hours, or with a unit s, m or h (\"10m\");\n"
+"                            default 12h; the server's SET\n"
+"                            QUERYSCHEDPERIOD wins when set\n"
+"        --schedlogname F    the schedule log, appended to (SCHEDLOGNAME;\n"
+"                            default ./coffer-sched.log); steps are also\n"
+"                            written to stderr\n"
+"        --once              (extension, for scripts and tests) serve the\n"
+"                            next window that is open or opens within one\n"
+"                            poll period, then exit with its return code\n"
+"                            (8 when none does, 12 when the server stays\n"
+"                            unreachable)\n"
 "\n"
 "OPTIONS\n"
 "    --server HOST:PORT      the server (option file: SERVER)\n"
@@ -110,7 +135,7 @@ static const char usage_text[] =
 "OPTION FILE\n"
 "    Lines \"NAME value\", names case-insensitive, '#' comments:\n"
 "    SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, REPLSERVER,\n"
-"    REPLCAFILE, INCLUDE pattern,\n"
+"    REPLCAFILE, QUERYSCHEDPERIOD, SCHEDLOGNAME, INCLUDE pattern,\n"
 "    EXCLUDE pattern.  Patterns are shell patterns matched against the\n"
 "    whole path ('*' also matches '/'); the last matching rule wins; an\n"
 "    excluded directory is not entered.  The command line wins over the\n"
@@ -125,7 +150,7 @@ static const char usage_text[] =
 "    matched), 12 errors.\n";
 
 enum cmd { CMD_NONE, CMD_INCR, CMD_SEL, CMD_RESTORE, CMD_QBACKUP, CMD_QFS,
-	CMD_BVM, CMD_RVM, CMD_QVM };
+	CMD_BVM, CMD_RVM, CMD_QVM, CMD_SCHED };
 
 /* word abbreviates full with at least min characters. */
 static int
@@ -154,6 +179,8 @@ parse_cmd(const struct coffer_opts *o, size_t *nargs, struct err *e)
 	}
 	if (abbrev(w, "incremental", 1))
 		return CMD_INCR;
+	if (abbrev(w, "schedule", 3))
+		return CMD_SCHED;
 	if (abbrev(w, "selective", 3))
 		return CMD_SEL;
 	if (abbrev(w, "restore", 3))
@@ -178,7 +205,7 @@ parse_cmd(const struct coffer_opts *o, size_t *nargs, struct err *e)
 	}
 	err_set(e, COFFER_EINVAL, "unknown command '%s': expected incremental, "
 	    "selective, restore, backup vm, restore vm, query backup, query "
-	    "filespace or query vm (see coffer --help)", w);
+	    "filespace, query vm or sched (see coffer --help)", w);
 	return CMD_NONE;
 }
 
@@ -229,6 +256,11 @@ check_args(const struct coffer_opts *o, enum cmd cmd, size_t n,
 		if (n > 1)
 			return err_set(e, COFFER_EINVAL, "query vm takes at "
 			    "most one NAME");
+		return 0;
+	case CMD_SCHED:
+		if (n > 0)
+			return err_set(e, COFFER_EINVAL, "sched takes no "
+			    "arguments: the server says what to back up");
 		return 0;
 	case CMD_NONE:
 		break;
@@ -550,6 +582,43 @@ run_query_vm(struct net_conn *c, const struct coffer_opts *o, size_t first)
 	return RC_OK;
 }
 
+/*
+ * coffer sched: the password stays in memory for the reconnects (never
+ * on argv), and is wiped by the caller.
+ */
+static int
+run_sched(const struct coffer_opts *o, const char *pw)
+{
+	struct scheduler_params sp;
+	const char *logname = o->schedlogname != NULL ? o->schedlogname :
+	    SCHEDULER_LOG_DEFAULT;
+	struct err e;
+	int rc;
+
+	memset(&sp, 0, sizeof(sp));
+	err_clear(&e);
+	sp.o = o;
+	sp.password = pw;
+	sp.once = o->once;
+	sp.poll_s = SCHEDULER_POLL_DEFAULT;
+	if (o->queryschedperiod != NULL &&
+	    util_parse_hours(o->queryschedperiod, &sp.poll_s) != 0) {
+		fprintf(stderr, "coffer: QUERYSCHEDPERIOD '%s' is not a number "
+		    "of hours or a number with s, m or h (1s to 31 days)\n",
+		    o->queryschedperiod);
+		return RC_ERROR;
+	}
+	if ((sp.log = fopen(logname, "a")) == NULL) {
+		fprintf(stderr, "coffer: schedule log %s: %s\n", logname,
+		    strerror(errno));
+		return RC_ERROR;
+	}
+	setvbuf(sp.log, NULL, _IOLBF, 0);
+	rc = scheduler_run(&sp);
+	fclose(sp.log);
+	return rc;
+}
+
 /* Restores and queries may use the hot site; backups never silently. */
 static int
 reads_only(enum cmd cmd)
@@ -632,6 +701,11 @@ main(int argc, char **argv)
 	}
 	if (get_password(&o, pw, sizeof(pw), &e) != 0) {
 		rc = fail(&o, cmd, &e, RC_ERROR);
+		goto out;
+	}
+	if (cmd == CMD_SCHED) {
+		rc = run_sched(&o, pw);
+		passwd_wipe(pw, sizeof(pw));
 		goto out;
 	}
 	memset(&no, 0, sizeof(no));

@@ -42,6 +42,8 @@ opt_free(struct coffer_opts *o)
 	free(o->replserver);
 	free(o->repl_ca_file);
 	free(o->password_file);
+	free(o->queryschedperiod);
+	free(o->schedlogname);
 	free(o->pitdate);
 	for (size_t i = 0; i < o->nrules; i++)
 		free(o->rules[i].pattern);
@@ -116,7 +118,7 @@ enum arg_id {
 	A_SERVER, A_CA, A_NODE, A_OPTFILE, A_PWFILE, A_PITDATE, A_PITTIME,
 	A_JSON, A_SUBDIR, A_REPLACE, A_INACTIVE, A_HELP, A_VERSION,
 	A_VMCONFDIR, A_NEWNAME, A_TARGETDIR, A_ALL, A_DRORDER, A_REPLSERVER,
-	A_REPLCA
+	A_REPLCA, A_QSP, A_SCHEDLOG, A_ONCE
 };
 
 #define ARG_FLAG	0	/* --x, --x=yes|no */
@@ -152,6 +154,9 @@ static const struct {
 	{ "replserver",		A_REPLSERVER,	ARG_VALUE },
 	{ "replca",		A_REPLCA,	ARG_VALUE },
 	{ "replcafile",		A_REPLCA,	ARG_VALUE },
+	{ "queryschedperiod",	A_QSP,		ARG_VALUE },
+	{ "schedlogname",	A_SCHEDLOG,	ARG_VALUE },
+	{ "once",		A_ONCE,		ARG_FLAG },
 };
 
 static int
@@ -220,6 +225,9 @@ apply_arg(struct coffer_opts *o, enum arg_id id, const char *val,
 	case A_DRORDER:	o->drorder = val[0] == '1'; return 0;
 	case A_REPLSERVER: return set_str(&o->replserver, val, e);
 	case A_REPLCA:	return set_str(&o->repl_ca_file, val, e);
+	case A_QSP:	return set_str(&o->queryschedperiod, val, e);
+	case A_SCHEDLOG: return set_str(&o->schedlogname, val, e);
+	case A_ONCE:	o->once = val[0] == '1'; return 0;
 	}
 	return err_set(e, COFFER_EINTERNAL, "bad option id");
 }
@@ -355,13 +363,18 @@ parse_line(struct coffer_opts *o, char *line, const char *fname, int lineno,
 		return file_str(&o->replserver, val, e);
 	if (strcasecmp(name, "REPLCAFILE") == 0)
 		return file_str(&o->repl_ca_file, val, e);
+	if (strcasecmp(name, "QUERYSCHEDPERIOD") == 0)
+		return file_str(&o->queryschedperiod, val, e);
+	if (strcasecmp(name, "SCHEDLOGNAME") == 0)
+		return file_str(&o->schedlogname, val, e);
 	if (strcasecmp(name, "INCLUDE") == 0)
 		return opt_add_rule(o, OPT_INCLUDE, val, e);
 	if (strcasecmp(name, "EXCLUDE") == 0)
 		return opt_add_rule(o, OPT_EXCLUDE, val, e);
 	return err_set(e, COFFER_EINVAL, "%s:%d: unknown option '%s' "
 	    "(expected SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, "
-	    "REPLSERVER, REPLCAFILE, INCLUDE or EXCLUDE)", fname, lineno,
+	    "REPLSERVER, REPLCAFILE, QUERYSCHEDPERIOD, SCHEDLOGNAME, INCLUDE "
+	    "or EXCLUDE)", fname, lineno,
 	    name);
 }
 

@@ -15,6 +15,9 @@
  *	VMCONFDIR	/etc/libvirt/qemu	(also --vmconfdir DIR)
  *	REPLSERVER	host:port	the hot site, for failover restores
  *	REPLCAFILE	/etc/coffer/hotsite-ca.pem
+ *	QUERYSCHEDPERIOD 12h	coffer sched: how often to ask (s, m, h;
+ *			a bare number is hours)
+ *	SCHEDLOGNAME	/var/log/coffer-sched.log	coffer sched's log
  *	INCLUDE		pattern
  *	EXCLUDE		pattern
  *
@@ -73,6 +76,9 @@ struct coffer_opts {
 	char		*target_dir;	/* restore vm --target-dir */
 	int		 all;		/* restore vm --all */
 	int		 drorder;	/* restore vm --all --drorder */
+	char		*queryschedperiod;	/* sched: as typed */
+	char		*schedlogname;	/* sched: the schedule log */
+	int		 once;		/* sched --once */
 
 	char		**words;	/* command words, in order */
 	size_t		 nwords;

@@ -179,6 +179,122 @@ proto_fs_name_check(const char *name, struct err *e)
 	    "machine", name);
 }
 
+/* ---- scheduler frames ---- */
+
+void
+proto_put_sched_next(struct wire_buf *b, const struct proto_sched_next *n)
+{
+	wire_put_u64(b, (uint64_t)n->now);
+	wire_put_u32(b, n->poll_s);
+	wire_put_u8(b, n->randomize);
+	wire_put_u8(b, n->has ? 1 : 0);
+	if (!n->has)
+		return;
+	wire_put_bytes(b, n->domain, n->domain ? n->domain_len : 0);
+	wire_put_bytes(b, n->schedule, n->schedule ? n->schedule_len : 0);
+	wire_put_bytes(b, n->action, n->action ? n->action_len : 0);
+	wire_put_bytes(b, n->objects, n->objects ? n->objects_len : 0);
+	wire_put_bytes(b, n->options, n->options ? n->options_len : 0);
+	wire_put_u64(b, (uint64_t)n->start);
+	wire_put_u64(b, (uint64_t)n->end);
+}
+
+/* A text field of at most max bytes without NUL; empty when may_be_empty. */
+static int
+get_text(struct wire_rd *r, size_t max, int may_be_empty, const char **p,
+    size_t *n, const char *what, struct err *e)
+{
+	const uint8_t *b;
+	int rc;
+
+	if ((rc = wire_get_bytes(r, max, &b, n, e)) != 0)
+		return err_wrap(e, "%s", what);
+	if ((*n == 0 && !may_be_empty) || memchr(b, '\0', *n) != NULL)
+		return err_set(e, COFFER_EPROTO, "%s is empty or holds a NUL "
+		    "byte", what);
+	*p = (const char *)b;
+	return 0;
+}
+
+int
+proto_get_sched_next(struct wire_rd *r, struct proto_sched_next *n,
+    struct err *e)
+{
+	uint64_t now, s, t;
+	int rc;
+
+	memset(n, 0, sizeof(*n));
+	if ((rc = wire_get_u64(r, &now, e)) != 0 ||
+	    (rc = wire_get_u32(r, &n->poll_s, e)) != 0 ||
+	    (rc = wire_get_u8(r, &n->randomize, e)) != 0 ||
+	    (rc = wire_get_u8(r, &n->has, e)) != 0)
+		return rc;
+	n->now = (int64_t)now;
+	if (n->randomize > PROTO_SCHED_RANDOMIZE_MAX || n->has > 1)
+		return err_set(e, COFFER_EPROTO, "SCHED_NEXT: randomize %u or "
+		    "has %u out of range", n->randomize, n->has);
+	if (n->has == 0)
+		return wire_rd_end(r, e);
+	if ((rc = get_text(r, PROTO_SCHED_NAME_MAX, 0, &n->domain,
+	    &n->domain_len, "schedule domain", e)) != 0 ||
+	    (rc = get_text(r, PROTO_SCHED_NAME_MAX, 0, &n->schedule,
+	    &n->schedule_len, "schedule name", e)) != 0 ||
+	    (rc = get_text(r, PROTO_SCHED_ACTION_MAX, 0, &n->action,
+	    &n->action_len, "schedule action", e)) != 0 ||
+	    (rc = get_text(r, PROTO_SCHED_OBJECTS_MAX, 1, &n->objects,
+	    &n->objects_len, "schedule objects", e)) != 0 ||
+	    (rc = get_text(r, PROTO_SCHED_OPTIONS_MAX, 1, &n->options,
+	    &n->options_len, "schedule options", e)) != 0 ||
+	    (rc = wire_get_u64(r, &s, e)) != 0 ||
+	    (rc = wire_get_u64(r, &t, e)) != 0)
+		return rc;
+	n->start = (int64_t)s;
+	n->end = (int64_t)t;
+	if (n->end <= n->start)
+		return err_set(e, COFFER_EPROTO, "SCHED_NEXT: window ends "
+		    "before it starts");
+	return wire_rd_end(r, e);
+}
+
+void
+proto_put_sched_report(struct wire_buf *b, const struct proto_sched_report *p)
+{
+	wire_put_bytes(b, p->domain, p->domain ? p->domain_len : 0);
+	wire_put_bytes(b, p->schedule, p->schedule ? p->schedule_len : 0);
+	wire_put_u64(b, (uint64_t)p->start);
+	wire_put_u8(b, p->phase);
+	wire_put_u8(b, p->rc);
+	wire_put_bytes(b, p->message, p->message ? p->message_len : 0);
+}
+
+int
+proto_get_sched_report(struct wire_rd *r, struct proto_sched_report *p,
+    struct err *e)
+{
+	uint64_t s;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = get_text(r, PROTO_SCHED_NAME_MAX, 0, &p->domain,
+	    &p->domain_len, "schedule domain", e)) != 0 ||
+	    (rc = get_text(r, PROTO_SCHED_NAME_MAX, 0, &p->schedule,
+	    &p->schedule_len, "schedule name", e)) != 0 ||
+	    (rc = wire_get_u64(r, &s, e)) != 0 ||
+	    (rc = wire_get_u8(r, &p->phase, e)) != 0 ||
+	    (rc = wire_get_u8(r, &p->rc, e)) != 0 ||
+	    (rc = get_text(r, PROTO_SCHED_MSG_MAX, 1, &p->message,
+	    &p->message_len, "schedule message", e)) != 0)
+		return rc;
+	p->start = (int64_t)s;
+	if (p->phase != PROTO_SCHED_STARTED && p->phase != PROTO_SCHED_ENDED)
+		return err_set(e, COFFER_EPROTO, "SCHED_REPORT: phase %u is "
+		    "neither started (1) nor ended (2)", p->phase);
+	if (p->rc > RC_ERROR)
+		return err_set(e, COFFER_EPROTO, "SCHED_REPORT: return code "
+		    "%u is above %d", p->rc, RC_ERROR);
+	return wire_rd_end(r, e);
+}
+
 const char *
 proto_type_name(uint16_t type)
 {
@@ -191,6 +307,10 @@ proto_type_name(uint16_t type)
 	case PT_BYE:		return "BYE";
 	case PT_AUTH_CHAL:	return "AUTH_CHAL";
 	case PT_AUTH_PROOF:	return "AUTH_PROOF";
+	case PT_SCHED_QUERY:	return "SCHED_QUERY";
+	case PT_SCHED_NEXT:	return "SCHED_NEXT";
+	case PT_SCHED_REPORT:	return "SCHED_REPORT";
+	case PT_SCHED_OK:	return "SCHED_OK";
 	case PT_FS_OPEN:	return "FS_OPEN";
 	case PT_FS_OK:		return "FS_OK";
 	case PT_INV_GET:	return "INV_GET";

@@ -135,6 +135,25 @@
  *   CHUNK_ASK, CHUNK_PUT, TXN_COMMIT and TXN_ABORT work as for a node's
  *   backup and commit REPL_OBJ/DEL/STATE in batches.
  *
+ * Client scheduler (node sessions; server/sess_sched.c, client/sched.c):
+ *   SCHED_QUERY  c>s (empty)                      -> SCHED_NEXT
+ *   SCHED_NEXT   s>c i64 server now, u32 queryschedperiod override in
+ *                   seconds (0: none, the client's own), u8 randomize
+ *                   percent (0..50), u8 has, and when has is 1: str
+ *                   domain, str schedule, str action (INCREMENTAL,
+ *                   SELECTIVE, BACKUPVM), str objects, str options,
+ *                   i64 window start, i64 window end.  The window is
+ *                   the earliest one, of every schedule the node is
+ *                   associated with, that the node has not completed
+ *                   and that has not closed: one schedule at a time.
+ *   SCHED_REPORT c>s str domain, str schedule, i64 window start, u8 phase
+ *                   (1 started, 2 ended), u8 rc (TSM's; phase 2), str
+ *                   message                        -> SCHED_OK (empty)
+ *                   The server checks that the node is associated with
+ *                   the schedule and that the window is one of its
+ *                   windows, and refuses (ERROR) a start outside the
+ *                   window or of a window already ended.
+ *
  * objmeta: u64 object id (0 when sent by a client), u8 type, u8 state, str path, u64 size, u32 mode, u32 uid,
  *   u32 gid, i64 mtime_ns, i64 ctime_ns, i64 inserted, i64 deactivated,
  *   16 bytes uuid, str link, then with recipe: bytes recipe.
@@ -200,6 +219,11 @@ enum proto_type {
 	PT_REPL_OK = 69,
 	PT_REPL_CHUNK_GET = 70,
 	PT_REPL_CHUNK = 71,
+
+	PT_SCHED_QUERY = 40,
+	PT_SCHED_NEXT = 41,
+	PT_SCHED_REPORT = 42,
+	PT_SCHED_OK = 43,
 
 	PT_ADM_CMD = 50,
 	PT_ADM_RESULT = 51,
@@ -293,6 +317,46 @@ int proto_get_fs(struct wire_rd *r, struct proto_fs *f, struct err *e);
 int proto_fs_name_check(const char *name, struct err *e);
 /* 1 when name is a VM filespace ("VM:..."), else 0. */
 int proto_fs_is_vm(const char *name);
+
+/* SCHED_NEXT and SCHED_REPORT (pointers into the frame when decoded). */
+#define PROTO_SCHED_NAME_MAX	64
+#define PROTO_SCHED_ACTION_MAX	31
+#define PROTO_SCHED_OBJECTS_MAX	2048
+#define PROTO_SCHED_OPTIONS_MAX	512
+#define PROTO_SCHED_MSG_MAX	1024
+#define PROTO_SCHED_RANDOMIZE_MAX 50
+#define PROTO_SCHED_STARTED	1	/* SCHED_REPORT phases (pinned) */
+#define PROTO_SCHED_ENDED	2
+
+struct proto_sched_next {
+	int64_t		 now;		/* the server's clock */
+	uint32_t	 poll_s;	/* 0: the client's QUERYSCHEDPERIOD */
+	uint8_t		 randomize;	/* percent */
+	uint8_t		 has;		/* 1: a window follows */
+	const char	*domain, *schedule, *action, *objects, *options;
+	size_t		 domain_len, schedule_len, action_len, objects_len,
+			 options_len;
+	int64_t		 start, end;
+};
+
+struct proto_sched_report {
+	const char	*domain, *schedule, *message;
+	size_t		 domain_len, schedule_len, message_len;
+	int64_t		 start;
+	uint8_t		 phase;		/* PROTO_SCHED_STARTED / _ENDED */
+	uint8_t		 rc;
+};
+
+void proto_put_sched_next(struct wire_buf *b,
+    const struct proto_sched_next *n);
+/* Bounded as PROTO_SCHED_*_MAX; end after start; whole payload. */
+int proto_get_sched_next(struct wire_rd *r, struct proto_sched_next *n,
+    struct err *e);
+void proto_put_sched_report(struct wire_buf *b,
+    const struct proto_sched_report *p);
+/* Names 1..64 bytes, a known phase, rc <= 12; whole payload. */
+int proto_get_sched_report(struct wire_rd *r, struct proto_sched_report *p,
+    struct err *e);
 
 /* Name of a frame type for messages ("CHUNK_PUT"); never NULL. */
 const char *proto_type_name(uint16_t type);

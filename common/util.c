@@ -357,3 +357,32 @@ util_human_bytes(uint64_t n, char *buf, size_t len)
 	snprintf(buf, len, "%.1f %s", v, units[u]);
 	return buf;
 }
+
+int
+util_parse_hours(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+	int64_t mul = 3600;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return COFFER_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v <= 0)
+		return COFFER_EINVAL;
+	if (*end != '\0') {
+		switch (*end) {
+		case 's': case 'S': mul = 1; break;
+		case 'm': case 'M': mul = 60; break;
+		case 'h': case 'H': mul = 3600; break;
+		default: return COFFER_EINVAL;
+		}
+		if (end[1] != '\0')
+			return COFFER_EINVAL;
+	}
+	if (v > 31LL * 86400 / mul)
+		return COFFER_EINVAL;
+	*out = (int64_t)v * mul;
+	return 0;
+}

@@ -90,4 +90,11 @@ double util_now(void);
 /* "1.5 GiB" style; buf of at least 16 bytes. */
 const char *util_human_bytes(uint64_t n, char *buf, size_t len);
 
+/*
+ * A period as TSM's QUERYSCHEDPERIOD takes it: digits with an optional
+ * unit s, m or h ("2s", "10m", "12h"); a bare number is hours, as in TSM.
+ * 1 second to 31 days into *out seconds; 0 or COFFER_EINVAL.
+ */
+int util_parse_hours(const char *s, int64_t *out);
+
 #endif

@@ -9,7 +9,8 @@
  * AUDit, CANcel, SET, DELete, PING, MOVe, BAckup; the objects Node,
  * ADmin, FIlespace, DOmain, STGpool, OCCupancy, PRocess, SEssion, ACtlog,
  * STatus, Inventory, CONTainer, SErver (SERver after Query), REPLication,
- * REPLServer, DEVclass, VOLHistory, DRMedia, DB.
+ * REPLServer, DEVclass, VOLHistory, DRMedia, DB, SCHedule, ASSOCiation,
+ * EVent, RANDomize, QUERYSCHedperiod.
  *
  * Message numbers are TSM's where a TSM administrator would know them
  * (ANR2000E unknown command, ANR2017I command echo, ANR2020E missing
@@ -110,6 +111,21 @@ static const struct adm_param p_backup_db[] = {
 	P("DEVCLASS", 3), P("TYPE", 1), P("WAIT", 1),
 };
 
+/* Schedules (adm_sched.c): TSM's capitals. */
+static const struct adm_param p_sched[] = {
+	P("TYPE", 1), P("ACTION", 3), P("OBJECTS", 3), P("OPTIONS", 3),
+	P("CMD", 3), P("STARTDATE", 6), P("STARTTIME", 6), P("DURATION", 3),
+	P("DURUNITS", 4), P("PERIOD", 3), P("PERUNITS", 4),
+	P("DAYOFWEEK", 3), P("DESCRIPTION", 4), P("ACTIVE", 6),
+};
+static const struct adm_param p_q_sched[] = {
+	P("TYPE", 1), P("FORMAT", 1),
+};
+static const struct adm_param p_q_event[] = {
+	P("TYPE", 1), P("NODES", 4), P("BEGINDATE", 6), P("BEGINTIME", 6),
+	P("ENDDATE", 4), P("ENDTIME", 4), P("FORMAT", 1),
+};
+
 #define PARAMS(p)	p, NELEM(p)
 #define NOPARAMS	NULL, 0
 
@@ -147,6 +163,12 @@ static const struct adm_cmd c_query[] = {
 	    { NULL }, 0, -1, PARAMS(p_volhist), 1 },
 	{ { "DRMEDIA", 3 }, "QUERY DRMEDIA", adm_query_drmedia,
 	    { "VOLUMENAME" }, 0, -1, PARAMS(p_q_drmedia), 1 },
+	{ { "SCHEDULE", 3 }, "QUERY SCHEDULE", adm_query_schedule,
+	    { "DOMAINNAME", "SCHEDULENAME" }, 0, -1, PARAMS(p_q_sched), 1 },
+	{ { "ASSOCIATION", 5 }, "QUERY ASSOCIATION", adm_query_association,
+	    { "DOMAINNAME", "SCHEDULENAME" }, 0, -1, NOPARAMS, 1 },
+	{ { "EVENT", 2 }, "QUERY EVENT", adm_query_event,
+	    { "DOMAINNAME", "SCHEDULENAME" }, 1, -1, PARAMS(p_q_event), 1 },
 };
 
 static const struct adm_cmd c_register[] = {
@@ -169,6 +191,8 @@ static const struct adm_cmd c_update[] = {
 	    { "SERVERNAME" }, 1, -1, PARAMS(p_server), 0 },
 	{ { "DEVCLASS", 3 }, "UPDATE DEVCLASS", adm_update_devclass,
 	    { "DEVCLASSNAME" }, 1, -1, PARAMS(p_devclass), 0 },
+	{ { "SCHEDULE", 3 }, "UPDATE SCHEDULE", adm_update_schedule,
+	    { "DOMAINNAME", "SCHEDULENAME" }, 1, -1, PARAMS(p_sched), 0 },
 };
 
 static const struct adm_cmd c_remove[] = {
@@ -199,6 +223,12 @@ static const struct adm_cmd c_define[] = {
 	    { "SERVERNAME" }, 1, -1, PARAMS(p_server), 0 },
 	{ { "DEVCLASS", 3 }, "DEFINE DEVCLASS", adm_define_devclass,
 	    { "DEVCLASSNAME" }, 1, -1, PARAMS(p_devclass), 0 },
+	/* One positional for TYPE=ADMINISTRATIVE, else DOMAIN NAME. */
+	{ { "SCHEDULE", 3 }, "DEFINE SCHEDULE", adm_define_schedule,
+	    { "DOMAINNAME", "SCHEDULENAME" }, 1, -1, PARAMS(p_sched), 0 },
+	{ { "ASSOCIATION", 5 }, "DEFINE ASSOCIATION", adm_define_association,
+	    { "DOMAINNAME", "SCHEDULENAME", "NODENAME" }, 3, -1, NOPARAMS,
+	    0 },
 };
 
 static const struct adm_cmd c_delete[] = {
@@ -206,6 +236,11 @@ static const struct adm_cmd c_delete[] = {
 	    { "SERVERNAME" }, 1, -1, NOPARAMS, 0 },
 	{ { "DEVCLASS", 3 }, "DELETE DEVCLASS", adm_delete_devclass,
 	    { "DEVCLASSNAME" }, 1, -1, NOPARAMS, 0 },
+	{ { "SCHEDULE", 3 }, "DELETE SCHEDULE", adm_delete_schedule,
+	    { "DOMAINNAME", "SCHEDULENAME" }, 1, -1, PARAMS(p_q_sched), 0 },
+	{ { "ASSOCIATION", 5 }, "DELETE ASSOCIATION", adm_delete_association,
+	    { "DOMAINNAME", "SCHEDULENAME", "NODENAME" }, 3, -1, NOPARAMS,
+	    0 },
 };
 
 /* MOVe DRMedia: catalog rows only, so it answers in the foreground. */
@@ -267,6 +302,11 @@ static const struct adm_cmd c_set[] = {
 	/* No name: no replication server. */
 	{ { "REPLSERVER", 5 }, "SET REPLSERVER", adm_set_replserver,
 	    { "SERVERNAME" }, 0, -1, NOPARAMS, 0 },
+	{ { "RANDOMIZE", 4 }, "SET RANDOMIZE", adm_set_randomize,
+	    { "PERCENT" }, 1, -1, NOPARAMS, 0 },
+	/* No value: each client's own QUERYSCHEDPERIOD again. */
+	{ { "QUERYSCHEDPERIOD", 8 }, "SET QUERYSCHEDPERIOD",
+	    adm_set_queryschedperiod, { "HOURS" }, 0, -1, NOPARAMS, 0 },
 };
 
 #define CMDS(c)	c, NELEM(c)

@@ -112,7 +112,7 @@ struct adm_param {
 };
 
 #define ADM_POS_MAX	4
-#define ADM_PARAM_MAX	12
+#define ADM_PARAM_MAX	16	/* DEFINE SCHEDULE takes 14 */
 
 struct adm_ctx;
 typedef int (*adm_fn)(struct adm_ctx *x);
@@ -248,5 +248,16 @@ int adm_import_node(struct adm_ctx *x);
 int adm_backup_db(struct adm_ctx *x);
 int adm_query_process(struct adm_ctx *x);
 int adm_cancel_process(struct adm_ctx *x);
+/* adm_sched.c */
+int adm_define_schedule(struct adm_ctx *x);
+int adm_update_schedule(struct adm_ctx *x);
+int adm_delete_schedule(struct adm_ctx *x);
+int adm_query_schedule(struct adm_ctx *x);
+int adm_define_association(struct adm_ctx *x);
+int adm_delete_association(struct adm_ctx *x);
+int adm_query_association(struct adm_ctx *x);
+int adm_query_event(struct adm_ctx *x);
+int adm_set_randomize(struct adm_ctx *x);
+int adm_set_queryschedperiod(struct adm_ctx *x);
 
 #endif

@@ -146,6 +146,34 @@ static const char schema_sql[] =
 	" severity TEXT NOT NULL, msgno INTEGER NOT NULL, node TEXT,"
 	" message TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS actlog_by_time ON actlog(time);"
+	/*
+	 * Schedules (TSM: DEFINE SCHEDULE, DEFINE ASSOCIATION, QUERY EVENT;
+	 * cat_sched.c).  domain is '' for administrative schedules, node ''
+	 * in their events.  An event is a window's record, kept after its
+	 * schedule is deleted; windows without one are derived (sched_win.h).
+	 */
+	"CREATE TABLE IF NOT EXISTS schedule("
+	" domain TEXT NOT NULL, name TEXT NOT NULL, type INTEGER NOT NULL,"
+	" action TEXT NOT NULL DEFAULT '', objects TEXT NOT NULL DEFAULT '',"
+	" options TEXT NOT NULL DEFAULT '', cmd TEXT NOT NULL DEFAULT '',"
+	" first_start INTEGER NOT NULL, duration_s INTEGER NOT NULL,"
+	" period_s INTEGER NOT NULL, dayofweek INTEGER NOT NULL,"
+	" active INTEGER NOT NULL, description TEXT NOT NULL DEFAULT '',"
+	" owner TEXT NOT NULL DEFAULT '', updated INTEGER NOT NULL,"
+	" PRIMARY KEY(domain, name)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS association("
+	" domain TEXT NOT NULL, schedule TEXT NOT NULL, node TEXT NOT NULL,"
+	" PRIMARY KEY(domain, schedule, node)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS association_by_node ON association(node);"
+	"CREATE TABLE IF NOT EXISTS event("
+	" domain TEXT NOT NULL, schedule TEXT NOT NULL, node TEXT NOT NULL,"
+	" window_start INTEGER NOT NULL, actual_start INTEGER NOT NULL,"
+	" completed INTEGER NOT NULL, status INTEGER NOT NULL, rc INTEGER,"
+	" message TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY(domain, schedule, node, window_start)) WITHOUT ROWID;"
+	/* QUERY EVENT: a schedule's windows in time order, then nodes. */
+	"CREATE INDEX IF NOT EXISTS event_by_window ON event("
+	" domain, schedule, window_start, node);"
 	"INSERT OR IGNORE INTO setting(key, value)"
 	" VALUES('catalog_format', '" CAT_FORMAT "');";
 

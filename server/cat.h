@@ -499,4 +499,105 @@ typedef int (*cat_occ_cb)(void *arg, const struct cat_occupancy *o);
 int cat_occupancy(struct cat *c, const char *node, cat_occ_cb cb, void *arg,
     struct err *e);
 
+/* ---- schedules, associations and events (cat_sched.c) ---- */
+
+/* Schedule types (stored; pinned). */
+#define CAT_SCHED_CLIENT	1
+#define CAT_SCHED_ADMIN		2
+
+#define CAT_SCHED_ACTION_MAX	31
+#define CAT_SCHED_OBJECTS_MAX	2048
+#define CAT_SCHED_OPTIONS_MAX	512
+#define CAT_SCHED_CMD_MAX	4096
+#define CAT_EVENT_MSG_MAX	1024
+
+/*
+ * A schedule (TSM: DEFINE SCHEDULE).  Client schedules belong to a policy
+ * domain; administrative ones have domain "".  Names are normalized like
+ * node names.  first_start, duration_s, period_s and dayofweek are the
+ * window arithmetic's struct sched_spec (sched_win.h).
+ */
+struct cat_sched {
+	char		domain[CAT_NAME_MAX + 1];	/* "" for admin */
+	char		name[CAT_NAME_MAX + 1];
+	int		type;			/* CAT_SCHED_* */
+	char		action[CAT_SCHED_ACTION_MAX + 1];	/* "INCREMENTAL" */
+	char		objects[CAT_SCHED_OBJECTS_MAX + 1];
+	char		options[CAT_SCHED_OPTIONS_MAX + 1];
+	char		cmd[CAT_SCHED_CMD_MAX + 1];	/* admin schedules */
+	int64_t		first_start;		/* unix seconds */
+	int64_t		duration_s;
+	int64_t		period_s;		/* 0: onetime */
+	unsigned	dayofweek;		/* SCHED_DOW_* mask */
+	int		active;
+	char		description[256];
+	char		owner[CAT_NAME_MAX + 1];	/* defined/updated by */
+	int64_t		updated;
+};
+int cat_sched_add(struct cat *c, const struct cat_sched *s,
+    struct err *e);			/* EEXIST if present */
+int cat_sched_get(struct cat *c, const char *domain, const char *name,
+    struct cat_sched *s, struct err *e);	/* ENOTFOUND */
+/* Everything but domain and name; ENOTFOUND if absent. */
+int cat_sched_update(struct cat *c, const struct cat_sched *s,
+    struct err *e);
+/*
+ * Delete a schedule and its associations (TSM does both); its events
+ * stay, so that QUERY EVENT still shows what ran.  ENOTFOUND.
+ */
+int cat_sched_delete(struct cat *c, const char *domain, const char *name,
+    struct err *e);
+/* type 0: all; in domain, name order. */
+int cat_sched_list(struct cat *c, int type,
+    int (*cb)(void *, const struct cat_sched *), void *arg, struct err *e);
+/* cat_sched_list into a malloc'd array (*out, *n; free(*out)). */
+int cat_sched_array(struct cat *c, int type, struct cat_sched **out,
+    size_t *n, struct err *e);
+
+/* A node associated with a client schedule (DEFINE ASSOCIATION). */
+struct cat_assoc {
+	char	domain[CAT_NAME_MAX + 1];
+	char	schedule[CAT_NAME_MAX + 1];
+	char	node[CAT_NAME_MAX + 1];
+};
+int cat_assoc_add(struct cat *c, const struct cat_assoc *a,
+    struct err *e);			/* EEXIST if present */
+int cat_assoc_delete(struct cat *c, const struct cat_assoc *a,
+    struct err *e);			/* ENOTFOUND */
+/*
+ * Associations into a malloc'd array (*out, *n; free(*out)); each of
+ * domain, schedule and node NULL matches all, else exactly (normalized).
+ */
+int cat_assoc_array(struct cat *c, const char *domain, const char *schedule,
+    const char *node, struct cat_assoc **out, size_t *n, struct err *e);
+
+/*
+ * What happened in one window of a schedule for one node (node "" for an
+ * administrative schedule).  status is SCHED_ST_STARTED, _COMPLETED or
+ * _FAILED (sched_win.h, pinned); rc -1 while none was reported.
+ */
+struct cat_event {
+	char	domain[CAT_NAME_MAX + 1];
+	char	schedule[CAT_NAME_MAX + 1];
+	char	node[CAT_NAME_MAX + 1];
+	int64_t	window_start;
+	int64_t	actual_start;		/* 0: not started */
+	int64_t	completed;		/* 0: not ended */
+	int	status;
+	int	rc;
+	char	message[CAT_EVENT_MSG_MAX + 1];
+};
+/* Insert or replace the event of (domain, schedule, node, window). */
+int cat_event_put(struct cat *c, const struct cat_event *ev, struct err *e);
+int cat_event_get(struct cat *c, const char *domain, const char *schedule,
+    const char *node, int64_t window_start, struct cat_event *ev,
+    struct err *e);			/* ENOTFOUND */
+/*
+ * Events of a schedule with window_start in [from, to) into a malloc'd
+ * array (*out, *n; free(*out)), in window, node order.
+ */
+int cat_event_array(struct cat *c, const char *domain, const char *schedule,
+    int64_t from, int64_t to, struct cat_event **out, size_t *n,
+    struct err *e);
+
 #endif

@@ -102,6 +102,9 @@ int sess_admin_frame(struct sess *s, uint16_t type, struct wire_rd *r,
  */
 int sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);
+/* SCHED_QUERY and SCHED_REPORT of a node session (sess_sched.c). */
+int sess_sched_frame(struct sess *s, uint16_t type, struct wire_rd *r,
+    struct err *e);
 /* Drop an open transaction and its pending changes. */
 void sess_txn_drop(struct sess *s);
 

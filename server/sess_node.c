@@ -970,6 +970,8 @@ sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 	case PT_FS_LIST:	return on_fs_list(s, r, e);
 	case PT_OBJ_LIST:	return on_obj_list(s, r, e);
 	case PT_CHUNK_GET:	return on_chunk_get(s, r, e);
+	case PT_SCHED_QUERY:
+	case PT_SCHED_REPORT:	return sess_sched_frame(s, type, r, e);
 	}
 	return err_set(e, COFFER_EPROTO, "frame %s (%u) is not allowed in a "
 	    "node session", proto_type_name(type), type);

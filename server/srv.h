@@ -40,6 +40,7 @@ struct pool;
 struct pool_reader;
 struct proc_table;
 struct sess;
+struct sched_run;
 
 struct srv_worker {
 	struct srv		*srv;
@@ -84,6 +85,7 @@ struct srv {
 	uint64_t		 next_sess;
 	int			 nsessions;	/* open, any state */
 	struct cat		*main_cat;	/* main thread: actlog */
+	struct sched_run	*sched;		/* administrative schedules */
 };
 
 /* cofferd format: create a new instance in dir (see srv_format.c). */

@@ -23,6 +23,7 @@
 #include "err.h"
 #include "pool.h"
 #include "proc.h"
+#include "sched_run.h"
 #include "srv.h"
 #include "tls.h"
 
@@ -223,6 +224,8 @@ srv_free(struct srv *s)
 	if (s->lev != NULL)
 		evconnlistener_free(s->lev);
 	stop_workers(s);
+	/* Before the process table: its commands start processes. */
+	sched_run_stop(s->sched);
 	proc_table_free(s->procs);	/* waits for running processes */
 	cat_close(s->pool_cat);
 	pool_close(s->pool);
@@ -261,7 +264,9 @@ srv_run(struct srv_opts *o, struct err *e)
 		r = err_set(e, COFFER_EINTERNAL, "cannot create event loop");
 		goto out;
 	}
-	if ((r = start_workers(s, e)) != 0 || (r = open_listener(s, e)) != 0)
+	if ((r = start_workers(s, e)) != 0 || (r = open_listener(s, e)) != 0 ||
+	    (r = sched_run_start(s->catalog_path, s->pool, s->procs,
+	    &s->sched, e)) != 0)
 		goto out;
 	sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	sigint = evsignal_new(s->base, SIGINT, signal_cb, s);

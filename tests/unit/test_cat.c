@@ -1764,6 +1764,63 @@ exercise_volumes(struct fixture *fx)
 	OK(cat_devclass_volumes(fx->c, "DC", &n, &e_));
 }
 
+static int
+ignore_sched(void *arg, const struct cat_sched *s)
+{
+	(void)arg;
+	(void)s;
+	return 0;
+}
+
+/* Every statement of cat_sched.c (test_adm_sched.c checks what they do). */
+static void
+exercise_schedules(struct fixture *fx)
+{
+	struct cat_sched *s = calloc(1, sizeof(*s)), *v = NULL;
+	struct cat_assoc as, *av = NULL;
+	struct cat_event ev, *evs = NULL;
+	size_t n;
+
+	assert_non_null(s);
+	snprintf(s->domain, sizeof(s->domain), "D");
+	snprintf(s->name, sizeof(s->name), "S");
+	s->type = CAT_SCHED_CLIENT;
+	s->first_start = T0;
+	s->duration_s = 60;
+	s->period_s = 3600;
+	OK(cat_sched_add(fx->c, s, &e_));
+	OK(cat_sched_get(fx->c, "D", "S", s, &e_));
+	OK(cat_sched_update(fx->c, s, &e_));
+	OK(cat_sched_list(fx->c, 0, ignore_sched, NULL, &e_));
+	OK(cat_sched_array(fx->c, CAT_SCHED_CLIENT, &v, &n, &e_));
+	assert_int_equal(n, 1);
+	free(v);
+	memset(&as, 0, sizeof(as));
+	snprintf(as.domain, sizeof(as.domain), "D");
+	snprintf(as.schedule, sizeof(as.schedule), "S");
+	snprintf(as.node, sizeof(as.node), "N");
+	OK(cat_assoc_add(fx->c, &as, &e_));
+	OK(cat_assoc_array(fx->c, NULL, NULL, "N", &av, &n, &e_));
+	assert_int_equal(n, 1);
+	free(av);
+	OK(cat_assoc_delete(fx->c, &as, &e_));
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.domain, sizeof(ev.domain), "D");
+	snprintf(ev.schedule, sizeof(ev.schedule), "S");
+	snprintf(ev.node, sizeof(ev.node), "N");
+	ev.window_start = T0;
+	ev.status = 1;
+	ev.rc = -1;
+	OK(cat_event_put(fx->c, &ev, &e_));
+	OK(cat_event_get(fx->c, "D", "S", "N", T0, &ev, &e_));
+	assert_int_equal(ev.rc, -1);
+	OK(cat_event_array(fx->c, "D", "S", T0, T0 + 1, &evs, &n, &e_));
+	assert_int_equal(n, 1);
+	free(evs);
+	OK(cat_sched_delete(fx->c, "D", "S", &e_));
+	free(s);
+}
+
 static void
 exercise_everything(struct fixture *fx)
 {
@@ -1819,6 +1876,7 @@ exercise_everything(struct fixture *fx)
 	OK(cat_actlog_query(fx->c, 0, "x", ignore_log, NULL, &e_));
 	exercise_replication(fx, &ag);
 	exercise_volumes(fx);
+	exercise_schedules(fx);
 	{
 		uint8_t dig[32], u[16];
 		uint64_t cnt;

@@ -180,6 +180,111 @@ proto_type_names_cover_new_frames(void **state)
 	assert_int_equal(PROTO_TXN_ATOMIC, 2);
 }
 
+/* ---- scheduler frames ---- */
+
+static void
+proto_sched_next_round_trip(void **state)
+{
+	struct proto_sched_next n, m;
+	struct wire_buf b;
+	struct wire_rd r;
+	struct err e;
+
+	(void)state;
+	memset(&n, 0, sizeof(n));
+	n.now = 1700000000;
+	n.poll_s = 30;
+	n.randomize = 25;
+	n.has = 1;
+	n.domain = "STANDARD";
+	n.domain_len = 8;
+	n.schedule = "NIGHTLY";
+	n.schedule_len = 7;
+	n.action = "INCREMENTAL";
+	n.action_len = 11;
+	n.objects = "/home '/a b'";
+	n.objects_len = strlen(n.objects);
+	n.start = 1700000100;
+	n.end = 1700003700;
+	wire_buf_init(&b, 1u << 16);
+	proto_put_sched_next(&b, &n);
+	assert_int_equal(wire_buf_ok(&b, &e), 0);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_sched_next(&r, &m, &e), 0);
+	assert_true(m.now == n.now && m.poll_s == 30 && m.randomize == 25);
+	assert_int_equal(m.has, 1);
+	assert_memory_equal(m.schedule, "NIGHTLY", 7);
+	assert_int_equal(m.options_len, 0);
+	assert_true(m.start == n.start && m.end == n.end);
+	/* Every shorter prefix is refused, never read past. */
+	for (size_t cut = 0; cut < b.len; cut++) {
+		wire_rd_init(&r, b.p, cut);
+		assert_int_not_equal(proto_get_sched_next(&r, &m, &e), 0);
+	}
+	/* A window that ends before it starts. */
+	n.end = n.start;
+	wire_buf_reset(&b);
+	proto_put_sched_next(&b, &n);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_sched_next(&r, &m, &e), COFFER_EPROTO);
+	/* No window: the settings alone. */
+	n.has = 0;
+	wire_buf_reset(&b);
+	proto_put_sched_next(&b, &n);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_sched_next(&r, &m, &e), 0);
+	assert_int_equal(m.has, 0);
+	wire_buf_free(&b);
+}
+
+static void
+proto_sched_report_hostile_fields_are_rejected(void **state)
+{
+	struct proto_sched_report p, q;
+	struct wire_buf b;
+	struct wire_rd r;
+	struct err e;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.domain = "STANDARD";
+	p.domain_len = 8;
+	p.schedule = "NIGHTLY";
+	p.schedule_len = 7;
+	p.start = 1700000100;
+	p.phase = PROTO_SCHED_ENDED;
+	p.rc = 4;
+	p.message = "2 of 9 objects failed";
+	p.message_len = strlen(p.message);
+	wire_buf_init(&b, 1u << 16);
+	proto_put_sched_report(&b, &p);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_sched_report(&r, &q, &e), 0);
+	assert_int_equal(q.rc, 4);
+	assert_int_equal(q.phase, PROTO_SCHED_ENDED);
+	assert_true(q.start == p.start);
+	p.phase = 3;
+	wire_buf_reset(&b);
+	proto_put_sched_report(&b, &p);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_sched_report(&r, &q, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "phase 3"));
+	p.phase = PROTO_SCHED_STARTED;
+	p.rc = 13;
+	wire_buf_reset(&b);
+	proto_put_sched_report(&b, &p);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_sched_report(&r, &q, &e), COFFER_EPROTO);
+	p.rc = 0;
+	p.schedule_len = 0;
+	wire_buf_reset(&b);
+	proto_put_sched_report(&b, &p);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_sched_report(&r, &q, &e), COFFER_EPROTO);
+	assert_string_equal(proto_type_name(PT_SCHED_REPORT), "SCHED_REPORT");
+	wire_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -190,6 +295,8 @@ main(void)
 		cmocka_unit_test(proto_fs_name_check_takes_paths_and_vm_names),
 		cmocka_unit_test(proto_fs_name_check_names_the_rule_broken),
 		cmocka_unit_test(proto_type_names_cover_new_frames),
+		cmocka_unit_test(proto_sched_next_round_trip),
+		cmocka_unit_test(proto_sched_report_hostile_fields_are_rejected),
 	};
 
 	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);

@@ -6,7 +6,9 @@
  * nothing, an all-or-nothing commit keeps nothing when one object fails,
  * before the commit or inside it, and leaves the pool consistent for the
  * next transaction; OBJ_RECIPE answers for VM disks; FS_LIST carries the
- * DR settings; a VM's final commit is in the activity log.
+ * DR settings; a VM's final commit is in the activity log; the
+ * scheduler's SCHED_QUERY offers the open window and SCHED_REPORT refuses
+ * starts outside it, of other nodes' schedules, or of a window that ran.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cat.h"
 #include "codec.h"
@@ -902,11 +905,141 @@ repl_target_refuses_what_it_cannot_honour(void **state)
 	wire_buf_free(&b);
 }
 
+/* ---- the client scheduler's frames (sess_sched.c) ---- */
+
+static void
+add_sched(struct fixture *fx, const char *name, int64_t first,
+    int64_t dur, int assoc)
+{
+	struct cat_sched *sc = calloc(1, sizeof(*sc));
+	struct cat_assoc as;
+	struct err e;
+
+	assert_non_null(sc);
+	snprintf(sc->domain, sizeof(sc->domain), "STANDARD");
+	snprintf(sc->name, sizeof(sc->name), "%s", name);
+	sc->type = CAT_SCHED_CLIENT;
+	snprintf(sc->action, sizeof(sc->action), "INCREMENTAL");
+	snprintf(sc->objects, sizeof(sc->objects), "/data");
+	sc->first_start = first;
+	sc->duration_s = dur;
+	sc->period_s = 86400;
+	sc->active = 1;
+	if (cat_sched_add(fx->w->cat, sc, &e) != 0)
+		fail_msg("cat_sched_add: %s", e.msg);
+	free(sc);
+	if (!assoc)
+		return;
+	memset(&as, 0, sizeof(as));
+	snprintf(as.domain, sizeof(as.domain), "STANDARD");
+	snprintf(as.schedule, sizeof(as.schedule), "%s", name);
+	snprintf(as.node, sizeof(as.node), "NODE1");
+	assert_int_equal(cat_assoc_add(fx->w->cat, &as, &e), 0);
+}
+
+static void
+sched_next(struct fixture *fx, struct proto_sched_next *n)
+{
+	struct wire_rd rd;
+	struct err e;
+
+	frame_ok(fx, PT_SCHED_QUERY, NULL);
+	assert_int_equal(fx->rtype, PT_SCHED_NEXT);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	if (proto_get_sched_next(&rd, n, &e) != 0)
+		fail_msg("SCHED_NEXT: %s", e.msg);
+}
+
+static int
+sched_report(struct fixture *fx, const char *name, int64_t start,
+    int phase, int rc, struct err *e)
+{
+	struct proto_sched_report p;
+	struct wire_buf b;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.domain = "STANDARD";
+	p.domain_len = 8;
+	p.schedule = name;
+	p.schedule_len = strlen(name);
+	p.start = start;
+	p.phase = (uint8_t)phase;
+	p.rc = (uint8_t)rc;
+	wire_buf_init(&b, 1u << 16);
+	proto_put_sched_report(&b, &p);
+	r = frame(fx, PT_SCHED_REPORT, &b, e);
+	wire_buf_free(&b);
+	return r;
+}
+
+static void
+sess_sched_offers_the_open_window_and_checks_reports(void **state)
+{
+	struct fixture *fx = *state;
+	struct cat_account a;
+	struct proto_sched_next n;
+	struct cat_event ev;
+	int64_t const now = (int64_t)time(NULL);
+	struct err e;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = CAT_KIND_NODE;
+	snprintf(a.name, sizeof(a.name), "NODE1");
+	snprintf(a.domain, sizeof(a.domain), "STANDARD");
+	snprintf(a.pwhash, sizeof(a.pwhash), "x");
+	assert_int_equal(cat_account_add(fx->w->cat, &a, &e), 0);
+	assert_int_equal(cat_setting_set(fx->w->cat, "randomize", "10", &e),
+	    0);
+	add_sched(fx, "OPEN", now - 30, 600, 1);
+	add_sched(fx, "CLOSED", now - 7200, 60, 1);
+	add_sched(fx, "OTHERS", now - 30, 600, 0);
+
+	sched_next(fx, &n);
+	assert_int_equal(n.has, 1);
+	assert_int_equal(n.randomize, 10);
+	assert_memory_equal(n.schedule, "OPEN", 4);
+	assert_true(n.start == now - 30 && n.end == now + 570);
+
+	assert_int_equal(sched_report(fx, "CLOSED", now - 7200,
+	    PROTO_SCHED_STARTED, 0, &e), COFFER_EINVAL);
+	assert_non_null(strstr(e.msg, "outside its startup window"));
+	assert_int_equal(sched_report(fx, "OTHERS", now - 30,
+	    PROTO_SCHED_STARTED, 0, &e), COFFER_EPERM);
+	assert_non_null(strstr(e.msg, "not associated"));
+	assert_int_equal(sched_report(fx, "OPEN", now - 29,
+	    PROTO_SCHED_STARTED, 0, &e), COFFER_EINVAL);
+	assert_non_null(strstr(e.msg, "no startup window"));
+
+	assert_int_equal(sched_report(fx, "OPEN", now - 30,
+	    PROTO_SCHED_STARTED, 0, &e), 0);
+	assert_int_equal(fx->rtype, PT_SCHED_OK);
+	assert_int_equal(cat_event_get(fx->w->cat, "STANDARD", "OPEN",
+	    "NODE1", now - 30, &ev, &e), 0);
+	assert_int_equal(ev.status, 1);
+	assert_int_equal(sched_report(fx, "OPEN", now - 30,
+	    PROTO_SCHED_ENDED, 4, &e), 0);
+	assert_int_equal(cat_event_get(fx->w->cat, "STANDARD", "OPEN",
+	    "NODE1", now - 30, &ev, &e), 0);
+	assert_int_equal(ev.status, 2);
+	assert_int_equal(ev.rc, 4);
+	assert_int_equal(sched_report(fx, "OPEN", now - 30,
+	    PROTO_SCHED_STARTED, 0, &e), COFFER_EEXIST);
+	assert_non_null(strstr(e.msg, "already run"));
+
+	/* Done with OPEN's window: the next is CLOSED's tomorrow. */
+	sched_next(fx, &n);
+	assert_int_equal(n.has, 1);
+	assert_memory_equal(n.schedule, "CLOSED", 6);
+	assert_true(n.start > now);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(sess_sched_offers_the_open_window_and_checks_reports),
 		T(sess_fs_open_accepts_vm_names_and_refuses_others),
 		T(sess_txn_abort_keeps_nothing),
 		T(sess_atomic_commit_with_a_failed_object_keeps_nothing),
