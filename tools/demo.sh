@@ -93,6 +93,15 @@ step "Nightly backup #3 with nothing changed"
 cli --json incremental "$src" > "$scratch/b3.json"
 note "objects backed up: $(json objects_backed_up < "$scratch/b3.json"), bytes sent: $(json bytes_sent < "$scratch/b3.json")"
 
+step "The nightly schedule: the server says when, the client scheduler runs it"
+adm -c "define schedule standard nightly action=incremental objects='$src' starttime=now duration=2 durunits=hours period=1 perunits=days description='web tree, every night'" | sed 's/^/   /'
+adm -c "define association standard nightly web01" | sed 's/^/   /'
+adm -c "set randomize 0" >/dev/null
+note "RANDOMIZE spreads the nightly starts over the window's first part; 0 for the demo"
+cli sched --once --queryschedperiod 1s --schedlogname "$scratch/sched.log" >/dev/null 2>&1
+grep -E "started|ended" "$scratch/sched.log" | sed 's/^/   coffer sched: /'
+adm -c "query event standard nightly" | sed 's/^/   /'
+
 step "What the server holds (query filespace, query occupancy, query stgpool)"
 cli query filespace | sed 's/^/   /'
 adm -c "query occupancy" | sed 's/^/   /'
@@ -235,6 +244,15 @@ d = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1])
 print("   %d versions, %d chunks, %.1f MiB sent to HOTSITE" % (
     d["objects_sent"], d["chunks_sent"], d["bytes_sent"] / 1048576))
 PY
+
+step "Replication follows the backups every night: an administrative schedule"
+adm -c "define schedule replnight type=administrative cmd='replicate node * wait=yes' active=yes starttime=now duration=1 durunits=hours period=1 perunits=days" | sed 's/^/   /'
+i=0
+until adm --json -c "query event replnight type=administrative" 2>/dev/null | grep -q '"Completed"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "the administrative schedule did not run"; exit 1; }
+	sleep 0.2
+done
+adm -c "query event replnight type=administrative" | sed 's/^/   /'
 
 step "The next night nothing changed: one digest per filespace, nothing sent"
 adm --json -c "replicate node web01 wait=yes" >"$scratch/repl2.json"
