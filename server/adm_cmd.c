@@ -109,6 +109,11 @@ static const struct adm_param p_backup_db[] = {
 	P("DEVCLASS", 3), P("TYPE", 1), P("WAIT", 1),
 };
 
+/* PREPARE: PLANPrefix (TSM's); WAIT is accepted, the plan is quick. */
+static const struct adm_param p_prepare[] = {
+	P("PLANPREFIX", 5), P("WAIT", 1),
+};
+
 #define PARAMS(p)	p, NELEM(p)
 #define NOPARAMS	NULL, 0
 
@@ -266,6 +271,19 @@ static const struct adm_cmd c_set[] = {
 	/* No name: no replication server. */
 	{ { "REPLSERVER", 5 }, "SET REPLSERVER", adm_set_replserver,
 	    { "SERVERNAME" }, 0, -1, NOPARAMS, 0 },
+	/* The recovery plan (adm_plan.c); DRMPLANVERSIONS is ours. */
+	{ { "RTO", 3 }, "SET RTO", adm_set_rto,
+	    { "DURATION" }, 1, -1, NOPARAMS, 0 },
+	{ { "DRMPLANPREFIX", 8 }, "SET DRMPLANPREFIX", adm_set_drmplanprefix,
+	    { "PREFIX" }, 0, -1, NOPARAMS, 0 },
+	{ { "DRMPLANVERSIONS", 8 }, "SET DRMPLANVERSIONS",
+	    adm_set_drmplanversions, { "VERSIONS" }, 1, -1, NOPARAMS, 0 },
+};
+
+/* PREPare: a verb without an object, like TSM's. */
+static const struct adm_cmd c_prepare[] = {
+	{ { NULL, 0 }, "PREPARE", adm_prepare,
+	    { NULL }, 0, -1, PARAMS(p_prepare), 0 },
 };
 
 #define CMDS(c)	c, NELEM(c)
@@ -290,6 +308,7 @@ static const struct adm_verb verbs[] = {
 	{ { "PING", 4 }, CMDS(c_ping) },
 	{ { "MOVE", 3 }, CMDS(c_move) },
 	{ { "BACKUP", 2 }, CMDS(c_backup) },
+	{ { "PREPARE", 4 }, CMDS(c_prepare) },
 };
 
 /* ---- helpers shared by the handlers ---- */
@@ -482,6 +501,11 @@ resolve(struct adm_ctx *x, const struct adm_toks *tk, int *r)
 		return 0;
 	}
 	v = &verbs[i];
+	/* A verb without objects (PREPARE): its one command, words from 1. */
+	if (v->cmds[0].kw.name == NULL) {
+		x->cmd = &v->cmds[0];
+		return 1;
+	}
 	if (tk->n < 2 || tk->t[1].key != NULL) {
 		spell_objects(v, cands, sizeof(cands));
 		*r = adm_msg_rc(x->res, RC_ERROR, "ANR2000E Incomplete command "
@@ -544,6 +568,13 @@ bind_param(struct adm_ctx *x, const struct adm_tok *t)
 	return 0;
 }
 
+/* The first word after the command: 1 after a verb without objects. */
+static size_t
+first_arg(const struct adm_cmd *c)
+{
+	return c->kw.name == NULL ? 1 : 2;
+}
+
 /* Bind words 2.. to positionals and parameters; 1 bound, 0 reported. */
 static int
 bind_args(struct adm_ctx *x, const struct adm_toks *tk, int *r)
@@ -553,7 +584,7 @@ bind_args(struct adm_ctx *x, const struct adm_toks *tk, int *r)
 	size_t i;
 
 	*r = 0;
-	for (i = 2; i < tk->n; i++) {
+	for (i = first_arg(c); i < tk->n; i++) {
 		const struct adm_tok *t = &tk->t[i];
 
 		if (t->key != NULL) {
@@ -623,7 +654,7 @@ echo_line(const struct adm_ctx *x, const struct adm_toks *tk, char *buf,
 
 		if (i > 0)
 			strncat(buf, " ", len - strlen(buf) - 1);
-		if (t->key == NULL && i >= 2)
+		if (t->key == NULL && i >= first_arg(x->cmd))
 			secret = (int)npos++ == x->cmd->pos_secret;
 		else if (t->key != NULL) {
 			int const j = adm_kw_find(x->cmd->params,
@@ -697,7 +728,7 @@ adm_execute(struct adm_env *env, const char *line, struct adm_result *res)
 	memset(&x, 0, sizeof(x));
 	x.env = env;
 	x.res = res;
-	x.now = (int64_t)time(NULL);
+	x.now = env->now != 0 ? env->now : (int64_t)time(NULL);
 	err_clear(&e);
 	if ((r = adm_tokenize(line, tk, &e)) != 0) {
 		r = adm_msg_rc(res, RC_ERROR, "ANR%s %s.", r == COFFER_EINVAL ?

@@ -146,6 +146,15 @@ static const char schema_sql[] =
 	" severity TEXT NOT NULL, msgno INTEGER NOT NULL, node TEXT,"
 	" message TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS actlog_by_time ON actlog(time);"
+	/*
+	 * RPO misses being warned about, and measured restore throughput
+	 * (cat_rpo.c): tables added after format 1, like devclass.
+	 */
+	"CREATE TABLE IF NOT EXISTS rpo_miss("
+	" node TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS restore_stat("
+	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL, node TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL, seconds REAL NOT NULL);"
 	"INSERT OR IGNORE INTO setting(key, value)"
 	" VALUES('catalog_format', '" CAT_FORMAT "');";
 

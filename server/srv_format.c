@@ -26,6 +26,7 @@
 #include "err.h"
 #include "passwd.h"
 #include "pool.h"
+#include "rpo_check.h"
 #include "srv.h"
 #include "tls.h"
 #include "util.h"
@@ -144,6 +145,7 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 		o->port = 1500;
 	o->workers = SRV_WORKERS_DEFAULT;
 	o->verify_chunks = 1;
+	o->rpo_check_s = RPO_CHECK_INTERVAL_DEFAULT;
 	snprintf(path, sizeof(path), "%s/cofferd.opt", dir);
 	if ((f = fopen(path, "r")) == NULL)
 		return err_sys(e, errno == ENOENT ? COFFER_ENOTFOUND :
@@ -170,6 +172,14 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 			o->workers = atoi(val);
 		} else if (strcasecmp(key, "VERIFYCHUNKS") == 0) {
 			o->verify_chunks = strcasecmp(val, "no") != 0;
+		} else if (strcasecmp(key, "RPOCHECKINTERVAL") == 0) {
+			if (rpo_check_parse_interval(val, &o->rpo_check_s) != 0) {
+				r = err_set(e, COFFER_EINVAL, "%s:%d: "
+				    "RPOCHECKINTERVAL %s: expected seconds, or "
+				    "a number with s, m or h, at most 24h (0: "
+				    "off)", path, lineno, val);
+				break;
+			}
 		} else if (strcasecmp(key, "NAME") != 0) {
 			r = err_set(e, COFFER_EINVAL, "%s:%d: unknown option "
 			    "%s", path, lineno, key);

@@ -222,6 +222,7 @@ srv_free(struct srv *s)
 {
 	if (s->lev != NULL)
 		evconnlistener_free(s->lev);
+	srv_rpo_stop(s);
 	stop_workers(s);
 	proc_table_free(s->procs);	/* waits for running processes */
 	cat_close(s->pool_cat);
@@ -262,6 +263,8 @@ srv_run(struct srv_opts *o, struct err *e)
 		goto out;
 	}
 	if ((r = start_workers(s, e)) != 0 || (r = open_listener(s, e)) != 0)
+		goto out;
+	if ((r = srv_rpo_start(s, e)) != 0)
 		goto out;
 	sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	sigint = evsignal_new(s->base, SIGINT, signal_cb, s);
