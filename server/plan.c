@@ -609,8 +609,7 @@ load(struct plan *pl, struct err *e)
 		snprintf(pl->addr, sizeof(pl->addr), "%s:%d", pl->p->listen,
 		    pl->p->port);
 	else
-		snprintf(pl->addr, sizeof(pl->addr), "<this server's "
-		    "address>:<port>");
+		snprintf(pl->addr, sizeof(pl->addr), "HOST:PORT");
 	return load_vms(pl, e);
 }
 
@@ -696,11 +695,11 @@ hot_site(const struct plan *pl, struct hot *h)
 		snprintf(h->addr, sizeof(h->addr), "%s:%d", pl->hot.hladdress,
 		    pl->hot.lladdress);
 		snprintf(h->ca, sizeof(h->ca), "%s", pl->hot.cafile[0] ?
-		    pl->hot.cafile : "<the hot site's tls/ca.pem>");
+		    pl->hot.cafile : "HOTSITE_DIR/tls/ca.pem");
 	} else {
 		snprintf(h->name, sizeof(h->name), "HOTSITE");
-		snprintf(h->addr, sizeof(h->addr), "<hot-site address>:<port>");
-		snprintf(h->ca, sizeof(h->ca), "<the hot site's tls/ca.pem>");
+		snprintf(h->addr, sizeof(h->addr), "HOTHOST:HOTPORT");
+		snprintf(h->ca, sizeof(h->ca), "HOTSITE_DIR/tls/ca.pem");
 	}
 }
 
@@ -854,7 +853,7 @@ failback(const struct plan *pl, struct book *b)
 	fmt_cut(cmd, sizeof(cmd), "define server %s "
 	    "serverpassword=$COFFER_SERVER_PASSWORD hladdress=%s "
 	    "lladdress=%d cafile=%s", h.name, pl->has_hot ?
-	    pl->hot.hladdress : "HOTADDR", pl->has_hot ? pl->hot.lladdress :
+	    pl->hot.hladdress : "HOTHOST", pl->has_hot ? pl->hot.lladdress :
 	    1500, h.ca);
 	adm_cmd(s, pl->addr, pl->cafile, cmd);
 	fmt_cut(cmd, sizeof(cmd), "define server %s "
@@ -1013,8 +1012,8 @@ summary(struct plan *pl, const struct book *fo, struct plan_report *rep)
 		wrapf(t, 2, 5, "4. Before anything else, know that the nodes "
 		    "that miss their RPO (%s) will come back older than their "
 		    "objective.", names);
-	tput(t, "Admin commands ask for COFFER_ADMIN_PASSWORD, client commands "
-	    "for COFFER_PASSWORD.\n");
+	wrap(t, 0, 0, "Admin commands ask for COFFER_ADMIN_PASSWORD, client "
+	    "commands for COFFER_PASSWORD.");
 	end(t, "PLAN.SUMMARY");
 }
 
@@ -1236,8 +1235,8 @@ vms(struct plan *pl)
 		    rpo_fmt_age(total, cum, sizeof(cum)));
 	}
 	if (pl->nvm == 0)
-		tput(t, "No VM is DR-protected (update filespace NODE VM:NAME "
-		    "drprotect=yes drpriority=1).\n");
+		wrap(t, 0, 0, "No VM is DR-protected (update filespace NODE "
+		    "VM:NAME drprotect=yes drpriority=1).");
 	end(t, "VM.RESTORE.ORDER");
 }
 
@@ -1342,7 +1341,8 @@ plan_prepare(struct cat *c, const struct plan_params *p,
 		    "any node to fail over to. Recover instead by rebuilding a "
 		    "server and importing the export volumes of VOLUME.HISTORY "
 		    "(RECOVERY.SCRIPT.FAILBACK steps 1, 2 and 6). The steps "
-		    "below show the hot-site procedure with placeholders. ***");
+		    "below show the hot-site procedure with placeholders in "
+		    "capitals (HOTHOST, HOTPORT, HOTSITE_DIR). ***");
 	put_book(&pl.t, fo);
 	end(&pl.t, "RECOVERY.SCRIPT.FAILOVER");
 	begin(&pl.t, "RECOVERY.SCRIPT.FAILBACK");
