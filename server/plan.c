@@ -774,8 +774,7 @@ failover(const struct plan *pl, struct book *b)
 		    "/var/lib/libvirt/images", h.addr, h.ca, pl->vm[i].node,
 		    pl->vm[i].name);
 	if (pl->nvm > 1)
-		step_cmd(s, "# or per node, all its DR VMs in order: coffer "
-		    "... --node NODE restore vm --drorder --target-dir DIR");
+		step_cmd(s, "# or per node: coffer ... restore vm --drorder");
 	s = step_new(b, "backup admin", PLAN_EST_CHECK, "Resume nightly "
 	    "backups at the hot site and check the RPOs there; then run "
 	    "PREPARE at the hot site for a plan of the new state.");
@@ -996,8 +995,12 @@ summary(struct plan *pl, const struct book *fo, struct plan_report *rep)
 	else
 		tput(t, "DB backup:    *** NONE *** (backup db devclass=DC "
 		    "type=full wait=yes)\n");
-	tput(t, "Hot site:     %s\n", pl->has_hot ? pl->hot.name :
-	    "*** NONE *** (no SET REPLSERVER: no hot-site copy)");
+	if (pl->has_hot)
+		tput(t, "Hot site:     %s (%s:%d)\n", pl->hot.name,
+		    pl->hot.hladdress, pl->hot.lladdress);
+	else
+		tput(t, "Hot site:     *** NONE *** (no SET REPLSERVER: no "
+		    "hot-site copy)\n");
 	rate_text(pl, rate, sizeof(rate));
 	wrapl(t, "Restore rate: ", "%s", rate);
 	tput(t, "\nWhat to do first:\n");

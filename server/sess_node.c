@@ -902,13 +902,22 @@ on_chunk_get(struct sess *s, struct wire_rd *r, struct err *e)
 
 /*
  * The rate is logical bytes (zero runs included) over the time from the
- * first chunk request to the last one answered: what a VM's size divided
- * by it predicts is the time the same restore takes again.
+ * first chunk request to the end of the session: what a VM's size divided
+ * by it predicts is the time the same restore takes again, the client's
+ * writing included.  Requests are pipelined, so the last one arrives
+ * long before its data has left; the session's end is the better bound,
+ * but a session left idle after its restore must not count the idling:
+ * at most SESS_RESTORE_TAIL_S after the last request.
  */
+#define SESS_RESTORE_TAIL_S	60.0
+
 void
 sess_node_end(struct sess *s)
 {
-	double const secs = s->restore_t1 - s->restore_t0;
+	double const now = util_now();
+	double const end = now < s->restore_t1 + SESS_RESTORE_TAIL_S ? now :
+	    s->restore_t1 + SESS_RESTORE_TAIL_S;
+	double const secs = end - s->restore_t0;
 
 	if (s->restore_bytes < SESS_RESTORE_MEASURE_MIN || s->name[0] == '\0')
 		return;
