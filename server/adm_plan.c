@@ -120,8 +120,8 @@ adm_set_drmplanversions(struct adm_ctx *x)
 
 	err_clear(&e);
 	if (adm_parse_int(v, 1, PLAN_VERSIONS_MAX, 0, &n) != 0)
-		return adm_bad_value(x, "VERSIONS", v, "a number of plans from 1 "
-		    "to 9999");
+		return adm_bad_value(x, "VERSIONS", v, "a number of plans "
+		    "from 1 to 9999");
 	snprintf(buf, sizeof(buf), "%ld", n);
 	if (cat_setting_set(x->env->cat, "drmplanversions", buf, &e) != 0)
 		return adm_failed(x, &e);
@@ -194,8 +194,8 @@ adm_prepare(struct adm_ctx *x)
 		return adm_error(x, COFFER_EINVAL, "ANR6913E PREPARE: The plan "
 		    "prefix is too long; SET DRMPLANPREFIX to a shorter one.");
 	if ((r = instance_dir(x, dir, sizeof(dir))) != 0)
-		return adm_error(x, r, "ANR6913E PREPARE: The instance directory "
-		    "is not known.");
+		return adm_error(x, r, "ANR6913E PREPARE: The instance "
+		    "directory is not known.");
 	if ((r = make_plan_dir(prefix, &e)) != 0)
 		return adm_failed(x, &e);
 	if ((rep = calloc(1, sizeof(*rep))) == NULL)

@@ -939,8 +939,8 @@ missing(const struct plan *pl, char *names, size_t len)
 		if (pl->node[i].st.state != RPO_MISSED)
 			continue;
 		if (used < len)
-			used += (size_t)snprintf(names + used, len - used, "%s%s",
-			    n ? ", " : "", pl->node[i].a.name);
+			used += (size_t)snprintf(names + used, len - used,
+			    "%s%s", n ? ", " : "", pl->node[i].a.name);
 		n++;
 	}
 	return n;
@@ -1042,9 +1042,10 @@ servers(struct plan *pl)
 		int const is_repl = strcmp(s->name, pl->repl) == 0;
 
 		tput(t, "  %-12s %s:%d%s\n", s->name, s->hladdress,
-		    s->lladdress, is_repl ? "  <- REPLICATION SERVER (hot site)" :
-		    "");
-		wrapf(t, 4, 6, "cafile %s", s->cafile[0] ? s->cafile : "(none)");
+		    s->lladdress, is_repl ?
+		    "  <- REPLICATION SERVER (hot site)" : "");
+		wrapf(t, 4, 6, "cafile %s", s->cafile[0] ? s->cafile :
+		    "(none)");
 	}
 	tput(t, "Replication server: %s\n", pl->repl[0] ? pl->repl :
 	    "none (set replserver NAME)");
@@ -1108,8 +1109,8 @@ dbbackup(struct plan *pl)
 			    (int)(base - v->path - 1) : 1, base > v->path ?
 			    v->path : ".");
 		if (used < sizeof(list))
-			used += (size_t)snprintf(list + used, sizeof(list) - used,
-			    "%s%s", n ? "," : "", base);
+			used += (size_t)snprintf(list + used,
+			    sizeof(list) - used, "%s%s", n ? "," : "", base);
 		n++;
 	}
 	wrap(t, 0, 0, "To rebuild the catalog (server stopped, the volumes "
@@ -1174,8 +1175,8 @@ copy_line(struct text *t, const char *site, int64_t copy, int64_t age,
 	if (copy == 0)
 		tput(t, "  %-9s none%s\n", site, met ? "" : "  <- too old");
 	else
-		tput(t, "  %-9s %s (%s old)%s%s\n", site, rpo_fmt_when(copy, when,
-		    sizeof(when)), rpo_fmt_age(age, a, sizeof(a)), note,
+		tput(t, "  %-9s %s (%s old)%s%s\n", site, rpo_fmt_when(copy,
+		    when, sizeof(when)), rpo_fmt_age(age, a, sizeof(a)), note,
 		    met ? "" : "  <- too old");
 }
 
@@ -1339,9 +1340,9 @@ plan_prepare(struct cat *c, const struct plan_params *p,
 	    "Each step: number, who, estimated time, what, the exact "
 	    "command.");
 	if (!pl.has_hot)
-		wrap(&pl.t, 0, 0, "*** NO REPLICATION SERVER "
-		    "IS SET (set replserver NAME): there is no hot-site copy of "
-		    "any node to fail over to. Recover instead by rebuilding a "
+		wrap(&pl.t, 0, 0, "*** NO REPLICATION SERVER IS SET (set "
+		    "replserver NAME): there is no hot-site copy of any node "
+		    "to fail over to. Recover instead by rebuilding a "
 		    "server and importing the export volumes of VOLUME.HISTORY "
 		    "(RECOVERY.SCRIPT.FAILBACK steps 1, 2 and 6). The steps "
 		    "below show the hot-site procedure with placeholders in "

@@ -43,7 +43,8 @@ struct pool;
 
 #define PLAN_VERSIONS_DEFAULT	7		/* SET DRMPLANVERSIONS */
 #define PLAN_VERSIONS_MAX	9999
-#define PLAN_RATE_DEFAULT	(100.0 * 1048576)	/* bytes/s, unmeasured */
+/* Bytes/s for estimates until a restore was measured. */
+#define PLAN_RATE_DEFAULT	(100.0 * 1048576)
 #define PLAN_WIDTH		80		/* columns of the file */
 
 /* Fixed estimates of the runbook steps that move no data (seconds). */

@@ -62,16 +62,16 @@ transition(struct cat *c, const struct cat_account *a,
 	if (st->state == RPO_MISSED) {
 		describe_miss(st, repl, why, sizeof(why));
 		if ((r = cat_rpo_miss_set(c, a->name, now, e)) == 0)
-			r = cat_actlog(c, CAT_SEV_WARN, 4970, a->name, "Node %s "
-			    "misses its recovery point objective of %s: %s.",
-			    a->name, target, why);
+			r = cat_actlog(c, CAT_SEV_WARN, 4970, a->name,
+			    "Node %s misses its recovery point objective of "
+			    "%s: %s.", a->name, target, why);
 	} else {
 		if ((r = cat_rpo_miss_set(c, a->name, 0, e)) == 0 &&
 		    st->state == RPO_MET)
-			r = cat_actlog(c, CAT_SEV_INFO, 4971, a->name, "Node %s "
-			    "meets its recovery point objective of %s again: "
-			    "its newest recoverable copy is %s old.", a->name,
-			    target, rpo_fmt_age(st->replicated &&
+			r = cat_actlog(c, CAT_SEV_INFO, 4971, a->name,
+			    "Node %s meets its recovery point objective of %s "
+			    "again: its newest recoverable copy is %s old.",
+			    a->name, target, rpo_fmt_age(st->replicated &&
 			    st->hot_age > st->local_age ? st->hot_age :
 			    st->local_age, age, sizeof(age)));
 	}
