@@ -173,7 +173,8 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 		} else if (strcasecmp(key, "VERIFYCHUNKS") == 0) {
 			o->verify_chunks = strcasecmp(val, "no") != 0;
 		} else if (strcasecmp(key, "RPOCHECKINTERVAL") == 0) {
-			if (rpo_check_parse_interval(val, &o->rpo_check_s) != 0) {
+			if (rpo_check_parse_interval(val,
+			    &o->rpo_check_s) != 0) {
 				r = err_set(e, COFFER_EINVAL, "%s:%d: "
 				    "RPOCHECKINTERVAL %s: expected seconds, or "
 				    "a number with s, m or h, at most 24h (0: "
