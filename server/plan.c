@@ -31,6 +31,8 @@
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define STAMP_LEN	15	/* "yyyymmdd.hhmmss" */
 #define STEPS_MAX	16
+/* A daily DB backup is the norm (TSM's daily DRM cycle): flag older. */
+#define PLAN_DBB_OLD_S	(24 * 3600 + 3600)
 
 /* ---- helpers with no catalog (unit-tested) ---- */
 
@@ -989,9 +991,11 @@ summary(struct plan *pl, const struct book *fo, struct plan_report *rep)
 		tput(t, "RPO:          all %zu nodes with an RPO meet it (%zu "
 		    "nodes)\n", withrpo, pl->nnode);
 	if (db != NULL)
-		tput(t, "DB backup:    %s (%s old)\n", rpo_fmt_when(db->created,
-		    when, sizeof(when)), rpo_fmt_age(pl->p->now > db->created ?
-		    pl->p->now - db->created : 0, a, sizeof(a)));
+		tput(t, "DB backup:    %s (%s old)%s\n", rpo_fmt_when(
+		    db->created, when, sizeof(when)), rpo_fmt_age(
+		    pl->p->now > db->created ? pl->p->now - db->created : 0, a,
+		    sizeof(a)), pl->p->now - db->created > PLAN_DBB_OLD_S ?
+		    "  *** OLDER THAN A DAY ***" : "");
 	else
 		tput(t, "DB backup:    *** NONE *** (backup db devclass=DC "
 		    "type=full wait=yes)\n");
@@ -1265,7 +1269,8 @@ rto(struct plan *pl, const struct book *fo)
 	else
 		tput(t, "RTO: none set (set rto 72h)\n");
 	wrap(t, 0, 0, "VM steps are estimated from their sizes at the restore "
-	    "rate (VM.RESTORE.ORDER); the other steps are fixed assumptions: "
+	    "rate this server measured (VM.RESTORE.ORDER; the hot site's "
+	    "hardware may differ); the other steps are fixed assumptions: "
 	    "correct them from your drills.");
 	end(t, "RTO");
 }
