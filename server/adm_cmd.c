@@ -6,7 +6,8 @@
  *
  * Minimum abbreviations follow TSM's syntax diagrams (REFERENCE 1.14):
  * Query, REGister, UPDate, REMove, LOCK, UNLock, DEFine, EXPIre, RECLaim,
- * AUDit, CANcel, SET, DELete, PING, MOVe, BAckup; the objects Node,
+ * AUDit, CANcel, SET, DELete, PING, MOVe, BAckup, PREPare (a verb with
+ * no object, as in TSM); the objects Node,
  * ADmin, FIlespace, DOmain, STGpool, OCCupancy, PRocess, SEssion, ACtlog,
  * STatus, Inventory, CONTainer, SErver (SERver after Query), REPLication,
  * REPLServer, DEVclass, VOLHistory, DRMedia, DB.
@@ -575,7 +576,10 @@ first_arg(const struct adm_cmd *c)
 	return c->kw.name == NULL ? 1 : 2;
 }
 
-/* Bind words 2.. to positionals and parameters; 1 bound, 0 reported. */
+/*
+ * Bind the words after the command to positionals and parameters; 1
+ * bound, 0 reported.
+ */
 static int
 bind_args(struct adm_ctx *x, const struct adm_toks *tk, int *r)
 {
