@@ -10,7 +10,8 @@
  * no object, as in TSM); the objects Node,
  * ADmin, FIlespace, DOmain, STGpool, OCCupancy, PRocess, SEssion, ACtlog,
  * STatus, Inventory, CONTainer, SErver (SERver after Query), REPLication,
- * REPLServer, DEVclass, VOLHistory, DRMedia, DB.
+ * REPLServer, DEVclass, VOLHistory, DRMedia, DB, RTO, DRMPLANPrefix,
+ * DRMPLANVersions.
  *
  * Message numbers are TSM's where a TSM administrator would know them
  * (ANR2000E unknown command, ANR2017I command echo, ANR2020E missing
