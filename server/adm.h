@@ -30,6 +30,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct cat;
 struct pool;
@@ -73,6 +74,18 @@ struct adm_env {
 	 */
 	int		(*list_sessions)(void *arg, struct adm_result *res);
 	void		 *sessions_arg;
+	/*
+	 * PREPARE: the address and port this server listens on, which the
+	 * recovery plan prints; NULL and 0 when not known.
+	 */
+	const char	 *listen;
+	int		  port;
+	/*
+	 * Test hook: when non-zero, the time commands run at (unix
+	 * seconds) instead of the clock, so that tests can age backups
+	 * past an RPO.  The server never sets it.
+	 */
+	int64_t		  now;
 };
 
 /*

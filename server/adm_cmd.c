@@ -6,11 +6,13 @@
  *
  * Minimum abbreviations follow TSM's syntax diagrams (REFERENCE 1.14):
  * Query, REGister, UPDate, REMove, LOCK, UNLock, DEFine, EXPIre, RECLaim,
- * AUDit, CANcel, SET, DELete, PING, MOVe, BAckup; the objects Node,
+ * AUDit, CANcel, SET, DELete, PING, MOVe, BAckup, PREPare (a verb with
+ * no object, as in TSM); the objects Node,
  * ADmin, FIlespace, DOmain, STGpool, OCCupancy, PRocess, SEssion, ACtlog,
  * STatus, Inventory, CONTainer, SErver (SERver after Query), REPLication,
  * REPLServer, DEVclass, VOLHistory, DRMedia, DB, SCHedule, ASSOCiation,
- * EVent, RANDomize, QUERYSCHedperiod.
+ * EVent, RANDomize, QUERYSCHedperiod, RTO, DRMPLANPrefix,
+ * DRMPLANVersions.
  *
  * Message numbers are TSM's where a TSM administrator would know them
  * (ANR2000E unknown command, ANR2017I command echo, ANR2020E missing
@@ -124,6 +126,10 @@ static const struct adm_param p_q_sched[] = {
 static const struct adm_param p_q_event[] = {
 	P("TYPE", 1), P("NODES", 4), P("BEGINDATE", 6), P("BEGINTIME", 6),
 	P("ENDDATE", 4), P("ENDTIME", 4), P("FORMAT", 1),
+};
+/* PREPARE: PLANPrefix (TSM's); WAIT is accepted, the plan is quick. */
+static const struct adm_param p_prepare[] = {
+	P("PLANPREFIX", 5), P("WAIT", 1),
 };
 
 #define PARAMS(p)	p, NELEM(p)
@@ -307,6 +313,19 @@ static const struct adm_cmd c_set[] = {
 	/* No value: each client's own QUERYSCHEDPERIOD again. */
 	{ { "QUERYSCHEDPERIOD", 8 }, "SET QUERYSCHEDPERIOD",
 	    adm_set_queryschedperiod, { "HOURS" }, 0, -1, NOPARAMS, 0 },
+	/* The recovery plan (adm_plan.c); DRMPLANVERSIONS is ours. */
+	{ { "RTO", 3 }, "SET RTO", adm_set_rto,
+	    { "DURATION" }, 1, -1, NOPARAMS, 0 },
+	{ { "DRMPLANPREFIX", 8 }, "SET DRMPLANPREFIX", adm_set_drmplanprefix,
+	    { "PREFIX" }, 0, -1, NOPARAMS, 0 },
+	{ { "DRMPLANVERSIONS", 8 }, "SET DRMPLANVERSIONS",
+	    adm_set_drmplanversions, { "VERSIONS" }, 1, -1, NOPARAMS, 0 },
+};
+
+/* PREPare: a verb without an object, like TSM's. */
+static const struct adm_cmd c_prepare[] = {
+	{ { NULL, 0 }, "PREPARE", adm_prepare,
+	    { NULL }, 0, -1, PARAMS(p_prepare), 0 },
 };
 
 #define CMDS(c)	c, NELEM(c)
@@ -331,6 +350,7 @@ static const struct adm_verb verbs[] = {
 	{ { "PING", 4 }, CMDS(c_ping) },
 	{ { "MOVE", 3 }, CMDS(c_move) },
 	{ { "BACKUP", 2 }, CMDS(c_backup) },
+	{ { "PREPARE", 4 }, CMDS(c_prepare) },
 };
 
 /* ---- helpers shared by the handlers ---- */
@@ -523,6 +543,11 @@ resolve(struct adm_ctx *x, const struct adm_toks *tk, int *r)
 		return 0;
 	}
 	v = &verbs[i];
+	/* A verb without objects (PREPARE): its one command, words from 1. */
+	if (v->cmds[0].kw.name == NULL) {
+		x->cmd = &v->cmds[0];
+		return 1;
+	}
 	if (tk->n < 2 || tk->t[1].key != NULL) {
 		spell_objects(v, cands, sizeof(cands));
 		*r = adm_msg_rc(x->res, RC_ERROR, "ANR2000E Incomplete command "
@@ -585,7 +610,17 @@ bind_param(struct adm_ctx *x, const struct adm_tok *t)
 	return 0;
 }
 
-/* Bind words 2.. to positionals and parameters; 1 bound, 0 reported. */
+/* The first word after the command: 1 after a verb without objects. */
+static size_t
+first_arg(const struct adm_cmd *c)
+{
+	return c->kw.name == NULL ? 1 : 2;
+}
+
+/*
+ * Bind the words after the command to positionals and parameters; 1
+ * bound, 0 reported.
+ */
 static int
 bind_args(struct adm_ctx *x, const struct adm_toks *tk, int *r)
 {
@@ -594,7 +629,7 @@ bind_args(struct adm_ctx *x, const struct adm_toks *tk, int *r)
 	size_t i;
 
 	*r = 0;
-	for (i = 2; i < tk->n; i++) {
+	for (i = first_arg(c); i < tk->n; i++) {
 		const struct adm_tok *t = &tk->t[i];
 
 		if (t->key != NULL) {
@@ -664,7 +699,7 @@ echo_line(const struct adm_ctx *x, const struct adm_toks *tk, char *buf,
 
 		if (i > 0)
 			strncat(buf, " ", len - strlen(buf) - 1);
-		if (t->key == NULL && i >= 2)
+		if (t->key == NULL && i >= first_arg(x->cmd))
 			secret = (int)npos++ == x->cmd->pos_secret;
 		else if (t->key != NULL) {
 			int const j = adm_kw_find(x->cmd->params,
@@ -738,7 +773,7 @@ adm_execute(struct adm_env *env, const char *line, struct adm_result *res)
 	memset(&x, 0, sizeof(x));
 	x.env = env;
 	x.res = res;
-	x.now = (int64_t)time(NULL);
+	x.now = env->now != 0 ? env->now : (int64_t)time(NULL);
 	err_clear(&e);
 	if ((r = adm_tokenize(line, tk, &e)) != 0) {
 		r = adm_msg_rc(res, RC_ERROR, "ANR%s %s.", r == COFFER_EINVAL ?

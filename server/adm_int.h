@@ -259,5 +259,13 @@ int adm_query_association(struct adm_ctx *x);
 int adm_query_event(struct adm_ctx *x);
 int adm_set_randomize(struct adm_ctx *x);
 int adm_set_queryschedperiod(struct adm_ctx *x);
+/* adm_plan.c */
+int adm_set_rto(struct adm_ctx *x);
+int adm_set_drmplanprefix(struct adm_ctx *x);
+int adm_set_drmplanversions(struct adm_ctx *x);
+int adm_prepare(struct adm_ctx *x);
+/* Where PREPARE writes (DRMPLANPREFIX or DIR/plans/), how many it keeps. */
+int adm_plan_prefix(const struct adm_ctx *x, char *buf, size_t len);
+int adm_plan_versions(const struct adm_ctx *x);
 
 #endif

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "passwd.h"
 #include "proto.h"
+#include "rpo.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -464,6 +465,10 @@ static const char *const node_cols[] = {
 	/* FORMAT=DETAILED */
 	"contact", "rpo", "failed_logons", "last_logon", "repl_state",
 	"repl_mode", "last_replication",
+	/* FORMAT=DETAILED: the RPO as of now (rpo.h) */
+	"rpo_status", "rpo_met", "newest_copy_here", "newest_copy_here_age",
+	"newest_copy_hotsite", "newest_copy_hotsite_age",
+	"newest_copy_here_age_s", "newest_copy_hotsite_age_s",
 };
 #define NODE_COLS_STD	6
 
@@ -474,13 +479,16 @@ node_row(struct adm_ctx *x, const struct cat_account *a)
 		"send", "receive", "syncsend", "syncreceive",
 	};
 	char reg[32], last[32], logon[32], nfs_s[24], rpo[32], failed[16];
-	char repl[32];
+	char repl[32], here[32], hot[32], here_age[24], hot_age[24];
+	char here_s[24], hot_s[24];
 	const char *v[NELEM(node_cols)];
+	struct rpo_status st;
 	uint64_t nfs = 0;
 	struct err e;
 
 	err_clear(&e);
-	if (cat_fs_list(x->env->cat, a->name, count_fs, &nfs, &e) != 0)
+	if (cat_fs_list(x->env->cat, a->name, count_fs, &nfs, &e) != 0 ||
+	    rpo_node(x->env->cat, a, x->now, &st, &e) != 0)
 		return adm_failed(x, &e);
 	snprintf(failed, sizeof(failed), "%d", a->failed);
 	v[0] = a->name;
@@ -498,6 +506,21 @@ node_row(struct adm_ctx *x, const struct cat_account *a)
 	v[11] = a->repl_mode >= 0 && a->repl_mode < 4 ? modes[a->repl_mode] :
 	    NULL;
 	v[12] = adm_fmt_time(a->last_repl, repl, sizeof(repl));
+	v[13] = rpo_state_name(st.state);
+	v[14] = st.state == RPO_NONE ? NULL : st.state == RPO_MET ? "yes" :
+	    "no";
+	v[15] = adm_fmt_time(st.local_copy, here, sizeof(here));
+	v[16] = st.local_age < 0 ? NULL : rpo_fmt_age(st.local_age, here_age,
+	    sizeof(here_age));
+	/* Null when the node is not replicated or nothing got there yet. */
+	v[17] = adm_fmt_time(st.hot_copy, hot, sizeof(hot));
+	v[18] = st.hot_age < 0 ? NULL : rpo_fmt_age(st.hot_age, hot_age,
+	    sizeof(hot_age));
+	/* The same ages in seconds, for scripts and monitoring. */
+	v[19] = st.local_age < 0 ? NULL : adm_fmt_u64((uint64_t)st.local_age,
+	    here_s, sizeof(here_s));
+	v[20] = st.hot_age < 0 ? NULL : adm_fmt_u64((uint64_t)st.hot_age,
+	    hot_s, sizeof(hot_s));
 	/* FORMAT=STANDARD has fewer columns: the row is read up to them. */
 	return adm_query_row(x, v);
 }

@@ -361,7 +361,10 @@ adm_query_status(struct adm_ctx *x)
 	static const char *const cols[] = {
 		"server_name", "version", "server_time", "invalidpwlimit",
 		"nodes", "admins", "domains", "processes", "replserver",
+		/* The recovery plan (adm_plan.c). */
+		"rto", "drmplanprefix", "drmplanversions",
 	};
+	char rto[24], prefix[4096], nplans[16];
 	char name[CAT_NAME_MAX + 1], repl[CAT_NAME_MAX + 1];
 	char now[32], lim[24], b[4][24];
 	uint64_t nodes = 0, admins = 0, doms = 0;
@@ -393,6 +396,12 @@ adm_query_status(struct adm_ctx *x)
 	v[7] = adm_fmt_u64(x->env->procs != NULL ?
 	    (uint64_t)proc_count(x->env->procs, NULL) : 0, b[3], sizeof(b[3]));
 	v[8] = repl[0] != '\0' ? repl : NULL;
+	v[9] = cat_setting_int(x->env->cat, "rto", 0) > 0 ? adm_fmt_duration(
+	    cat_setting_int(x->env->cat, "rto", 0), rto, sizeof(rto)) : NULL;
+	v[10] = adm_plan_prefix(x, prefix, sizeof(prefix)) == 0 ? prefix :
+	    NULL;
+	snprintf(nplans, sizeof(nplans), "%d", adm_plan_versions(x));
+	v[11] = nplans;
 	x->res->shape = PROTO_SHAPE_OBJECT;
 	if ((r = adm_colsv(x->res, NELEM(cols), cols)) != 0)
 		return r;

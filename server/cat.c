@@ -174,6 +174,15 @@ static const char schema_sql[] =
 	/* QUERY EVENT: a schedule's windows in time order, then nodes. */
 	"CREATE INDEX IF NOT EXISTS event_by_window ON event("
 	" domain, schedule, window_start, node);"
+	/*
+	 * RPO misses being warned about, and measured restore throughput
+	 * (cat_rpo.c): tables added after format 1, like devclass.
+	 */
+	"CREATE TABLE IF NOT EXISTS rpo_miss("
+	" node TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS restore_stat("
+	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL, node TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL, seconds REAL NOT NULL);"
 	"INSERT OR IGNORE INTO setting(key, value)"
 	" VALUES('catalog_format', '" CAT_FORMAT "');";
 

@@ -599,5 +599,30 @@ int cat_event_get(struct cat *c, const char *domain, const char *schedule,
 int cat_event_array(struct cat *c, const char *domain, const char *schedule,
     int64_t from, int64_t to, struct cat_event **out, size_t *n,
     struct err *e);
+/* ---- RPO misses and restore throughput (cat_rpo.c) ---- */
+
+/*
+ * A node that misses its RPO has a row with the time the miss was first
+ * seen, so that the periodic check (rpo_check.c) warns once per miss and
+ * says once that it is met again.  *since gets 0 when there is no row.
+ */
+int cat_rpo_miss_get(struct cat *c, const char *node, int64_t *since,
+    struct err *e);
+/* since > 0: record the miss (kept if one is there); 0: clear it. */
+int cat_rpo_miss_set(struct cat *c, const char *node, int64_t since,
+    struct err *e);
+/* Forget the misses of nodes that are no longer registered. */
+int cat_rpo_miss_prune(struct cat *c, struct err *e);
+
+/* Restores measured by node sessions; the newest CAT_RESTORE_KEEP kept. */
+#define CAT_RESTORE_KEEP	100
+int cat_restore_add(struct cat *c, int64_t when, const char *node,
+    uint64_t bytes, double seconds, struct err *e);
+/*
+ * Totals over the kept restores: bytes moved, seconds spent and how many
+ * restores (all 0 when none was measured).
+ */
+int cat_restore_rate(struct cat *c, uint64_t *bytes, double *seconds,
+    uint64_t *runs, struct err *e);
 
 #endif

@@ -3,7 +3,10 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cat.h"
 #include "err.h"
@@ -86,4 +89,50 @@ rpo_state_name(enum rpo_state s)
 		break;
 	}
 	return "none";
+}
+
+const char *
+rpo_fmt_age(int64_t s, char *buf, size_t len)
+{
+	if (s < 0)
+		snprintf(buf, len, "none");
+	else if (s < 60)
+		snprintf(buf, len, "%" PRId64 "s", s);
+	else if (s < 3600 && s % 60 == 0)
+		snprintf(buf, len, "%" PRId64 "m", s / 60);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRId64 "m %" PRId64 "s", s / 60, s % 60);
+	else if (s < 100 * 3600)
+		snprintf(buf, len, "%" PRId64 "h %" PRId64 "m", s / 3600,
+		    s % 3600 / 60);
+	else
+		snprintf(buf, len, "%" PRId64 "d %" PRId64 "h", s / 86400,
+		    s % 86400 / 3600);
+	return buf;
+}
+
+const char *
+rpo_fmt_when(int64_t t, char *buf, size_t len)
+{
+	time_t const tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || localtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "never");
+	return buf;
+}
+
+const char *
+rpo_fmt_target(int64_t s, char *buf, size_t len)
+{
+	if (s <= 0)
+		snprintf(buf, len, "none");
+	else if (s % 3600 == 0)
+		snprintf(buf, len, "%" PRId64 "h", s / 3600);
+	else if (s % 60 == 0)
+		snprintf(buf, len, "%" PRId64 "m", s / 60);
+	else
+		snprintf(buf, len, "%" PRId64 "s", s);
+	return buf;
 }

@@ -24,6 +24,7 @@
 #ifndef COFFER_RPO_H
 #define COFFER_RPO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct cat;
@@ -68,5 +69,15 @@ int rpo_node(struct cat *c, const struct cat_account *a, int64_t now,
 
 /* "met", "missed" or "none" (JSON and tables). */
 const char *rpo_state_name(enum rpo_state s);
+
+/*
+ * An age for people: "45s", "12m 5s", "26h 10m", "5d 3h" (days from 100
+ * hours on); "none" for a negative age (no copy).  buf >= 24 bytes.
+ */
+const char *rpo_fmt_age(int64_t s, char *buf, size_t len);
+/* An RPO or RTO target: "24h", "90m", "45s"; "none" for 0. */
+const char *rpo_fmt_target(int64_t s, char *buf, size_t len);
+/* Local time "YYYY-MM-DD HH:MM:SS" (adm_fmt_time's form); "never" for 0. */
+const char *rpo_fmt_when(int64_t t, char *buf, size_t len);
 
 #endif

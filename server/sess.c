@@ -45,6 +45,8 @@ sess_free(struct sess *s)
 	struct sess **pp;
 
 	sess_txn_drop(s);
+	if (s->kind == PROTO_KIND_NODE)
+		sess_node_end(s);
 	pthread_mutex_lock(&srv->slock);
 	srv->nsessions--;
 	for (pp = &s->w->sessions; *pp != NULL; pp = &(*pp)->next)

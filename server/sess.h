@@ -79,6 +79,13 @@ struct sess {
 	int64_t			 backup_start;
 	uint64_t		 backup_objects;	/* since the last final */
 
+	/*
+	 * Restore throughput (sess_node.c): bytes served by CHUNK_GET and
+	 * the monotonic times of the first and the last such request.
+	 */
+	uint64_t		 restore_bytes;
+	double			 restore_t0, restore_t1;
+
 	/* A peer server between AUTH and AUTH_PROOF; wiped after. */
 	uint8_t			 peer_key[CAT_SERVER_KEY_LEN];
 	uint8_t			 peer_cn[PROTO_NONCE_LEN];
@@ -122,6 +129,13 @@ int sess_pend_add(struct sess *s, int op, uint64_t fs,
 /* 0, or -1 with why set (nothing referenced then). */
 int sess_ref_recipe(struct sess *s, const struct proto_obj *o, char *why,
     size_t wlen);
+/*
+ * At the end of a node session: record the restore throughput when the
+ * session restored at least SESS_RESTORE_MEASURE_MIN bytes (smaller
+ * restores measure latency, not throughput).
+ */
+#define SESS_RESTORE_MEASURE_MIN	(1u << 20)
+void sess_node_end(struct sess *s);
 /* CHUNK_ASK, CHUNK_PUT, TXN_COMMIT, TXN_ABORT. */
 int sess_node_txn_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);

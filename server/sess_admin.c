@@ -56,6 +56,8 @@ sess_admin_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 	env.admin = s->name;
 	env.list_sessions = sess_list;
 	env.sessions_arg = srv;
+	env.listen = srv->o.listen;
+	env.port = srv->o.port;
 	/* Long commands with WAIT=YES block this worker; others go on. */
 	if ((rc = adm_execute(&env, line, &res)) != 0) {
 		adm_result_free(&res);

@@ -21,6 +21,7 @@
 #include "pool_recipe.h"
 #include "sess.h"
 #include "srv.h"
+#include "util.h"
 
 #define PEND_MAX	200000		/* changes in one transaction */
 #define PEND_BYTES_MAX	(256u << 20)	/* their metadata and recipes */
@@ -815,6 +816,7 @@ struct chunk_req {
 	int		 found;
 	int		 rc;
 	struct err	*e;
+	uint64_t	 bytes;		/* raw bytes sent: restore rate */
 };
 
 /* Send the requested recipe entries of the object as CHUNK_DATA frames. */
@@ -843,6 +845,7 @@ send_chunks(void *arg, const struct cat_obj *o)
 		wire_put_raw(&s->out, h, HASH_LEN);
 		if (pool_recipe_is_zero(o->recipe, i)) {
 			wire_put_u32(&s->out, pool_recipe_len(o->recipe, i));
+			cr->bytes += pool_recipe_len(o->recipe, i);
 			wire_put_u8(&s->out, 0);
 			wire_put_bytes(&s->out, NULL, 0);
 		} else {
@@ -855,6 +858,7 @@ send_chunks(void *arg, const struct cat_obj *o)
 				return 1;
 			}
 			wire_put_u32(&s->out, c.raw_len);
+			cr->bytes += c.raw_len;
 			wire_put_u8(&s->out, c.codec);
 			wire_put_bytes(&s->out, c.stored, c.stored_len);
 		}
@@ -881,6 +885,8 @@ on_chunk_get(struct sess *s, struct wire_rd *r, struct err *e)
 	if (cr.count > PROTO_GET_MAX)
 		return err_set(e, COFFER_EPROTO, "CHUNK_GET of %u entries "
 		    "exceeds %d", cr.count, PROTO_GET_MAX);
+	if (s->restore_t0 == 0)
+		s->restore_t0 = util_now();
 	rc = cat_obj_get(s->w->cat, id, send_chunks, &cr, e);
 	if (cr.rc != 0)
 		return cr.rc;
@@ -889,7 +895,34 @@ on_chunk_get(struct sess *s, struct wire_rd *r, struct err *e)
 	if (!cr.found)
 		return err_set(e, COFFER_ENOTFOUND, "object %" PRIu64 " not "
 		    "found", id);
+	s->restore_bytes += cr.bytes;
+	s->restore_t1 = util_now();
 	return 0;
+}
+
+/*
+ * The rate is logical bytes (zero runs included) over the time from the
+ * first chunk request to the end of the session: what a VM's size divided
+ * by it predicts is the time the same restore takes again, the client's
+ * writing included.  Requests are pipelined, so the last one arrives
+ * long before its data has left; the session's end is the better bound,
+ * but a session left idle after its restore must not count the idling:
+ * at most SESS_RESTORE_TAIL_S after the last request.
+ */
+#define SESS_RESTORE_TAIL_S	60.0
+
+void
+sess_node_end(struct sess *s)
+{
+	double const now = util_now();
+	double const end = now < s->restore_t1 + SESS_RESTORE_TAIL_S ? now :
+	    s->restore_t1 + SESS_RESTORE_TAIL_S;
+	double const secs = end - s->restore_t0;
+
+	if (s->restore_bytes < SESS_RESTORE_MEASURE_MIN || s->name[0] == '\0')
+		return;
+	(void)cat_restore_add(s->w->cat, (int64_t)time(NULL), s->name,
+	    s->restore_bytes, secs > 0.001 ? secs : 0.001, NULL);
 }
 
 /* Frames that store or change data; the rest only read. */

@@ -67,6 +67,7 @@ struct srv_opts {
 	int		logon_timeout;	/* LOGONTIMEOUT, seconds */
 	int		port_set;	/* given on the command line */
 	int		listen_set;
+	int64_t		rpo_check_s;	/* RPOCHECKINTERVAL; 0: off */
 };
 
 struct srv {
@@ -86,6 +87,7 @@ struct srv {
 	int			 nsessions;	/* open, any state */
 	struct cat		*main_cat;	/* main thread: actlog */
 	struct sched_run	*sched;		/* administrative schedules */
+	struct event		*rpo_timer;	/* srv_rpo.c, on base */
 };
 
 /* cofferd format: create a new instance in dir (see srv_format.c). */
@@ -104,6 +106,13 @@ int srv_opts_load(struct srv_opts *o, const char *dir, struct err *e);
 
 /* Run until SIGTERM/SIGINT; prints the ready line on stdout. */
 int srv_run(struct srv_opts *o, struct err *e);
+
+/*
+ * The periodic RPO check (srv_rpo.c): a timer on s->base every
+ * o.rpo_check_s seconds that runs rpo_check_run() on s->main_cat.
+ */
+int srv_rpo_start(struct srv *s, struct err *e);
+void srv_rpo_stop(struct srv *s);	/* before s->base is freed */
 
 /* Sessions (sess.c). */
 void sess_adopt(struct srv_worker *w, int fd);

@@ -27,6 +27,7 @@
 #include "err.h"
 #include "passwd.h"
 #include "pool.h"
+#include "rpo_check.h"
 #include "srv.h"
 #include "tls.h"
 #include "util.h"
@@ -147,6 +148,7 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 	o->verify_chunks = 1;
 	o->max_sessions = SRV_MAXSESSIONS_DEFAULT;
 	o->logon_timeout = SRV_AUTH_TIMEOUT_S;
+	o->rpo_check_s = RPO_CHECK_INTERVAL_DEFAULT;
 	snprintf(path, sizeof(path), "%s/cofferd.opt", dir);
 	if ((f = fopen(path, "r")) == NULL)
 		return err_sys(e, errno == ENOENT ? COFFER_ENOTFOUND :
@@ -177,6 +179,15 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 			o->max_sessions = atoi(val);
 		} else if (strcasecmp(key, "LOGONTIMEOUT") == 0) {
 			o->logon_timeout = atoi(val);
+		} else if (strcasecmp(key, "RPOCHECKINTERVAL") == 0) {
+			if (rpo_check_parse_interval(val,
+			    &o->rpo_check_s) != 0) {
+				r = err_set(e, COFFER_EINVAL, "%s:%d: "
+				    "RPOCHECKINTERVAL %s: expected seconds, or "
+				    "a number with s, m or h, at most 24h (0: "
+				    "off)", path, lineno, val);
+				break;
+			}
 		} else if (strcasecmp(key, "NAME") != 0) {
 			r = err_set(e, COFFER_EINVAL, "%s:%d: unknown option "
 			    "%s", path, lineno, key);

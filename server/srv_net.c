@@ -223,6 +223,7 @@ srv_free(struct srv *s)
 {
 	if (s->lev != NULL)
 		evconnlistener_free(s->lev);
+	srv_rpo_stop(s);
 	stop_workers(s);
 	/* Before the process table: its commands start processes. */
 	sched_run_stop(s->sched);
@@ -267,6 +268,8 @@ srv_run(struct srv_opts *o, struct err *e)
 	if ((r = start_workers(s, e)) != 0 || (r = open_listener(s, e)) != 0 ||
 	    (r = sched_run_start(s->catalog_path, s->pool, s->procs,
 	    &s->sched, e)) != 0)
+		goto out;
+	if ((r = srv_rpo_start(s, e)) != 0)
 		goto out;
 	sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	sigint = evsignal_new(s->base, SIGINT, signal_cb, s);

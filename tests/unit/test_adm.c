@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1239,6 +1240,159 @@ adm_replication_rules_and_query_replication(void **state)
 	assert_int_equal(fx->res.nrow, 0);
 }
 
+/* ---- RPO in QUERY NODE, SET RTO, PREPARE (adm_plan.c) ---- */
+
+/* Set node's last backup to when (the session does this on commit). */
+static void
+set_last_backup(struct fixture *fx, const char *node, int64_t when)
+{
+	struct cat_account a;
+	struct err e;
+
+	assert_int_equal(cat_account_get(fx->cat, CAT_KIND_NODE, node, &a, &e),
+	    0);
+	a.last_backup = when;
+	assert_int_equal(cat_account_update(fx->cat, &a, &e), 0);
+}
+
+/*
+ * The detailed query answers whether the RPO is met as of the command's
+ * clock, which the test moves with env.now: met, then missed when the
+ * backup ages past the RPO.
+ */
+static void
+adm_query_node_detailed_shows_rpo_status_as_the_clock_moves(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t const t0 = 1700000000;
+
+	run_ok(fx, "register node web01 " SECRET);
+	run_ok(fx, "register node other " SECRET);
+	run_ok(fx, "update node web01 rpo=24h");
+	set_last_backup(fx, "WEB01", t0);
+	fx->env.now = t0 + 2 * 3600;
+	run_ok(fx, "q node web01 f=d");
+	assert_string_equal(cell(&fx->res, 0, "rpo_status"), "met");
+	assert_string_equal(cell(&fx->res, 0, "rpo_met"), "yes");
+	assert_string_equal(cell(&fx->res, 0, "newest_copy_here_age"),
+	    "2h 0m");
+	assert_string_equal(cell(&fx->res, 0, "newest_copy_here_age_s"),
+	    "7200");
+	assert_non_null(cell(&fx->res, 0, "newest_copy_here"));
+	/* Not replicated: no hot-site copy is expected, none shown. */
+	assert_null(cell(&fx->res, 0, "newest_copy_hotsite"));
+	assert_null(cell(&fx->res, 0, "newest_copy_hotsite_age"));
+	fx->env.now = t0 + 26 * 3600 + 600;
+	run_ok(fx, "q node web01 f=d");
+	assert_string_equal(cell(&fx->res, 0, "rpo_status"), "missed");
+	assert_string_equal(cell(&fx->res, 0, "rpo_met"), "no");
+	assert_string_equal(cell(&fx->res, 0, "newest_copy_here_age"),
+	    "26h 10m");
+	/* No RPO: none, and rpo_met null. */
+	run_ok(fx, "q node other f=d");
+	assert_string_equal(cell(&fx->res, 0, "rpo_status"), "none");
+	assert_null(cell(&fx->res, 0, "rpo_met"));
+	assert_null(cell(&fx->res, 0, "newest_copy_here"));
+	/* The standard format keeps its six columns. */
+	run_ok(fx, "q node");
+	assert_int_equal(fx->res.ncol, 6);
+	fx->env.now = 0;
+}
+
+static void
+adm_set_rto_and_plan_settings_show_in_status(void **state)
+{
+	struct fixture *fx = *state;
+	char want[PATH_MAX];
+
+	run_ok(fx, "q status");
+	assert_null(cell(&fx->res, 0, "rto"));
+	snprintf(want, sizeof(want), "%s/plans/", fx->dir);
+	assert_string_equal(cell(&fx->res, 0, "drmplanprefix"), want);
+	assert_string_equal(cell(&fx->res, 0, "drmplanversions"), "7");
+	run_ok(fx, "set rto 72h");
+	assert_non_null(msg_with(&fx->res, "set to 72h"));
+	run_ok(fx, "set drmplanprefix /srv/coffer/rpf.");
+	run_ok(fx, "set drmplanversions 3");
+	run_ok(fx, "q status");
+	assert_string_equal(cell(&fx->res, 0, "rto"), "72h");
+	assert_string_equal(cell(&fx->res, 0, "drmplanprefix"),
+	    "/srv/coffer/rpf.");
+	assert_string_equal(cell(&fx->res, 0, "drmplanversions"), "3");
+	assert_int_equal(run(fx, "set rto soon"), RC_ERROR);
+	assert_non_null(msg_with(&fx->res, "DURATION"));
+	assert_int_equal(run(fx, "set drmplanversions 0"), RC_ERROR);
+	assert_int_equal(run(fx, "set drmplanprefix relative/"), RC_ERROR);
+	assert_non_null(msg_with(&fx->res, "absolute path"));
+	run_ok(fx, "set rto none");
+	run_ok(fx, "set drmplanprefix");
+	run_ok(fx, "q status");
+	assert_null(cell(&fx->res, 0, "rto"));
+	assert_string_equal(cell(&fx->res, 0, "drmplanprefix"), want);
+}
+
+/*
+ * PREPARE, a verb without an object: writes the plan, answers with its
+ * file and counts, warns (rc 8) when a node misses its RPO, logs
+ * ANR6900I, and keeps DRMPLANVERSIONS plans.
+ */
+static void
+adm_prepare_writes_the_plan_and_reports_it(void **state)
+{
+	struct fixture *fx = *state;
+	char prefix[PATH_MAX], first[PATH_MAX];
+	struct stat st;
+	int64_t const t0 = (int64_t)time(NULL);
+
+	run_ok(fx, "register node web01 " SECRET);
+	run_ok(fx, "register node db01 " SECRET);
+	run_ok(fx, "update node web01 rpo=24h");
+	run_ok(fx, "update node db01 rpo=1h");
+	set_last_backup(fx, "WEB01", t0 - 3600);
+	set_last_backup(fx, "DB01", t0 - 3 * 3600);
+	snprintf(prefix, sizeof(prefix), "%s/rpf/plan.", fx->dir);
+	fx->env.now = t0;
+	assert_int_equal(run(fx, "set drmplanversions 2"), RC_OK);
+	{
+		char line[PATH_MAX + 64];
+
+		snprintf(line, sizeof(line), "prepare planprefix=%s", prefix);
+		assert_int_equal(run(fx, line), RC_WARNING);
+		assert_int_equal(fx->res.shape, PROTO_SHAPE_OBJECT);
+		assert_non_null(msg_with(&fx->res, "ANR6900I"));
+		assert_non_null(msg_with(&fx->res, "ANR6901W"));
+		assert_string_equal(cell(&fx->res, 0, "nodes"), "2");
+		assert_string_equal(cell(&fx->res, 0, "nodes_missing_rpo"),
+		    "1");
+		assert_null(cell(&fx->res, 0, "rto_s"));
+		assert_null(cell(&fx->res, 0, "rto_met"));
+		snprintf(first, sizeof(first), "%s", cell(&fx->res, 0,
+		    "plan_file"));
+		assert_int_equal(strncmp(first, prefix, strlen(prefix)), 0);
+		assert_int_equal(stat(first, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		/* Two more plans, a second apart: the first one goes. */
+		fx->env.now = t0 + 1;
+		run(fx, line);
+		fx->env.now = t0 + 2;
+		run(fx, line);
+		assert_string_equal(cell(&fx->res, 0, "plans_deleted"), "1");
+		assert_non_null(msg_with(&fx->res, "ANR6903I"));
+		assert_int_equal(stat(first, &st), -1);
+	}
+	run_ok(fx, "set rto 1000d");
+	fx->env.now = t0 + 3;
+	/* PREPare abbreviated; the default prefix DIR/plans/. */
+	assert_int_equal(run(fx, "prep wait=yes"), RC_WARNING);
+	assert_string_equal(cell(&fx->res, 0, "rto_met"), "yes");
+	assert_non_null(strstr(cell(&fx->res, 0, "plan_file"), "/plans/"));
+	assert_int_equal(run(fx, "prepare bogus"), RC_ERROR);
+	assert_int_equal(run(fx, "prepare planprefix=relative"), RC_ERROR);
+	run_ok(fx, "q actlog msgno=6900");
+	assert_int_equal(fx->res.nrow, 4);
+	fx->env.now = 0;
+}
+
 int
 main(void)
 {
@@ -1274,6 +1428,9 @@ main(void)
 		T(adm_query_and_cancel_process),
 		T(adm_update_filespace_sets_dr_and_query_shows_it),
 		T(adm_update_filespace_errors_say_what_is_wrong),
+		T(adm_query_node_detailed_shows_rpo_status_as_the_clock_moves),
+		T(adm_set_rto_and_plan_settings_show_in_status),
+		T(adm_prepare_writes_the_plan_and_reports_it),
 #undef T
 	};
 
