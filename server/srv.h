@@ -29,6 +29,7 @@ struct pool;
 struct pool_reader;
 struct proc_table;
 struct sess;
+struct metrics;
 
 struct srv_worker {
 	struct srv		*srv;
@@ -53,6 +54,10 @@ struct srv_opts {
 	int		verify_chunks;	/* check what clients send */
 	int		port_set;	/* given on the command line */
 	int		listen_set;
+	/* The Prometheus endpoint (metrics.h): METRICSPORT, METRICSLISTEN. */
+	int		metrics_port;	/* -1: off; 0: any free port */
+	int		metrics_port_set;	/* --metrics-port given */
+	char		metrics_listen[256];
 };
 
 struct srv {
@@ -70,6 +75,15 @@ struct srv {
 	pthread_mutex_t		 slock;		/* sessions list, ids */
 	uint64_t		 next_sess;
 	struct cat		*main_cat;	/* main thread: actlog */
+
+	/*
+	 * Since start, for the metrics endpoint.  The byte counters are
+	 * bumped with __atomic builtins by every worker (relaxed: they are
+	 * statistics and order nothing); sessions started is next_sess - 1.
+	 */
+	int64_t			 started;	/* unix seconds */
+	uint64_t		 bytes_received, bytes_sent;
+	struct metrics		*metrics;	/* NULL: METRICSPORT not set */
 };
 
 /* cofferd format: create a new instance in dir (see srv_format.c). */

@@ -144,6 +144,9 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 		o->port = 1500;
 	o->workers = SRV_WORKERS_DEFAULT;
 	o->verify_chunks = 1;
+	if (o->metrics_port_set == 0)
+		o->metrics_port = -1;
+	snprintf(o->metrics_listen, sizeof(o->metrics_listen), "127.0.0.1");
 	snprintf(path, sizeof(path), "%s/cofferd.opt", dir);
 	if ((f = fopen(path, "r")) == NULL)
 		return err_sys(e, errno == ENOENT ? COFFER_ENOTFOUND :
@@ -168,6 +171,12 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 				    val);
 		} else if (strcasecmp(key, "WORKERS") == 0) {
 			o->workers = atoi(val);
+		} else if (strcasecmp(key, "METRICSPORT") == 0) {
+			if (o->metrics_port_set == 0)
+				o->metrics_port = atoi(val);
+		} else if (strcasecmp(key, "METRICSLISTEN") == 0) {
+			snprintf(o->metrics_listen, sizeof(o->metrics_listen),
+			    "%.255s", val);
 		} else if (strcasecmp(key, "VERIFYCHUNKS") == 0) {
 			o->verify_chunks = strcasecmp(val, "no") != 0;
 		} else if (strcasecmp(key, "NAME") != 0) {
@@ -183,5 +192,8 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 	if (r == 0 && (o->port < 0 || o->port > 65535))
 		r = err_set(e, COFFER_EINVAL, "PORT %d: must be 0..65535",
 		    o->port);
+	if (r == 0 && (o->metrics_port < -1 || o->metrics_port > 65535))
+		r = err_set(e, COFFER_EINVAL, "METRICSPORT %d: must be "
+		    "0..65535", o->metrics_port);
 	return r;
 }
