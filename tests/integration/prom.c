@@ -575,6 +575,8 @@ sample_cmp(const void *a, const void *b)
 static int
 check_duplicates(struct prom_doc *d, struct prom_error *pe)
 {
+	if (d->nsamples < 2)
+		return 0;	/* and qsort() must not see samples NULL */
 	qsort(d->samples, d->nsamples, sizeof(*d->samples), sample_cmp);
 	for (size_t i = 1; i < d->nsamples; i++)
 		if (strcmp(d->samples[i - 1].key, d->samples[i].key) == 0)
