@@ -168,14 +168,18 @@ put_sessions(struct metrics *m, struct evbuffer *b)
 	pthread_mutex_lock(&s->slock);
 	for (int i = 0; i < s->nworkers; i++)
 		for (struct sess *x = s->w[i].sessions; x; x = x->next) {
-			if (x->state != SESS_READY)
+			/* kind is set by a successful AUTH (0 before). */
+			if (x->state != SESS_READY &&
+			    x->state != SESS_CLOSING)
 				n[0]++;
+			else if (x->kind == PROTO_KIND_NODE)
+				n[1]++;
 			else if (x->kind == PROTO_KIND_ADMIN)
 				n[2]++;
 			else if (x->kind == PROTO_KIND_SERVER)
 				n[3]++;
 			else
-				n[1]++;
+				n[0]++;	/* refused before it was one */
 		}
 	started = s->next_sess - 1;
 	pthread_mutex_unlock(&s->slock);
@@ -403,6 +407,7 @@ static int
 put_nodes(struct metrics *m, struct evbuffer *b, int64_t now, struct err *e)
 {
 	struct node_walk w;
+	char help[128];
 	int r;
 
 	memset(&w, 0, sizeof(w));
@@ -410,8 +415,9 @@ put_nodes(struct metrics *m, struct evbuffer *b, int64_t now, struct err *e)
 		goto out;
 	family(b, "coffer_nodes", "gauge", "Registered nodes.");
 	put_u64(b, "coffer_nodes", "", w.total);
-	family(b, "coffer_nodes_omitted", "gauge", "Nodes left out of the "
-	    "per-node series: past the first 10000 by name.");
+	snprintf(help, sizeof(help), "Nodes left out of the per-node series: "
+	    "past the first %d by name.", METRICS_NODES_MAX);
+	family(b, "coffer_nodes_omitted", "gauge", help);
 	put_u64(b, "coffer_nodes_omitted", "", w.total - w.n);
 	put_node_times(b, &w, now, 0);
 	put_node_times(b, &w, now, 1);

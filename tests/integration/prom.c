@@ -9,14 +9,19 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "prom.h"
 
@@ -720,4 +725,129 @@ prom_content_type_ok(const char *value)
 			ok &= strcasecmp(p + 8, "utf-8") == 0;
 	}
 	return !first && ok && version == 1;
+}
+
+/* ---- fetching a page ---- */
+
+#define HTTP_TIMEOUT_S	20
+
+int
+prom_page_add(struct prom_page *pg, const char *b, size_t n)
+{
+	if (pg->len + n + 1 > PROM_PAGE_MAX)
+		return -1;
+	if (pg->len + n + 1 > pg->cap) {
+		size_t ncap = pg->cap ? pg->cap : 65536;
+		char *np;
+
+		while (ncap < pg->len + n + 1)
+			ncap *= 2;
+		if ((np = realloc(pg->p, ncap)) == NULL)
+			return -1;
+		pg->p = np;
+		pg->cap = ncap;
+	}
+	memcpy(pg->p + pg->len, b, n);
+	pg->len += n;
+	pg->p[pg->len] = '\0';
+	return 0;
+}
+
+void
+prom_page_free(struct prom_page *pg)
+{
+	free(pg->p);
+	memset(pg, 0, sizeof(*pg));
+}
+
+static int
+http_exchange(int fd, int port, const char *path, struct prom_page *pg,
+    char *err, size_t errlen)
+{
+	char req[2048], b[65536];
+	ssize_t n;
+	int const w = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: "
+	    "127.0.0.1:%d\r\nAccept: text/plain\r\nConnection: close\r\n\r\n",
+	    path, port);
+
+	if (w < 0 || (size_t)w >= sizeof(req) ||
+	    write(fd, req, (size_t)w) != w) {
+		snprintf(err, errlen, "write: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = read(fd, b, sizeof(b))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "read: %s", strerror(errno));
+			return -1;
+		}
+		if (prom_page_add(pg, b, (size_t)n) != 0) {
+			snprintf(err, errlen, "response larger than %u bytes",
+			    PROM_PAGE_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The status, Content-Type and body (checked against Content-Length). */
+static int
+http_split(struct prom_page *pg, char *err, size_t errlen)
+{
+	char *hend = pg->p ? strstr(pg->p, "\r\n\r\n") : NULL, *first;
+	long clen = -1;
+
+	if (hend == NULL || sscanf(pg->p, "HTTP/1.%*c %d", &pg->status) != 1 ||
+	    (first = strchr(pg->p, '\n')) == NULL || first > hend) {
+		snprintf(err, errlen, "not an HTTP response");
+		return -1;
+	}
+	*hend = '\0';
+	for (char *save = NULL, *h = strtok_r(first + 1, "\r\n", &save);
+	    h != NULL; h = strtok_r(NULL, "\r\n", &save)) {
+		if (strncasecmp(h, "Content-Type:", 13) == 0)
+			snprintf(pg->ctype, sizeof(pg->ctype), "%s", h + 13 +
+			    strspn(h + 13, " \t"));
+		else if (strncasecmp(h, "Content-Length:", 15) == 0)
+			clen = strtol(h + 15, NULL, 10);
+		else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0) {
+			snprintf(err, errlen, "%.200s: not supported", h);
+			return -1;
+		}
+	}
+	pg->body = hend + 4;
+	pg->blen = pg->len - (size_t)(pg->body - pg->p);
+	if (clen >= 0 && (size_t)clen != pg->blen) {
+		snprintf(err, errlen, "Content-Length %ld, got %zu bytes",
+		    clen, pg->blen);
+		return -1;
+	}
+	return 0;
+}
+
+int
+prom_http_get(int port, const char *path, struct prom_page *pg, char *err,
+    size_t errlen)
+{
+	struct sockaddr_in sin;
+	struct timeval tv = { HTTP_TIMEOUT_S, 0 };
+	int fd, r = -1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+		snprintf(err, errlen, "connect to 127.0.0.1:%d: %s", port,
+		    strerror(errno));
+	else if (http_exchange(fd, port, path, pg, err, errlen) == 0)
+		r = http_split(pg, err, errlen);
+	close(fd);
+	return r;
 }

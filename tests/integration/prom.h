@@ -67,4 +67,25 @@ int prom_parse_float(const char *s, size_t n, double *v);
 /* text/plain with version=0.0.4 (charset, when given, utf-8): 1 or 0. */
 int prom_content_type_ok(const char *value);
 
+/*
+ * A page fetched over plain HTTP from 127.0.0.1 (prom_http_get): the
+ * status, the Content-Type and the body, which points into p (the whole
+ * response, NUL-terminated).  At most PROM_PAGE_MAX bytes.
+ */
+#define PROM_PAGE_MAX	(64u << 20)
+struct prom_page {
+	char		*p;
+	size_t		 len, cap;
+	int		 status;
+	char		 ctype[256];
+	const char	*body;
+	size_t		 blen;
+};
+/* GET path from 127.0.0.1:port; 0, or -1 with err set. */
+int prom_http_get(int port, const char *path, struct prom_page *pg,
+    char *err, size_t errlen);
+/* Append n bytes (at most PROM_PAGE_MAX in all): 0 or -1. */
+int prom_page_add(struct prom_page *pg, const char *b, size_t n);
+void prom_page_free(struct prom_page *pg);
+
 #endif
