@@ -172,8 +172,17 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 		} else if (strcasecmp(key, "WORKERS") == 0) {
 			o->workers = atoi(val);
 		} else if (strcasecmp(key, "METRICSPORT") == 0) {
+			char *end;
+			long const v = strtol(val, &end, 10);
+
+			/* Strictly: "abc" must not mean 0, any free port. */
+			if (end == val || *end != '\0' || v < 0 || v > 65535) {
+				r = err_set(e, COFFER_EINVAL, "%s:%d: METRICSPORT "
+				    "%s: must be 0..65535", path, lineno, val);
+				break;
+			}
 			if (o->metrics_port_set == 0)
-				o->metrics_port = atoi(val);
+				o->metrics_port = (int)v;
 		} else if (strcasecmp(key, "METRICSLISTEN") == 0) {
 			snprintf(o->metrics_listen, sizeof(o->metrics_listen),
 			    "%.255s", val);
@@ -192,8 +201,5 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 	if (r == 0 && (o->port < 0 || o->port > 65535))
 		r = err_set(e, COFFER_EINVAL, "PORT %d: must be 0..65535",
 		    o->port);
-	if (r == 0 && (o->metrics_port < -1 || o->metrics_port > 65535))
-		r = err_set(e, COFFER_EINVAL, "METRICSPORT %d: must be "
-		    "0..65535", o->metrics_port);
 	return r;
 }

@@ -169,6 +169,11 @@ check "--metrics-port $want is the port served" \
     grep -qx "cofferd MET metrics on http://127.0.0.1:$want/metrics" "$SRV_DIR/stdout"
 check "a scrape there is valid" "$PROM" "http://127.0.0.1:$want/metrics"
 stop_server
+echo "METRICSPORT abc" >> "$SRV_DIR/cofferd.opt"
+"$COFFERD" --dir "$SRV_DIR" --port 0 > "$T/badopt.out" 2>&1
+rc=$?
+check "METRICSPORT abc is refused, naming it (rc $rc)" \
+    sh -c "[ $rc -eq 12 ] && grep -q 'METRICSPORT abc: must be 0..65535' '$T/badopt.out'"
 check "cofferd --help documents --metrics-port and METRICSPORT" \
     sh -c "'$COFFERD' --help | grep -q -- '--metrics-port' && '$COFFERD' --help | grep -q METRICSPORT"
 finish
