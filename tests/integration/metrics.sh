@@ -170,7 +170,8 @@ check "--metrics-port $want is the port served" \
 check "a scrape there is valid" "$PROM" "http://127.0.0.1:$want/metrics"
 stop_server
 echo "METRICSPORT abc" >> "$SRV_DIR/cofferd.opt"
-"$COFFERD" --dir "$SRV_DIR" --port 0 > "$T/badopt.out" 2>&1
+# (timeout: should the option be taken, the server must not run forever)
+timeout 30 "$COFFERD" --dir "$SRV_DIR" --port 0 > "$T/badopt.out" 2>&1
 rc=$?
 check "METRICSPORT abc is refused, naming it (rc $rc)" \
     sh -c "[ $rc -eq 12 ] && grep -q 'METRICSPORT abc: must be 0..65535' '$T/badopt.out'"
