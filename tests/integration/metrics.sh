@@ -100,6 +100,21 @@ check "occupancy logical bytes cover both backups" \
     num_cmp "$(get coffer_occupancy_logical_bytes)" ">=" 3000000
 check "no process runs" test "$(get coffer_processes_running)" = 0
 
+# ---- scrapes while a backup runs: each page valid, the session seen ----
+mkdir -p "$T/data/big"
+head -c 12000000 /dev/urandom > "$T/data/big/big.bin"
+cli_bg tiny tiny-secret-1 incremental "$T/data/big"
+bad=0 n=0 seen=0
+while kill -0 "$CLI_PID" 2>/dev/null; do
+	"$PROM" --get 'coffer_sessions{kind="node"}' "$URL" > "$T/during.out" 2>&1 ||
+		{ bad=$((bad + 1)); sed 's/^/#   /' "$T/during.out"; }
+	n=$((n + 1))
+	[ "$(cat "$T/during.out")" = 1 ] && seen=$((seen + 1))
+done
+wait "$CLI_PID"
+check "a backup during scrapes succeeds" test $? -eq 0
+check "$n scrapes during the backup were all valid ($seen saw its session)" test "$bad" -eq 0
+
 # ---- other paths, methods, and bad requests ----
 check "/other is 404" "$PROM" --expect-status 404 "http://127.0.0.1:$MPORT/other"
 # raw REQUEST_FILE: send its bytes, print the status line (or nothing).
