@@ -494,7 +494,8 @@ scrape(struct metrics *m, struct evbuffer *b, struct err *e)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	put_server(m, b);
 	put_sessions(m, b);
-	if ((r = put_pool(m, b, e)) != 0 || (r = put_nodes(m, b, now, e)) != 0 ||
+	if ((r = put_pool(m, b, e)) != 0 ||
+	    (r = put_nodes(m, b, now, e)) != 0 ||
 	    (r = put_procs(m, b, e)) != 0)
 		return r;
 	family(b, "coffer_scrape_duration_seconds", "gauge", "How long this "

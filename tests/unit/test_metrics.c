@@ -302,6 +302,18 @@ metrics_running_processes_are_counted_by_name(void **state)
 	pthread_mutex_unlock(&gate_lock);
 }
 
+/* Names are normalized today; the format's escaping must hold anyway. */
+static void
+metrics_label_values_are_escaped(void **state)
+{
+	struct fixture *fx = *state;
+
+	snprintf(fx->srv->name, sizeof(fx->srv->name), "A\"B\\C\nD");
+	assert_int_equal(fetch(fx, "/metrics"), 200);
+	assert_true(value(fx, "coffer_info{server=\"A\\\"B\\\\C\\nD\","
+	    "version=\"" PACKAGE_VERSION "\"}") == 1);
+}
+
 static void
 metrics_other_paths_and_methods_are_refused(void **state)
 {
@@ -340,6 +352,7 @@ main(void)
 		T(metrics_nodes_show_their_rpo_status),
 		T(metrics_replicated_node_has_a_hot_site_copy),
 		T(metrics_running_processes_are_counted_by_name),
+		T(metrics_label_values_are_escaped),
 		T(metrics_other_paths_and_methods_are_refused),
 		T(metrics_cannot_bind_a_bad_address),
 #undef T

@@ -42,7 +42,8 @@ prom_exposition_like_cofferd_is_accepted(void **state)
 	    "# TYPE coffer_sent_bytes_total counter\n"
 	    "coffer_sent_bytes_total 12345 1700000000000\n"
 	    "# a comment\n\n"
-	    "# HELP coffer_node_rpo_met Met.\n# TYPE coffer_node_rpo_met gauge\n"
+	    "# HELP coffer_node_rpo_met Met.\n"
+	    "# TYPE coffer_node_rpo_met gauge\n"
 	    "coffer_node_rpo_met{node=\"WEB01\"} 1\n"
 	    "coffer_node_rpo_met{node=\"a\\\"b\\\\c\\nd\",site=\"here\",} 0\n"
 	    "# HELP h A histogram.\n# TYPE h histogram\n"
@@ -226,7 +227,7 @@ prom_content_type_is_checked(void **state)
 }
 
 static void
-prom_get_finds_a_series_whatever_its_label_order(void **state)
+prom_get_finds_a_series_in_any_label_order(void **state)
 {
 	static const char text[] = G "m{node=\"WEB01\",site=\"here\"} 42\n"
 	    "m{node=\"a\\\"b\",site=\"hotsite\"} 7\nm 3\n";
@@ -271,7 +272,7 @@ main(void)
 		cmocka_unit_test(prom_counter_naming_is_enforced),
 		cmocka_unit_test(prom_missing_trailing_newline_is_rejected),
 		cmocka_unit_test(prom_content_type_is_checked),
-		cmocka_unit_test(prom_get_finds_a_series_whatever_its_label_order),
+		cmocka_unit_test(prom_get_finds_a_series_in_any_label_order),
 	};
 
 	return cmocka_run_group_tests_name("prom", tests, NULL, NULL);
