@@ -3,7 +3,7 @@
  *
  *   cofferd format --dir DIR --name NAME [--port PORT]
  *   cofferd restore-db --dir DIR --devclass-dir DCDIR --volumes V1,V2,...
- *   cofferd --dir DIR [--port PORT] [--listen ADDR]
+ *   cofferd --dir DIR [--port PORT] [--listen ADDR] [--metrics-port PORT]
  */
 #include "config.h"
 
@@ -23,7 +23,8 @@
 static const char usage_text[] =
 "usage: cofferd format --dir DIR --name NAME [--port PORT]\n"
 "       cofferd restore-db --dir DIR --devclass-dir DCDIR --volumes V1,V2,...\n"
-"       cofferd --dir DIR [--port PORT] [--listen ADDR]\n"
+"       cofferd --dir DIR [--port PORT] [--listen ADDR] "
+"[--metrics-port PORT]\n"
 "\n"
 "The Coffer backup server.\n"
 "\n"
@@ -42,7 +43,9 @@ static const char usage_text[] =
 "               pool no longer holds are reported and marked damaged.\n"
 "  (no command) run the instance in DIR in the foreground; prints\n"
 "               \"cofferd NAME ready on HOST:PORT\" once listening, and\n"
-"               shuts down cleanly on SIGTERM or SIGINT.\n"
+"               shuts down cleanly on SIGTERM or SIGINT.  With a metrics\n"
+"               port, a second line follows the ready line:\n"
+"               \"cofferd NAME metrics on http://HOST:PORT/metrics\".\n"
 "\n"
 "Options:\n"
 "  --dir DIR       the instance directory (required)\n"
@@ -51,13 +54,19 @@ static const char usage_text[] =
 "                  ready line says which)\n"
 "  --listen ADDR   address to listen on (default from DIR/cofferd.opt,\n"
 "                  127.0.0.1)\n"
+"  --metrics-port PORT  serve Prometheus text metrics over plain HTTP on\n"
+"                  PORT (0: a free one), on METRICSLISTEN (default\n"
+"                  127.0.0.1); overrides METRICSPORT; off when neither\n"
+"                  is given\n"
 "  --devclass-dir DCDIR  where the volumes are (restore-db)\n"
 "  --volumes V1,V2,...   the volumes of the set, in order (restore-db)\n"
 "  -h, --help      this text\n"
 "\n"
 "Options in DIR/cofferd.opt: NAME, PORT, LISTEN, WORKERS, VERIFYCHUNKS,\n"
 "MAXSESSIONS (sessions at once, default 25; 2 more for administrators),\n"
-"LOGONTIMEOUT (seconds from connect to logon, default 30).\n";
+"LOGONTIMEOUT (seconds from connect to logon, default 30),\n"
+"RPOCHECKINTERVAL (how often RPO misses are looked for, default 5m),\n"
+"METRICSPORT, METRICSLISTEN.\n";
 
 #define RESTORE_VOLS_MAX	1024
 
@@ -138,6 +147,7 @@ main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "metrics-port", required_argument, NULL, 'm' },
 		{ "devclass-dir", required_argument, NULL, 'D' },
 		{ "volumes", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -146,7 +156,7 @@ main(int argc, char **argv)
 	struct srv_opts o;
 	const char *dir = NULL, *name = NULL, *dcdir = NULL, *vols = NULL;
 	struct err e;
-	int ch, port = -1, r;
+	int ch, port = -1, mport = -1, r;
 
 	memset(&o, 0, sizeof(o));
 	err_clear(&e);
@@ -167,6 +177,14 @@ main(int argc, char **argv)
 		case 'l':
 			snprintf(o.listen, sizeof(o.listen), "%s", optarg);
 			o.listen_set = 1;
+			break;
+		case 'm':
+			mport = atoi(optarg);
+			if (mport < 0 || mport > 65535) {
+				fprintf(stderr, "cofferd: --metrics-port %s: "
+				    "must be 0..65535\n", optarg);
+				return 12;
+			}
 			break;
 		case 'D': dcdir = optarg; break;
 		case 'V': vols = optarg; break;
@@ -215,6 +233,8 @@ main(int argc, char **argv)
 	}
 	o.port = port;
 	o.port_set = port >= 0;
+	o.metrics_port = mport;
+	o.metrics_port_set = mport >= 0;
 	{
 		char listen[256];
 		int listen_set = o.listen_set;

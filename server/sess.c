@@ -81,6 +81,8 @@ sess_reply(struct sess *s, uint16_t type)
 	evbuffer_add(out, hdr, sizeof(hdr));
 	evbuffer_add(out, s->out.p, s->out.len);
 	s->bytes_out += sizeof(hdr) + s->out.len;
+	__atomic_fetch_add(&s->w->srv->bytes_sent, sizeof(hdr) + s->out.len,
+	    __ATOMIC_RELAXED);
 	wire_buf_reset(&s->out);
 }
 
@@ -493,6 +495,8 @@ process_input(struct sess *s)
 		payload = h.len ? evbuffer_pullup(in, h.len) : NULL;
 		wire_rd_init(&rd, payload, h.len);
 		s->bytes_in += WIRE_HDR_LEN + h.len;
+		__atomic_fetch_add(&s->w->srv->bytes_received,
+		    (uint64_t)WIRE_HDR_LEN + h.len, __ATOMIC_RELAXED);
 		rc = dispatch(s, h.type, &rd, &e);
 		if (s->state == SESS_CLOSING)
 			return 1;	/* freed, or freeing once flushed */

@@ -41,6 +41,7 @@ struct pool_reader;
 struct proc_table;
 struct sess;
 struct sched_run;
+struct metrics;
 
 struct srv_worker {
 	struct srv		*srv;
@@ -68,6 +69,10 @@ struct srv_opts {
 	int		port_set;	/* given on the command line */
 	int		listen_set;
 	int64_t		rpo_check_s;	/* RPOCHECKINTERVAL; 0: off */
+	/* The Prometheus endpoint (metrics.h): METRICSPORT, METRICSLISTEN. */
+	int		metrics_port;	/* -1: off; 0: any free port */
+	int		metrics_port_set;	/* --metrics-port given */
+	char		metrics_listen[256];
 };
 
 struct srv {
@@ -88,6 +93,15 @@ struct srv {
 	struct cat		*main_cat;	/* main thread: actlog */
 	struct sched_run	*sched;		/* administrative schedules */
 	struct event		*rpo_timer;	/* srv_rpo.c, on base */
+
+	/*
+	 * Since start, for the metrics endpoint.  The byte counters are
+	 * bumped with __atomic builtins by every worker (relaxed: they are
+	 * statistics and order nothing); sessions started is next_sess - 1.
+	 */
+	int64_t			 started;	/* unix seconds */
+	uint64_t		 bytes_received, bytes_sent;
+	struct metrics		*metrics;	/* NULL: METRICSPORT not set */
 };
 
 /* cofferd format: create a new instance in dir (see srv_format.c). */

@@ -149,6 +149,9 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 	o->max_sessions = SRV_MAXSESSIONS_DEFAULT;
 	o->logon_timeout = SRV_AUTH_TIMEOUT_S;
 	o->rpo_check_s = RPO_CHECK_INTERVAL_DEFAULT;
+	if (o->metrics_port_set == 0)
+		o->metrics_port = -1;
+	snprintf(o->metrics_listen, sizeof(o->metrics_listen), "127.0.0.1");
 	snprintf(path, sizeof(path), "%s/cofferd.opt", dir);
 	if ((f = fopen(path, "r")) == NULL)
 		return err_sys(e, errno == ENOENT ? COFFER_ENOTFOUND :
@@ -173,6 +176,21 @@ srv_opts_load(struct srv_opts *o, const char *dir, struct err *e)
 				    val);
 		} else if (strcasecmp(key, "WORKERS") == 0) {
 			o->workers = atoi(val);
+		} else if (strcasecmp(key, "METRICSPORT") == 0) {
+			char *end;
+			long const v = strtol(val, &end, 10);
+
+			/* Strictly: "abc" must not mean 0, any free port. */
+			if (end == val || *end != '\0' || v < 0 || v > 65535) {
+				r = err_set(e, COFFER_EINVAL, "%s:%d: METRICSPORT "
+				    "%s: must be 0..65535", path, lineno, val);
+				break;
+			}
+			if (o->metrics_port_set == 0)
+				o->metrics_port = (int)v;
+		} else if (strcasecmp(key, "METRICSLISTEN") == 0) {
+			snprintf(o->metrics_listen, sizeof(o->metrics_listen),
+			    "%.255s", val);
 		} else if (strcasecmp(key, "VERIFYCHUNKS") == 0) {
 			o->verify_chunks = strcasecmp(val, "no") != 0;
 		} else if (strcasecmp(key, "MAXSESSIONS") == 0) {

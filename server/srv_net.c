@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -21,6 +22,7 @@
 
 #include "cat.h"
 #include "err.h"
+#include "metrics.h"
 #include "pool.h"
 #include "proc.h"
 #include "sched_run.h"
@@ -221,6 +223,7 @@ srv_open(struct srv *s, struct err *e)
 static void
 srv_free(struct srv *s)
 {
+	metrics_stop(s->metrics);	/* it reads the sessions, pool, procs */
 	if (s->lev != NULL)
 		evconnlistener_free(s->lev);
 	srv_rpo_stop(s);
@@ -265,11 +268,15 @@ srv_run(struct srv_opts *o, struct err *e)
 		r = err_set(e, COFFER_EINTERNAL, "cannot create event loop");
 		goto out;
 	}
+	s->started = time(NULL);
 	if ((r = start_workers(s, e)) != 0 || (r = open_listener(s, e)) != 0 ||
 	    (r = sched_run_start(s->catalog_path, s->pool, s->procs,
 	    &s->sched, e)) != 0)
 		goto out;
 	if ((r = srv_rpo_start(s, e)) != 0)
+		goto out;
+	if (s->o.metrics_port >= 0 &&
+	    (r = metrics_start(s, &s->metrics, e)) != 0)
 		goto out;
 	sigterm = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	sigint = evsignal_new(s->base, SIGINT, signal_cb, s);
@@ -278,6 +285,12 @@ srv_run(struct srv_opts *o, struct err *e)
 	(void)cat_actlog(s->main_cat, CAT_SEV_INFO, 7802, NULL, "Server %s "
 	    "ready on %s:%d.", s->name, s->o.listen, s->o.port);
 	printf("cofferd %s ready on %s:%d\n", s->name, s->o.listen, s->o.port);
+	/* After the ready line, which scripts wait for. */
+	if (s->metrics != NULL)
+		printf("cofferd %s metrics on http://%s%s%s:%d/metrics\n",
+		    s->name, strchr(s->o.metrics_listen, ':') ? "[" : "",
+		    s->o.metrics_listen, strchr(s->o.metrics_listen, ':') ?
+		    "]" : "", metrics_port(s->metrics));
 	fflush(stdout);
 	event_base_dispatch(s->base);
 	r = 0;
