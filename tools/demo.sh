@@ -259,6 +259,23 @@ adm --json -c "replicate node web01 wait=yes" >"$scratch/repl2.json"
 note "versions sent: $(json objects_sent <"$scratch/repl2.json"), filespaces consistent at once: $(json filespaces_consistent <"$scratch/repl2.json") of $(json filespaces <"$scratch/repl2.json")"
 adm -c "query replication web01" | sed 's/^/   /'
 
+step "A disk at the primary flips a bit: audit finds it, fix=yes mends it from the hot site"
+python3 - "$scratch/primary" <<'PY'
+import sqlite3, sys
+d = sys.argv[1]
+db = sqlite3.connect("file:%s/catalog.db?mode=ro" % d, uri=True)
+ctr, off, n = db.execute("SELECT container, offset, stored_len FROM chunk"
+                         " WHERE refcount > 0 ORDER BY stored_len DESC LIMIT 1").fetchone()
+path = "%s/pool/containers/%02x/%016x.ctr" % (d, ctr & 0xff, ctr)
+with open(path, "r+b") as f:
+    f.seek(off + 64 + n // 2); b = f.read(1); f.seek(off + 64 + n // 2)
+    f.write(bytes([b[0] ^ 0x01]))
+print("   flipped one bit in container %016x at offset %d" % (ctr, off + 64 + n // 2))
+PY
+adm -c "audit container wait=yes fix=yes" | sed 's/^/   /'
+adm --json -c "audit container wait=yes" >"$scratch/audit2.json"
+note "a second audit: $(json damaged <"$scratch/audit2.json") damaged chunks"
+
 step "Disaster: the primary site is lost (cofferd PRIMARY stopped)"
 kill -TERM "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; srv_pid=
 note "PRIMARY on port $port no longer answers"
@@ -303,14 +320,16 @@ hadm -c "move drmedia * wherestate=mountable tostate=courier" 2>&1 | head -2 | s
 
 step "Failback, part 2: a rebuilt, empty primary (NEWPRIM) imports the volumes"
 "$top/cofferd" format --dir "$scratch/newprim" --name NEWPRIM >/dev/null
-"$top/cofferd" --dir "$scratch/newprim" --port 0 >"$scratch/np.out" 2>"$scratch/np.err" &
+"$top/cofferd" --dir "$scratch/newprim" --port 0 --metrics-port 0 >"$scratch/np.out" 2>"$scratch/np.err" &
 srv_pid=$!
 i=0
-until grep -q 'ready on' "$scratch/np.out" 2>/dev/null; do
+until grep -q 'metrics on' "$scratch/np.out" 2>/dev/null; do
 	i=$((i + 1)); [ $i -lt 200 ] || { cat "$scratch/np.err"; exit 1; }
 	sleep 0.05
 done
-nport=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$scratch/np.out")
+nport=$(sed -n 's/.* ready on .*:\([0-9]*\)$/\1/p' "$scratch/np.out")
+nmetrics=$(sed -n 's/.* metrics on \(http[^ ]*\)$/\1/p' "$scratch/np.out")
+sed 's/^/   /' "$scratch/np.out"
 nca="$scratch/newprim/tls/ca.pem"
 nadm() { "$top/coffer-admin" --server "127.0.0.1:$nport" --ca "$nca" "$@"; }
 nadm -c "define devclass tapes devtype=file directory=$scratch/tapes maxcapacity=64M" | sed 's/^/   /'
@@ -342,6 +361,35 @@ note "the tree at NEWPRIM is identical to the latest backup (diff -r)"
 "$top/coffer" --server "127.0.0.1:$nport" --ca "$nca" --node WEB01 --vmconfdir "$vmconf" restore vm mgmt01 --target-dir "$scratch/newprim-vm" 2>&1 |
 	grep -E "^VM" | sed 's/^/   /'
 cmp "$vmimg/mgmt01-root.raw" "$scratch/newprim-vm/mgmt01-root.raw" && note "mgmt01's disk at NEWPRIM is identical"
+
+step "Objectives: WEB01 must never be more than 24h behind (RPO), the site back within 72h (RTO)"
+nadm -c "update node web01 rpo=24h" | sed 's/^/   /'
+nadm -c "set rto 72h" | sed 's/^/   /'
+nadm --json -c "query node web01 format=detailed" >"$scratch/qn.json"
+python3 - "$scratch/qn.json" <<'PY'
+import json, sys
+r = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1])["rows"][0]
+print("   RPO %s: %s; newest copy here %s old, at the hot site %s old (last backup %s, last replication %s)" % (
+    r["rpo"], r["rpo_status"].upper(), r["newest_copy_here_age"], r["newest_copy_hotsite_age"],
+    r["last_backup"], r["last_replication"]))
+PY
+
+step "Metrics for Prometheus: the same state over HTTP on loopback ($nmetrics)"
+python3 - "$nmetrics" <<'PY'
+import re, sys, urllib.request
+page = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+for line in page.splitlines():
+    if re.match(r'coffer_(node_rpo_met|node_newest_copy_age_seconds|pool_logical_bytes|pool_stored_bytes|sessions_started_total|received_bytes_total)\b', line):
+        print("   " + line)
+PY
+
+step "The recovery plan (prepare): written from live state, readable at 3 a.m."
+nadm --json -c "prepare" >"$scratch/prepare.json" || true
+plan=$(json plan_file <"$scratch/prepare.json")
+note "$plan: $(grep -c '' "$plan") lines, stanzas: $(sed -n 's/^begin //p' "$plan" | tr '\n' ' ')"
+sed -n '/^begin PLAN.SUMMARY/,/^end PLAN.SUMMARY/p' "$plan" | sed 's/^/   | /'
+note "...then the failover runbook starts:"
+sed -n '/^begin RECOVERY.SCRIPT.FAILOVER/,/^end RECOVERY.SCRIPT.FAILOVER/p' "$plan" | sed -n '2,12p' | sed 's/^/   | /'
 kill -TERM "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; srv_pid=
 
 step "Stopping the hot site"
