@@ -362,6 +362,10 @@ note "the tree at NEWPRIM is identical to the latest backup (diff -r)"
 	grep -E "^VM" | sed 's/^/   /'
 cmp "$vmimg/mgmt01-root.raw" "$scratch/newprim-vm/mgmt01-root.raw" && note "mgmt01's disk at NEWPRIM is identical"
 
+step "The primary's pool, inspected offline (coffer-pool on the stopped server)"
+"$top/coffer-pool" --db "$scratch/primary/catalog.db" stats "$scratch/primary/pool" | sed 's/^/   /'
+"$top/coffer-pool" --db "$scratch/primary/catalog.db" audit "$scratch/primary/pool" | sed 's/^/   /'
+
 step "Objectives: WEB01 must never be more than 24h behind (RPO), the site back within 72h (RTO)"
 nadm -c "update node web01 rpo=24h" | sed 's/^/   /'
 nadm -c "set rto 72h" | sed 's/^/   /'
@@ -390,14 +394,11 @@ note "$plan: $(grep -c '' "$plan") lines, stanzas: $(sed -n 's/^begin //p' "$pla
 sed -n '/^begin PLAN.SUMMARY/,/^end PLAN.SUMMARY/p' "$plan" | sed 's/^/   | /'
 note "...then the failover runbook starts:"
 sed -n '/^begin RECOVERY.SCRIPT.FAILOVER/,/^end RECOVERY.SCRIPT.FAILOVER/p' "$plan" | sed -n '2,12p' | sed 's/^/   | /'
+
+step "Stopping NEWPRIM and the hot site"
 kill -TERM "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; srv_pid=
-
-step "Stopping the hot site"
 kill -TERM "$hot_pid"; wait "$hot_pid" 2>/dev/null || true; hot_pid=
-
-step "The primary's pool, inspected offline (coffer-pool on the stopped server)"
-"$top/coffer-pool" --db "$scratch/primary/catalog.db" stats "$scratch/primary/pool" | sed 's/^/   /'
-"$top/coffer-pool" --db "$scratch/primary/catalog.db" audit "$scratch/primary/pool" | sed 's/^/   /'
+note "the plan was $plan (the scratch directory is kept with KEEP=1)"
 
 step "Done"
 note "Everything above ran on this machine, in $scratch."
