@@ -98,7 +98,8 @@ int adm_upper(const char *s, char *out, size_t len);
 const char *adm_fmt_time(int64_t t, char *buf, size_t len);
 /* Count as text; CAT_NOLIMIT as "NOLIMIT". */
 const char *adm_fmt_limit(int v, char *buf, size_t len);
-/* Duration as "24h", "90m", "45s" (the largest exact unit up to hours). */
+/* Duration as "24h", "90m", "45s" (the largest exact unit up to hours;
+ * "none" for 0). */
 const char *adm_fmt_duration(int64_t s, char *buf, size_t len);
 const char *adm_fmt_u64(uint64_t v, char *buf, size_t len);
 

@@ -17,6 +17,7 @@
 #include "adm_int.h"
 #include "cat.h"
 #include "err.h"
+#include "rpo.h"
 
 int
 adm_tokenize(const char *line, struct adm_toks *tk, struct err *e)
@@ -415,16 +416,11 @@ adm_fmt_limit(int v, char *buf, size_t len)
 	return buf;
 }
 
+/* One spelling of objectives everywhere: the plan's, the tables'. */
 const char *
 adm_fmt_duration(int64_t s, char *buf, size_t len)
 {
-	if (s % 3600 == 0)
-		snprintf(buf, len, "%" PRId64 "h", s / 3600);
-	else if (s % 60 == 0)
-		snprintf(buf, len, "%" PRId64 "m", s / 60);
-	else
-		snprintf(buf, len, "%" PRId64 "s", s);
-	return buf;
+	return rpo_fmt_target(s, buf, len);
 }
 
 const char *
