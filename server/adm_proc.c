@@ -686,9 +686,9 @@ job_start(struct adm_ctx *x, struct job *j)
 		if (id != 0)
 			return r;
 	} else {
+		/* From here j belongs to the process, which frees it. */
 		r = proc_start(x->env->procs, name, job_run, j, job_free,
 		    PROC_EXCLUSIVE, &id, &e);
-		j = NULL;
 	}
 	if (r == COFFER_EBUSY)
 		return adm_error(x, r, "ANR0943E %s: A %s process is already "

@@ -7,6 +7,8 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config
 libsqlite3-dev libssl-dev libzstd-dev libevent-dev libcmocka-dev libxml2-dev
 openssl sqlite3 clang qemu-utils hercules"
+# cppcheck: tools/test.sh runs it over the product's code.
+PKGS="$PKGS cppcheck"
 
 missing=
 for p in $PKGS; do
