@@ -45,6 +45,7 @@ build_run() {	# name sources...
 build_run wire "$s/common/wire.c" "$s/common/proto.c"
 build_run container "$s/storage-pools/pool_container.c" "$s/common/codec.c"
 build_run vm_xml "$s/client/vm_xml.c"
+build_run opt "$s/client/opt.c"
 build_run vol "$s/storage-pools/vol_dev_file.c" "$s/storage-pools/vol_label.c" \
     "$s/storage-pools/vol_crypt.c" "$s/storage-pools/vol_reader.c" \
     "$s/storage-pools/vol_info.c" "$s/common/passwd.c"
@@ -56,7 +57,7 @@ build_server_lib() {
 	mkdir -p "$T/obj"
 	for f in "$s"/common/*.c "$s"/storage-pools/*.c "$s"/server/*.c; do
 		case ${f##*/} in
-		cofferd.c|srv_net.c|sess.c|sess_admin.c|sess_node.c|sess_repl.c|metrics.c) continue ;;
+		cofferd.c|srv_net.c|sess.c|sess_admin.c|sess_node.c|sess_repl.c|sess_sched.c|metrics.c) continue ;;
 		err.c|util.c|crc32c.c) continue ;;	# in $common
 		esac
 		echo "$f"
@@ -74,6 +75,7 @@ build_server_lib() {
 if build_server_lib; then
 	inc="$inc -I$s/server"
 	build_run sess "$s/server/sess_node.c" "$s/server/sess_repl.c" \
-	    "$T/libfzserver.a" -lsqlite3 -lssl
+	    "$s/server/sess_sched.c" "$T/libfzserver.a" -lsqlite3 -lssl
+	build_run adm "$T/libfzserver.a" -lsqlite3 -lssl
 fi
 exit $fail
