@@ -135,7 +135,7 @@
  *   CHUNK_ASK, CHUNK_PUT, TXN_COMMIT and TXN_ABORT work as for a node's
  *   backup and commit REPL_OBJ/DEL/STATE in batches.
  *
- * Client scheduler (node sessions; server/sess_sched.c, client/sched.c):
+ * Client scheduler (node sessions; server/sess_sched.c, client/scheduler.c):
  *   SCHED_QUERY  c>s (empty)                      -> SCHED_NEXT
  *   SCHED_NEXT   s>c i64 server now, u32 queryschedperiod override in
  *                   seconds (0: none, the client's own), u8 randomize

@@ -10,7 +10,8 @@ T = dict(FS_OPEN=10, INV_GET=12, CHUNK_ASK=14, CHUNK_PUT=16, OBJ_PUT=17,
          OBJ_META=18, OBJ_GONE=19, TXN_COMMIT=20, OBJ_RECIPE=22,
          TXN_ABORT=24, FS_LIST=30, OBJ_LIST=32, CHUNK_GET=34,
          REPL_NODE=60, REPL_FS=61, REPL_LIST=63, REPL_OBJ=65, REPL_DEL=66,
-         REPL_STATE=67, REPL_DONE=68, REPL_CHUNK_GET=70)
+         REPL_STATE=67, REPL_DONE=68, REPL_CHUNK_GET=70,
+         SCHED_QUERY=40, SCHED_REPORT=42)
 
 def u8(v): return struct.pack("<B", v)
 def u32(v): return struct.pack("<I", v)
@@ -65,6 +66,11 @@ repl = (frame("REPL_NODE", s("NODE2") + s("x") + s("STANDARD") + s("") +
         frame("TXN_COMMIT", u64(2) + u8(0)) +
         frame("REPL_DONE", s("NODE2") + i64(1700000002) + i64(1700000000)))
 repair = frame("REPL_CHUNK_GET", u32(2) + H + bytes(32))
+sched = (frame("SCHED_QUERY") +
+         frame("SCHED_REPORT", s("STANDARD") + s("NIGHTLY") + i64(1700000000) +
+               u8(1) + u8(0) + s("")) +
+         frame("SCHED_REPORT", s("STANDARD") + s("NIGHTLY") + i64(1700000000) +
+               u8(2) + u8(4) + s("ANS1802E some files failed")))
 
 out = sys.argv[1] if len(sys.argv) > 1 else "corpus/sess"
 os.makedirs(out, exist_ok=True)
@@ -72,6 +78,6 @@ os.makedirs(out, exist_ok=True)
 for name, kind, body in [("backup", 0, backup), ("vm", 0, vm),
                          ("restore", 0, backup + restore),
                          ("abort", 0, abort), ("repl", 1, repl),
-                         ("repair", 1, repl + repair)]:
+                         ("repair", 1, repl + repair), ("sched", 0, sched)]:
     with open(os.path.join(out, name), "wb") as f:
         f.write(bytes([kind]) + body)
