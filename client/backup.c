@@ -374,6 +374,10 @@ on_need(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 
 		if (!(bits[i / 8] & (1u << (i % 8))))
 			continue;
+		if (codec == 0 && len == 0 && b->raw_len[i] > 0)
+			return err_set(e, COFFER_ECORRUPT, "the server lacks a "
+			    "block of the previous version that this "
+			    "incremental VM backup names");
 		if (codec == 0) {
 			/* Expected on the server, but it lacks it after all. */
 			if ((r = codec_encode(bk->codec, data, len, bk->cbuf,
@@ -442,9 +446,13 @@ batch_add(struct bk *bk, const struct ingest_chunk *c, struct err *e)
 {
 	struct batch *b = bk->open;
 	uint32_t const i = b->n;
-	/* A known chunk was not compressed: keep its raw bytes (codec 0). */
+	/*
+	 * A known chunk was not compressed: keep its raw bytes (codec 0).
+	 * One named from the previous version (ingest_known) has none.
+	 */
 	const uint8_t *data = c->stored ? c->stored : c->raw;
-	uint32_t const len = c->stored ? c->stored_len : c->raw_len;
+	uint32_t const len = c->stored ? c->stored_len : c->raw ?
+	    c->raw_len : 0;
 
 	if (b->data_len + len > b->data_cap) {
 		/* One allocation per batch: the limit and one more chunk. */
@@ -464,7 +472,8 @@ batch_add(struct bk *bk, const struct ingest_chunk *c, struct err *e)
 	b->codec[i] = c->stored ? c->codec : 0;
 	b->off[i] = b->data_len;
 	b->len[i] = len;
-	memcpy(b->data + b->data_len, data, len);
+	if (len > 0)
+		memcpy(b->data + b->data_len, data, len);
 	b->data_len += len;
 	b->n++;
 	if (b->n == PROTO_CHUNK_BATCH || b->data_len >= BACKUP_BATCH_BYTES)
@@ -571,7 +580,7 @@ sink_has(void *arg, const uint8_t hash[HASH_LEN])
  */
 static int
 learn_previous(struct bk *bk, const char *path, size_t path_len,
-    struct err *e)
+    uint8_t **keep, size_t *keep_len, struct err *e)
 {
 	struct wire_buf b;
 	struct wire_rd rd;
@@ -589,6 +598,10 @@ learn_previous(struct bk *bk, const char *path, size_t path_len,
 	if (wire_get_bytes(&rd, PROTO_RECIPE_MAX, &rec, &len, NULL) != 0 ||
 	    pool_recipe_count(rec, len, &n, NULL) != 0)
 		return 0;
+	if (keep != NULL && len > 0 && (*keep = malloc(len)) != NULL) {
+		memcpy(*keep, rec, len);
+		*keep_len = len;
+	}
 	pthread_rwlock_wrlock(&bk->known_lock);
 	if (bk->known.n + n > BACKUP_KNOWN_MAX)
 		hset_free(&bk->known);	/* bounded: forget older files */
@@ -1095,7 +1108,8 @@ process(struct bk *bk, const struct walk_ent *w, const struct proto_obj *v,
 	if (action == MERGE_SEND && type == CLIENT_OBJ_FILE) {
 		if (v != NULL && inv.type == CLIENT_OBJ_FILE &&
 		    w->st.st_size >= BACKUP_LEARN_MIN &&
-		    (r = learn_previous(bk, w->path, w->path_len, e)) != 0)
+		    (r = learn_previous(bk, w->path, w->path_len, NULL, NULL,
+		    e)) != 0)
 			return r;
 		return backup_file(bk, w, e);
 	}
@@ -1513,7 +1527,8 @@ vm_put_disk(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
 	int r;
 
 	/* What the server has of this disk need not be compressed again. */
-	if ((r = learn_previous(bk, d->path, strlen(d->path), e)) != 0)
+	if ((r = learn_previous(bk, d->path, strlen(d->path), NULL,
+	    NULL, e)) != 0)
 		return r;
 	if ((o = bobj_new(OP_PUT, d->path, strlen(d->path), e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
@@ -1551,6 +1566,183 @@ vm_put_disk(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
 	    ts_ns(&st2.st_mtim) != ts_ns(&d->st.st_mtim))
 		o->fail = "changed while it was being read (is the VM "
 		    "running?)";
+	return 0;
+}
+
+/*
+ * Name the previous version's chunks for the clean run [off, off + len)
+ * of a disk read incrementally; *ci and *co are the cursor in rec (entry
+ * index and its offset).  Zero runs may be cut, data blocks not: both
+ * versions are cut in BACKUP_IMAGE_BLOCK blocks aligned to the image.
+ */
+static int
+src_reuse(struct bk *bk, const uint8_t *rec, size_t n, size_t *ci,
+    uint64_t *co, uint64_t off, uint64_t len, struct err *e)
+{
+	uint64_t const end = off + len;
+	int r;
+
+	while (off < end) {
+		uint64_t es, ee, a, b;
+
+		if (*ci >= n)
+			return err_set(e, COFFER_ECORRUPT, "the previous "
+			    "version is shorter than the disk");
+		es = *co;
+		ee = es + pool_recipe_len(rec, *ci);
+		if (ee <= off) {
+			*co = ee;
+			(*ci)++;
+			continue;
+		}
+		a = off > es ? off : es;
+		b = end < ee ? end : ee;
+		if (pool_recipe_is_zero(rec, *ci)) {
+			r = ingest_zero(bk->ig, b - a, e);
+		} else if (a != es || b != ee) {
+			return err_set(e, COFFER_ECORRUPT, "the previous "
+			    "version's blocks are not aligned to the disk's");
+		} else {
+			r = ingest_known(bk->ig, pool_recipe_hash(rec, *ci),
+			    (uint32_t)(ee - es), e);
+		}
+		if (r != 0)
+			return r;
+		off = b;
+	}
+	return 0;
+}
+
+/* Read [off, off + len) of the source into the open object. */
+static int
+src_read(struct bk *bk, const struct backup_src *src, uint8_t *buf,
+    size_t cap, uint64_t off, uint64_t len, uint64_t *got, struct err *e)
+{
+	int r;
+
+	while (len > 0) {
+		size_t const n = len < cap ? (size_t)len : cap;
+
+		if ((r = src->pread(src->arg, buf, n, off, e)) != 0 ||
+		    (r = ingest_write(bk->ig, buf, n, e)) != 0)
+			return r;
+		*got += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * The disk through its source into the object just begun: data read,
+ * zeros skipped, clean blocks reused.  On error the object is abandoned.
+ */
+static int
+src_ingest(struct bk *bk, const struct backup_src *src, const uint8_t *rec,
+    size_t rec_len, uint64_t *got, struct err *e)
+{
+	size_t const cap = 1u << 20;
+	size_t n = 0, ci = 0;
+	uint64_t off = 0, co = 0;
+	uint8_t *buf = NULL;
+	int r;
+
+	if (rec != NULL && pool_recipe_count(rec, rec_len, &n, e) != 0) {
+		r = COFFER_ECORRUPT;
+		goto out;
+	}
+	if ((buf = malloc(cap)) == NULL) {
+		r = err_set(e, COFFER_ENOMEM, "out of memory");
+		goto out;
+	}
+	while (off < src->size) {
+		uint64_t len = 0;
+		int kind = BACKUP_EXT_DATA;
+
+		if ((r = src->extent(src->arg, off, &len, &kind, e)) != 0)
+			goto out;
+		if (len == 0 || len > src->size - off) {
+			r = err_set(e, COFFER_EINTERNAL, "disk source: extent "
+			    "of %" PRIu64 " bytes at %" PRIu64, len, off);
+			goto out;
+		}
+		if (kind == BACKUP_EXT_CLEAN && rec == NULL) {
+			r = err_set(e, COFFER_ECORRUPT, "no previous version "
+			    "to take unchanged blocks from");
+			goto out;
+		}
+		if (kind == BACKUP_EXT_ZERO)
+			r = ingest_zero(bk->ig, len, e);
+		else if (kind == BACKUP_EXT_CLEAN)
+			r = src_reuse(bk, rec, n, &ci, &co, off, len, e);
+		else
+			r = src_read(bk, src, buf, cap, off, len, got, e);
+		if (r != 0)
+			goto out;
+		off += len;
+	}
+	r = ingest_end(bk->ig, e);
+out:
+	free(buf);
+	if (r != 0)
+		(void)ingest_abort(bk->ig, NULL);
+	return r;
+}
+
+/*
+ * A disk read through a backup_src (a running domain's NBD export).
+ * The recipe of the active version is fetched first: it names the
+ * chunks of the blocks the source reports clean.
+ */
+static int
+vm_put_src(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
+    struct err *e)
+{
+	const struct backup_src *src = d->src;
+	uint8_t *rec = NULL;
+	size_t rec_len = 0;
+	uint64_t got = 0;
+	struct bobj *o;
+	struct err fe;
+	int r;
+
+	if ((r = learn_previous(bk, d->path, strlen(d->path),
+	    src->incremental ? &rec : NULL, &rec_len, e)) != 0)
+		return r;
+	if ((o = bobj_new(OP_PUT, d->path, strlen(d->path), e)) == NULL) {
+		free(rec);
+		return e ? e->code : COFFER_ENOMEM;
+	}
+	bobj_set_stat(o, CLIENT_OBJ_VMDISK, &d->st);
+	if ((r = bobj_set_link(o, d->link, strlen(d->link), e)) != 0) {
+		bobj_free(o);
+		free(rec);
+		return r;
+	}
+	err_clear(&fe);
+	if ((r = ingest_begin_fixed(bk->ig, o, BACKUP_IMAGE_BLOCK, e)) != 0) {
+		bobj_free(o);
+		free(rec);
+		return r;
+	}
+	if (src->incremental && rec == NULL) {
+		r = err_set(&fe, COFFER_ECORRUPT, "the server sent no recipe "
+		    "of its previous version");
+		(void)ingest_abort(bk->ig, NULL);
+	} else {
+		r = src_ingest(bk, src, rec, rec_len, &got, &fe);
+	}
+	free(rec);
+	bk->st->bytes_inspected += got;
+	if (r != 0) {
+		if (bk->fatal || r == COFFER_ENOMEM) {
+			if (e != NULL)
+				*e = fe;
+			return r;
+		}
+		say(bk, "VM %s: %s: %s; not backed up", vm, d->path, fe.msg);
+		bk->st->failed++;
+	}
 	return 0;
 }
 
@@ -1597,6 +1789,41 @@ vm_gone(struct bk *bk, const struct backup_vm *vm, struct err *e)
 	return 0;
 }
 
+/*
+ * The caller's hook before the disks: a failure there fails the VM (no
+ * version), not the session.
+ */
+static int
+vm_before(struct bk *bk, const struct backup_vm *vm,
+    struct backup_vm_result *res, struct err *e)
+{
+	int64_t *prev;
+	struct err he;
+	int r;
+
+	if ((prev = calloc(vm->nobjs + 1, sizeof(*prev))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	for (size_t i = 0; i < vm->nobjs; i++) {
+		const struct proto_obj *v = vm_prev(bk, vm->objs[i].path);
+
+		prev[i] = v != NULL ? v->ctime_ns : 0;
+	}
+	err_clear(&he);
+	r = vm->before_disks(vm->arg, prev, &he);
+	free(prev);
+	if (r == 0)
+		return 0;
+	if (r == COFFER_ENOMEM) {
+		if (e != NULL)
+			*e = he;
+		return r;
+	}
+	say(bk, "VM %s: %s; not backed up", vm->name, he.msg);
+	bk->st->failed++;
+	res->hook_failed = 1;
+	return 0;
+}
+
 int
 backup_vm(struct backup_sess *s, const struct backup_vm *vm,
     struct backup_vm_result *res, struct err *e)
@@ -1616,16 +1843,22 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 	bk->atomic = 1;
 	if ((r = vm_inventory(bk, e)) != 0)
 		goto out;
+	if (vm->before_disks != NULL && (r = vm_before(bk, vm, res, e)) != 0)
+		goto out;
 	for (size_t i = 0; i < vm->nobjs; i++) {
 		const struct backup_vm_obj *d = &vm->objs[i];
 		const struct proto_obj *v;
 
 		st->inspected++;
+		if (res->hook_failed)
+			break;
 		if (d->type == CLIENT_OBJ_VMCONF) {
 			r = vm_put_config(bk, d, e);
 		} else {
 			v = vm_prev(bk, d->path);
-			if (vm_disk_unchanged(v, d))
+			if (d->src != NULL)
+				r = vm_put_src(bk, vm->name, d, e);
+			else if (vm_disk_unchanged(v, d))
 				res->unchanged++;
 			else
 				r = vm_put_disk(bk, vm->name, d, e);
