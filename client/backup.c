@@ -1742,7 +1742,12 @@ vm_put_src(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
 		}
 		say(bk, "VM %s: %s: %s; not backed up", vm, d->path, fe.msg);
 		bk->st->failed++;
+		return 0;
 	}
+	say(bk, "VM %s: disk %s: %" PRIu64 " bytes read (%s)", vm,
+	    d->path + (strncmp(d->path, "/disks/", 7) == 0 ? 7 : 0), got,
+	    src->incremental ? "changed blocks only" :
+	    "whole disk, holes skipped");
 	return 0;
 }
 
