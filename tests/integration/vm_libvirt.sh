@@ -30,8 +30,9 @@ for p in libvirtd virsh qemu-system-x86_64 qemu-img; do
 	    "qemu-system-x86 qemu-utils)"
 done
 # One system libvirtd per machine: its QEMU driver state is shared.
-if [ -f /run/libvirtd.pid ] && kill -0 "$(cat /run/libvirtd.pid)" 2>/dev/null; then
-	skip "a libvirtd already runs on this machine"
+if [ -f /run/libvirtd.pid ] && kill -0 "$(cat /run/libvirtd.pid)" 2>/dev/null ||
+    pgrep -x libvirtd >/dev/null 2>&1; then
+	skip "a libvirtd already runs on this machine (its QEMU driver state is shared)"
 fi
 
 LV="$T/libvirt"
