@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -535,6 +536,8 @@ job_free(struct vm_lv_backup *bk)
 	}
 	free(bk->disks);
 	if (bk->dir[0] != '\0') {
+		snprintf(p, sizeof(p), "%s/pid", bk->dir);
+		(void)unlink(p);
 		(void)unlink(bk->sock);
 		(void)rmdir(bk->dir);
 	}
@@ -582,9 +585,54 @@ choose_bases(struct vm_lv_backup *bk, const struct vm_dom *dom,
 	}
 }
 
+/*
+ * A pull-mode backup that a coffer killed midway left running (its
+ * socket is in a coffer-vm. directory whose pid file names a process
+ * that is gone, or the directory is gone): end it, so that this backup
+ * can start.  Someone else's job is left alone.  1 when one was ended.
+ */
+static int
+stale_job(struct vm_lv_backup *bk, const char *vm, FILE *log)
+{
+	char *xml, *p, *q, dir[256], pidf[300];
+	long pid = 0;
+	FILE *f;
+	int stale;
+
+	if ((xml = virDomainBackupGetXMLDesc(bk->dom, 0)) == NULL)
+		return 0;
+	p = strstr(xml, "socket='");
+	q = p != NULL ? strchr(p + 8, '\'') : NULL;
+	if (q == NULL || (size_t)(q - p - 8) >= sizeof(dir) ||
+	    strstr(p, "/coffer-vm.") == NULL || strstr(p, "/coffer-vm.") > q) {
+		free(xml);
+		return 0;
+	}
+	memcpy(dir, p + 8, (size_t)(q - p - 8));
+	dir[q - p - 8] = '\0';
+	free(xml);
+	if ((p = strrchr(dir, '/')) != NULL)
+		*p = '\0';
+	snprintf(pidf, sizeof(pidf), "%s/pid", dir);
+	if ((f = fopen(pidf, "re")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+		stale = pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	} else {
+		stale = errno == ENOENT && access(dir, F_OK) != 0;
+	}
+	if (!stale || virDomainAbortJob(bk->dom) != 0)
+		return 0;
+	fprintf(log, "coffer: VM %s: ended a backup job left running by a "
+	    "coffer that is gone (pid %ld)\n", vm, pid);
+	return 1;
+}
+
 static int
 job_start(struct vm_lv_backup *bk, const struct vm_dom *dom,
-    const char *const *targets, size_t n, const char **inc, struct err *e)
+    const char *const *targets, size_t n, const char **inc, FILE *log,
+    struct err *e)
 {
 	struct sbuf bx, cx;
 	int r = 0;
@@ -595,7 +643,9 @@ job_start(struct vm_lv_backup *bk, const struct vm_dom *dom,
 	ckpt_xml(&cx, bk, dom, targets, n);
 	if (bx.oom || cx.oom)
 		r = err_set(e, COFFER_ENOMEM, "out of memory");
-	else if (virDomainBackupBegin(bk->dom, bx.p, cx.p, 0) != 0)
+	else if (virDomainBackupBegin(bk->dom, bx.p, cx.p, 0) != 0 &&
+	    (!stale_job(bk, dom->name, log) ||
+	    virDomainBackupBegin(bk->dom, bx.p, cx.p, 0) != 0))
 		r = lv_err(e, COFFER_EIO, "libvirt backup begin");
 	else
 		bk->job = 1;
@@ -608,6 +658,8 @@ static int
 job_dirs(struct vm_lv_backup *bk, struct err *e)
 {
 	const char *tmp = getenv("TMPDIR");
+	char pidf[96];
+	FILE *f;
 
 	/* qemu opens the scratch files and libvirt the socket: 0755. */
 	snprintf(bk->dir, sizeof(bk->dir), "%s/coffer-vm.XXXXXX",
@@ -618,6 +670,13 @@ job_dirs(struct vm_lv_backup *bk, struct err *e)
 	}
 	(void)chmod(bk->dir, 0755);
 	snprintf(bk->sock, sizeof(bk->sock), "%s/nbd.sock", bk->dir);
+	/* Whose job this is, should this process die with it (stale_job). */
+	snprintf(pidf, sizeof(pidf), "%s/pid", bk->dir);
+	if ((f = fopen(pidf, "we")) == NULL)
+		return err_sys(e, COFFER_EIO, "%s", pidf);
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0)
+		return err_sys(e, COFFER_EIO, "%s", pidf);
 	return 0;
 }
 
@@ -670,7 +729,7 @@ vm_lv_backup_begin(struct vm_lv *lv, const struct vm_dom *dom,
 	if ((r = job_dirs(bk, e)) != 0)
 		goto out;
 	choose_bases(bk, dom, targets, prev, n, names, inc, log);
-	if ((r = job_start(bk, dom, targets, n, inc, e)) != 0)
+	if ((r = job_start(bk, dom, targets, n, inc, log, e)) != 0)
 		goto out;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		bk->disks[i].target = targets[i];

@@ -231,6 +231,32 @@ vm --json restore vm vmlv01 --target-dir "$T/r4" >"$T/r4.json" 2>&1
 check "and that version restores whole" cmp "$T/vda.t3" "$T/r4/vmlv01-os.qcow2"
 check "no backup job is left running" jobnone
 
+# A coffer killed midway leaves its pull-mode job running: the next
+# backup ends it (its pid is gone) and goes on.  A job that is not
+# coffer's is left alone and the VM fails.
+pulljob() {	# pulljob DIR: a pull backup of vda with its socket in DIR
+	cat >"$T/pull.xml" <<XML
+<domainbackup mode='pull'><server transport='unix' socket='$1/nbd.sock'/>
+<disks><disk name='vda' backup='yes' type='file'><scratch file='$1/vda.scratch'/></disk><disk name='vdb' backup='no'/></disks></domainbackup>
+XML
+	V backup-begin vmlv01 "$T/pull.xml" >/dev/null
+}
+mkdir -p "$T/other" "$T/stale/coffer-vm.dead"
+sh -c 'echo $$ >"$1/pid"' sh "$T/stale/coffer-vm.dead"
+pulljob "$T/other"
+vm --json backup vm vmlv01 >"$T/b5.json" 2>"$T/b5.err"
+check "a backup job that is not coffer's fails the VM" \
+    test "$(json_get "$T/b5.json" rc)" != 0
+check "and is left running" sh -c "! virsh -q -c '$URI' domjobinfo vmlv01 | grep -q 'Job type:.*None'"
+V domjobabort vmlv01 >/dev/null 2>&1
+i=0; until jobnone || [ $i -gt 40 ]; do sleep 0.25; i=$((i + 1)); done
+pulljob "$T/stale/coffer-vm.dead"
+vm --json backup vm vmlv01 >"$T/b6.json" 2>"$T/b6.err"
+check "a job a dead coffer left is ended and the backup goes on" \
+    test "$(json_get "$T/b6.json" rc)" = 0
+check "and says so" grep -q "ended a backup job left running by a coffer that is gone" "$T/b6.err"
+check "no backup job is left running" jobnone
+
 # A failed backup (the server is gone) leaves no job and no new checkpoint.
 cp0=$(V checkpoint-list vmlv01 --name | sort)
 stop_server
