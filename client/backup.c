@@ -46,6 +46,7 @@
 #include "progress.h"
 #include "proto.h"
 #include "util.h"
+#include "vm_source.h"
 #include "walk.h"
 #include "wire.h"
 
@@ -374,6 +375,10 @@ on_need(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 
 		if (!(bits[i / 8] & (1u << (i % 8))))
 			continue;
+		if (codec == 0 && len == 0 && b->raw_len[i] > 0)
+			return err_set(e, COFFER_ECORRUPT, "the server lacks a "
+			    "block of the previous version that this "
+			    "incremental VM backup names");
 		if (codec == 0) {
 			/* Expected on the server, but it lacks it after all. */
 			if ((r = codec_encode(bk->codec, data, len, bk->cbuf,
@@ -442,9 +447,13 @@ batch_add(struct bk *bk, const struct ingest_chunk *c, struct err *e)
 {
 	struct batch *b = bk->open;
 	uint32_t const i = b->n;
-	/* A known chunk was not compressed: keep its raw bytes (codec 0). */
+	/*
+	 * A known chunk was not compressed: keep its raw bytes (codec 0).
+	 * One named from the previous version (ingest_known) has none.
+	 */
 	const uint8_t *data = c->stored ? c->stored : c->raw;
-	uint32_t const len = c->stored ? c->stored_len : c->raw_len;
+	uint32_t const len = c->stored ? c->stored_len : c->raw ?
+	    c->raw_len : 0;
 
 	if (b->data_len + len > b->data_cap) {
 		/* One allocation per batch: the limit and one more chunk. */
@@ -464,7 +473,8 @@ batch_add(struct bk *bk, const struct ingest_chunk *c, struct err *e)
 	b->codec[i] = c->stored ? c->codec : 0;
 	b->off[i] = b->data_len;
 	b->len[i] = len;
-	memcpy(b->data + b->data_len, data, len);
+	if (len > 0)
+		memcpy(b->data + b->data_len, data, len);
 	b->data_len += len;
 	b->n++;
 	if (b->n == PROTO_CHUNK_BATCH || b->data_len >= BACKUP_BATCH_BYTES)
@@ -571,7 +581,7 @@ sink_has(void *arg, const uint8_t hash[HASH_LEN])
  */
 static int
 learn_previous(struct bk *bk, const char *path, size_t path_len,
-    struct err *e)
+    uint8_t **keep, size_t *keep_len, struct err *e)
 {
 	struct wire_buf b;
 	struct wire_rd rd;
@@ -589,6 +599,10 @@ learn_previous(struct bk *bk, const char *path, size_t path_len,
 	if (wire_get_bytes(&rd, PROTO_RECIPE_MAX, &rec, &len, NULL) != 0 ||
 	    pool_recipe_count(rec, len, &n, NULL) != 0)
 		return 0;
+	if (keep != NULL && len > 0 && (*keep = malloc(len)) != NULL) {
+		memcpy(*keep, rec, len);
+		*keep_len = len;
+	}
 	pthread_rwlock_wrlock(&bk->known_lock);
 	if (bk->known.n + n > BACKUP_KNOWN_MAX)
 		hset_free(&bk->known);	/* bounded: forget older files */
@@ -1095,7 +1109,8 @@ process(struct bk *bk, const struct walk_ent *w, const struct proto_obj *v,
 	if (action == MERGE_SEND && type == CLIENT_OBJ_FILE) {
 		if (v != NULL && inv.type == CLIENT_OBJ_FILE &&
 		    w->st.st_size >= BACKUP_LEARN_MIN &&
-		    (r = learn_previous(bk, w->path, w->path_len, e)) != 0)
+		    (r = learn_previous(bk, w->path, w->path_len, NULL, NULL,
+		    e)) != 0)
 			return r;
 		return backup_file(bk, w, e);
 	}
@@ -1513,7 +1528,8 @@ vm_put_disk(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
 	int r;
 
 	/* What the server has of this disk need not be compressed again. */
-	if ((r = learn_previous(bk, d->path, strlen(d->path), e)) != 0)
+	if ((r = learn_previous(bk, d->path, strlen(d->path), NULL,
+	    NULL, e)) != 0)
 		return r;
 	if ((o = bobj_new(OP_PUT, d->path, strlen(d->path), e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
@@ -1551,6 +1567,68 @@ vm_put_disk(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
 	    ts_ns(&st2.st_mtim) != ts_ns(&d->st.st_mtim))
 		o->fail = "changed while it was being read (is the VM "
 		    "running?)";
+	return 0;
+}
+
+/*
+ * A disk read through a backup_src (a running domain's NBD export).
+ * The recipe of the active version is fetched first: it names the
+ * chunks of the blocks the source reports clean.
+ */
+static int
+vm_put_src(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
+    struct err *e)
+{
+	const struct backup_src *src = d->src;
+	uint8_t *rec = NULL;
+	size_t rec_len = 0;
+	uint64_t got = 0;
+	struct bobj *o;
+	struct err fe;
+	int r;
+
+	if ((r = learn_previous(bk, d->path, strlen(d->path),
+	    src->incremental ? &rec : NULL, &rec_len, e)) != 0)
+		return r;
+	if ((o = bobj_new(OP_PUT, d->path, strlen(d->path), e)) == NULL) {
+		free(rec);
+		return e ? e->code : COFFER_ENOMEM;
+	}
+	bobj_set_stat(o, CLIENT_OBJ_VMDISK, &d->st);
+	if ((r = bobj_set_link(o, d->link, strlen(d->link), e)) != 0) {
+		bobj_free(o);
+		free(rec);
+		return r;
+	}
+	err_clear(&fe);
+	if ((r = ingest_begin_fixed(bk->ig, o, BACKUP_IMAGE_BLOCK, e)) != 0) {
+		bobj_free(o);
+		free(rec);
+		return r;
+	}
+	if (src->incremental && rec == NULL) {
+		r = err_set(&fe, COFFER_ECORRUPT, "the server sent no recipe "
+		    "of its previous version");
+		(void)ingest_abort(bk->ig, NULL);
+	} else {
+		r = vm_src_ingest(bk->ig, src, rec, rec_len, &got, &fe);
+	}
+	free(rec);
+	bk->st->bytes_inspected += got;
+	if (r != 0) {
+		if (bk->fatal || r == COFFER_ENOMEM) {
+			if (e != NULL)
+				*e = fe;
+			return r;
+		}
+		say(bk, "VM %s: %s: %s; not backed up", vm, d->path, fe.msg);
+		bk->st->failed++;
+		return 0;
+	}
+	say(bk, "VM %s: disk %s: %" PRIu64 " bytes read (%s)", vm,
+	    d->path + (strncmp(d->path, "/disks/", 7) == 0 ? 7 : 0), got,
+	    src->incremental ? "changed blocks only" :
+	    "whole disk, holes skipped");
 	return 0;
 }
 
@@ -1597,6 +1675,41 @@ vm_gone(struct bk *bk, const struct backup_vm *vm, struct err *e)
 	return 0;
 }
 
+/*
+ * The caller's hook before the disks: a failure there fails the VM (no
+ * version), not the session.
+ */
+static int
+vm_before(struct bk *bk, const struct backup_vm *vm,
+    struct backup_vm_result *res, struct err *e)
+{
+	int64_t *prev;
+	struct err he;
+	int r;
+
+	if ((prev = calloc(vm->nobjs + 1, sizeof(*prev))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	for (size_t i = 0; i < vm->nobjs; i++) {
+		const struct proto_obj *v = vm_prev(bk, vm->objs[i].path);
+
+		prev[i] = v != NULL ? v->ctime_ns : 0;
+	}
+	err_clear(&he);
+	r = vm->before_disks(vm->arg, prev, &he);
+	free(prev);
+	if (r == 0)
+		return 0;
+	if (r == COFFER_ENOMEM) {
+		if (e != NULL)
+			*e = he;
+		return r;
+	}
+	say(bk, "VM %s: %s; not backed up", vm->name, he.msg);
+	bk->st->failed++;
+	res->hook_failed = 1;
+	return 0;
+}
+
 int
 backup_vm(struct backup_sess *s, const struct backup_vm *vm,
     struct backup_vm_result *res, struct err *e)
@@ -1616,16 +1729,22 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 	bk->atomic = 1;
 	if ((r = vm_inventory(bk, e)) != 0)
 		goto out;
+	if (vm->before_disks != NULL && (r = vm_before(bk, vm, res, e)) != 0)
+		goto out;
 	for (size_t i = 0; i < vm->nobjs; i++) {
 		const struct backup_vm_obj *d = &vm->objs[i];
 		const struct proto_obj *v;
 
 		st->inspected++;
+		if (res->hook_failed)
+			break;
 		if (d->type == CLIENT_OBJ_VMCONF) {
 			r = vm_put_config(bk, d, e);
 		} else {
 			v = vm_prev(bk, d->path);
-			if (vm_disk_unchanged(v, d))
+			if (d->src != NULL)
+				r = vm_put_src(bk, vm->name, d, e);
+			else if (vm_disk_unchanged(v, d))
 				res->unchanged++;
 			else
 				r = vm_put_disk(bk, vm->name, d, e);

@@ -81,6 +81,32 @@ int backup_run(struct net_conn *c, const struct backup_params *p,
  * the image, holes skipped unread, and only blocks the server lacks
  * travel.  Disks no longer in the XML are deactivated.
  */
+/*
+ * A disk read through something else than its image file: a running
+ * domain's disk exported over NBD by a libvirt pull-mode backup
+ * (vm_libvirt.c).  extent() describes the disk from off on: *len bytes
+ * (whole BACKUP_IMAGE_BLOCK blocks, but for the disk's last block) of
+ * one kind.  BACKUP_EXT_CLEAN blocks did not change since the version
+ * the source's checkpoint belongs to (incremental set): they are not
+ * read, and the new version names the previous version's chunks for
+ * them, so that every version is a whole image.
+ */
+enum {
+	BACKUP_EXT_DATA = 0,	/* read it */
+	BACKUP_EXT_ZERO,	/* a hole or zeros: not read, not stored */
+	BACKUP_EXT_CLEAN	/* unchanged: the previous version's chunks */
+};
+
+struct backup_src {
+	uint64_t	 size;		/* the disk's size as the guest sees it */
+	int		 incremental;	/* extent() may answer CLEAN */
+	int		(*extent)(void *arg, uint64_t off, uint64_t *len,
+			    int *kind, struct err *e);
+	int		(*pread)(void *arg, void *buf, size_t n, uint64_t off,
+			    struct err *e);
+	void		*arg;
+};
+
 struct backup_vm_obj {
 	const char	*path;		/* "/domain.xml", "/disks/vda" */
 	int		 type;		/* CLIENT_OBJ_VMCONF or _VMDISK */
@@ -89,12 +115,23 @@ struct backup_vm_obj {
 	size_t		 len;
 	int		 fd;		/* a disk: the image, open */
 	struct stat	 st;		/* its (or the XML file's) stat */
+	struct backup_src *src;		/* non-NULL: read through it, not fd */
 };
 
 struct backup_vm {
 	const char		*name;
 	struct backup_vm_obj	*objs;
 	size_t			 nobjs;
+	/*
+	 * Optional: called once the server's active version is known and
+	 * before any disk is read, with the ctime (ns) of each object's
+	 * active version (0: none), indexed like objs.  A live backup
+	 * starts its job here and sets the disks' src (vm_backup.c).
+	 */
+	int			(*before_disks)(void *arg,
+				    const int64_t *prev_ctime,
+				    struct err *e);
+	void			*arg;
 };
 
 struct backup_vm_result {
@@ -104,6 +141,7 @@ struct backup_vm_result {
 	uint64_t	bytes_read;
 	uint64_t	bytes_sent;
 	double		elapsed_s;
+	int		hook_failed;	/* before_disks failed: no version */
 };
 
 struct backup_sess;

@@ -30,7 +30,9 @@
 #include "scheduler.h"
 #include "util.h"
 #include "vm_backup.h"
+#include "vm_libvirt.h"
 #include "vm_restore.h"
+#include "vm_xml.h"
 
 static const char usage_text[] =
 "NAME\n"
@@ -76,6 +78,16 @@ static const char usage_text[] =
 "                            and left out\n"
 "        --vmconfdir DIR     where the domain XMLs are (VMCONFDIR;\n"
 "                            default /etc/libvirt/qemu)\n"
+"        --libvirt-uri URI   ask libvirt for the domain instead (LIBVIRTURI,\n"
+"                            e.g. qemu:///system; needs a coffer built\n"
+"                            --with-libvirt): a shut-off domain is read\n"
+"                            from its files; a running one through a\n"
+"                            pull-mode backup job over NBD, consistent,\n"
+"                            with a checkpoint coffer-NODE-STAMP: the next\n"
+"                            backup reads only the blocks of its qcow2\n"
+"                            disks that the dirty bitmap reports changed\n"
+"                            (raw disks are read whole, holes skipped; a\n"
+"                            missing checkpoint means a full read, said)\n"
 "    restore vm NAME...      restore VMs by name (rest vm):\n"
 "        --pitdate D         the version a backup at or before D made\n"
 "        --target-dir DIR    images into DIR by file name, XML as\n"
@@ -88,6 +100,10 @@ static const char usage_text[] =
 "        --all               every VM of the node\n"
 "        --drorder           the DR-protected VMs, lowest DR priority\n"
 "                            first, each with its restore time\n"
+"        --define            with --libvirt-uri: define the restored\n"
+"                            domain in libvirt (with --newname: a new\n"
+"                            UUID, no MAC addresses, its own disk paths)\n"
+"        --start             with --libvirt-uri: define and start it\n"
 "    query vm [NAME]         VMs with versions, size, DR flag and priority\n"
 "    sched                   the client scheduler (also schedule; TSM's\n"
 "                            dsmc schedule): asks the server every poll\n"
@@ -134,8 +150,9 @@ static const char usage_text[] =
 "\n"
 "OPTION FILE\n"
 "    Lines \"NAME value\", names case-insensitive, '#' comments:\n"
-"    SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, REPLSERVER,\n"
-"    REPLCAFILE, QUERYSCHEDPERIOD, SCHEDLOGNAME, INCLUDE pattern,\n"
+"    SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, LIBVIRTURI,\n"
+"    REPLSERVER, REPLCAFILE, QUERYSCHEDPERIOD, SCHEDLOGNAME, INCLUDE\n"
+"    pattern,\n"
 "    EXCLUDE pattern.  Patterns are shell patterns matched against the\n"
 "    whole path ('*' also matches '/'); the last matching rule wins; an\n"
 "    excluded directory is not entered.  The command line wins over the\n"
@@ -251,6 +268,11 @@ check_args(const struct coffer_opts *o, enum cmd cmd, size_t n,
 		if (o->newname != NULL && n != 1)
 			return err_set(e, COFFER_EINVAL, "restore vm "
 			    "--newname restores exactly one VM");
+		if ((o->define || o->start) && (n != 1 ||
+		    o->libvirt_uri == NULL))
+			return err_set(e, COFFER_EINVAL, "restore vm --define "
+			    "and --start take one VM NAME and --libvirt-uri "
+			    "(LIBVIRTURI)");
 		return 0;
 	case CMD_QVM:
 		if (n > 1)
@@ -514,6 +536,8 @@ run_backup_vm(struct net_conn *c, const struct coffer_opts *o, size_t first)
 	memset(&vp, 0, sizeof(vp));
 	vp.bp = &bp;
 	vp.confdir = o->vmconfdir ? o->vmconfdir : VM_CONFDIR_DEFAULT;
+	vp.libvirt_uri = o->libvirt_uri;
+	vp.node = o->node;
 	/* With --json stdout holds the one object only. */
 	vp.out = o->json ? stderr : stdout;
 	vp.log = stderr;
@@ -525,6 +549,65 @@ run_backup_vm(struct net_conn *c, const struct coffer_opts *o, size_t first)
 	rc = r != 0 ? RC_ERROR : st.failed > 0 ? RC_ERROR : RC_OK;
 	print_backup(o, &st, rc, r != 0 ? e.msg : NULL);
 	return rc;
+}
+
+static int
+read_xml(const char *path, char **out, size_t *len, struct err *e)
+{
+	FILE *f;
+	char *b;
+	size_t n;
+
+	*out = NULL;
+	if ((f = fopen(path, "re")) == NULL)
+		return err_sys(e, COFFER_ENOTFOUND, "%s", path);
+	if ((b = malloc(VM_XML_MAX + 1)) == NULL) {
+		fclose(f);
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	}
+	n = fread(b, 1, VM_XML_MAX + 1, f);
+	fclose(f);
+	if (n > VM_XML_MAX) {
+		free(b);
+		return err_set(e, COFFER_ETOOBIG, "%s: too large", path);
+	}
+	b[n] = '\0';
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+/*
+ * restore vm --define/--start: the XML just written (DIR/NAME.xml or
+ * VMCONFDIR/NAME.xml, NAME the new name if any) is defined in libvirt
+ * and, with --start, started.
+ */
+static int
+restore_vm_define(const struct coffer_opts *o, const char *vm)
+{
+	const char *const name = o->newname ? o->newname : vm;
+	char path[PATH_MAX];
+	struct vm_lv *lv = NULL;
+	char *xml = NULL;
+	size_t len = 0;
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	snprintf(path, sizeof(path), "%s/%s.xml", o->target_dir ?
+	    o->target_dir : o->vmconfdir ? o->vmconfdir : VM_CONFDIR_DEFAULT,
+	    name);
+	if ((r = read_xml(path, &xml, &len, &e)) == 0 &&
+	    (r = vm_lv_open(o->libvirt_uri, &lv, &e)) == 0)
+		r = vm_lv_define(lv, xml, o->start, &e);
+	vm_lv_close(lv);
+	free(xml);
+	if (r != 0)
+		fprintf(stderr, "coffer: VM %s: %s\n", name, e.msg);
+	else
+		fprintf(o->json ? stderr : stdout, "VM %s: defined in libvirt"
+		    "%s\n", name, o->start ? " and started" : "");
+	return r;
 }
 
 static int
@@ -554,6 +637,11 @@ run_restore_vm(struct net_conn *c, const struct coffer_opts *o, size_t first,
 		fprintf(stderr, "coffer: %s\n", e.msg);
 	rc = r != 0 ? RC_ERROR : st.failed > 0 ? RC_ERROR : st.matched == 0 ?
 	    RC_WARNING : RC_OK;
+	if (rc == RC_OK && (o->define || o->start) &&
+	    restore_vm_define(o, o->words[first]) != 0) {
+		st.failed++;
+		rc = RC_ERROR;
+	}
 	print_restore(o, &st, rc, r != 0 ? e.msg : NULL);
 	return rc;
 }

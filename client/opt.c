@@ -39,6 +39,7 @@ opt_free(struct coffer_opts *o)
 	free(o->vmconfdir);
 	free(o->newname);
 	free(o->target_dir);
+	free(o->libvirt_uri);
 	free(o->replserver);
 	free(o->repl_ca_file);
 	free(o->password_file);
@@ -118,7 +119,7 @@ enum arg_id {
 	A_SERVER, A_CA, A_NODE, A_OPTFILE, A_PWFILE, A_PITDATE, A_PITTIME,
 	A_JSON, A_SUBDIR, A_REPLACE, A_INACTIVE, A_HELP, A_VERSION,
 	A_VMCONFDIR, A_NEWNAME, A_TARGETDIR, A_ALL, A_DRORDER, A_REPLSERVER,
-	A_REPLCA, A_QSP, A_SCHEDLOG, A_ONCE
+	A_REPLCA, A_QSP, A_SCHEDLOG, A_ONCE, A_LIBVIRTURI, A_DEFINE, A_START
 };
 
 #define ARG_FLAG	0	/* --x, --x=yes|no */
@@ -157,6 +158,10 @@ static const struct {
 	{ "queryschedperiod",	A_QSP,		ARG_VALUE },
 	{ "schedlogname",	A_SCHEDLOG,	ARG_VALUE },
 	{ "once",		A_ONCE,		ARG_FLAG },
+	{ "libvirt-uri",	A_LIBVIRTURI,	ARG_VALUE },
+	{ "libvirturi",		A_LIBVIRTURI,	ARG_VALUE },
+	{ "define",		A_DEFINE,	ARG_FLAG },
+	{ "start",		A_START,	ARG_FLAG },
 };
 
 static int
@@ -223,6 +228,9 @@ apply_arg(struct coffer_opts *o, enum arg_id id, const char *val,
 	case A_TARGETDIR: return set_str(&o->target_dir, val, e);
 	case A_ALL:	o->all = val[0] == '1'; return 0;
 	case A_DRORDER:	o->drorder = val[0] == '1'; return 0;
+	case A_LIBVIRTURI: return set_str(&o->libvirt_uri, val, e);
+	case A_DEFINE:	o->define = val[0] == '1'; return 0;
+	case A_START:	o->start = val[0] == '1'; return 0;
 	case A_REPLSERVER: return set_str(&o->replserver, val, e);
 	case A_REPLCA:	return set_str(&o->repl_ca_file, val, e);
 	case A_QSP:	return set_str(&o->queryschedperiod, val, e);
@@ -359,6 +367,8 @@ parse_line(struct coffer_opts *o, char *line, const char *fname, int lineno,
 		return file_str(&o->password_file, val, e);
 	if (strcasecmp(name, "VMCONFDIR") == 0)
 		return file_str(&o->vmconfdir, val, e);
+	if (strcasecmp(name, "LIBVIRTURI") == 0)
+		return file_str(&o->libvirt_uri, val, e);
 	if (strcasecmp(name, "REPLSERVER") == 0)
 		return file_str(&o->replserver, val, e);
 	if (strcasecmp(name, "REPLCAFILE") == 0)
@@ -373,7 +383,7 @@ parse_line(struct coffer_opts *o, char *line, const char *fname, int lineno,
 		return opt_add_rule(o, OPT_EXCLUDE, val, e);
 	return err_set(e, COFFER_EINVAL, "%s:%d: unknown option '%s' "
 	    "(expected SERVER, CAFILE, NODENAME, PASSWORDFILE, VMCONFDIR, "
-	    "REPLSERVER, REPLCAFILE, QUERYSCHEDPERIOD, SCHEDLOGNAME, INCLUDE "
+	    "LIBVIRTURI, REPLSERVER, REPLCAFILE, QUERYSCHEDPERIOD, SCHEDLOGNAME, INCLUDE "
 	    "or EXCLUDE)", fname, lineno,
 	    name);
 }

@@ -79,6 +79,9 @@ struct coffer_opts {
 	char		*queryschedperiod;	/* sched: as typed */
 	char		*schedlogname;	/* sched: the schedule log */
 	int		 once;		/* sched --once */
+	char		*libvirt_uri;	/* LIBVIRTURI, --libvirt-uri */
+	int		 define;	/* restore vm --define */
+	int		 start;		/* restore vm --start */
 
 	char		**words;	/* command words, in order */
 	size_t		 nwords;

@@ -301,6 +301,8 @@ run_action(const struct scheduler_params *p, const struct window *w,
 		vp.bp = &bp;
 		vp.confdir = p->o->vmconfdir ? p->o->vmconfdir :
 		    VM_CONFDIR_DEFAULT;
+		vp.libvirt_uri = p->o->libvirt_uri;
+		vp.node = p->o->node;
 		vp.out = bp.log;
 		vp.log = bp.log;
 		r = vm_backup_run(c, &vp, words, nw, &st, &e);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backup.h"
@@ -28,6 +29,7 @@
 #include "err.h"
 #include "util.h"
 #include "vm_backup.h"
+#include "vm_libvirt.h"
 #include "vm_xml.h"
 
 struct vm_prep {
@@ -36,6 +38,14 @@ struct vm_prep {
 	struct backup_vm_obj	*objs;
 	char			**paths;
 	size_t			 nobjs;
+	/* A running domain read through libvirt (vm_libvirt.h). */
+	int			 live;
+	char			*stored_xml;	/* the XML as stored */
+	int64_t			 stamp;		/* names the checkpoint */
+	struct vm_lv		*lv;
+	const char		*node;
+	FILE			*log;
+	struct vm_lv_backup	*job;
 };
 
 static void
@@ -63,6 +73,7 @@ prep_free(struct vm_prep *p)
 	}
 	free(p->objs);
 	free(p->paths);
+	free(p->stored_xml);
 	vm_dom_free(&p->dom);
 	memset(p, 0, sizeof(*p));
 }
@@ -118,17 +129,153 @@ open_disk(struct vm_prep *p, const struct vm_disk *k, struct err *e)
 	return 0;
 }
 
+/* A stat for what is read live: its times are the backup's stamp. */
+static void
+live_stat(struct stat *st, int64_t stamp)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | 0600;
+	st->st_mtim.tv_sec = st->st_ctim.tv_sec = stamp / 1000000000;
+	st->st_mtim.tv_nsec = st->st_ctim.tv_nsec = stamp % 1000000000;
+}
+
+/* A live disk: no file opened; its source comes with the job. */
+static int
+live_disk(struct vm_prep *p, const struct vm_disk *k, struct err *e)
+{
+	char path[16 + 256];
+	int r;
+
+	if (strchr(k->target, '/') != NULL || k->target[0] == '.')
+		return err_set(e, COFFER_EINVAL, "disk target '%s' is not a "
+		    "device name", k->target);
+	snprintf(path, sizeof(path), "/disks/%s", k->target);
+	if ((r = add_obj(p, path, CLIENT_OBJ_VMDISK, e)) != 0)
+		return r;
+	p->objs[p->nobjs - 1].link = k->source;
+	live_stat(&p->objs[p->nobjs - 1].st, p->stamp);
+	return 0;
+}
+
+/*
+ * What a live backup stores as the domain XML: libvirt's definition
+ * with every disk read through NBD marked raw, since its bytes are the
+ * guest's view of the disk, not the qcow2 file.
+ */
+static int
+live_xml(struct vm_prep *p, struct err *e)
+{
+	struct vm_xml_map *map;
+	size_t n = 0, len;
+	int r;
+
+	if ((map = calloc(p->dom.ndisks + 1, sizeof(*map))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	for (size_t i = 0; i < p->dom.ndisks; i++) {
+		const struct vm_disk *k = &p->dom.disks[i];
+
+		if (vm_disk_skip_reason(k) != NULL)
+			continue;
+		map[n].target = k->target;
+		map[n].source = k->source;
+		map[n].format = "raw";
+		n++;
+	}
+	r = vm_xml_rewrite(p->dom.xml, p->dom.xml_len, NULL, NULL, map, n,
+	    &p->stored_xml, &len, e);
+	free(map);
+	if (r == 0) {
+		p->objs[0].data = p->stored_xml;
+		p->objs[0].len = len;
+		p->objs[0].st.st_size = (off_t)len;
+	}
+	return r;
+}
+
+/* backup_vm's hook: start the job, give each live disk its source. */
+static int
+live_begin(void *arg, const int64_t *prev_ctime, struct err *e)
+{
+	struct vm_prep *p = arg;
+	const char **targets;
+	int64_t *prev;
+	size_t n = 0;
+	int r;
+
+	if ((targets = calloc(p->nobjs, sizeof(*targets))) == NULL ||
+	    (prev = calloc(p->nobjs, sizeof(*prev))) == NULL) {
+		free(targets);
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	}
+	for (size_t i = 1; i < p->nobjs; i++) {
+		targets[n] = p->objs[i].path + 7;	/* "/disks/" */
+		prev[n++] = prev_ctime[i];
+	}
+	r = vm_lv_backup_begin(p->lv, &p->dom, p->node, targets, prev, n,
+	    p->stamp, p->log, &p->job, e);
+	for (size_t i = 1; r == 0 && i < p->nobjs; i++) {
+		p->objs[i].src = vm_lv_backup_src(p->job, i - 1);
+		p->objs[i].st.st_size = (off_t)p->objs[i].src->size;
+	}
+	free(targets);
+	free(prev);
+	return r;
+}
+
+/* Wall-clock nanoseconds: unique per backup of the VM, across reboots. */
+static int64_t
+stamp_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The domain from libvirt: its XML, and whether it runs. */
+static int
+lv_load(const struct vm_backup_params *vp, struct vm_lv *lv,
+    const char *name, struct vm_prep *p, struct err *e)
+{
+	char *xml = NULL;
+	size_t len = 0;
+	int running = 0, r;
+
+	if ((r = vm_lv_domain(lv, name, &xml, &len, &running, e)) != 0)
+		return r;
+	r = vm_xml_parse(xml, len, &p->dom, e);
+	free(xml);
+	if (r != 0)
+		return err_wrap(e, "VM %s", name);
+	if (strcmp(p->dom.name, name) != 0)
+		return err_set(e, COFFER_ECORRUPT, "VM %s: libvirt answered "
+		    "for %s", name, p->dom.name);
+	p->live = running;
+	p->lv = lv;
+	p->node = vp->node;
+	p->log = vp->log;
+	p->stamp = stamp_now();
+	if (running)
+		say(vp->log, "VM %s: running: its disks are read through a "
+		    "libvirt pull-mode backup", name);
+	return 0;
+}
+
 /* Everything one VM version holds, opened; messages for what is left out. */
 static int
-prepare(const struct vm_backup_params *vp, const char *name,
-    struct vm_prep *p, struct err *e)
+prepare(const struct vm_backup_params *vp, struct vm_lv *lv,
+    const char *name, struct vm_prep *p, struct err *e)
 {
 	struct stat st;
 	char xml[PATH_MAX];
 	int r;
 
 	memset(p, 0, sizeof(*p));
-	if ((r = vm_xml_load(vp->confdir, name, &p->dom, e)) != 0)
+	if (lv != NULL)
+		r = lv_load(vp, lv, name, p, e);
+	else
+		r = vm_xml_load(vp->confdir, name, &p->dom, e);
+	if (r != 0)
 		return r;
 	if ((p->objs = calloc(p->dom.ndisks + 1, sizeof(*p->objs))) == NULL ||
 	    (p->paths = calloc(p->dom.ndisks + 1, sizeof(*p->paths))) == NULL)
@@ -138,8 +285,10 @@ prepare(const struct vm_backup_params *vp, const char *name,
 	p->objs[0].data = p->dom.xml;
 	p->objs[0].len = p->dom.xml_len;
 	snprintf(xml, sizeof(xml), "%s/%s.xml", vp->confdir, name);
-	if (stat(xml, &st) == 0)
+	if (lv == NULL && stat(xml, &st) == 0)
 		p->objs[0].st = st;
+	else if (lv != NULL)
+		live_stat(&p->objs[0].st, p->stamp);
 	p->objs[0].st.st_size = (off_t)p->dom.xml_len;
 	for (size_t i = 0; i < p->dom.ndisks; i++) {
 		const struct vm_disk *k = &p->dom.disks[i];
@@ -152,12 +301,18 @@ prepare(const struct vm_backup_params *vp, const char *name,
 			    k->source ? k->source : "", why);
 			continue;
 		}
-		if ((r = open_disk(p, k, e)) != 0)
+		if ((r = p->live ? live_disk(p, k, e) : open_disk(p, k, e)) != 0)
 			return r;
 	}
+	if (p->live && (r = live_xml(p, e)) != 0)
+		return r;
 	p->vm.name = p->dom.name;
 	p->vm.objs = p->objs;
 	p->vm.nobjs = p->nobjs;
+	if (p->live) {
+		p->vm.before_disks = live_begin;
+		p->vm.arg = p;
+	}
 	return 0;
 }
 
@@ -184,10 +339,16 @@ vm_backup_run(struct net_conn *c, const struct vm_backup_params *vp,
     char *const *names, size_t n, struct backup_stats *st, struct err *e)
 {
 	struct backup_sess *s = NULL;
+	struct vm_lv *lv = NULL;
 	int r;
 
-	if ((r = backup_sess_open(c, vp->bp, st, &s, e)) != 0)
+	if (vp->libvirt_uri != NULL &&
+	    (r = vm_lv_open(vp->libvirt_uri, &lv, e)) != 0)
 		return r;
+	if ((r = backup_sess_open(c, vp->bp, st, &s, e)) != 0) {
+		vm_lv_close(lv);
+		return r;
+	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct backup_vm_result res;
 		struct vm_prep p;
@@ -195,7 +356,7 @@ vm_backup_run(struct net_conn *c, const struct vm_backup_params *vp,
 
 		err_clear(&pe);
 		st->inspected++;
-		if (prepare(vp, names[i], &p, &pe) != 0) {
+		if (prepare(vp, lv, names[i], &p, &pe) != 0) {
 			say(vp->log, "VM %s: %s; not backed up", names[i],
 			    pe.msg);
 			st->failed++;
@@ -204,10 +365,16 @@ vm_backup_run(struct net_conn *c, const struct vm_backup_params *vp,
 		}
 		st->inspected--;	/* backup_vm counts its objects */
 		r = backup_vm(s, &p.vm, &res, e);
+		/* The job ends whatever happened: none is left running. */
+		if (p.job != NULL && vm_lv_backup_end(p.job, r == 0 &&
+		    res.committed, &pe) != 0)
+			say(vp->log, "VM %s: %s", names[i], pe.msg);
+		p.job = NULL;
 		if (r == 0)
 			report(vp, names[i], &res, p.nobjs - 1);
 		prep_free(&p);
 	}
 	backup_sess_close(s);
+	vm_lv_close(lv);
 	return r;
 }

@@ -26,6 +26,13 @@ struct vm_backup_params {
 	const char			*confdir;
 	FILE				*out;	/* one line per VM */
 	FILE				*log;	/* problems */
+	/*
+	 * With a libvirt URI (LIBVIRTURI, --libvirt-uri) the VM is the
+	 * domain libvirt knows by NAME, not CONFDIR/NAME.xml; a running
+	 * one is read live through a pull-mode backup (vm_libvirt.h).
+	 */
+	const char			*libvirt_uri;
+	const char			*node;	/* names the checkpoints */
 };
 
 /* Non-zero only for what ends the session; see backup_run. */

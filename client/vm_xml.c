@@ -866,7 +866,7 @@ disk_find(xmlNodePtr root, const char *target, xmlNodePtr *found,
 static int
 rewrite_source(xmlNodePtr root, const struct vm_xml_map *m, struct err *e)
 {
-	xmlNodePtr disk, src;
+	xmlNodePtr disk, src, drv;
 	const char *src_attr;
 	char buf[80];
 	int r;
@@ -881,6 +881,15 @@ rewrite_source(xmlNodePtr root, const struct vm_xml_map *m, struct err *e)
 		return err_set(e, COFFER_ENOMEM, XML_WHAT ": out of memory");
 	/* xmlSetProp takes the raw value; it is escaped when written. */
 	if (xmlSetProp(src, BAD_CAST "file", BAD_CAST m->source) == NULL)
+		return err_set(e, COFFER_ENOMEM, XML_WHAT ": out of memory");
+	if (m->format == NULL)
+		return 0;
+	if ((drv = first_child(disk, "driver")) == NULL &&
+	    (drv = xmlNewChild(disk, NULL, BAD_CAST "driver", NULL)) == NULL)
+		return err_set(e, COFFER_ENOMEM, XML_WHAT ": out of memory");
+	if (xmlHasProp(drv, BAD_CAST "name") == NULL)
+		(void)xmlSetProp(drv, BAD_CAST "name", BAD_CAST "qemu");
+	if (xmlSetProp(drv, BAD_CAST "type", BAD_CAST m->format) == NULL)
 		return err_set(e, COFFER_ENOMEM, XML_WHAT ": out of memory");
 	return 0;
 }

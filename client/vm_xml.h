@@ -121,10 +121,15 @@ void vm_dom_free(struct vm_dom *d);
  */
 const char *vm_disk_skip_reason(const struct vm_disk *k);
 
-/* Restore: the disk with this target gets <source file=source>. */
+/*
+ * Restore: the disk with this target gets <source file=source>, and with
+ * format set <driver type=format> (a disk read through its NBD export
+ * was stored as the guest sees it: raw).
+ */
 struct vm_xml_map {
 	const char	*target;
 	const char	*source;
+	const char	*format;	/* NULL: keep */
 };
 
 /*

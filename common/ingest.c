@@ -37,6 +37,7 @@ struct job {
 	void			*cookie;
 	struct ingest_chunk	 c;
 	int			 hole;		/* a zero run given, not read */
+	int			 given;		/* a chunk named, not read */
 	size_t			 held;		/* raw bytes counted in flight */
 	uint8_t			*raw;
 	size_t			 raw_cap;
@@ -119,6 +120,11 @@ job_run(struct ingest *ig, struct worker_ctx *w, struct job *j)
 	j->rc = 0;
 	if (j->kind != JOB_CHUNK)
 		return;
+	if (j->given) {
+		/* Named by the caller, who knows the server holds it. */
+		j->c.known = 1;
+		return;
+	}
 	if (j->hole || util_is_zero(j->raw, j->c.raw_len)) {
 		/* Zero chunks are holes: nothing to name or store. */
 		j->c.zero = 1;
@@ -229,7 +235,7 @@ deliver_tail(struct ingest *ig, struct err *e)
 		r = ig->sink.object_end ? ig->sink.object_end(ig->sink.arg,
 		    j->cookie, e) : 0;
 	} else {
-		j->c.raw = j->hole ? NULL : j->raw;
+		j->c.raw = j->hole || j->given ? NULL : j->raw;
 		r = ig->sink.put(ig->sink.arg, j->cookie, &j->c, e);
 	}
 	if (r != 0)
@@ -311,6 +317,7 @@ queue_chunk(struct ingest *ig, const uint8_t *p, size_t n, struct err *e)
 	j->c.raw_len = (uint32_t)n;
 	j->held = n;
 	j->hole = 0;
+	j->given = 0;
 	j->kind = JOB_CHUNK;
 	j->cookie = ig->cookie;
 	slot_submit(ig, j);
@@ -517,6 +524,7 @@ queue_marker(struct ingest *ig, enum job_kind kind, struct err *e)
 	memset(&j->c, 0, sizeof(j->c));
 	j->held = 0;
 	j->hole = 0;
+	j->given = 0;
 	j->kind = kind;
 	j->cookie = ig->cookie;
 	slot_submit(ig, j);
@@ -627,11 +635,43 @@ ingest_zero(struct ingest *ig, uint64_t len, struct err *e)
 		j->c.raw_len = (uint32_t)n;
 		j->held = 0;
 		j->hole = 1;
+		j->given = 0;
 		j->kind = JOB_CHUNK;
 		j->cookie = ig->cookie;
 		slot_submit(ig, j);
 		len -= n;
 	}
+	return 0;
+}
+
+int
+ingest_known(struct ingest *ig, const uint8_t hash[HASH_LEN], uint32_t len,
+    struct err *e)
+{
+	uint32_t const fixed = ig->obj_fixed ? ig->obj_fixed : ig->p.fixed;
+	struct job *j;
+	int r;
+
+	if (!ig->in_object)
+		return err_set(e, COFFER_EINVAL, "ingest: no object open");
+	if (ig->failed)
+		return err_set(e, COFFER_ECANCELED, "ingest: pipeline failed");
+	if ((r = cut_window(ig, 1, e)) != 0)
+		return r;
+	if (fixed != 0 && ig->len != 0)
+		return err_set(e, COFFER_EINTERNAL, "ingest: known chunk not "
+		    "on a block boundary");
+	if ((r = slot_get(ig, 0, &j, e)) != 0)
+		return r;
+	memset(&j->c, 0, sizeof(j->c));
+	memcpy(j->c.hash, hash, HASH_LEN);
+	j->c.raw_len = len;
+	j->held = 0;
+	j->hole = 0;
+	j->given = 1;
+	j->kind = JOB_CHUNK;
+	j->cookie = ig->cookie;
+	slot_submit(ig, j);
 	return 0;
 }
 

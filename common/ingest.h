@@ -116,6 +116,15 @@ int ingest_fd_fixed(struct ingest *ig, int fd, void *cookie, uint32_t block,
  */
 int ingest_zero(struct ingest *ig, uint64_t len, struct err *e);
 /*
+ * A chunk of len bytes that the caller names by its hash without reading
+ * it (a block of a disk image unchanged since the previous version,
+ * whose recipe names it): put() sees it with known = 1 and raw and
+ * stored NULL.  Like ingest_zero, it comes after every byte written
+ * before it, which in a fixed-block object must end on a block boundary.
+ */
+int ingest_known(struct ingest *ig, const uint8_t hash[HASH_LEN],
+    uint32_t len, struct err *e);
+/*
  * A disk image of size bytes in fixed blocks, holes skipped: the data
  * extents (SEEK_DATA/SEEK_HOLE), rounded out to whole blocks so that
  * blocks stay aligned to the image, are read; the blocks between them

@@ -2,11 +2,15 @@
 # Install the Debian packages Coffer needs to build and test.
 # Idempotent and quiet when everything is already there.
 # hercules: its tapemap/hetmap read our AWSTAPE volumes (test_vol runs tapemap).
+# libvirt, libnbd, QEMU: live VM backup (--with-libvirt) and its integration
+# test, which runs a private libvirtd with a guest under TCG (no KVM needed).
 set -eu
 
 PKGS="build-essential autoconf automake pkg-config
 libsqlite3-dev libssl-dev libzstd-dev libevent-dev libcmocka-dev libxml2-dev
-openssl sqlite3 clang qemu-utils hercules"
+openssl sqlite3 clang qemu-utils hercules
+libvirt-dev libnbd-dev libvirt-daemon libvirt-daemon-driver-qemu
+libvirt-clients qemu-system-x86 libnbd-bin"
 # cppcheck: tools/test.sh runs it over the product's code.
 PKGS="$PKGS cppcheck"
 

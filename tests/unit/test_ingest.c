@@ -158,6 +158,12 @@ sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
 	memcpy(ev->hash, c->hash, HASH_LEN);
 	o = &s->obj[ev->obj];
 	ev->off = o->got_len;
+	if (c->raw == NULL && !c->zero) {
+		/* A chunk named by its hash, never read (ingest_known). */
+		assert_true(c->known);
+		o->got_len += c->raw_len;
+		return 0;
+	}
 	if (c->raw == NULL) {
 		/* A hole nobody read (ingest_zero). */
 		assert_true(c->zero);
@@ -789,6 +795,45 @@ ingest_fd_sparse_skips_holes_keeps_blocks_aligned(void **state)
 	close(fd);
 }
 
+static void
+ingest_known_chunk_is_named_not_read(void **state)
+{
+	struct fixture *fx = *state;
+	struct sink_state *s = fx->s;
+	size_t const blk = 64 * KIB;
+	uint8_t h[HASH_LEN], buf[64 * KIB];
+	struct ingest *ig;
+	struct err e;
+
+	memset(h, 0x5c, sizeof(h));
+	fill_rand(buf, sizeof(buf), 7);
+	for (int t = 0; t < NTHREADS; t++) {
+		sink_reset(s);
+		(void)object_new(s, 0, 4 * blk);
+		ig = pipeline(s, thread_counts[t], 0);
+		assert_int_equal(ingest_begin_fixed(ig, (void *)(intptr_t)0,
+		    (uint32_t)blk, &e), 0);
+		assert_int_equal(ingest_write(ig, buf, blk, &e), 0);
+		assert_int_equal(ingest_known(ig, h, (uint32_t)blk, &e), 0);
+		assert_int_equal(ingest_zero(ig, blk, &e), 0);
+		assert_int_equal(ingest_write(ig, buf, blk / 2, &e), 0);
+		assert_int_equal(ingest_end(ig, &e), 0);
+		assert_int_equal(ingest_flush(ig, &e), 0);
+		ingest_free(ig);
+		assert_int_equal(s->nev, 5);
+		assert_int_equal(s->ev[0].known, 0);
+		assert_true(s->ev[0].hash_ok);
+		assert_true(s->ev[1].known);
+		assert_true(s->ev[1].stored_null);
+		assert_int_equal(s->ev[1].raw_len, blk);
+		assert_int_equal(s->ev[1].off, blk);
+		assert_memory_equal(s->ev[1].hash, h, HASH_LEN);
+		assert_true(s->ev[2].zero);
+		assert_int_equal(s->ev[3].off, 3 * blk);
+		assert_int_equal(s->ev[4].kind, EV_END);
+	}
+}
+
 int
 main(void)
 {
@@ -821,6 +866,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    ingest_fd_sparse_skips_holes_keeps_blocks_aligned, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    ingest_known_chunk_is_named_not_read, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);

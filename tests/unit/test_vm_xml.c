@@ -659,7 +659,7 @@ vm_xml_rewrite_round_trip(void **state)
 {
 	static const char src[] = "/restore/new & 'improved'/<mgmt02> "
 	    "\"data\".qcow2";
-	struct vm_xml_map map[] = { { "vdb", src } };
+	struct vm_xml_map map[] = { { "vdb", src, NULL } };
 	struct vm_dom d;
 	struct err e;
 	char uuid[VM_UUID_LEN + 1], *xml, *out = NULL;
@@ -738,7 +738,7 @@ vm_xml_rewrite_keeps_declaration_and_utf8(void **state)
 	    "    <disk type='file' device='disk'>\n      <source file="
 	    "'/img/\xc3\xbc.raw'/>\n      <target dev='vda' bus='virtio'/>\n"
 	    "    </disk>\n  </devices>\n</domain>\n";
-	struct vm_xml_map map[] = { { "vda", "/new/\xc3\xa9.raw" } };
+	struct vm_xml_map map[] = { { "vda", "/new/\xc3\xa9.raw", NULL } };
 	struct vm_dom d;
 	struct err e;
 	char *out = NULL;
@@ -782,9 +782,9 @@ vm_xml_rewrite_accepts_an_undefined_prefix(void **state)
 static void
 vm_xml_rewrite_refuses_what_it_cannot_do(void **state)
 {
-	struct vm_xml_map none[] = { { "vdz", "/x.img" } };
-	struct vm_xml_map block[] = { { "vdb", "/x.img" } };
-	struct vm_xml_map empty[] = { { "vda", "" } };
+	struct vm_xml_map none[] = { { "vdz", "/x.img", NULL } };
+	struct vm_xml_map block[] = { { "vdb", "/x.img", NULL } };
+	struct vm_xml_map empty[] = { { "vda", "", NULL } };
 	struct err e;
 	char *xml, *out = NULL;
 	size_t len, olen;
