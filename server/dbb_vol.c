@@ -18,6 +18,7 @@
 #include "cat.h"
 #include "dbb.h"
 #include "err.h"
+#include "fault.h"
 #include "util.h"
 #include "vol.h"
 
@@ -191,6 +192,8 @@ write_set(struct bk *b, const char *snap, int64_t now,
 	memset(&info, 0, sizeof(info));
 	if ((r = dbb_snapshot(b->p->cat, snap, &h, e)) != 0)
 		return r;
+	/* A snapshot file left in DIR; the next backup removes it. */
+	FAULT_POINT("dbb.after_snapshot");
 	h.created = now;
 	snprintf(h.server, sizeof(h.server), "%s", b->p->server);
 	res->db_bytes = h.db_bytes;
@@ -210,8 +213,12 @@ write_set(struct bk *b, const char *snap, int64_t now,
 		vol_writer_abort(w);
 		return r;
 	}
+	/* The volumes written, not on record: not a usable set. */
+	FAULT_POINT("dbb.before_close");
 	if ((r = vol_writer_close(w, &info, e)) != 0)
 		return r;
+	/* The set closed, not registered in the volume history yet. */
+	FAULT_POINT("dbb.before_register");
 	r = register_set(b, &info, now, res, e);
 	vol_set_info_free(&info);
 	return r;

@@ -21,6 +21,7 @@
 #include "cat.h"
 #include "cat_int.h"
 #include "err.h"
+#include "fault.h"
 #include "exp.h"
 #include "hset.h"
 #include "pool.h"
@@ -84,6 +85,8 @@ on_new_volume(void *arg, const char *path, const char *serial, uint32_t seq,
 	v.seq = seq;
 	v.state = CAT_DRM_MOUNTABLE;
 	v.created = v.state_changed = time(NULL);
+	/* A volume started but not on record yet. */
+	FAULT_POINT("export.volume");
 	return cat_volume_add(x->c, &v, e);
 }
 
@@ -92,6 +95,8 @@ rec(struct ex *x, uint8_t type)
 {
 	if (wire_buf_ok(&x->wb, NULL) != 0)
 		return err_set(x->e, COFFER_ETOOBIG, "export record too large");
+	/* A set without its end record is never taken as complete. */
+	FAULT_POINT("export.record");
 	return vol_write_record(x->w, type, x->wb.p, x->wb.len, x->e);
 }
 
@@ -344,7 +349,11 @@ exp_export_run(struct proc *p, const struct exp_params *xp,
 		goto out;
 	for (size_t i = 0; i < nnodes && r == 0; i++)
 		r = export_node(&x, &nodes[i]);
+	/* Every version written, the end record not yet. */
+	FAULT_POINT("export.before_end");
 	if (r == 0 && (r = put_end(&x)) == 0) {
+		/* The end record written, the set not closed. */
+		FAULT_POINT("export.before_close");
 		r = vol_writer_close(x.w, &info, e);
 		x.w = NULL;
 		if (r == 0) {

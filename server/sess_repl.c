@@ -23,6 +23,7 @@
 
 #include "cat.h"
 #include "err.h"
+#include "fault.h"
 #include "pool.h"
 #include "pool_recipe.h"
 #include "repl.h"
@@ -270,8 +271,12 @@ on_repl_done(struct sess *s, struct wire_rd *r, struct err *e)
 	 */
 	if ((int64_t)carried > a.last_backup && carried <= (uint64_t)INT64_MAX)
 		a.last_backup = (int64_t)carried;
+	/* Every batch committed here; the node's times not yet updated. */
+	FAULT_POINT("repl.target.before_done");
 	if ((rc = cat_account_update(s->w->cat, &a, e)) != 0)
 		return rc;
+	/* Done here, REPL_OK not yet sent: the source must run again. */
+	FAULT_POINT("repl.target.after_done");
 	(void)cat_actlog(s->w->cat, CAT_SEV_INFO, 327, norm, "Replication of "
 	    "node %s from server %s completed.", norm, s->name);
 	sess_reply(s, PT_REPL_OK);
@@ -338,7 +343,15 @@ sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 		if (s->repl_node[0] == '\0')
 			return err_set(e, COFFER_EPROTO, "%s before REPL_NODE",
 			    proto_type_name(type));
-		return sess_node_txn_frame(s, type, r, e);
+		if (type != PT_TXN_COMMIT)
+			return sess_node_txn_frame(s, type, r, e);
+		{
+			int const rc = sess_node_txn_frame(s, type, r, e);
+
+			/* invariant (4): a batch committed, TXN_OK not sent. */
+			FAULT_POINT("repl.target.after_commit");
+			return rc;
+		}
 	}
 	return err_set(e, COFFER_EPROTO, "frame %s is not for a server "
 	    "session", proto_type_name(type));
