@@ -27,8 +27,8 @@
 
 #include "cat.h"
 #include "err.h"
-#include "fault.h"
 #include "exp.h"
+#include "fault.h"
 #include "pool.h"
 #include "pool_recipe.h"
 #include "proc.h"
