@@ -70,8 +70,9 @@ count() {
 	done
 }
 
-run_build "$top/build-ci"
-run_build "$top/build-sanitize" --enable-sanitizers
+# Both with the fault hooks that tests/crash/crash.sh uses.
+run_build "$top/build-ci" --enable-fault-injection
+run_build "$top/build-sanitize" --enable-fault-injection --enable-sanitizers
 
 passed=0
 failed=0
