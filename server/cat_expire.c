@@ -187,7 +187,7 @@ batch_expire(struct cat *c, struct pool *pool, const struct cat_domain *d,
 				return r;
 			rep->deleted++;
 			rep->bytes += b->row[k].size;
-			/* invariant (2): deletes and releases commit together. */
+			/* invariant (2): deletes, releases commit together. */
 			FAULT_POINT("expire.delete");
 		}
 	}

@@ -194,7 +194,7 @@ write_set(struct bk *b, const char *snap, int64_t now,
 	memset(&info, 0, sizeof(info));
 	if ((r = dbb_snapshot(b->p->cat, snap, &h, e)) != 0)
 		return r;
-	/* A snapshot file left in DIR; the next backup removes it. */
+	/* A snapshot left in DIR: start-up removes it (dbb_clean). */
 	FAULT_POINT("dbb.after_snapshot");
 	h.created = now;
 	snprintf(h.server, sizeof(h.server), "%s", b->p->server);

@@ -87,7 +87,7 @@ on_new_volume(void *arg, const char *path, const char *serial, uint32_t seq,
 	v.seq = seq;
 	v.state = CAT_DRM_MOUNTABLE;
 	v.created = v.state_changed = time(NULL);
-	/* A volume started but not on record yet. */
+	/* A volume file not on record yet: nothing offers it. */
 	FAULT_POINT("export.volume");
 	return cat_volume_add(x->c, &v, e);
 }
@@ -97,7 +97,7 @@ rec(struct ex *x, uint8_t type)
 {
 	if (wire_buf_ok(&x->wb, NULL) != 0)
 		return err_set(x->e, COFFER_ETOOBIG, "export record too large");
-	/* A set without its end record is never taken as complete. */
+	/* No set UUID yet: start-up removes it (exp_export_recover). */
 	FAULT_POINT("export.record");
 	return vol_write_record(x->w, type, x->wb.p, x->wb.len, x->e);
 }

@@ -327,6 +327,8 @@ int
 sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e)
 {
+	int rc;
+
 	switch (type) {
 	case PT_REPL_NODE:	return on_repl_node(s, r, e);
 	case PT_REPL_FS:	return on_repl_fs(s, r, e);
@@ -343,15 +345,11 @@ sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 		if (s->repl_node[0] == '\0')
 			return err_set(e, COFFER_EPROTO, "%s before REPL_NODE",
 			    proto_type_name(type));
-		if (type != PT_TXN_COMMIT)
-			return sess_node_txn_frame(s, type, r, e);
-		{
-			int const rc = sess_node_txn_frame(s, type, r, e);
-
-			/* invariant (4): a batch committed, TXN_OK not sent. */
+		rc = sess_node_txn_frame(s, type, r, e);
+		/* Pool invariant (4): a batch committed, TXN_OK unsent. */
+		if (rc == 0 && type == PT_TXN_COMMIT)
 			FAULT_POINT("repl.target.after_commit");
-			return rc;
-		}
+		return rc;
 	}
 	return err_set(e, COFFER_EPROTO, "frame %s is not for a server "
 	    "session", proto_type_name(type));

@@ -160,7 +160,7 @@ pool_audit(struct pool *p, pool_damage_cb cb, void *arg,
 				goto out;
 			}
 			rep->chunks_checked++;
-			/* invariant (4): audit only reads, until it marks damage. */
+			/* invariant (4): audit reads, marks damage only. */
 			FAULT_POINT("audit.chunk");
 			rep->bytes_read += CTR_REC_HDR_LEN + rows[i].loc.stored_len;
 			if (rows[i].loc.container != last_ctr) {
