@@ -59,7 +59,10 @@ fault_point(const char *name)
 		return;
 	len = snprintf(line, sizeof(line), "fault: %s reached %lu times: "
 	    "SIGKILL\n", name, n);
-	if (len > 0)
-		(void)write(STDERR_FILENO, line, (size_t)len);
+	if (len > 0) {
+		ssize_t const w = write(STDERR_FILENO, line, (size_t)len);
+
+		(void)w;	/* dying either way */
+	}
 	raise(SIGKILL);
 }
