@@ -376,6 +376,9 @@ containers_match() {
 # making a mostly dead container (back up, delete, expire).
 kp_reclaim() {
 	pt_begin "reclamation, $1"
+	# A reclamation closes the open container first, so that the new
+	# generation starts its own, whatever the points before wrote.
+	check "$PT: reclamation before the new generation" reclaim
 	reclaimable
 	use A
 	check "$PT: expiration before the reclamation" expire

@@ -26,9 +26,10 @@ pick() {	# pick WORD...: one of the words
 }
 d() { echo "delay:$(( $1 + $(rnd $(( $2 - $1 ))) ))"; }
 
-i=0
-while [ $i -lt "$n" ]; do
-	i=$((i + 1))
+# round, not i: crash_lib.sh's functions use i.
+round=0
+while [ $round -lt "$n" ]; do
+	round=$((round + 1))
 	if [ $hooks = yes ] && [ "$(rnd 4)" != 0 ]; then
 		case $(rnd 9) in
 		0) kp_backup "hook:$(pick pool.append.after_write pool.commit.before_sync \
