@@ -37,6 +37,7 @@
 #include "cat.h"
 #include "dbb.h"
 #include "err.h"
+#include "fault.h"
 #include "hash.h"
 #include "pool.h"
 #include "proc.h"
@@ -143,6 +144,8 @@ expire_cb(struct sqlite3 *db, void *arg, struct err *e)
 		return r;
 	r = cat_expire(c, j->pool, j->now, &j->exp, e);
 	cat_close(c);
+	/* invariant (2): all expired, none committed: the whole rolls back. */
+	FAULT_POINT("expire.before_commit");
 	return r;
 }
 
@@ -223,6 +226,8 @@ backup_db(struct proc *p, struct job *j, struct err *e)
 	bp.server = j->server;
 	bp.devclass = j->devclass;
 	r = dbb_backup(&bp, &j->dbb, e);
+	/* The set is registered; the process has not reported it yet. */
+	FAULT_POINT("dbb.after_backup");
 	j->items = j->dbb.nvols;
 	if (r == 0)
 		log_volumes(j);
@@ -272,6 +277,8 @@ job_work(struct proc *p, struct job *j, struct err *e)
 	case JOB_EXPIRE:
 		proc_set_status(p, "Expiring inventory of all nodes");
 		r = pool_exec(j->pool, expire_cb, j, e);
+		/* invariant (4): expiration committed, not yet reported. */
+		FAULT_POINT("expire.after_commit");
 		j->items = j->exp.examined;
 		return r;
 	case JOB_RECLAIM:

@@ -20,6 +20,7 @@
 #include "cat.h"
 #include "cat_int.h"
 #include "err.h"
+#include "fault.h"
 #include "policy.h"
 #include "pool.h"
 
@@ -186,6 +187,8 @@ batch_expire(struct cat *c, struct pool *pool, const struct cat_domain *d,
 				return r;
 			rep->deleted++;
 			rep->bytes += b->row[k].size;
+			/* invariant (2): deletes, releases commit together. */
+			FAULT_POINT("expire.delete");
 		}
 	}
 	rep->examined += b->n;

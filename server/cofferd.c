@@ -17,6 +17,7 @@
 
 #include "dbb.h"
 #include "err.h"
+#include "fault.h"
 #include "passwd.h"
 #include "srv.h"
 
@@ -60,6 +61,8 @@ static const char usage_text[] =
 "                  is given\n"
 "  --devclass-dir DCDIR  where the volumes are (restore-db)\n"
 "  --volumes V1,V2,...   the volumes of the set, in order (restore-db)\n"
+"      --version   the version, and whether fault injection (tests only,\n"
+"                  ./configure --enable-fault-injection) is compiled in\n"
 "  -h, --help      this text\n"
 "\n"
 "Options in DIR/cofferd.opt: NAME, PORT, LISTEN, WORKERS, VERIFYCHUNKS,\n"
@@ -151,6 +154,7 @@ main(int argc, char **argv)
 		{ "devclass-dir", required_argument, NULL, 'D' },
 		{ "volumes", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct srv_opts o;
@@ -189,6 +193,11 @@ main(int argc, char **argv)
 		case 'D': dcdir = optarg; break;
 		case 'V': vols = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
+		case 'v':
+			printf("cofferd %s\nfault injection: %s\n",
+			    PACKAGE_VERSION, FAULT_COMPILED ? "compiled in "
+			    "(COFFER_FAULT=name[:N]; tests only)" : "no");
+			return 0;
 		default: fputs(usage_text, stderr); return 12;
 		}
 	}

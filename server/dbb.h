@@ -119,6 +119,11 @@ struct dbb_backup_result {
  * BACKUP DB TYPE=FULL to p->devclass; registers the volumes and writes
  * the text files.  A failed backup removes its volumes.
  */
+/*
+ * Start-up: remove the snapshot files (DIR/dbbackup.PID.tmp) of DB
+ * backups that a dead server left behind.
+ */
+void dbb_clean(const char *dir);
 int dbb_backup(const struct dbb_backup_params *p,
     struct dbb_backup_result *res, struct err *e);
 

@@ -5,8 +5,10 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "cat.h"
 #include "dbb.h"
 #include "err.h"
+#include "fault.h"
 #include "util.h"
 #include "vol.h"
 
@@ -191,6 +194,8 @@ write_set(struct bk *b, const char *snap, int64_t now,
 	memset(&info, 0, sizeof(info));
 	if ((r = dbb_snapshot(b->p->cat, snap, &h, e)) != 0)
 		return r;
+	/* A snapshot left in DIR: start-up removes it (dbb_clean). */
+	FAULT_POINT("dbb.after_snapshot");
 	h.created = now;
 	snprintf(h.server, sizeof(h.server), "%s", b->p->server);
 	res->db_bytes = h.db_bytes;
@@ -210,11 +215,43 @@ write_set(struct bk *b, const char *snap, int64_t now,
 		vol_writer_abort(w);
 		return r;
 	}
+	/* The volumes written, not on record: not a usable set. */
+	FAULT_POINT("dbb.before_close");
 	if ((r = vol_writer_close(w, &info, e)) != 0)
 		return r;
+	/* The set closed, not registered in the volume history yet. */
+	FAULT_POINT("dbb.before_register");
 	r = register_set(b, &info, now, res, e);
 	vol_set_info_free(&info);
 	return r;
+}
+
+/*
+ * A backup's snapshot is named by the server's PID, and removed when the
+ * backup ends; a server killed during one leaves it, a catalog-sized
+ * file that no later backup (another PID) would remove.  Called before
+ * the server takes work (tests/crash/crash.sh, kp_dbb).
+ */
+void
+dbb_clean(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t const len = strlen(de->d_name);
+
+		if (strncmp(de->d_name, "dbbackup.", 9) != 0 || len < 13 ||
+		    strcmp(de->d_name + len - 4, ".tmp") != 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) < sizeof(path))
+			(void)unlink(path);
+	}
+	closedir(d);
 }
 
 int

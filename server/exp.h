@@ -47,6 +47,7 @@ enum exp_rec {
 	EXP_REC_END = 6,
 };
 
+struct cat;
 struct err;
 struct pool;
 struct proc;
@@ -68,6 +69,11 @@ struct exp_stats {
 };
 
 void exp_stats_free(struct exp_stats *st);
+/*
+ * Start-up: remove the volumes (files and volume history) of exports
+ * that never closed their set because the server died during them.
+ */
+int exp_export_recover(struct cat *c, struct err *e);
 int exp_export_run(struct proc *p, const struct exp_params *xp,
     struct exp_stats *st, struct err *e);
 

@@ -12,16 +12,19 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cat.h"
 #include "cat_int.h"
 #include "err.h"
 #include "exp.h"
+#include "fault.h"
 #include "hset.h"
 #include "pool.h"
 #include "pool_recipe.h"
@@ -84,6 +87,8 @@ on_new_volume(void *arg, const char *path, const char *serial, uint32_t seq,
 	v.seq = seq;
 	v.state = CAT_DRM_MOUNTABLE;
 	v.created = v.state_changed = time(NULL);
+	/* A volume file not on record yet: nothing offers it. */
+	FAULT_POINT("export.volume");
 	return cat_volume_add(x->c, &v, e);
 }
 
@@ -92,6 +97,8 @@ rec(struct ex *x, uint8_t type)
 {
 	if (wire_buf_ok(&x->wb, NULL) != 0)
 		return err_set(x->e, COFFER_ETOOBIG, "export record too large");
+	/* No set UUID yet: start-up removes it (exp_export_recover). */
+	FAULT_POINT("export.record");
 	return vol_write_record(x->w, type, x->wb.p, x->wb.len, x->e);
 }
 
@@ -307,6 +314,64 @@ open_writer(struct ex *x)
 	return vol_writer_open(&wp, &x->w, x->e);
 }
 
+struct abandoned {
+	struct cat_volume	*v;
+	size_t			 n;
+};
+
+static int
+abandoned_row(void *arg, const struct cat_volume *v)
+{
+	struct abandoned *ab = arg;
+	void *nv;
+
+	if (!util_is_zero(v->set_uuid, sizeof(v->set_uuid)))
+		return 0;
+	if ((nv = realloc(ab->v, (ab->n + 1) * sizeof(*ab->v))) == NULL)
+		return COFFER_ENOMEM;
+	ab->v = nv;
+	ab->v[ab->n++] = *v;
+	return 0;
+}
+
+/*
+ * An export records each volume when it starts it and the set's UUID
+ * only once the set is closed (record_set); a failed export removes its
+ * volumes and their records (exp_export_run).  A server killed during an
+ * export leaves records without a set UUID: at start-up no export runs,
+ * so they are an abandoned set, and are removed the same way, so that
+ * the volume history, DRM media and the recovery plan never offer an
+ * incomplete set (tests/crash/crash.sh, kp_export).
+ */
+int
+exp_export_recover(struct cat *c, struct err *e)
+{
+	struct abandoned ab;
+	int r;
+
+	memset(&ab, 0, sizeof(ab));
+	if ((r = cat_volume_list(c, CAT_VOL_EXPORT, abandoned_row, &ab,
+	    e)) != 0) {
+		if (r == COFFER_ENOMEM)
+			err_set(e, r, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ab.n && r == 0; i++) {
+		if (unlink(ab.v[i].path) != 0 && errno != ENOENT)
+			(void)cat_actlog(c, CAT_SEV_WARN, 696, NULL, "Volume "
+			    "%s of an export that did not complete: %s: %s.",
+			    ab.v[i].name, ab.v[i].path, strerror(errno));
+		if ((r = cat_volume_delete(c, ab.v[i].name, e)) == 0)
+			(void)cat_actlog(c, CAT_SEV_WARN, 695, NULL, "Volume "
+			    "%s of an export that did not complete (the "
+			    "server stopped during it) was removed.",
+			    ab.v[i].name);
+	}
+out:
+	free(ab.v);
+	return r;
+}
+
 int
 exp_export_run(struct proc *p, const struct exp_params *xp,
     struct exp_stats *st, struct err *e)
@@ -344,7 +409,11 @@ exp_export_run(struct proc *p, const struct exp_params *xp,
 		goto out;
 	for (size_t i = 0; i < nnodes && r == 0; i++)
 		r = export_node(&x, &nodes[i]);
+	/* Every version written, the end record not yet. */
+	FAULT_POINT("export.before_end");
 	if (r == 0 && (r = put_end(&x)) == 0) {
+		/* The end record written, the set not closed. */
+		FAULT_POINT("export.before_close");
 		r = vol_writer_close(x.w, &info, e);
 		x.w = NULL;
 		if (r == 0) {

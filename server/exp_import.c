@@ -28,6 +28,7 @@
 #include "cat.h"
 #include "err.h"
 #include "exp.h"
+#include "fault.h"
 #include "pool.h"
 #include "pool_recipe.h"
 #include "proc.h"
@@ -109,8 +110,12 @@ batch_commit(struct im *m)
 		return 0;
 	for (struct pver *v = m->head; v != NULL; v = v->next)
 		n++;
+	/* A batch is all there or not at all (pool invariant (4)). */
+	FAULT_POINT("import.before_batch");
 	r = pool_txn_commit(m->txn, commit_cb, m, m->e);
 	m->txn = NULL;
+	/* A batch committed: the rerun skips it by UUID. */
+	FAULT_POINT("import.after_batch");
 	if (r == 0)
 		m->st->objects_imported += n;
 	batch_drop(m);

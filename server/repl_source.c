@@ -27,6 +27,7 @@
 
 #include "cat.h"
 #include "err.h"
+#include "fault.h"
 #include "hset.h"
 #include "net.h"
 #include "pool.h"
@@ -347,6 +348,8 @@ commit(struct rs *r, struct err *e)
 	r->st->objects_failed += nfailed;
 	r->st->objects_sent += objects;
 	r->fs_sent += objects;
+	/* The target committed the batch: a rerun must not need it again. */
+	FAULT_POINT("repl.source.after_batch");
 	for (size_t i = 0; i < r->nobjs; i++)
 		pobj_free(&r->objs[i]);
 	r->nobjs = 0;
@@ -660,6 +663,8 @@ repl_node(struct rs *r, const struct cat_account *a, struct err *e)
 	wire_put_u64(&r->wb, (uint64_t)when);
 	/* a was read before this node's run began: what it carried. */
 	wire_put_u64(&r->wb, (uint64_t)a->last_backup);
+	/* Every batch committed at the target, the node not yet done. */
+	FAULT_POINT("repl.source.before_done");
 	if ((rc = net_send(r->conn, PT_REPL_DONE, &r->wb, e)) != 0 ||
 	    (rc = net_recv_type(r->conn, PT_REPL_OK, &rd, e)) != 0)
 		goto out;
@@ -669,6 +674,8 @@ repl_node(struct rs *r, const struct cat_account *a, struct err *e)
 		now.repl_backup = a->last_backup;
 		rc = cat_account_update(r->c, &now, e);
 	}
+	/* Done at both ends; the process has not reported it yet. */
+	FAULT_POINT("repl.source.after_done");
 	r->st->nodes++;
 out:
 	free(fs);

@@ -23,6 +23,7 @@
 
 #include "cat.h"
 #include "err.h"
+#include "fault.h"
 #include "pool.h"
 #include "pool_recipe.h"
 #include "repl.h"
@@ -270,8 +271,12 @@ on_repl_done(struct sess *s, struct wire_rd *r, struct err *e)
 	 */
 	if ((int64_t)carried > a.last_backup && carried <= (uint64_t)INT64_MAX)
 		a.last_backup = (int64_t)carried;
+	/* Every batch committed here; the node's times not yet updated. */
+	FAULT_POINT("repl.target.before_done");
 	if ((rc = cat_account_update(s->w->cat, &a, e)) != 0)
 		return rc;
+	/* Done here, REPL_OK not yet sent: the source must run again. */
+	FAULT_POINT("repl.target.after_done");
 	(void)cat_actlog(s->w->cat, CAT_SEV_INFO, 327, norm, "Replication of "
 	    "node %s from server %s completed.", norm, s->name);
 	sess_reply(s, PT_REPL_OK);
@@ -322,6 +327,8 @@ int
 sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e)
 {
+	int rc;
+
 	switch (type) {
 	case PT_REPL_NODE:	return on_repl_node(s, r, e);
 	case PT_REPL_FS:	return on_repl_fs(s, r, e);
@@ -338,7 +345,11 @@ sess_repl_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 		if (s->repl_node[0] == '\0')
 			return err_set(e, COFFER_EPROTO, "%s before REPL_NODE",
 			    proto_type_name(type));
-		return sess_node_txn_frame(s, type, r, e);
+		rc = sess_node_txn_frame(s, type, r, e);
+		/* Pool invariant (4): a batch committed, TXN_OK unsent. */
+		if (rc == 0 && type == PT_TXN_COMMIT)
+			FAULT_POINT("repl.target.after_commit");
+		return rc;
 	}
 	return err_set(e, COFFER_EPROTO, "frame %s is not for a server "
 	    "session", proto_type_name(type));

@@ -21,7 +21,9 @@
 #include <openssl/ssl.h>
 
 #include "cat.h"
+#include "dbb.h"
 #include "err.h"
+#include "exp.h"
 #include "metrics.h"
 #include "pool.h"
 #include "proc.h"
@@ -211,6 +213,10 @@ srv_open(struct srv *s, struct err *e)
 	snprintf(a, sizeof(a), "%s/pool", s->o.dir);
 	if ((r = pool_open(a, s->catalog_path, &s->pool, e)) != 0)
 		return r;
+	/* What a server killed during a DB backup or an export left. */
+	dbb_clean(s->o.dir);
+	if ((r = exp_export_recover(s->main_cat, e)) != 0)
+		return err_wrap(e, "abandoned export volumes");
 	snprintf(a, sizeof(a), "%s/tls/server.pem", s->o.dir);
 	snprintf(b, sizeof(b), "%s/tls/server.key", s->o.dir);
 	if ((s->ssl = tls_server_ctx(a, b, e)) == NULL)

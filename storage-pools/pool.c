@@ -38,6 +38,7 @@
 #include "codec.h"
 #include "crc32c.h"
 #include "err.h"
+#include "fault.h"
 #include "pool_int.h"
 #include "pool_recipe.h"
 #include "util.h"
@@ -427,6 +428,8 @@ pool_flush_locked(struct pool *p, struct err *e)
 		return r;
 	p->act_flushed += p->wlen;
 	p->wlen = 0;
+	/* invariant (3): written past the recorded size, not fsynced. */
+	FAULT_POINT("pool.append.after_write");
 	return 0;
 }
 
@@ -955,9 +958,13 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 	int r;
 
 	pthread_mutex_lock(&p->lock);
+	/* invariant (3): appended, not yet durable; nothing names them. */
+	FAULT_POINT("pool.commit.before_sync");
 	/* invariant (2): container bytes are durable before the index commit. */
 	if ((r = pool_sync_locked(p, t, e)) != 0)
 		goto out;
+	/* invariant (3): durable bytes that no row names are dead space. */
+	FAULT_POINT("pool.commit.after_sync");
 	if ((r = pool_index_begin(&p->ix, e)) != 0)
 		goto out;
 	/* Container rows first: apply_ref() adds live bytes to them. */
@@ -978,10 +985,16 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 	}
 	if (r == 0 && cb != NULL)
 		r = cb(p->ix.db, arg, e);
+	/* invariant (4): an uncommitted transaction leaves no chunk row. */
+	FAULT_POINT("pool.commit.before_index_commit");
 	if (r == 0)
 		r = pool_index_commit(&p->ix, e);
-	if (r != 0)
+	if (r != 0) {
 		pool_index_rollback(&p->ix);
+		goto out;
+	}
+	/* invariant (4): committed, not yet acknowledged: it must stay. */
+	FAULT_POINT("pool.commit.after_index_commit");
 out:
 	txn_release_locked(t);
 	pthread_mutex_unlock(&p->lock);

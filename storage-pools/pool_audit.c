@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "fault.h"
 #include "pool_int.h"
 
 #define AUDIT_BATCH	512
@@ -159,6 +160,8 @@ pool_audit(struct pool *p, pool_damage_cb cb, void *arg,
 				goto out;
 			}
 			rep->chunks_checked++;
+			/* invariant (4): audit reads, marks damage only. */
+			FAULT_POINT("audit.chunk");
 			rep->bytes_read += CTR_REC_HDR_LEN + rows[i].loc.stored_len;
 			if (rows[i].loc.container != last_ctr) {
 				rep->containers++;

@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "err.h"
+#include "fault.h"
 #include "pool_int.h"
 
 struct move {
@@ -94,6 +95,8 @@ drop_unreferenced_locked(struct pool *p, struct pool_reclaim_report *rep,
 		pool_index_rollback(&p->ix);
 	else
 		rep->chunks_freed += n;
+	/* invariant (5): rows dropped, their bytes dead space. */
+	FAULT_POINT("reclaim.after_drop");
 out:
 	sqlite3_finalize(st);
 	free(drop);
@@ -219,6 +222,8 @@ commit_moves_locked(struct pool *p, struct pool_txn *t, uint64_t old,
 	int r;
 
 	*emptied = 0;
+	/* invariant (3): copies written, not yet durable or named. */
+	FAULT_POINT("reclaim.before_sync");
 	/* invariant (2) */
 	if ((r = pool_sync_locked(p, t, e)) != 0)
 		return r;
@@ -273,6 +278,8 @@ commit_moves_locked(struct pool *p, struct pool_txn *t, uint64_t old,
 	} else if ((r = recount_live_locked(p, old, e)) != 0) {
 		goto out;
 	}
+	/* invariant (2): the moves are not committed; old places stay. */
+	FAULT_POINT("reclaim.before_commit");
 	r = pool_index_commit(&p->ix, e);
 out:
 	sqlite3_finalize(st);
@@ -321,6 +328,8 @@ reclaim_one(struct pool *p, uint64_t id, uint8_t *buf, size_t bufcap,
 			goto out;
 		mv[i].copied = 1;
 		rep->chunks_moved++;
+		/* invariant (1): copies appended; the old records stay. */
+		FAULT_POINT("reclaim.copy");
 	}
 	(void)p->be->ops->size(p->be, id, &size, NULL);
 	pthread_mutex_lock(&p->lock);
@@ -328,9 +337,13 @@ reclaim_one(struct pool *p, uint64_t id, uint8_t *buf, size_t bufcap,
 	pthread_mutex_unlock(&p->lock);
 	if (r != 0 || !emptied)
 		goto out;
+	/* invariant (6): DELETED and committed; open removes its file. */
+	FAULT_POINT("reclaim.before_remove");
 	/* invariant (6): the commit above moved everything; now remove. */
 	if ((r = p->be->ops->remove(p->be, id, e)) != 0)
 		goto out;
+	/* invariant (6): file gone, its DELETED row not yet. */
+	FAULT_POINT("reclaim.after_remove");
 	pthread_mutex_lock(&p->lock);
 	{
 		char sql[96];

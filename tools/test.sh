@@ -73,8 +73,9 @@ count() {
 # Live VM backup (vm_libvirt.c) is built and tested where libvirt is.
 lv=
 pkg-config --exists libvirt libnbd 2>/dev/null && lv=--with-libvirt
-run_build "$top/build-ci" $lv
-run_build "$top/build-sanitize" --enable-sanitizers $lv
+# Both with the fault hooks that tests/crash/crash.sh uses.
+run_build "$top/build-ci" --enable-fault-injection $lv
+run_build "$top/build-sanitize" --enable-fault-injection --enable-sanitizers $lv
 
 # Static analysis of the product's code (not the tests, whose fixtures
 # return early without freeing and end variadic lists with NULL): any
