@@ -762,14 +762,16 @@ open_tmp_locked(struct rs *rs, struct rjob *j)
 /*
  * Write a verified chunk at off, leaving its all-zero blocks as holes:
  * a chunk that straddles the edge of a hole is partly zero, and the file
- * was sparse there.
+ * was sparse there.  *wend is where the last byte written ends (0 when
+ * nothing was), so that finalize knows whether the file needs its size set.
  */
 static int
 write_sparse(struct rjob *j, int fd, const uint8_t *p, uint32_t len,
-    uint64_t off, struct err *e)
+    uint64_t off, uint64_t *wend, struct err *e)
 {
 	uint32_t i = 0;
 
+	*wend = 0;
 	if (j->mem != NULL) {
 		/* In bounds: queue_job checked that the recipe is the size. */
 		memcpy(j->mem + off, p, len);
@@ -789,6 +791,8 @@ write_sparse(struct rjob *j, int fd, const uint8_t *p, uint32_t len,
 		if (n > 0 && util_pwrite_full(fd, p + start, n,
 		    (off_t)(off + start), "restored file", e) != 0)
 			return e ? e->code : COFFER_EIO;
+		if (n > 0)
+			*wend = off + start + n;
 	}
 	return 0;
 }
@@ -802,9 +806,12 @@ struct rworker {
 	size_t		 buf_cap;
 };
 
-/* Decode, verify (2) and write one chunk; fd is j's file (or -1: mem). */
+/*
+ * Decode, verify (2) and write one chunk; fd is j's file (or -1: mem).
+ * *wend as for write_sparse.
+ */
 static void
-chunk_write(struct rworker *w, struct ritem *it, int fd)
+chunk_write(struct rworker *w, struct ritem *it, int fd, uint64_t *wend)
 {
 	struct rjob *j = it->job;
 	const uint8_t *want = pool_recipe_hash(j->recipe, it->idx);
@@ -841,7 +848,7 @@ chunk_write(struct rworker *w, struct ritem *it, int fd)
 		    "SHA-256 does not match", it->idx, hex);
 		return;
 	}
-	if (write_sparse(j, fd, w->buf, len, it->off, &de) != 0) {
+	if (write_sparse(j, fd, w->buf, len, it->off, wend, &de) != 0) {
 		job_fail(j, "%s: %s", j->tmp, de.msg);
 		return;
 	}
@@ -906,6 +913,7 @@ process(struct rworker *w, struct ritem *it)
 {
 	struct rs *rs = w->rs;
 	struct rjob *j = it->job;
+	uint64_t wend = 0;
 	int fd, failed, last;
 
 	pthread_mutex_lock(&j->mu);
@@ -915,10 +923,10 @@ process(struct rworker *w, struct ritem *it)
 	failed = j->failed;
 	pthread_mutex_unlock(&j->mu);
 	if (!failed && it->kind == RI_DATA)
-		chunk_write(w, it, fd);
+		chunk_write(w, it, fd, &wend);
 	pthread_mutex_lock(&j->mu);
-	if (it->off + it->len > j->end && it->kind == RI_DATA)
-		j->end = it->off + it->len;
+	if (wend > j->end)
+		j->end = wend;
 	last = --j->left == 0;
 	pthread_mutex_unlock(&j->mu);
 	if (last) {

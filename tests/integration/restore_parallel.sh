@@ -35,6 +35,10 @@ with open(os.path.join(root, "sparse.img"), "wb") as fh:
     fh.seek(9 << 20)
     fh.write(b"middle" * 1000)
 open(os.path.join(root, "empty"), "w").close()
+# Data, then zero blocks to the end within the same chunk: the size comes
+# from the recipe, not from the last byte written.
+with open(os.path.join(root, "tailzero"), "wb") as fh:
+    fh.write(rnd.randbytes(5000) + bytes(16384))
 for i in range(5):
     os.link(os.path.join(root, "d01", "sub 1", "f00%d.txt" % i),
             os.path.join(root, "odd", "hl%d" % i))
