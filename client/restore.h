@@ -9,7 +9,11 @@
  * chunk decoded and checked against its SHA-256 before it is written, into
  * a temporary file renamed into place only when complete and verified; a
  * chunk that fails the check fails its file loudly and nothing of it is
- * left behind.  Zero runs are left as holes.
+ * left behind.  Zero runs are left as holes.  Decoding, verifying,
+ * writing, and creating and finalizing files run on RESTORE_THREADS
+ * worker threads fed by a bounded queue (restore.c says how); counts,
+ * messages and the order in which objects are reported stay those of
+ * the listing.
  *
  * Safety (issue 3, item 6): every file, directory and link is created
  * with *at() calls relative to directory descriptors opened with
