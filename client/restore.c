@@ -144,6 +144,14 @@ struct rpool {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 work;		/* workers: an item, or quit */
 	pthread_cond_t	 main;		/* main: room in the queue, a job done */
+	/*
+	 * Held by a worker around creating and around finalizing a file:
+	 * those calls take the directory's lock in the kernel, and several
+	 * threads at them at once only spin there (measured: twice the
+	 * system time, and slower, with 4 workers on small files).  Decoding,
+	 * verifying and writing still run in parallel.
+	 */
+	pthread_mutex_t	 fs_mu;
 	struct ritem	*head, *tail;
 	size_t		 bytes, items;	/* queued, bounded by RESTORE_QUEUE_* */
 	int		 quit;
@@ -869,6 +877,7 @@ finalize(struct rs *rs, struct rjob *j)
 
 	if (j->mem != NULL)
 		return;
+	pthread_mutex_lock(&rs->pool.fs_mu);
 	if (!j->failed && ((j->end < j->size &&
 	    ftruncate(j->fd, (off_t)j->size) != 0) ||
 	    (rs->is_root && fchown(j->fd, j->uid, j->gid) != 0) ||
@@ -896,6 +905,7 @@ finalize(struct rs *rs, struct rjob *j)
 	}
 	if (j->failed && j->tmp[0] != '\0')
 		(void)unlinkat(dir, j->tmp, 0);
+	pthread_mutex_unlock(&rs->pool.fs_mu);
 	j->tmp[0] = '\0';
 }
 
@@ -917,8 +927,11 @@ process(struct rworker *w, struct ritem *it)
 	int fd, failed, last;
 
 	pthread_mutex_lock(&j->mu);
-	if (!j->failed && j->fd < 0 && j->mem == NULL)
+	if (!j->failed && j->fd < 0 && j->mem == NULL) {
+		pthread_mutex_lock(&rs->pool.fs_mu);
 		open_tmp_locked(rs, j);
+		pthread_mutex_unlock(&rs->pool.fs_mu);
+	}
 	fd = j->fd;
 	failed = j->failed;
 	pthread_mutex_unlock(&j->mu);
@@ -1035,6 +1048,7 @@ pool_start(struct rs *rs, struct err *e)
 	if (fault != NULL)
 		rs->corrupt_at = strtoull(fault, NULL, 10);
 	if (pthread_mutex_init(&pl->mu, NULL) != 0 ||
+	    pthread_mutex_init(&pl->fs_mu, NULL) != 0 ||
 	    pthread_cond_init(&pl->work, NULL) != 0 ||
 	    pthread_cond_init(&pl->main, NULL) != 0)
 		return err_set(e, COFFER_EINTERNAL, "restore: cannot make "
@@ -1090,6 +1104,7 @@ pool_stop(struct rs *rs)
 	pl->tail = NULL;
 	pthread_cond_destroy(&pl->work);
 	pthread_cond_destroy(&pl->main);
+	pthread_mutex_destroy(&pl->fs_mu);
 	pthread_mutex_destroy(&pl->mu);
 	pl->mu_ok = 0;
 }
