@@ -9,7 +9,11 @@
  * chunk decoded and checked against its SHA-256 before it is written, into
  * a temporary file renamed into place only when complete and verified; a
  * chunk that fails the check fails its file loudly and nothing of it is
- * left behind.  Zero runs are left as holes.
+ * left behind.  Zero runs are left as holes.  Decoding, verifying,
+ * writing, and creating and finalizing files run on RESTORE_THREADS
+ * worker threads fed by a bounded queue (restore.c says how); counts,
+ * messages and the order in which objects are reported stay those of
+ * the listing.
  *
  * Safety (issue 3, item 6): every file, directory and link is created
  * with *at() calls relative to directory descriptors opened with
@@ -32,11 +36,20 @@
 #include "err.h"
 #include "proto.h"
 
-#define RESTORE_WINDOW_ENTRIES	256		/* chunks requested ahead */
+#define RESTORE_WINDOW_ENTRIES	1024		/* chunks requested ahead */
 #define RESTORE_WINDOW_BYTES	(24u << 20)	/* their raw bytes */
 #define RESTORE_GET_MAX		PROTO_GET_MAX	/* entries per CHUNK_GET */
-#define RESTORE_OPEN_MAX	64		/* files being written */
 #define RESTORE_PAGE		1024		/* objects per OBJ_LIST */
+
+/*
+ * Received chunks wait for the worker threads (which decode, verify and
+ * write them, and create and finalize the files) in a queue of at most
+ * this many items and stored bytes.  COFFER_RESTORE_THREADS overrides the
+ * number of workers (1 to 8).
+ */
+#define RESTORE_THREADS		4
+#define RESTORE_QUEUE_ITEMS	4096
+#define RESTORE_QUEUE_BYTES	(16u << 20)
 
 struct err;
 struct net_conn;

@@ -26,10 +26,12 @@
 
 #include "adm.h"
 #include "cat.h"
+#include "codec.h"
 #include "err.h"
 #include "passwd.h"
 #include "pool.h"
 #include "sess.h"
+#include "sess_verify.h"
 #include "srv.h"
 
 #define OUT_HIGH	(32u << 20)	/* stop reading above this much output */
@@ -59,6 +61,8 @@ sess_free(struct sess *s)
 		bufferevent_free(s->bev);
 	wire_buf_free(&s->out);
 	passwd_wipe(s->peer_key, sizeof(s->peer_key));
+	free(s->pre);
+	free(s->pre_buf);
 	free(s);
 }
 
@@ -458,6 +462,138 @@ dispatch(struct sess *s, uint16_t type, struct wire_rd *r, struct err *e)
 	return err_set(e, COFFER_EINTERNAL, "bad session state");
 }
 
+/*
+ * How many complete CHUNK_PUT frames are at the front of in, within one
+ * batch's bounds (SESS_VERIFY_*).
+ */
+static size_t
+count_puts(struct evbuffer *in)
+{
+	size_t const avail = evbuffer_get_length(in);
+	size_t n = 0, off = 0, bytes = 0;
+
+	while (n < SESS_VERIFY_BATCH && off + WIRE_HDR_LEN <= avail) {
+		uint8_t hdr[WIRE_HDR_LEN];
+		struct evbuffer_ptr pos;
+		struct wire_hdr h;
+		struct err e;
+
+		if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(in, &pos, hdr, sizeof(hdr)) !=
+		    (ev_ssize_t)sizeof(hdr) ||
+		    wire_hdr_decode(hdr, WIRE_FRAME_MAX, &h, &e) != 0 ||
+		    h.type != PT_CHUNK_PUT ||
+		    off + WIRE_HDR_LEN + h.len > avail ||
+		    bytes + h.len > SESS_VERIFY_BYTES)
+			break;
+		off += WIRE_HDR_LEN + (size_t)h.len;
+		bytes += h.len;
+		n++;
+	}
+	return n;
+}
+
+/* Decode a copied CHUNK_PUT payload as on_chunk_put does; 0 when it is. */
+static int
+parse_put(const uint8_t *p, size_t len, struct pool_chunk *c)
+{
+	struct wire_rd rd;
+	const uint8_t *stored;
+	size_t n;
+	struct err e;
+
+	wire_rd_init(&rd, p, len);
+	if (wire_get_raw(&rd, c->hash, HASH_LEN, &e) != 0 ||
+	    wire_get_u32(&rd, &c->raw_len, &e) != 0 ||
+	    wire_get_u8(&rd, &c->codec, &e) != 0 ||
+	    wire_get_bytes(&rd, codec_bound(POOL_RAW_MAX), &stored, &n,
+	    &e) != 0 || wire_rd_end(&rd, &e) != 0)
+		return -1;
+	c->stored = stored;
+	c->stored_len = (uint32_t)n;
+	return 0;
+}
+
+/*
+ * Verify the CHUNK_PUT frames waiting at the front of the input as one
+ * batch, on the helpers and this thread (sess_verify.h), when there are
+ * at least two and no results are left from the last batch.  The frames
+ * stay in the input and are dispatched as usual, in order; on_chunk_put
+ * takes their results through sess_pre_verified().
+ */
+static void
+verify_ahead(struct sess *s, struct evbuffer *in)
+{
+	struct srv *srv = s->w->srv;
+	size_t n, off = 0, boff = 0, i;
+
+	if (srv->verify == NULL || s->state != SESS_READY ||
+	    s->kind != PROTO_KIND_NODE || s->pre_i < s->pre_n)
+		return;
+	s->pre_i = s->pre_n = 0;
+	if ((n = count_puts(in)) < 2)
+		return;
+	if (s->pre == NULL && (s->pre = calloc(SESS_VERIFY_BATCH,
+	    sizeof(*s->pre))) == NULL)
+		return;			/* verified one by one, then */
+	if (s->pre_buf == NULL && (s->pre_buf = malloc(SESS_VERIFY_BYTES)) ==
+	    NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		uint8_t hdr[WIRE_HDR_LEN];
+		struct evbuffer_ptr pos;
+		struct wire_hdr h;
+		struct err e;
+
+		/* count_puts checked these frames are whole and in bounds. */
+		if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(in, &pos, hdr, sizeof(hdr)) !=
+		    (ev_ssize_t)sizeof(hdr) ||
+		    wire_hdr_decode(hdr, WIRE_FRAME_MAX, &h, &e) != 0 ||
+		    evbuffer_ptr_set(in, &pos, off + WIRE_HDR_LEN,
+		    EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(in, &pos, s->pre_buf + boff, h.len) !=
+		    (ev_ssize_t)h.len)
+			break;
+		memset(&s->pre[i], 0, sizeof(s->pre[i]));
+		/* A malformed one ends the batch; dispatch will reject it. */
+		if (parse_put(s->pre_buf + boff, h.len, &s->pre[i].c) != 0)
+			break;
+		off += WIRE_HDR_LEN + (size_t)h.len;
+		boff += h.len;
+	}
+	sess_verify_run(srv->verify, s->w->rd, s->pre, i);
+	s->pre_n = i;
+}
+
+int
+sess_pre_verified(struct sess *s, const struct pool_chunk *c, int *rc,
+    struct err *e)
+{
+	const struct sess_verify_item *it;
+
+	if (s->pre_i >= s->pre_n)
+		return 0;
+	it = &s->pre[s->pre_i++];
+	/*
+	 * Frames are dispatched in the order they were batched, so this is
+	 * the same frame; the bytes are compared anyway, so that what was
+	 * verified is what gets stored.  A difference would be our bug:
+	 * drop the batch and verify here.
+	 */
+	if (memcmp(it->c.hash, c->hash, HASH_LEN) != 0 ||
+	    it->c.raw_len != c->raw_len || it->c.codec != c->codec ||
+	    it->c.stored_len != c->stored_len ||
+	    memcmp(it->c.stored, c->stored, c->stored_len) != 0) {
+		s->pre_i = s->pre_n = 0;
+		return 0;
+	}
+	*rc = it->rc;
+	if (it->rc != 0)
+		err_set(e, it->rc, "%s", it->msg);
+	return 1;
+}
+
 /* Parse and run whole frames; returns 1 when the session was freed. */
 static int
 process_input(struct sess *s)
@@ -491,6 +627,8 @@ process_input(struct sess *s)
 		}
 		if (evbuffer_get_length(in) < WIRE_HDR_LEN + (size_t)h.len)
 			return 0;	/* the rest is on its way */
+		if (h.type == PT_CHUNK_PUT)
+			verify_ahead(s, in);
 		evbuffer_drain(in, WIRE_HDR_LEN);
 		payload = h.len ? evbuffer_pullup(in, h.len) : NULL;
 		wire_rd_init(&rd, payload, h.len);

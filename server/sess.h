@@ -23,6 +23,9 @@
 #include "proto.h"
 #include "wire.h"
 
+struct pool_chunk;
+struct sess_verify_item;
+
 enum sess_state {
 	SESS_HELLO,	/* waiting for HELLO */
 	SESS_AUTH,	/* waiting for AUTH */
@@ -86,11 +89,28 @@ struct sess {
 	uint64_t		 restore_bytes;
 	double			 restore_t0, restore_t1;
 
+	/*
+	 * CHUNK_PUT frames at the front of the input, verified ahead as one
+	 * batch (sess_verify.h): pre[pre_i..pre_n) are the results for the
+	 * next CHUNK_PUT frames in order; their bytes are copies in pre_buf.
+	 */
+	struct sess_verify_item	*pre;
+	size_t			 pre_i, pre_n;
+	uint8_t			*pre_buf;
+
 	/* A peer server between AUTH and AUTH_PROOF; wiped after. */
 	uint8_t			 peer_key[CAT_SERVER_KEY_LEN];
 	uint8_t			 peer_cn[PROTO_NONCE_LEN];
 	uint8_t			 peer_sn[PROTO_NONCE_LEN];
 };
+
+/*
+ * The result verified ahead for the CHUNK_PUT being dispatched, if its
+ * frame was part of a batch: 1 with *rc (and e set when it failed), 0
+ * when the chunk must be verified here.
+ */
+int sess_pre_verified(struct sess *s, const struct pool_chunk *c, int *rc,
+    struct err *e);
 
 /* Send a reply frame built in s->out. */
 void sess_reply(struct sess *s, uint16_t type);

@@ -305,10 +305,16 @@ on_chunk_put(struct sess *s, struct wire_rd *r, struct err *e)
 		return rc;
 	c.stored = p;
 	c.stored_len = (uint32_t)n;
-	/* A chunk is named by its content: check it before anyone dedups it. */
-	if (s->w->srv->o.verify_chunks &&
-	    (rc = pool_chunk_verify(s->w->rd, &c, e)) != 0)
-		return err_wrap(e, "chunk rejected");
+	/*
+	 * A chunk is named by its content: check it before anyone dedups it,
+	 * here or, for a frame of a batch, before the batch was dispatched.
+	 */
+	if (s->w->srv->o.verify_chunks) {
+		if (!sess_pre_verified(s, &c, &rc, e))
+			rc = pool_chunk_verify(s->w->rd, &c, e);
+		if (rc != 0)
+			return err_wrap(e, "chunk rejected");
+	}
 	if ((rc = sess_txn_get(s, e)) != 0 ||
 	    (rc = pool_txn_store(s->txn, &c, &isnew, e)) != 0)
 		return rc;

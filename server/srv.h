@@ -38,6 +38,7 @@ struct evconnlistener;
 struct ssl_ctx_st;
 struct pool;
 struct pool_reader;
+struct sess_verify;
 struct proc_table;
 struct sess;
 struct sched_run;
@@ -86,6 +87,7 @@ struct srv {
 	struct event_base	*base;
 	struct evconnlistener	*lev;
 	struct srv_worker	 w[SRV_WORKERS_MAX];
+	struct sess_verify	*verify;	/* CHUNK_PUT helpers, or NULL */
 	int			 nworkers, next_worker;
 	pthread_mutex_t		 slock;		/* sessions list, ids */
 	uint64_t		 next_sess;

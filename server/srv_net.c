@@ -28,6 +28,7 @@
 #include "pool.h"
 #include "proc.h"
 #include "sched_run.h"
+#include "sess_verify.h"
 #include "srv.h"
 #include "tls.h"
 
@@ -128,6 +129,10 @@ start_workers(struct srv *s, struct err *e)
 {
 	int r;
 
+	/* Before the workers, whose sessions use it; freed after them. */
+	if (s->o.verify_chunks && (s->verify = sess_verify_new(s->pool,
+	    SESS_VERIFY_THREADS, e)) == NULL)
+		return e ? e->code : COFFER_EINTERNAL;
 	s->nworkers = s->o.workers;
 	for (int i = 0; i < s->nworkers; i++) {
 		struct srv_worker *w = &s->w[i];
@@ -170,6 +175,8 @@ stop_workers(struct srv *s)
 		pthread_mutex_destroy(&w->qlock);
 	}
 	s->nworkers = 0;
+	sess_verify_free(s->verify);
+	s->verify = NULL;
 }
 
 static int
