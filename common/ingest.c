@@ -607,8 +607,13 @@ out:
 	return r;
 }
 
-int
-ingest_zero(struct ingest *ig, uint64_t len, struct err *e)
+/*
+ * Before a zero run or a known chunk enters the object: what was written
+ * before ends here and is cut whole, and with fixed blocks that must
+ * leave the object on a block boundary.
+ */
+static int
+cut_before_insert(struct ingest *ig, const char *what, struct err *e)
 {
 	uint32_t const fixed = ig->obj_fixed ? ig->obj_fixed : ig->p.fixed;
 	int r;
@@ -617,12 +622,21 @@ ingest_zero(struct ingest *ig, uint64_t len, struct err *e)
 		return err_set(e, COFFER_EINVAL, "ingest: no object open");
 	if (ig->failed)
 		return err_set(e, COFFER_ECANCELED, "ingest: pipeline failed");
-	/* What was written before ends here: cut it whole. */
 	if ((r = cut_window(ig, 1, e)) != 0)
 		return r;
 	if (fixed != 0 && ig->len != 0)
-		return err_set(e, COFFER_EINTERNAL, "ingest: zero run not on "
-		    "a block boundary");
+		return err_set(e, COFFER_EINTERNAL, "ingest: %s not on a block "
+		    "boundary", what);
+	return 0;
+}
+
+int
+ingest_zero(struct ingest *ig, uint64_t len, struct err *e)
+{
+	int r;
+
+	if ((r = cut_before_insert(ig, "zero run", e)) != 0)
+		return r;
 	while (len > 0) {
 		uint64_t const n = len < INGEST_ZERO_RUN ? len :
 		    INGEST_ZERO_RUN;
@@ -648,19 +662,11 @@ int
 ingest_known(struct ingest *ig, const uint8_t hash[HASH_LEN], uint32_t len,
     struct err *e)
 {
-	uint32_t const fixed = ig->obj_fixed ? ig->obj_fixed : ig->p.fixed;
 	struct job *j;
 	int r;
 
-	if (!ig->in_object)
-		return err_set(e, COFFER_EINVAL, "ingest: no object open");
-	if (ig->failed)
-		return err_set(e, COFFER_ECANCELED, "ingest: pipeline failed");
-	if ((r = cut_window(ig, 1, e)) != 0)
+	if ((r = cut_before_insert(ig, "known chunk", e)) != 0)
 		return r;
-	if (fixed != 0 && ig->len != 0)
-		return err_set(e, COFFER_EINTERNAL, "ingest: known chunk not "
-		    "on a block boundary");
 	if ((r = slot_get(ig, 0, &j, e)) != 0)
 		return r;
 	memset(&j->c, 0, sizeof(j->c));
