@@ -26,27 +26,23 @@
 
 #define TERMINATED(f)	(memchr((f), '\0', sizeof(f)) != NULL)
 
-/* A domain name, or "" (administrative schedules). */
+/*
+ * A name normalized, or "": administrative schedules have no domain, and
+ * their events no node.
+ */
 static int
-norm_domain(const char *in, char out[CAT_NAME_MAX + 1], struct err *e)
+norm_or_empty(const char *what, const char *in, char out[CAT_NAME_MAX + 1],
+    struct err *e)
 {
 	if (in == NULL || in[0] == '\0') {
 		out[0] = '\0';
 		return 0;
 	}
-	return cat_norm("domain", in, out, e);
+	return cat_norm(what, in, out, e);
 }
 
-/* A node name, or "" (administrative schedules' events). */
-static int
-norm_node(const char *in, char out[CAT_NAME_MAX + 1], struct err *e)
-{
-	if (in == NULL || in[0] == '\0') {
-		out[0] = '\0';
-		return 0;
-	}
-	return cat_norm("node", in, out, e);
-}
+#define norm_domain(in, out, e)	norm_or_empty("domain", (in), (out), (e))
+#define norm_node(in, out, e)	norm_or_empty("node", (in), (out), (e))
 
 static int
 check_sched(const struct cat_sched *s, char dom[CAT_NAME_MAX + 1],
