@@ -160,7 +160,8 @@ live_disk(struct vm_prep *p, const struct vm_disk *k, struct err *e)
 /*
  * What a live backup stores as the domain XML: libvirt's definition
  * with every disk read through NBD marked raw, since its bytes are the
- * guest's view of the disk, not the qcow2 file.
+ * guest's view of the disk, not the qcow2 file; the file's own format is
+ * kept in Coffer's <metadata> (vm_xml.h), for the restore.
  */
 static int
 live_xml(struct vm_prep *p, struct err *e)
@@ -179,6 +180,9 @@ live_xml(struct vm_prep *p, struct err *e)
 		map[n].target = k->target;
 		map[n].source = k->source;
 		map[n].format = "raw";
+		/* What the file is, so that a restore can make it that again. */
+		if (k->format[0] != '\0' && strcmp(k->format, "raw") != 0)
+			map[n].live_format = k->format;
 		n++;
 	}
 	r = vm_xml_rewrite(p->dom.xml, p->dom.xml_len, NULL, NULL, map, n,

@@ -16,6 +16,7 @@
 
 #include "backup.h"
 #include "err.h"
+#include "fault.h"
 #include "vm_libvirt.h"
 #include "vm_xml.h"
 
@@ -108,6 +109,8 @@ struct lv_disk {
 struct vm_lv_backup {
 	virDomainPtr	 dom;
 	int		 job;		/* the pull backup runs */
+	int		 sigs;		/* stop_catch() installed handlers */
+	struct sigaction old[3];	/* SIGTERM, SIGINT, SIGHUP before */
 	char		 ckpt[256];	/* the new checkpoint */
 	char		 prefix[128];	/* "coffer-NODE-" */
 	char		 dir[64];	/* socket and scratch files */
@@ -115,6 +118,66 @@ struct vm_lv_backup {
 	struct lv_disk	*disks;
 	size_t		 ndisks;
 };
+
+/*
+ * A pull-mode backup job runs in libvirtd until someone ends it, holding
+ * a scratch overlay that grows with every guest write: a coffer stopped
+ * by SIGTERM (a scheduler's timeout, an administrator, shutdown) or ^C
+ * must end it, not leave it for the next backup to find.  While a job
+ * runs, the signals only set lv_stop; the next disk read fails with
+ * COFFER_ECANCELED, and the backup's ordinary error path ends the job
+ * (vm_lv_backup_end) and reports it.  lv_stop stays set, so the live
+ * backups of any further VMs named fail at once.  A signal that came
+ * after the last read lets the version commit; then, the job ended, it
+ * is raised again with its old effect.
+ */
+static volatile sig_atomic_t lv_stop;
+static const int stop_signals[3] = { SIGTERM, SIGINT, SIGHUP };
+
+static void
+on_stop_signal(int sig)
+{
+	lv_stop = sig;
+}
+
+static void
+stop_catch(struct vm_lv_backup *bk)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;	/* reads and sends go on to a check */
+	for (int i = 0; i < 3; i++)
+		(void)sigaction(stop_signals[i], &sa, &bk->old[i]);
+	bk->sigs = 1;
+}
+
+/* Put the handlers back: the signal that came meanwhile, or 0. */
+static int
+stop_release(struct vm_lv_backup *bk)
+{
+	if (!bk->sigs)
+		return 0;
+	for (int i = 0; i < 3; i++)
+		(void)sigaction(stop_signals[i], &bk->old[i], NULL);
+	bk->sigs = 0;
+	return lv_stop;
+}
+
+static int
+stop_check(const struct lv_disk *d, struct err *e)
+{
+	int const sig = lv_stop;
+
+	if (sig == 0)
+		return 0;
+	return err_set(e, COFFER_ECANCELED, "disk %s: backup stopped by %s; "
+	    "the libvirt backup job is ended and nothing of this version is "
+	    "kept", d->target, sig == SIGINT ? "SIGINT" : sig == SIGHUP ?
+	    "SIGHUP" : "SIGTERM");
+}
 
 /* libvirt's last error, or what, as the message. */
 static int
@@ -456,7 +519,10 @@ src_extent(void *arg, uint64_t off, uint64_t *len, int *kind, struct err *e)
 {
 	struct lv_disk *d = arg;
 	uint64_t b = off / BLOCK, end;
+	int r;
 
+	if ((r = stop_check(d, e)) != 0)
+		return r;
 	if (off % BLOCK != 0 || b >= d->nblk)
 		return err_set(e, COFFER_EINTERNAL, "disk %s: extent asked at "
 		    "%" PRIu64, d->target, off);
@@ -474,7 +540,12 @@ static int
 src_pread(void *arg, void *buf, size_t n, uint64_t off, struct err *e)
 {
 	struct lv_disk *d = arg;
+	int r;
 
+	/* tests/integration/vm_libvirt.sh stops coffer here for a SIGTERM. */
+	FAULT_POINT("vm.live.read");
+	if ((r = stop_check(d, e)) != 0)
+		return r;
 	if (nbd_pread(d->nbd, buf, n, off, 0) != 0)
 		return err_set(e, COFFER_EIO, "disk %s: NBD read of %zu bytes "
 		    "at %" PRIu64 ": %s", d->target, n, off, nbd_get_error());
@@ -729,6 +800,8 @@ vm_lv_backup_begin(struct vm_lv *lv, const struct vm_dom *dom,
 	if ((r = job_dirs(bk, e)) != 0)
 		goto out;
 	choose_bases(bk, dom, targets, prev, n, names, inc, log);
+	/* Before the job exists, so no signal can come between. */
+	stop_catch(bk);
 	if ((r = job_start(bk, dom, targets, n, inc, log, e)) != 0)
 		goto out;
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -759,7 +832,7 @@ vm_lv_backup_src(struct vm_lv_backup *b, size_t i)
 int
 vm_lv_backup_end(struct vm_lv_backup *bk, int committed, struct err *e)
 {
-	int r = 0;
+	int r = 0, sig;
 
 	if (bk == NULL)
 		return 0;
@@ -776,7 +849,11 @@ vm_lv_backup_end(struct vm_lv_backup *bk, int committed, struct err *e)
 		ckpt_tidy(bk->dom, bk->prefix, bk->ckpt);
 	else if (bk->job)
 		ckpt_tidy_one(bk->dom, bk->ckpt);
+	sig = stop_release(bk);
 	job_free(bk);
+	/* The version committed before the stop was seen: stop now. */
+	if (committed && sig != 0)
+		(void)raise(sig);
 	return r;
 }
 

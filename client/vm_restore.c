@@ -23,6 +23,7 @@
 #include "query.h"
 #include "restore.h"
 #include "util.h"
+#include "vm_convert.h"
 #include "vm_restore.h"
 #include "vm_xml.h"
 #include "wire.h"
@@ -182,8 +183,10 @@ struct vdisk {
 	const struct vobj	*obj;
 	const char		*target;
 	char			 dir[PATH_MAX];
-	char			 name[NAME_MAX + 1];
-	char			 path[PATH_MAX];
+	char			 name[NAME_MAX + 1];	/* restored as, in dir */
+	char			 path[PATH_MAX];	/* the image, finally */
+	const char		*format;	/* for the XML; NULL: keep */
+	int			 to_qcow2;	/* name is a guest view */
 };
 
 static int
@@ -322,6 +325,7 @@ new_xml(const char *xml, size_t len, const char *newname, int renamed,
 	for (size_t i = 0; i < n; i++) {
 		map[i].target = d[i].target;
 		map[i].source = d[i].path;
+		map[i].format = d[i].format;
 	}
 	if (vm_uuid_new(uuid) != 0) {
 		free(map);
@@ -332,6 +336,87 @@ new_xml(const char *xml, size_t len, const char *newname, int renamed,
 	    renamed ? uuid : NULL, map, n, out, out_len, e);
 	free(map);
 	return r;
+}
+
+/*
+ * The disks a live backup stored as the guest saw them whose file was
+ * qcow2 (vm_xml.h, live_format) are restored under a temporary name and
+ * converted back (vm_convert.h); without qemu-img they stay raw, said.
+ */
+static int
+plan_qcow2(struct vm_run *x, const char *xml, size_t len, struct vdisk *d,
+    size_t n, struct err *ve)
+{
+	struct vm_dom dom;
+	int have = -1;
+
+	if (vm_xml_parse(xml, len, &dom, ve) != 0)
+		return err_wrap(ve, "stored domain XML");
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < dom.ndisks; k++) {
+			const struct vm_disk *dk = &dom.disks[k];
+
+			if (strcmp(dk->target, d[i].target) != 0 ||
+			    dk->live_format == NULL ||
+			    strcmp(dk->live_format, "qcow2") != 0)
+				continue;
+			if (have < 0)
+				have = vm_convert_available();
+			if (!have) {
+				say(x->p->log, "disk %s: restored raw, as the "
+				    "guest saw it: qemu-img (Debian qemu-utils) "
+				    "is not installed to make it qcow2 again",
+				    d[i].target);
+				continue;
+			}
+			snprintf(d[i].name, sizeof(d[i].name),
+			    ".coffer-restore-%s.raw", d[i].target);
+			d[i].format = "qcow2";
+			d[i].to_qcow2 = 1;
+		}
+	vm_dom_free(&dom);
+	return 0;
+}
+
+static void
+temp_path(const struct vdisk *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", d->dir, strcmp(d->dir, "/") ? "/" : "",
+	    d->name);
+}
+
+/* The restored guest views become qcow2 images; the temporaries go. */
+static int
+finish_qcow2(struct vm_run *x, struct vdisk *d, size_t n, struct err *ve)
+{
+	char tmp[PATH_MAX + NAME_MAX + 2];
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!d[i].to_qcow2)
+			continue;
+		temp_path(&d[i], tmp, sizeof(tmp));
+		if (r == 0) {
+			say(x->p->log, "disk %s: making %s qcow2 again",
+			    d[i].target, d[i].path);
+			r = vm_convert_to_qcow2(tmp, d[i].path, ve);
+		}
+		(void)unlink(tmp);
+	}
+	return r;
+}
+
+/* A restore that failed leaves no temporary guest view behind. */
+static void
+drop_temps(const struct vdisk *d, size_t n)
+{
+	char tmp[PATH_MAX + NAME_MAX + 2];
+
+	for (size_t i = 0; i < n; i++)
+		if (d[i].to_qcow2) {
+			temp_path(&d[i], tmp, sizeof(tmp));
+			(void)unlink(tmp);
+		}
 }
 
 /* A disk that failed is ve's; the return is for a broken session. */
@@ -437,12 +522,18 @@ restore_one(struct vm_run *x, const char *vm, struct err *ve, struct err *e)
 	if ((r = fetch_xml(x, conf, &xml, &xml_len, ve, e)) != 0 ||
 	    ve->code != 0)
 		goto out;
+	if (plan_qcow2(x, xml, xml_len, d, nd, ve) != 0)
+		goto out;
+	drop_temps(d, nd);	/* a killed restore's, if any */
 	if (new_xml(xml, xml_len, newname, strcmp(newname, vm) != 0, d, nd,
 	    &nxml, &nxml_len, ve) != 0)
 		goto out;
-	if ((r = restore_disks(x, d, nd, ve, e)) != 0 || ve->code != 0)
+	if ((r = restore_disks(x, d, nd, ve, e)) != 0 || ve->code != 0) {
+		drop_temps(d, nd);
 		goto out;
-	if (write_xml(xmlpath, nxml, nxml_len, p->replace, ve) != 0)
+	}
+	if (finish_qcow2(x, d, nd, ve) != 0 ||
+	    write_xml(xmlpath, nxml, nxml_len, p->replace, ve) != 0)
 		goto out;
 	x->st->restored++;
 	x->st->bytes += nxml_len;

@@ -441,6 +441,7 @@ disk_free(struct vm_disk *k)
 	free(k->target);
 	free(k->source);
 	free(k->format);
+	free(k->live_format);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -591,6 +592,85 @@ uuid_read(xmlNodePtr root, struct vm_dom *d, const char *what,
 	return r;
 }
 
+/*
+ * Coffer's element in libvirt's <metadata> (where libvirt keeps what
+ * applications record, in their own namespace):
+ *   <metadata><coffer:backup xmlns:coffer="urn:coffer:vm-backup:1">
+ *     <coffer:disk target="vda" format="qcow2"/>...
+ */
+#define META_NS		"urn:coffer:vm-backup:1"
+#define META_FORMAT_MAX	16
+
+static int
+is_meta(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+	    n->ns->href != NULL && xmlStrEqual(n->ns->href, BAD_CAST META_NS) &&
+	    xmlStrEqual(n->name, BAD_CAST name);
+}
+
+static xmlNodePtr
+meta_find(xmlNodePtr root, xmlNodePtr *md)
+{
+	xmlNodePtr n;
+
+	if ((*md = first_child(root, "metadata")) == NULL)
+		return NULL;
+	for (n = (*md)->children; n != NULL; n = n->next)
+		if (is_meta(n, "backup"))
+			return n;
+	return NULL;
+}
+
+/* A format name as qemu-img spells them: [a-z0-9], 1..16 bytes. */
+static int
+format_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= META_FORMAT_MAX ||
+		    !((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return i > 0;
+}
+
+/* Each disk's live_format from Coffer's <metadata>; unknown ones ignored. */
+static int
+meta_parse(xmlNodePtr root, struct vm_dom *d, const char *what,
+    struct err *e)
+{
+	xmlNodePtr md, b, n;
+
+	if ((b = meta_find(root, &md)) == NULL)
+		return 0;
+	for (n = b->children; n != NULL; n = n->next) {
+		char *t, *f;
+		int nomem = 0;
+
+		if (!is_meta(n, "disk"))
+			continue;
+		t = attr_dup(n, "target", &nomem);
+		f = attr_dup(n, "format", &nomem);
+		if (nomem) {
+			free(t);
+			free(f);
+			return err_set(e, COFFER_ENOMEM, "%s: out of memory",
+			    what);
+		}
+		for (size_t i = 0; t != NULL && f != NULL && format_ok(f) &&
+		    i < d->ndisks; i++)
+			if (strcmp(d->disks[i].target, t) == 0 &&
+			    d->disks[i].live_format == NULL) {
+				d->disks[i].live_format = f;
+				f = NULL;
+			}
+		free(t);
+		free(f);
+	}
+	return 0;
+}
+
 static int
 dom_parse(const char *xml, size_t len, const char *what, struct vm_dom *d,
     struct err *e)
@@ -607,7 +687,8 @@ dom_parse(const char *xml, size_t len, const char *what, struct vm_dom *d,
 	root = xmlDocGetRootElement(doc);
 	if ((r = name_parse(root, d, what, e)) != 0 ||
 	    (r = uuid_read(root, d, what, e)) != 0 ||
-	    (r = disks_parse(root, d, what, e)) != 0)
+	    (r = disks_parse(root, d, what, e)) != 0 ||
+	    (r = meta_parse(root, d, what, e)) != 0)
 		goto out;
 	if ((d->xml = malloc(len + 1)) == NULL) {
 		r = err_set(e, COFFER_ENOMEM, "%s: out of memory", what);
@@ -894,6 +975,59 @@ rewrite_source(xmlNodePtr root, const struct vm_xml_map *m, struct err *e)
 	return 0;
 }
 
+/* Coffer's <metadata> element goes, and <metadata> if it held no other. */
+static void
+meta_drop(xmlNodePtr root)
+{
+	xmlNodePtr md, b, n;
+
+	if ((b = meta_find(root, &md)) == NULL)
+		return;
+	xmlUnlinkNode(b);
+	xmlFreeNode(b);
+	for (n = md->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE)
+			return;
+	xmlUnlinkNode(md);
+	xmlFreeNode(md);
+}
+
+/* Coffer's <metadata> for the map entries with a live_format. */
+static int
+meta_write(xmlNodePtr root, const struct vm_xml_map *map, size_t nmap,
+    struct err *e)
+{
+	xmlNodePtr md, b, n;
+	xmlNsPtr ns;
+	size_t i;
+
+	for (i = 0; i < nmap && map[i].live_format == NULL; i++)
+		;
+	if (i == nmap)
+		return 0;
+	if (((md = first_child(root, "metadata")) == NULL &&
+	    (md = xmlNewChild(root, NULL, BAD_CAST "metadata", NULL)) == NULL) ||
+	    (b = xmlNewChild(md, NULL, BAD_CAST "backup", NULL)) == NULL ||
+	    (ns = xmlNewNs(b, BAD_CAST META_NS, BAD_CAST "coffer")) == NULL)
+		return err_set(e, COFFER_ENOMEM, XML_WHAT ": out of memory");
+	xmlSetNs(b, ns);
+	for (i = 0; i < nmap; i++) {
+		if (map[i].live_format == NULL)
+			continue;
+		if (!format_ok(map[i].live_format))
+			return err_set(e, COFFER_EINVAL, XML_WHAT ": disk %s: "
+			    "bad format name", map[i].target);
+		if ((n = xmlNewChild(b, ns, BAD_CAST "disk", NULL)) == NULL ||
+		    xmlSetProp(n, BAD_CAST "target",
+		    BAD_CAST map[i].target) == NULL ||
+		    xmlSetProp(n, BAD_CAST "format",
+		    BAD_CAST map[i].live_format) == NULL)
+			return err_set(e, COFFER_ENOMEM, XML_WHAT ": out of "
+			    "memory");
+	}
+	return 0;
+}
+
 /* Write doc out; with the XML declaration only if the input had one. */
 static int
 doc_write(xmlDocPtr doc, int decl, struct xml_quiet *q, char **out,
@@ -1023,6 +1157,9 @@ vm_xml_rewrite(const char *xml, size_t len, const char *newname,
 	for (i = 0; i < nmap; i++)
 		if ((r = rewrite_source(root, &map[i], e)) != 0)
 			goto out;
+	meta_drop(root);
+	if ((r = meta_write(root, map, nmap, e)) != 0)
+		goto out;
 	r = doc_write(doc, has_decl(xml, len), &q, out, out_len, e);
 out:
 	xmlFreeDoc(doc);

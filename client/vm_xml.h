@@ -69,6 +69,12 @@ struct vm_disk {
 	 */
 	char	*source;
 	char	*format;	/* <driver type='raw|qcow2'>, "" when absent */
+	/*
+	 * A live backup's stored XML says format raw for a disk read
+	 * through NBD (the guest's view) and keeps the format of the file
+	 * the disk really is in Coffer's <metadata>: that, or NULL.
+	 */
+	char	*live_format;
 	int	 device;	/* VM_DEV_* */
 	int	 type;		/* VM_DISK_* */
 	int	 readonly;	/* <readonly/> */
@@ -130,6 +136,7 @@ struct vm_xml_map {
 	const char	*target;
 	const char	*source;
 	const char	*format;	/* NULL: keep */
+	const char	*live_format;	/* non-NULL: kept in <metadata> */
 };
 
 /*
@@ -137,7 +144,11 @@ struct vm_xml_map {
  * keeps it; a new name also drops the interfaces' <mac> and the <os>'s
  * <nvram>, so that libvirt gives the copy its own), newuuid replaces
  * <uuid> or adds one after <name> (NULL keeps it), and the file disk whose target is map[i].target gets
- * <source file=map[i].source>.  Every map entry must match exactly one
+ * <source file=map[i].source>.  Coffer's own <metadata> element is
+ * dropped, and written anew when an entry has a live_format (the file
+ * format of a disk stored as the guest sees it, see struct vm_disk), so
+ * that an XML restored for libvirt never carries it.  Every map entry
+ * must match exactly one
  * file disk: a restore that silently left a disk pointing at the
  * original image would run two VMs on one disk.  Everything else is kept
  * as libxml2 writes it back (comments, attribute order, whitespace; an

@@ -19,17 +19,26 @@ static pthread_once_t	fault_once = PTHREAD_ONCE_INIT;
 static char		fault_name[FAULT_NAME_MAX + 1];
 static unsigned long	fault_nth;
 static unsigned long	fault_seen;	/* arrivals at fault_name, atomic */
+static int		fault_sig = SIGKILL;
 
-/* COFFER_FAULT=name[:N]; anything malformed arms nothing. */
+/*
+ * COFFER_FAULT=name[:N]; anything malformed arms nothing.
+ * COFFER_FAULT_SIGNAL=STOP stops the process there instead of killing
+ * it, so that a test can send it a signal at a known point (SIGTERM
+ * during a live VM backup) and then SIGCONT.
+ */
 static void
 fault_load(void)
 {
 	const char *s = getenv("COFFER_FAULT"), *colon;
+	const char *sig = getenv("COFFER_FAULT_SIGNAL");
 	size_t len;
 	char *end;
 
 	if (s == NULL || *s == '\0')
 		return;
+	if (sig != NULL && strcmp(sig, "STOP") == 0)
+		fault_sig = SIGSTOP;
 	colon = strchr(s, ':');
 	len = colon != NULL ? (size_t)(colon - s) : strlen(s);
 	if (len == 0 || len > FAULT_NAME_MAX)
@@ -58,11 +67,11 @@ fault_point(const char *name)
 	if (n != fault_nth)
 		return;
 	len = snprintf(line, sizeof(line), "fault: %s reached %lu times: "
-	    "SIGKILL\n", name, n);
+	    "%s\n", name, n, fault_sig == SIGSTOP ? "SIGSTOP" : "SIGKILL");
 	if (len > 0) {
 		ssize_t const w = write(STDERR_FILENO, line, (size_t)len);
 
 		(void)w;	/* dying either way */
 	}
-	raise(SIGKILL);
+	raise(fault_sig);
 }

@@ -7,7 +7,8 @@
  * built: a production build holds no trace of it.  With it, the
  * environment variable COFFER_FAULT=name[:N], read once, makes the Nth
  * arrival (default the first) at point "name" raise SIGKILL, after one
- * line on stderr: "fault: name reached N times: SIGKILL".
+ * line on stderr: "fault: name reached N times: SIGKILL" (SIGSTOP instead
+ * with COFFER_FAULT_SIGNAL=STOP).
  * tests/crash/crash.sh kills the server this way and checks that it
  * restarts whole.
  */

@@ -469,6 +469,11 @@ int cat_volume_list(struct cat *c, int kind,
 int cat_volume_delete(struct cat *c, const char *name, struct err *e);
 int cat_volume_set_bytes(struct cat *c, const char *name, uint64_t bytes,
     struct err *e);			/* ENOTFOUND */
+/*
+ * One more than the highest "Cnnnnn" serial in the volume history (1 if
+ * none): serials are unique per server, not per device class directory.
+ */
+int cat_volume_next_serial(struct cat *c, uint32_t *next, struct err *e);
 
 /* ---- activity log ---- */
 #define CAT_SEV_INFO	'I'

@@ -446,3 +446,22 @@ cat_volume_delete(struct cat *c, const char *name, struct err *e)
 	cat_stmt_done(st);
 	return r;
 }
+
+int
+cat_volume_next_serial(struct cat *c, uint32_t *next, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*next = 1;
+	if ((r = cat_stmt(c, CAT_ST_VOL_SERIAL, "SELECT max(CAST(substr(name,"
+	    " 2) AS INTEGER)) FROM volume WHERE name GLOB"
+	    " 'C[0-9][0-9][0-9][0-9][0-9]'", &st, e)) != 0)
+		return r;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		r = cat_dberr(c, e, "volumes: highest serial");
+	else if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*next = (uint32_t)sqlite3_column_int64(st, 0) + 1;
+	cat_stmt_done(st);
+	return r;
+}

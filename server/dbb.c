@@ -249,6 +249,9 @@ volhist_line(void *arg, const struct cat_volume *v)
 	char when[32];
 	const uint8_t *u = v->set_uuid;
 
+	/* A set still being written (or abandoned) is no volume to offer. */
+	if (util_is_zero(u, 16))
+		return 0;
 	text_add(t, "%s\t%s\t%s\t%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 	    "%02x%02x%02x%02x%02x%02x\t%" PRIu32 "\t%s\t%" PRIu64 "\t%s\t%s\t"
 	    "%s\t%s\n", stamp(v->created, when, sizeof(when)),

@@ -41,12 +41,20 @@ struct bk {
 	uint8_t				*buf;		/* DBB_DATA_MAX */
 };
 
+/*
+ * Every volume is on record before its file exists, without a set UUID
+ * until the set is complete (register_set): a server killed during the
+ * backup leaves records that start-up removes with their files
+ * (srv_volumes_recover), never a volume file nothing knows of.
+ */
 static int
 on_new_volume(void *arg, const char *path, const char *serial, uint32_t seq,
     struct err *e)
 {
 	struct bk *b = arg;
+	struct cat_volume v;
 	struct new_vol *nv;
+	int r;
 
 	if (b->n == b->cap) {
 		size_t const cap = b->cap ? 2 * b->cap : 8;
@@ -56,11 +64,42 @@ on_new_volume(void *arg, const char *path, const char *serial, uint32_t seq,
 		b->vols = nv;
 		b->cap = cap;
 	}
+	memset(&v, 0, sizeof(v));
+	snprintf(v.name, sizeof(v.name), "%s", serial);
+	snprintf(v.path, sizeof(v.path), "%s", path);
+	snprintf(v.devclass, sizeof(v.devclass), "%s", b->dc.name);
+	v.kind = CAT_VOL_DBBACKUP;
+	v.seq = seq;
+	v.state = CAT_DRM_MOUNTABLE;
+	v.created = v.state_changed = time(NULL);
+	/* EEXIST (another directory's volume): the writer takes the next. */
+	if ((r = cat_volume_add(b->p->cat, &v, e)) != 0)
+		return r;
 	nv = &b->vols[b->n++];
 	snprintf(nv->serial, sizeof(nv->serial), "%s", serial);
 	snprintf(nv->path, sizeof(nv->path), "%s", path);
 	nv->seq = seq;
 	return 0;
+}
+
+/* A serial registered, its file not made: forget it again. */
+static void
+on_drop_volume(void *arg, const char *serial)
+{
+	struct bk *b = arg;
+
+	if (b->n > 0 && strcmp(b->vols[b->n - 1].serial, serial) == 0)
+		b->n--;
+	(void)cat_volume_delete(b->p->cat, serial, NULL);
+}
+
+/* A set that failed: its records go (the writer removed the files). */
+static void
+forget_set(struct bk *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		(void)cat_volume_delete(b->p->cat, b->vols[i].serial, NULL);
+	b->n = 0;
 }
 
 /* The snapshot's bytes as DATA records. */
@@ -139,7 +178,7 @@ out:
 	return r;
 }
 
-/* Register the set's volumes (one transaction) and report them. */
+/* Complete the set's records (one transaction) and report them. */
 static int
 register_set(struct bk *b, const struct vol_set_info *info, int64_t now,
     struct dbb_backup_result *res, struct err *e)
@@ -164,7 +203,7 @@ register_set(struct bk *b, const struct vol_set_info *info, int64_t now,
 		if (stat(v.path, &sb) == 0)
 			v.bytes = (uint64_t)sb.st_size;
 		res->bytes += v.bytes;
-		r = cat_volume_add(b->p->cat, &v, e);
+		r = cat_volume_update(b->p->cat, &v, e);
 		if (used + strlen(v.path) + 2 < sizeof(res->volumes))
 			used += (size_t)snprintf(res->volumes + used,
 			    sizeof(res->volumes) - used, "%s%s", i ? "," : "",
@@ -205,21 +244,29 @@ write_set(struct bk *b, const char *snap, int64_t now,
 	wp.kind = VOL_KIND_DBBACKUP;
 	wp.server = b->p->server;
 	wp.on_new = on_new_volume;
+	wp.on_drop = on_drop_volume;
 	wp.arg = b;
-	if ((r = vol_writer_open(&wp, &w, e)) != 0)
+	if ((r = cat_volume_next_serial(b->p->cat, &wp.min_serial, e)) != 0)
 		return r;
+	if ((r = vol_writer_open(&wp, &w, e)) != 0) {
+		forget_set(b);
+		return r;
+	}
 	if ((r = vol_write_record(w, DBB_REC_HEADER, hb,
 	    dbb_header_encode(&h, hb), e)) != 0 ||
 	    (r = write_data(b, w, snap, &h, e)) != 0 ||
 	    (r = write_texts(b, w, now, e)) != 0) {
 		vol_writer_abort(w);
+		forget_set(b);
 		return r;
 	}
-	/* The volumes written, not on record: not a usable set. */
+	/* The volumes written, without a set UUID: not a usable set. */
 	FAULT_POINT("dbb.before_close");
-	if ((r = vol_writer_close(w, &info, e)) != 0)
+	if ((r = vol_writer_close(w, &info, e)) != 0) {
+		forget_set(b);
 		return r;
-	/* The set closed, not registered in the volume history yet. */
+	}
+	/* The set closed, its records not complete yet. */
 	FAULT_POINT("dbb.before_register");
 	r = register_set(b, &info, now, res, e);
 	vol_set_info_free(&info);

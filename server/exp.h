@@ -69,11 +69,6 @@ struct exp_stats {
 };
 
 void exp_stats_free(struct exp_stats *st);
-/*
- * Start-up: remove the volumes (files and volume history) of exports
- * that never closed their set because the server died during them.
- */
-int exp_export_recover(struct cat *c, struct err *e);
 int exp_export_run(struct proc *p, const struct exp_params *xp,
     struct exp_stats *st, struct err *e);
 

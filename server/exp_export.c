@@ -71,13 +71,12 @@ on_new_volume(void *arg, const char *path, const char *serial, uint32_t seq,
 	struct ex *x = arg;
 	struct cat_volume v;
 	void *ns;
+	int r;
 
-	/* Remembered, so that an abandoned set leaves no history behind. */
 	if ((ns = realloc(x->serials, (x->nserials + 1) *
 	    sizeof(*x->serials))) == NULL)
 		return err_set(e, COFFER_ENOMEM, "out of memory");
 	x->serials = ns;
-	snprintf(x->serials[x->nserials++], VOL_NAME_MAX + 1, "%s", serial);
 	memset(&v, 0, sizeof(v));
 	snprintf(v.name, sizeof(v.name), "%s", serial);
 	snprintf(v.path, sizeof(v.path), "%s", path);
@@ -87,9 +86,26 @@ on_new_volume(void *arg, const char *path, const char *serial, uint32_t seq,
 	v.seq = seq;
 	v.state = CAT_DRM_MOUNTABLE;
 	v.created = v.state_changed = time(NULL);
-	/* A volume file not on record yet: nothing offers it. */
+	/* EEXIST (another directory's volume): the writer takes the next. */
+	if ((r = cat_volume_add(x->c, &v, e)) != 0)
+		return r;
+	/* On record without a set, its file not made yet: start-up drops it. */
 	FAULT_POINT("export.volume");
-	return cat_volume_add(x->c, &v, e);
+	/* Remembered, so that an abandoned set leaves no history behind. */
+	snprintf(x->serials[x->nserials++], VOL_NAME_MAX + 1, "%s", serial);
+	return 0;
+}
+
+/* A serial registered, its file not made: forget it again. */
+static void
+on_drop_volume(void *arg, const char *serial)
+{
+	struct ex *x = arg;
+
+	if (x->nserials > 0 && strcmp(x->serials[x->nserials - 1],
+	    serial) == 0)
+		x->nserials--;
+	(void)cat_volume_delete(x->c, serial, NULL);
 }
 
 static int
@@ -97,7 +113,7 @@ rec(struct ex *x, uint8_t type)
 {
 	if (wire_buf_ok(&x->wb, NULL) != 0)
 		return err_set(x->e, COFFER_ETOOBIG, "export record too large");
-	/* No set UUID yet: start-up removes it (exp_export_recover). */
+	/* No set UUID yet: start-up removes it (srv_volumes_recover). */
 	FAULT_POINT("export.record");
 	return vol_write_record(x->w, type, x->wb.p, x->wb.len, x->e);
 }
@@ -304,72 +320,17 @@ open_writer(struct ex *x)
 	snprintf(x->devclass, sizeof(x->devclass), "%s", dc.name);
 	(void)cat_setting_get(x->c, "name", me, sizeof(me), NULL);
 	memset(&wp, 0, sizeof(wp));
+	if ((r = cat_volume_next_serial(x->c, &wp.min_serial, x->e)) != 0)
+		return r;
 	wp.dir = dc.directory;
 	wp.maxcap = dc.maxcap;
 	wp.kind = VOL_KIND_EXPORT;
 	wp.server = me;
 	wp.passphrase = x->xp->passphrase;
 	wp.on_new = on_new_volume;
+	wp.on_drop = on_drop_volume;
 	wp.arg = x;
 	return vol_writer_open(&wp, &x->w, x->e);
-}
-
-struct abandoned {
-	struct cat_volume	*v;
-	size_t			 n;
-};
-
-static int
-abandoned_row(void *arg, const struct cat_volume *v)
-{
-	struct abandoned *ab = arg;
-	void *nv;
-
-	if (!util_is_zero(v->set_uuid, sizeof(v->set_uuid)))
-		return 0;
-	if ((nv = realloc(ab->v, (ab->n + 1) * sizeof(*ab->v))) == NULL)
-		return COFFER_ENOMEM;
-	ab->v = nv;
-	ab->v[ab->n++] = *v;
-	return 0;
-}
-
-/*
- * An export records each volume when it starts it and the set's UUID
- * only once the set is closed (record_set); a failed export removes its
- * volumes and their records (exp_export_run).  A server killed during an
- * export leaves records without a set UUID: at start-up no export runs,
- * so they are an abandoned set, and are removed the same way, so that
- * the volume history, DRM media and the recovery plan never offer an
- * incomplete set (tests/crash/crash.sh, kp_export).
- */
-int
-exp_export_recover(struct cat *c, struct err *e)
-{
-	struct abandoned ab;
-	int r;
-
-	memset(&ab, 0, sizeof(ab));
-	if ((r = cat_volume_list(c, CAT_VOL_EXPORT, abandoned_row, &ab,
-	    e)) != 0) {
-		if (r == COFFER_ENOMEM)
-			err_set(e, r, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < ab.n && r == 0; i++) {
-		if (unlink(ab.v[i].path) != 0 && errno != ENOENT)
-			(void)cat_actlog(c, CAT_SEV_WARN, 696, NULL, "Volume "
-			    "%s of an export that did not complete: %s: %s.",
-			    ab.v[i].name, ab.v[i].path, strerror(errno));
-		if ((r = cat_volume_delete(c, ab.v[i].name, e)) == 0)
-			(void)cat_actlog(c, CAT_SEV_WARN, 695, NULL, "Volume "
-			    "%s of an export that did not complete (the "
-			    "server stopped during it) was removed.",
-			    ab.v[i].name);
-	}
-out:
-	free(ab.v);
-	return r;
 }
 
 int

@@ -128,6 +128,11 @@ int srv_run(struct srv_opts *o, struct err *e);
  * o.rpo_check_s seconds that runs rpo_check_run() on s->main_cat.
  */
 int srv_rpo_start(struct srv *s, struct err *e);
+/*
+ * Start-up: remove the volumes (files and history records) of exports
+ * and DB backups that never closed their set (srv_volrecover.c).
+ */
+int srv_volumes_recover(struct cat *c, struct err *e);
 void srv_rpo_stop(struct srv *s);	/* before s->base is freed */
 
 /* Sessions (sess.c). */

@@ -222,7 +222,7 @@ srv_open(struct srv *s, struct err *e)
 		return r;
 	/* What a server killed during a DB backup or an export left. */
 	dbb_clean(s->o.dir);
-	if ((r = exp_export_recover(s->main_cat, e)) != 0)
+	if ((r = srv_volumes_recover(s->main_cat, e)) != 0)
 		return err_wrap(e, "abandoned export volumes");
 	snprintf(a, sizeof(a), "%s/tls/server.pem", s->o.dir);
 	snprintf(b, sizeof(b), "%s/tls/server.key", s->o.dir);

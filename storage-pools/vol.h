@@ -49,9 +49,17 @@ struct err;
 struct vol_writer;
 struct vol_reader;
 
-/* Called for every volume the writer starts (to register it). */
+/*
+ * Called for every volume the writer starts, to register it, before its
+ * file is created.  Returning COFFER_EEXIST refuses the serial (the
+ * caller's volume history holds it, from another directory): the writer
+ * tries the next.  A registered serial whose file cannot be created (it
+ * exists: another server's volume in a shared directory) is handed to
+ * on_drop, which forgets it.
+ */
 typedef int (*vol_new_cb)(void *arg, const char *path, const char *serial,
     uint32_t seq, struct err *e);
+typedef void (*vol_drop_cb)(void *arg, const char *serial);
 
 struct vol_write_params {
 	const char	*dir;		/* FILE device class directory */
@@ -60,7 +68,11 @@ struct vol_write_params {
 	const char	*server;	/* creating server's name */
 	const char	*passphrase;	/* NULL: not encrypted */
 	vol_new_cb	 on_new;	/* may be NULL */
+	vol_drop_cb	 on_drop;	/* may be NULL */
 	void		*arg;
+	uint32_t	 min_serial;	/* no serial below this (0: any); a
+					   server passes one more than the
+					   highest in its volume history */
 };
 
 struct vol_set_info {

@@ -13,16 +13,20 @@
  *  (1) A volume is complete (end label, double tapemark) and fsynced
  *      before the next volume's label is written, so the set on disk is
  *      always a prefix of whole volumes plus at most one partial one.
- *  (2) The directory is fsynced after a volume file is created and before
- *      on_new is called, so a volume the caller registered exists after a
- *      crash.
+ *  (2) on_new registers a volume before its file is created, so no file
+ *      the writer made is ever unknown to the caller's history; after a
+ *      crash a registered volume may lack its file (the caller's recovery
+ *      removes the record).  The directory is fsynced after the file is
+ *      created and before its label is written.
  *  (3) vol_writer_close returns 0 only when every volume and the
  *      directory are fsynced; on failure it removes the set, like abort.
  *
  * Serials: "C" and five digits (C00001..C99999); a new volume takes one
- * more than the highest serial of a *.vol file in the directory, created
- * with O_EXCL so two writers in one directory never share a serial.  The
- * file is SERIAL.vol.
+ * more than the highest serial of a *.vol file in the directory (and at
+ * least min_serial), created with O_EXCL so two writers in one directory
+ * never share a serial; on_new may refuse one that its volume history
+ * holds from another directory, and on_drop forgets one whose file
+ * exists already (another server's volume).  The file is SERIAL.vol.
  */
 #include "config.h"
 
@@ -54,6 +58,8 @@ struct vol_writer {
 	struct vol_crypt *crypt;	/* NULL: not encrypted */
 	vol_new_cb	 on_new;
 	void		*arg;
+	vol_drop_cb	 on_drop;
+	uint32_t	 min_serial;
 	struct vol_dev	*dev;		/* the volume being written */
 	char		 (*paths)[PATH_LEN];
 	uint32_t	 nvols;
@@ -91,7 +97,37 @@ highest_serial(const char *dir, int *out, struct err *e)
 	return 0;
 }
 
-/* Create the next volume file: *dev, its serial and path. */
+/*
+ * Register serial n, then create its file; COFFER_EEXIST: the serial is
+ * taken, in the caller's history or in this directory.
+ */
+static int
+try_serial(struct vol_writer *w, unsigned int n, struct vol_dev **dev,
+    char *serial, char *path, struct err *e)
+{
+	int r;
+
+	/* n <= SERIAL_MAX; the modulo tells the compiler so. */
+	snprintf(serial, VOL_SERIAL_LEN + 1, "%c%05u", VOL_SERIAL_PREFIX,
+	    n % (SERIAL_MAX + 1u));
+	if (snprintf(path, PATH_LEN, "%s/%s.vol", w->dir, serial) >= PATH_LEN)
+		return err_set(e, COFFER_EINVAL, "volume directory %s: path "
+		    "too long", w->dir);
+	if (w->on_new != NULL &&
+	    (r = w->on_new(w->arg, path, serial, w->nvols + 1, e)) != 0)
+		return r;
+	if ((r = vol_dev_file_create(path, w->maxcap, VOL_EW_RESERVE, dev,
+	    e)) == 0 && (r = util_fsync_dir(w->dir, e)) != 0) {
+		vol_dev_close(*dev, NULL);
+		*dev = NULL;
+		unlink(path);
+	}
+	if (r != 0 && w->on_drop != NULL)
+		w->on_drop(w->arg, serial);
+	return r;
+}
+
+/* Create and register the next volume file: *dev, its serial and path. */
 static int
 create_volume(struct vol_writer *w, struct vol_dev **dev, char *serial,
     char *path, struct err *e)
@@ -100,18 +136,13 @@ create_volume(struct vol_writer *w, struct vol_dev **dev, char *serial,
 
 	if ((r = highest_serial(w->dir, &n, e)) != 0)
 		return r;
+	if (w->min_serial > 0 && (uint32_t)n < w->min_serial - 1)
+		n = (int)w->min_serial - 1;
 	for (n++; n <= SERIAL_MAX; n++) {
-		/* n <= SERIAL_MAX; the modulo tells the compiler so. */
-		snprintf(serial, VOL_SERIAL_LEN + 1, "%c%05u",
-		    VOL_SERIAL_PREFIX, (unsigned int)n % (SERIAL_MAX + 1u));
-		if (snprintf(path, PATH_LEN, "%s/%s.vol", w->dir, serial) >=
-		    PATH_LEN)
-			return err_set(e, COFFER_EINVAL, "volume directory "
-			    "%s: path too long", w->dir);
-		r = vol_dev_file_create(path, w->maxcap, VOL_EW_RESERVE, dev,
-		    e);
+		r = try_serial(w, (unsigned int)n, dev, serial, path, e);
 		if (r != COFFER_EEXIST)
 			return r;
+		err_clear(e);
 	}
 	return err_set(e, COFFER_ENOSPC, "volume directory %s: no free "
 	    "volume serial (C%05d used)", w->dir, SERIAL_MAX);
@@ -157,7 +188,7 @@ write_label(struct vol_writer *w, struct err *e)
 	return 0;
 }
 
-/* Make a new volume current: file, label, directory fsync, on_new. */
+/* Make a new (created, registered) volume current: its label. */
 static int
 begin_volume(struct vol_writer *w, struct vol_dev *dev, const char *serial,
     const char *path, struct err *e)
@@ -174,13 +205,7 @@ begin_volume(struct vol_writer *w, struct vol_dev *dev, const char *serial,
 		unlink(path);
 		return r;
 	}
-	if ((r = write_label(w, e)) != 0 ||
-	    (r = util_fsync_dir(w->dir, e)) != 0)	/* invariant (2) */
-		return r;
-	if (w->on_new != NULL &&
-	    (r = w->on_new(w->arg, path, serial, w->lab.seq, e)) != 0)
-		return r;
-	return 0;
+	return write_label(w, e);
 }
 
 /* Tape file 3 and the end of data; then fsync and close (invariant 1). */
@@ -231,6 +256,8 @@ switch_volume(struct vol_writer *w, struct err *e)
 	if ((r = end_volume(w, VOL_END_EOV, serial, e)) != 0) {
 		vol_dev_close(dev, NULL);
 		unlink(path);
+		if (w->on_drop != NULL)
+			w->on_drop(w->arg, serial);
 		return r;
 	}
 	return begin_volume(w, dev, serial, path, e);
@@ -376,6 +403,8 @@ vol_writer_open(const struct vol_write_params *p, struct vol_writer **out,
 	w->maxcap = p->maxcap;
 	w->on_new = p->on_new;
 	w->arg = p->arg;
+	w->on_drop = p->on_drop;
+	w->min_serial = p->min_serial;
 	if ((w->sha = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
 	    (w->md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex2(w->md, w->sha, NULL) != 1) {

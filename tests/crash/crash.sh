@@ -6,7 +6,8 @@
 # kill the server starts, AUDIT CONTAINER finds no damage, every version
 # a client was told was committed restores identically, and the
 # interrupted work run again completes (tests/crash/crash_lib.sh).
-# Without fault injection compiled in, only the random-moment points run.
+# VM backups and restores are killed the same way.  Without fault
+# injection compiled in, only the random-moment points run.
 tid="crash"
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/crash_lib.sh"
@@ -38,6 +39,16 @@ for p in pool.append.after_write pool.commit.before_sync pool.commit.after_sync 
 done
 for i in 1 2 3 4 5; do kp_backup "$(d 40 400)"; done
 for i in 1 2; do kp_client "$(rnd 300)"; done
+
+# VMs: a VM version is all or nothing, whatever point the server dies at.
+vm_setup
+for p in pool.append.after_write pool.commit.before_sync \
+    pool.commit.before_index_commit pool.commit.after_index_commit; do
+	hook kp_vm_backup $p
+done
+kp_vm_backup "$(d 30 300)"
+kp_vm_restore "$(d 20 200)"
+kp_vm_restore "$(d 20 200)"
 
 # Expiration, then reclamation of the mostly dead containers it leaves.
 for p in expire.delete expire.before_commit expire.after_commit; do

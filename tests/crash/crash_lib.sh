@@ -273,8 +273,8 @@ crash_setup() {
 	adm "define domain short verexists=1 verdeleted=0 retextra=0 retonly=0" >/dev/null 2>&1
 	check "setup: n1 in domain short" adm "update node n1 domain=short"
 	check "setup: device class for exports" adm "define devclass tapes devtype=file directory=$T/tapes maxcapacity=2M"
-	# One directory: volume serials are unique per directory only.
-	check "setup: device class for DB backups" adm "define devclass dbtapes devtype=file directory=$T/tapes maxcapacity=64M"
+	# Its own directory: serials stay unique across both (the history's).
+	check "setup: device class for DB backups" adm "define devclass dbtapes devtype=file directory=$T/dbtapes maxcapacity=64M"
 	check "setup: A defines TGT" adm "define server TGT serverpassword=crash-repl-pw hladdress=127.0.0.1 lladdress=$TGT_PORT cafile=$TGT_DIR/tls/ca.pem"
 	check "setup: set replserver" adm "set replserver TGT"
 	check "setup: n1 replicates" adm "update node n1 replstate=enabled replmode=send"
@@ -404,12 +404,30 @@ no_snapshot_left() {	# a killed DB backup's snapshot does not stay in DIR
 	[ -z "$left" ] || { echo "#   left: $left"; return 1; }
 }
 
+# no_orphan_volumes: every volume file in the tapes directories is in A's
+# volume history (a killed export or DB backup leaves none behind).
+no_orphan_volumes() {
+	use A
+	adm "query volhistory" --json >"$T/vha.json" 2>&1
+	python3 - "$T/vha.json" "$T/tapes" "$T/dbtapes" <<'PY'
+import json, os, sys
+rows = json.loads(open(sys.argv[1]).read().splitlines()[-1]).get("rows", [])
+known = {r.get("volume_name") for r in rows}
+bad = [f for d in sys.argv[2:] for f in sorted(os.listdir(d))
+       if f.endswith(".vol") and f[:-4] not in known]
+for f in bad:
+    print("#   volume file not in the volume history:", f)
+sys.exit(1 if bad else 0)
+PY
+}
+
 # kp_dbb SPEC: the server killed during BACKUP DB.
 kp_dbb() {
 	pt_begin "backup db, $1"
 	strike A "$1" A dbb || { pt_end; return; }
 	check "$PT: rerun of the DB backup completes" dbb
 	check "$PT: no snapshot file left behind" no_snapshot_left
+	check "$PT: no volume file outside the volume history" no_orphan_volumes
 	pt_end
 }
 
@@ -454,6 +472,7 @@ kp_export() {
 	export_all >"$T/ex.json" 2>&1
 	check "$PT: rerun of the export completes and its volumes verify" export_done "$T/ex.json"
 	check "$PT: the volume history holds complete sets only" export_history
+	check "$PT: no volume file outside the volume history" no_orphan_volumes
 	pt_end
 }
 
@@ -520,4 +539,109 @@ kp_repl() {
 
 crash_summary() {
 	echo "# $survived kill points survived, $lost lost (of $npoints)"
+}
+
+# ---- VMs: node hv1 backs up domain crashvm (one sparse raw disk) ----
+
+VMPW=hv1-secret-pw
+VM_COMMITTED=	# the image file of the newest VM version a client was told
+vmgen=0		#   is committed ($T/vmgens/N.raw)
+
+vm() { use A; cli hv1 "$VMPW" --vmconfdir "$T/vmconf" "$@"; }
+vm_backup() { vm --json backup vm crashvm; }
+vm_restore() { rm -rf "$T/vr"; vm --json restore vm crashvm --target-dir "$T/vr"; }
+
+# vm_change: a new generation of the disk, 16 scattered 64 KiB writes
+# (the first: 2 MiB of data in a 24 MiB sparse image); sets VG.
+vm_change() {
+	vmgen=$((vmgen + 1))
+	python3 - "$T/vmimg/crashvm.raw" "$vmgen" <<'PY'
+import os, random, sys
+path, seed = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(seed)
+with open(path, "r+b" if os.path.exists(path) else "wb") as f:
+    f.truncate(24 << 20)
+    for _ in range(32 if seed == 1 else 16):
+        f.seek(rnd.randrange(0, (24 << 20) // 65536) * 65536)
+        f.write(rnd.randbytes(65536))
+PY
+	VG=$T/vmgens/$vmgen.raw
+	cp --sparse=always "$T/vmimg/crashvm.raw" "$VG"
+}
+
+# vm_is IMAGE...: the disk restored in $T/vr equals one of the IMAGEs.
+vm_is() {
+	for want in "$@"; do
+		cmp -s "$want" "$T/vr/crashvm.raw" && return 0
+	done
+	echo "#   restored disk equals none of: $*"
+	return 1
+}
+
+# vm_restores IMAGE...: the latest VM version restores as one of IMAGEs.
+vm_restores() {
+	vm_restore >"$T/vr.out" 2>&1 || { sed 's/^/#   /' "$T/vr.out" | tail -5; return 1; }
+	vm_is "$@"
+}
+
+vm_setup() {
+	mkdir -p "$T/vmconf" "$T/vmimg" "$T/vmgens"
+	use A
+	adm "register node hv1 $VMPW" >/dev/null 2>&1
+	cat >"$T/vmconf/crashvm.xml" <<EOF
+<domain type='kvm'>
+  <name>crashvm</name>
+  <uuid>7d1e2c3b-4a5f-4e6d-8c7b-9a0b1c2d3e4f</uuid>
+  <memory unit='KiB'>524288</memory>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='$T/vmimg/crashvm.raw'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+EOF
+	vm_change
+	check "setup: the first VM backup" vm_backup
+	VM_COMMITTED=$VG
+}
+
+# kp_vm_backup SPEC: the server killed while it takes a VM version of
+# a changed disk.  All or nothing: the newest version is the one before
+# unless the client was told it committed (or the kill may have come
+# after the commit: a delay, or the point after the index commit).
+kp_vm_backup() {
+	pt_begin "VM backup, $1"
+	vm_change
+	STRIKE_RC=
+	if ! strike A "$1" A vm_backup; then
+		[ "$STRIKE_RC" = 0 ] && VM_COMMITTED=$VG
+		pt_end
+		return
+	fi
+	may=$VM_COMMITTED
+	case $STRIKE_RC:$1 in
+	0:*) VM_COMMITTED=$VG; may=$VG ;;
+	*:delay:*|*:*after_index_commit*) may="$VM_COMMITTED $VG" ;;
+	esac
+	check "$PT: the newest VM version is whole and the committed one" vm_restores $may
+	check "$PT: rerun of the VM backup completes" vm_backup
+	VM_COMMITTED=$VG
+	check "$PT: and the VM restores as backed up" vm_restores "$VM_COMMITTED"
+	pt_end
+}
+
+# kp_vm_restore SPEC: the server killed during a VM restore: a restore
+# that said it succeeded is identical, and a rerun is.
+kp_vm_restore() {
+	pt_begin "VM restore, $1"
+	strike A "$1" A vm_restore || { pt_end; return; }
+	if [ "$STRIKE_RC" = 0 ]; then
+		check "$PT: the restore that reported success is identical" vm_is "$VM_COMMITTED"
+	else
+		check "$PT: the killed restore names the failure" grep -qiE "connection|server|closed|reset|lost" "$T/strike.out"
+	fi
+	check "$PT: rerun of the VM restore completes identically" vm_restores "$VM_COMMITTED"
+	pt_end
 }

@@ -14,6 +14,7 @@ case $n in ''|*[!0-9]*) echo "usage: $0 N" >&2; exit 2 ;; esac
 
 start=$(date +%s)
 crash_setup
+vm_setup
 export_all >"$T/ex.json" 2>&1
 check "a first complete export" export_done "$T/ex.json"
 hooks=no
@@ -31,7 +32,7 @@ round=0
 while [ $round -lt "$n" ]; do
 	round=$((round + 1))
 	if [ $hooks = yes ] && [ "$(rnd 4)" != 0 ]; then
-		case $(rnd 9) in
+		case $(rnd 10) in
 		0) kp_backup "hook:$(pick pool.append.after_write pool.commit.before_sync \
 		    pool.commit.after_sync pool.commit.before_index_commit \
 		    pool.commit.after_index_commit)" ;;
@@ -52,9 +53,12 @@ while [ $round -lt "$n" ]; do
 		    export.before_end export.before_close)" ;;
 		8) kp_import "hook:$(pick import.before_batch import.after_batch \
 		    pool.commit.after_sync pool.commit.after_index_commit):$(( 1 + $(rnd 3) ))" ;;
+		9) kp_vm_backup "hook:$(pick pool.append.after_write pool.commit.before_sync \
+		    pool.commit.after_sync pool.commit.before_index_commit \
+		    pool.commit.after_index_commit)" ;;
 		esac
 	else
-		case $(rnd 7) in
+		case $(rnd 9) in
 		0) kp_backup "$(d 20 500)" ;;
 		1) kp_client "$(rnd 400)" ;;
 		2) kp_reclaim "$(d 0 100)" ;;
@@ -62,6 +66,8 @@ while [ $round -lt "$n" ]; do
 		4) kp_repl TGT "$(d 20 400)" ;;
 		5) kp_export "$(d 20 400)" ;;
 		6) kp_import "$(d 50 600)" ;;
+		7) kp_vm_backup "$(d 30 300)" ;;
+		8) kp_vm_restore "$(d 20 200)" ;;
 		esac
 	fi
 done

@@ -55,6 +55,22 @@ adm "move drmedia $first wherestate=mountable tostate=onsiteretrieve" > "$T/bad.
 check "an illegal move is refused (rc 12)" test $? -eq 12
 check "... naming the volume, its state and the allowed targets" grep -q "Volume $first is in state MOUNTABLE and cannot move to ONSITERETRIEVE; from MOUNTABLE it can move to NOTMOUNTABLE, COURIER, VAULT" "$T/bad.out"
 
+# Serials are the server's, not a directory's: a second device class in
+# another directory must not hand out C00001 again.
+serials() { for v in $(echo "$1" | tr , ' '); do basename "$v" .vol; done; }
+mkdir -p "$T/vols2"
+check "define a second devclass in another directory" adm "define devclass filedev2 devtype=file directory=$T/vols2 maxcapacity=1m"
+adm "backup db devclass=filedev2 type=full wait=yes" --json > "$T/dbb2.json" 2>&1
+check "backup db to the second devclass exits 0" test $? -eq 0
+vols2=$(json_get "$T/dbb2.json" volumes)
+adm "export node n1 filedata=all devclass=filedev2 wait=yes" --json > "$T/ex2.json" 2>&1
+check "export to the second devclass exits 0" test $? -eq 0
+xvols=$(python3 -c 'import json,sys; print(",".join(json.loads(open(sys.argv[1]).read().splitlines()[-1])["volumes"]))' "$T/ex2.json")
+all=$( (serials "$vols"; serials "$vols2"; serials "$xvols") | sort)
+check "no serial is handed out twice ($(echo $all))" test "$(echo "$all" | uniq -d | wc -l)" -eq 0
+adm "q volh" --json > "$T/vh2.json" 2>&1
+check "the volume history holds every volume once" test "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"]; print(len(r), len({x["volume_name"] for x in r}))' "$T/vh2.json")" = "$(echo "$all" | wc -l) $(echo "$all" | wc -l)"
+
 "$COFFERD" restore-db --dir "$SRV_DIR" --devclass-dir "$T/vols" --volumes "$vols" > "$T/busy.out" 2>&1
 check "restore-db refuses a running server's catalog" test $? -eq 12
 check "... saying it is in use" grep -q "in use by another cofferd" "$T/busy.out"

@@ -654,12 +654,75 @@ vm_xml_load_oversized_or_odd_file_is_refused(void **state)
 	assert_int_equal(vm_xml_load(fx->dir, "dir", &d, &e), COFFER_EINVAL);
 }
 
+/*
+ * A live backup keeps each disk's file format in Coffer's <metadata>
+ * while the XML says raw; a restore's rewrite drops it (and only it), so
+ * libvirt never sees it; a bad format name is refused or ignored.
+ */
+static void
+vm_xml_live_format_metadata(void **state)
+{
+	static const char src[] = "<domain><name>a</name><metadata>"
+	    "<app:x xmlns:app='urn:example:other'>kept</app:x></metadata>"
+	    "<devices><disk type='file' device='disk'><driver name='qemu' "
+	    "type='qcow2'/><source file='/i/a.qcow2'/><target dev='vda'/>"
+	    "</disk><disk type='file' device='disk'><source file='/i/b.raw'/>"
+	    "<target dev='vdb'/></disk></devices></domain>";
+	struct vm_xml_map live[] = {
+		{ "vda", "/i/a.qcow2", "raw", "qcow2" },
+		{ "vdb", "/i/b.raw", "raw", NULL },
+	};
+	struct vm_xml_map restore[] = { { "vda", "/r/a.qcow2", "qcow2", NULL } };
+	struct vm_xml_map bad[] = { { "vda", "/i/a.qcow2", "raw", "../x" } };
+	struct vm_dom d;
+	struct err e;
+	char *stored = NULL, *out = NULL;
+	size_t slen, olen;
+
+	(void)state;
+	assert_int_equal(parse_str(src, &d, &e), 0);
+	assert_null(d.disks[0].live_format);
+	vm_dom_free(&d);
+	assert_int_equal(vm_xml_rewrite(src, strlen(src), NULL, NULL, live, 2,
+	    &stored, &slen, &e), 0);
+	assert_non_null(strstr(stored, "urn:coffer:vm-backup:1"));
+	assert_int_equal(parse_str(stored, &d, &e), 0);
+	assert_string_equal(disk(&d, "vda")->format, "raw");
+	assert_string_equal(disk(&d, "vda")->live_format, "qcow2");
+	assert_null(disk(&d, "vdb")->live_format);
+	vm_dom_free(&d);
+	/* The restore's XML: qcow2 again, no Coffer metadata, the rest kept. */
+	assert_int_equal(vm_xml_rewrite(stored, slen, NULL, NULL, restore, 1,
+	    &out, &olen, &e), 0);
+	assert_null(strstr(out, "urn:coffer:vm-backup"));
+	assert_non_null(strstr(out, "urn:example:other"));
+	assert_int_equal(parse_str(out, &d, &e), 0);
+	assert_string_equal(disk(&d, "vda")->format, "qcow2");
+	assert_null(disk(&d, "vda")->live_format);
+	vm_dom_free(&d);
+	free(out);
+	out = NULL;
+	assert_int_equal(vm_xml_rewrite(src, strlen(src), NULL, NULL, bad, 1,
+	    &out, &olen, &e), COFFER_EINVAL);
+	assert_non_null(strstr(e.msg, "vda"));
+	assert_null(out);
+	free(stored);
+	/* A hostile stored XML naming an odd format is not believed. */
+	assert_int_equal(parse_str("<domain><name>a</name><metadata>"
+	    "<c:backup xmlns:c='urn:coffer:vm-backup:1'><c:disk target='vda' "
+	    "format='-o x'/></c:backup></metadata><devices><disk type='file' "
+	    "device='disk'><source file='/a'/><target dev='vda'/></disk>"
+	    "</devices></domain>", &d, &e), 0);
+	assert_null(d.disks[0].live_format);
+	vm_dom_free(&d);
+}
+
 static void
 vm_xml_rewrite_round_trip(void **state)
 {
 	static const char src[] = "/restore/new & 'improved'/<mgmt02> "
 	    "\"data\".qcow2";
-	struct vm_xml_map map[] = { { "vdb", src, NULL } };
+	struct vm_xml_map map[] = { { "vdb", src, NULL, NULL } };
 	struct vm_dom d;
 	struct err e;
 	char uuid[VM_UUID_LEN + 1], *xml, *out = NULL;
@@ -738,7 +801,7 @@ vm_xml_rewrite_keeps_declaration_and_utf8(void **state)
 	    "    <disk type='file' device='disk'>\n      <source file="
 	    "'/img/\xc3\xbc.raw'/>\n      <target dev='vda' bus='virtio'/>\n"
 	    "    </disk>\n  </devices>\n</domain>\n";
-	struct vm_xml_map map[] = { { "vda", "/new/\xc3\xa9.raw", NULL } };
+	struct vm_xml_map map[] = { { "vda", "/new/\xc3\xa9.raw", NULL, NULL } };
 	struct vm_dom d;
 	struct err e;
 	char *out = NULL;
@@ -782,9 +845,9 @@ vm_xml_rewrite_accepts_an_undefined_prefix(void **state)
 static void
 vm_xml_rewrite_refuses_what_it_cannot_do(void **state)
 {
-	struct vm_xml_map none[] = { { "vdz", "/x.img", NULL } };
-	struct vm_xml_map block[] = { { "vdb", "/x.img", NULL } };
-	struct vm_xml_map empty[] = { { "vda", "", NULL } };
+	struct vm_xml_map none[] = { { "vdz", "/x.img", NULL, NULL } };
+	struct vm_xml_map block[] = { { "vdb", "/x.img", NULL, NULL } };
+	struct vm_xml_map empty[] = { { "vda", "", NULL, NULL } };
 	struct err e;
 	char *xml, *out = NULL;
 	size_t len, olen;
@@ -891,6 +954,7 @@ main(void)
 		    vm_xml_load_oversized_or_odd_file_is_refused, setup,
 		    teardown),
 		cmocka_unit_test(vm_xml_rewrite_round_trip),
+		cmocka_unit_test(vm_xml_live_format_metadata),
 		cmocka_unit_test(vm_xml_rewrite_with_nothing_keeps_everything),
 		cmocka_unit_test(vm_xml_rewrite_keeps_declaration_and_utf8),
 		cmocka_unit_test(vm_xml_rewrite_accepts_an_undefined_prefix),

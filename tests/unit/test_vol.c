@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,97 @@ vol_abort_removes_volumes(void **state)
 	assert_int_not_equal(stat(path, &st), 0);
 	snprintf(path, sizeof(path), "%s/C00001.vol", f->dir);
 	assert_int_not_equal(stat(path, &st), 0);
+}
+
+/* A volume history for vol_serials_follow_the_history. */
+struct hist {
+	const char	*dir;
+	char		 reg[8][8];	/* registered serials */
+	int		 nreg;
+	char		 dropped[8];
+	int		 ndropped;
+};
+
+static int
+hist_new(void *arg, const char *path, const char *serial, uint32_t seq,
+    struct err *e)
+{
+	struct hist *h = arg;
+
+	(void)path;
+	(void)seq;
+	/* C00003 is another directory's volume in this server's history. */
+	if (strcmp(serial, "C00003") == 0)
+		return err_set(e, COFFER_EEXIST, "volume %s: taken", serial);
+	/* Another server makes C00002.vol in this shared directory now. */
+	if (strcmp(serial, "C00002") == 0) {
+		char other[512];
+		int fd;
+
+		snprintf(other, sizeof(other), "%s/C00002.vol", h->dir);
+		assert_true((fd = open(other, O_CREAT | O_WRONLY, 0600)) >= 0);
+		assert_int_equal(write(fd, "other", 5), 5);
+		close(fd);
+	}
+	assert_true(h->nreg < 8);
+	snprintf(h->reg[h->nreg++], sizeof(h->reg[0]), "%s", serial);
+	return 0;
+}
+
+static void
+hist_drop(void *arg, const char *serial)
+{
+	struct hist *h = arg;
+
+	h->ndropped++;
+	snprintf(h->dropped, sizeof(h->dropped), "%s", serial);
+}
+
+/*
+ * Serials are unique in the server's history, not only in a directory:
+ * none below min_serial, none the history holds, and a serial whose file
+ * another server made is dropped, its file left alone.
+ */
+static void
+vol_serials_follow_the_history(void **state)
+{
+	struct fx *f = *state;
+	struct hist h = { .dir = f->dir };
+	struct vol_write_params p = {
+		.dir = f->dir, .maxcap = MIB, .kind = VOL_KIND_EXPORT,
+		.server = "S", .on_new = hist_new, .on_drop = hist_drop,
+		.arg = &h, .min_serial = 2,
+	};
+	static uint8_t buf[1 << 20];
+	struct vol_set_info info;
+	struct vol_writer *w;
+	char path[512], got[6];
+	int fd;
+	struct err e;
+
+	assert_int_equal(vol_writer_open(&p, &w, &e), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(vol_write_record(w, 1, buf, sizeof(buf), &e),
+		    0);
+	assert_int_equal(vol_writer_close(w, &info, &e), 0);
+	assert_int_equal(h.ndropped, 1);
+	assert_string_equal(h.dropped, "C00002");
+	/* Registered: C00002 (then dropped), C00004, C00005, ... */
+	assert_true(h.nreg >= 3);
+	assert_string_equal(h.reg[0], "C00002");
+	assert_string_equal(h.reg[1], "C00004");
+	assert_string_equal(h.reg[2], "C00005");
+	assert_int_equal(info.nvols, (uint32_t)(h.nreg - 1));
+	assert_non_null(strstr(info.paths[0], "C00004.vol"));
+	vol_set_info_free(&info);
+	/* The other server's file is untouched; C00001 was never made. */
+	snprintf(path, sizeof(path), "%s/C00002.vol", f->dir);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	assert_int_equal(read(fd, got, sizeof(got)), 5);
+	close(fd);
+	assert_memory_equal(got, "other", 5);
+	snprintf(path, sizeof(path), "%s/C00001.vol", f->dir);
+	assert_int_not_equal(access(path, F_OK), 0);
 }
 
 static void
@@ -721,6 +813,7 @@ main(void)
 		T(vol_encrypted_round_trip_spans_volumes),
 		T(vol_serials_are_unique_in_directory),
 		T(vol_abort_removes_volumes),
+		T(vol_serials_follow_the_history),
 		T(vol_bad_params_are_refused),
 		T(vol_flipped_bit_names_volume_and_block),
 		T(vol_flipped_bit_in_encrypted_block_names_block),
