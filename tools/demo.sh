@@ -18,9 +18,13 @@ step "Installing build dependencies (Debian packages, if missing)"
 
 step "Building Coffer"
 cd "$top"
-if [ ! -f "$top/Makefile" ]; then
+# Live VM backup (libvirt, libnbd) is built in where install-deps put them.
+lvopt=
+pkg-config --exists libvirt libnbd 2>/dev/null && lvopt=--with-libvirt
+if [ ! -f "$top/Makefile" ] || { [ -n "$lvopt" ] &&
+    ! grep -q '^#define HAVE_LIBVIRT 1' "$top/config.h" 2>/dev/null; }; then
 	autoreconf -fi >/dev/null
-	./configure -q
+	./configure -q $lvopt
 fi
 make -s -j2 >/dev/null
 note "built cofferd, coffer, coffer-admin and coffer-pool in $top"
@@ -28,7 +32,16 @@ note "built cofferd, coffer, coffer-admin and coffer-pool in $top"
 scratch=$(mktemp -d /tmp/coffer-demo.XXXXXX)
 srv_pid=
 hot_pid=
+lv_pid=
 cleanup() {
+	if [ -n "$lv_pid" ]; then	# a failed live-VM step: undo it
+		for d in mgmt02-dr mgmt02; do
+			virsh -q -c "$uri" destroy $d >/dev/null 2>&1
+			virsh -q -c "$uri" undefine $d --checkpoints-metadata >/dev/null 2>&1
+		done
+		kill "$lv_pid" 2>/dev/null && wait "$lv_pid" 2>/dev/null
+		if [ -f "$lv/qemu.conf.saved" ]; then cp "$lv/qemu.conf.saved" "$qconf"; else rm -f "$qconf"; fi
+	fi
 	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
 	[ -n "$hot_pid" ] && kill "$hot_pid" 2>/dev/null && wait "$hot_pid" 2>/dev/null
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $scratch"; else rm -rf "$scratch"; fi
@@ -201,6 +214,80 @@ note "mgmt01-dr.xml: $(grep -o '<name>[^<]*</name>' "$scratch/vm-restored/mgmt01
 step "The DR order: every DR-protected VM, lowest priority number first"
 cli --vmconfdir "$vmconf" restore vm --drorder --target-dir "$scratch/vm-dr" 2>&1 |
 	grep -E "^(DR|VM)" | sed 's/^/   /'
+
+step "A running VM: mgmt02 under QEMU, backed up live through libvirt (changed blocks only)"
+lv_why=
+grep -q '^#define HAVE_LIBVIRT 1' "$top/config.h" 2>/dev/null || lv_why="coffer built without --with-libvirt"
+[ -n "$lv_why" ] || [ "$(id -u)" = 0 ] || lv_why="a private system libvirtd needs root"
+for p in libvirtd virsh qemu-system-x86_64 qemu-img qemu-io; do
+	[ -n "$lv_why" ] || command -v $p >/dev/null 2>&1 || lv_why="$p is missing"
+done
+[ -n "$lv_why" ] || ! pgrep -x libvirtd >/dev/null 2>&1 || lv_why="a libvirtd already runs here"
+if [ -n "$lv_why" ]; then
+	note "skipped: $lv_why (tests/integration/vm_libvirt.sh shows the same)"
+else
+	lv="$scratch/libvirt"; mkdir -p "$lv"
+	qconf=/etc/libvirt/qemu.conf
+	if [ -f "$qconf" ]; then cp "$qconf" "$lv/qemu.conf.saved"; fi
+	getent passwd libvirt-qemu >/dev/null || useradd --system --no-create-home \
+	    --shell /usr/sbin/nologin --user-group libvirt-qemu 2>/dev/null || true
+	mkdir -p /etc/libvirt
+	printf 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\nsecurity_driver = "none"\nstdio_handler = "file"\n' >"$qconf"
+	printf 'log_outputs="2:file:%s/libvirtd.log"\nunix_sock_dir="%s"\nunix_sock_group="root"\nauth_unix_rw="none"\nauth_unix_ro="none"\n' "$lv" "$lv" >"$lv/libvirtd.conf"
+	uri="qemu:///system?socket=$lv/libvirt-sock"
+	libvirtd --config "$lv/libvirtd.conf" --pid-file "$lv/libvirtd.pid" >"$lv/stdout" 2>&1 &
+	lv_pid=$!
+	i=0
+	until virsh -q -c "$uri" version >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 80 ] || { cat "$lv/stdout"; exit 1; }
+		sleep 0.25
+	done
+	note "a private libvirtd (pid $lv_pid) on $lv/libvirt-sock; QEMU emulates (no KVM here)"
+	V() { virsh -q -c "$uri" "$@"; }
+	python3 - "$scratch/mgmt02-seed.raw" <<'PY'
+import random, sys
+rnd = random.Random(2)
+with open(sys.argv[1], "wb") as f:
+    f.truncate(256 << 20)
+    for off in (0, 128 << 20):                 # 8 MiB and 4 MiB of data
+        f.seek(off)
+        f.write(rnd.randbytes((8 if off == 0 else 4) << 20))
+PY
+	qemu-img convert -q -f raw -O qcow2 "$scratch/mgmt02-seed.raw" "$vmimg/mgmt02-os.qcow2"
+	rm -f "$scratch/mgmt02-seed.raw"
+	cat >"$scratch/mgmt02.xml" <<EOF
+<domain type='qemu'>
+  <name>mgmt02</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$vmimg/mgmt02-os.qcow2'/><target dev='vda' bus='virtio'/></disk>
+    <interface type='user'><mac address='52:54:00:d3:00:02'/><model type='virtio'/></interface>
+  </devices>
+</domain>
+EOF
+	V define "$scratch/mgmt02.xml" >/dev/null
+	V start mgmt02 >/dev/null
+	note "mgmt02 runs: $(V domstate mgmt02), a 256 MiB qcow2 disk holding 12 MiB"
+	cli --libvirt-uri "$uri" backup vm mgmt02 2>&1 | grep -E "running|vda|^VM" | sed 's/^/   /'
+	note "the guest writes 256 KiB (a repeated byte) through its own block layer; backup vm again"
+	V qemu-monitor-command mgmt02 --hmp \
+	    'qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -P 0x77 64M 256k"' >/dev/null
+	qemu-img convert -U -f qcow2 -O raw "$vmimg/mgmt02-os.qcow2" "$scratch/mgmt02-guest.raw"
+	cli --libvirt-uri "$uri" backup vm mgmt02 2>&1 | grep -E "vda|^VM" | sed 's/^/   /'
+
+	step "Restoring mgmt02 by name into libvirt as mgmt02-dr, defined and started"
+	cli --libvirt-uri "$uri" restore vm mgmt02 --newname mgmt02-dr \
+	    --target-dir "$scratch/vm-live" --define --start 2>&1 | grep -E "^VM|qcow2" | sed 's/^/   /'
+	qemu-img compare -U -q -f raw "$scratch/mgmt02-guest.raw" "$scratch/vm-live/mgmt02-dr-os.qcow2"
+	note "mgmt02-dr: $(V domstate mgmt02-dr); its disk is a $(qemu-img info -U --output=json "$scratch/vm-live/mgmt02-dr-os.qcow2" | sed -n 's/.*"format": "\([a-z0-9]*\)".*/\1/p' | head -1) image equal to what the guest saw at the backup"
+	for d in mgmt02-dr mgmt02; do
+		V destroy $d >/dev/null 2>&1 || true
+		V undefine $d --checkpoints-metadata >/dev/null 2>&1 || true
+	done
+	kill "$lv_pid" 2>/dev/null; wait "$lv_pid" 2>/dev/null || true; lv_pid=
+	if [ -f "$lv/qemu.conf.saved" ]; then cp "$lv/qemu.conf.saved" "$qconf"; else rm -f "$qconf"; fi
+	note "both domains removed, libvirtd stopped, $qconf put back"
+fi
 
 step "Audit: every chunk in the pool re-read and checked (audit container wait=yes)"
 adm -c "audit container wait=yes" | sed 's/^/   /'
