@@ -1738,6 +1738,7 @@ exercise_volumes(struct fixture *fx)
 	struct cat_devclass d;
 	struct cat_volume v;
 	uint64_t n;
+	uint32_t next;
 
 	memset(&d, 0, sizeof(d));
 	snprintf(d.name, sizeof(d.name), "DC");
@@ -1762,6 +1763,15 @@ exercise_volumes(struct fixture *fx)
 	OK(cat_volume_list(fx->c, 0, ignore_vol, NULL, &e_));
 	OK(cat_volume_list(fx->c, CAT_VOL_EXPORT, ignore_vol, NULL, &e_));
 	OK(cat_devclass_volumes(fx->c, "DC", &n, &e_));
+	/* Serials are the server's: the next after the highest "Cnnnnn". */
+	OK(cat_volume_next_serial(fx->c, &next, &e_));
+	assert_int_equal(next, 1);		/* "V1" is no Cnnnnn */
+	snprintf(v.name, sizeof(v.name), "C00041");
+	OK(cat_volume_add(fx->c, &v, &e_));
+	snprintf(v.name, sizeof(v.name), "C00007");
+	OK(cat_volume_add(fx->c, &v, &e_));
+	OK(cat_volume_next_serial(fx->c, &next, &e_));
+	assert_int_equal(next, 42);
 }
 
 static int
