@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "util.h"
 #include "vm_convert.h"
 
 extern char **environ;
@@ -43,19 +43,6 @@ vm_convert_available(void)
 	return 0;
 }
 
-static int
-fsync_path(const char *path, struct err *e)
-{
-	int fd, r = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_sys(e, COFFER_EIO, "open %s", path);
-	if (fsync(fd) != 0)
-		r = err_sys(e, COFFER_EIO, "fsync %s", path);
-	close(fd);
-	return r;
-}
-
 int
 vm_convert_to_qcow2(const char *raw, const char *out, struct err *e)
 {
@@ -77,5 +64,5 @@ vm_convert_to_qcow2(const char *raw, const char *out, struct err *e)
 		    "%s %d", out, WIFEXITED(st) ? "exited with" :
 		    "died of signal", WIFEXITED(st) ? WEXITSTATUS(st) :
 		    WTERMSIG(st));
-	return fsync_path(out, e);
+	return util_fsync_path(out, e);
 }

@@ -148,6 +148,19 @@ util_fsync_dir(const char *dir, struct err *e)
 	return r;
 }
 
+int
+util_fsync_path(const char *path, struct err *e)
+{
+	int fd, r = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_sys(e, COFFER_EIO, "%s: open", path);
+	if (fsync(fd) != 0)
+		r = err_sys(e, COFFER_EIO, "%s: fsync", path);
+	close(fd);
+	return r;
+}
+
 /* The directory holding path, into dir (PATH_MAX bytes). */
 static int
 parent_dir(const char *path, char *dir, struct err *e)

@@ -23,6 +23,8 @@ int util_write_full(int fd, const void *p, size_t n,
 
 /* fsync a directory, so that a create, rename or unlink in it is durable. */
 int util_fsync_dir(const char *dir, struct err *e);
+/* fsync a file by its path (a file another program wrote). */
+int util_fsync_path(const char *path, struct err *e);
 
 /*
  * Replace path atomically with n bytes of p: temp file, fsync, rename,

@@ -366,19 +366,6 @@ out:
 	return r;
 }
 
-static int
-fsync_path(const char *path, struct err *e)
-{
-	int fd, r = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_sys(e, COFFER_EIO, "%s: open", path);
-	if (fsync(fd) != 0)
-		r = err_sys(e, COFFER_EIO, "%s: fsync", path);
-	close(fd);
-	return r;
-}
-
 int
 dbb_install_catalog(const char *dir, const char *tmp, struct err *e)
 {
@@ -386,7 +373,8 @@ dbb_install_catalog(const char *dir, const char *tmp, struct err *e)
 	static const char *const sides[] = { "-wal", "-shm", "-journal" };
 	int r;
 
-	if ((r = check_file(tmp, e)) != 0 || (r = fsync_path(tmp, e)) != 0)
+	if ((r = check_file(tmp, e)) != 0 ||
+	    (r = util_fsync_path(tmp, e)) != 0)
 		return r;
 	snprintf(cat, sizeof(cat), "%s/catalog.db", dir);
 	/* invariant (2): the old WAL goes before the new file comes. */
