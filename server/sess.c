@@ -529,8 +529,8 @@ verify_ahead(struct sess *s, struct evbuffer *in)
 
 	/*
 	 * A replication source's CHUNK_PUT frames (a server session that
-	 * named its node) are verified the same way: on a hot site they are
-	 * nearly all the work.
+	 * named its node) are verified the same way: a hot site checks
+	 * every chunk it is sent.
 	 */
 	if (srv->verify == NULL || s->state != SESS_READY ||
 	    (s->kind != PROTO_KIND_NODE && (s->kind != PROTO_KIND_SERVER ||
