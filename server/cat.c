@@ -491,13 +491,74 @@ add_missing_columns(struct cat *c, struct err *e)
 	return 0;
 }
 
+/* Columns of index name (0 when there is no such index), < 0 error. */
+static int
+index_columns(struct cat *c, const char *name, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[128];
+	int n = 0, rc;
+
+	/* index_info cannot take a bound name either; ours are constants. */
+	snprintf(sql, sizeof(sql), "PRAGMA index_info(%s)", name);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return cat_dberr(c, e, "%s", sql);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		n++;
+	if (rc != SQLITE_DONE)
+		n = cat_dberr(c, e, "%s", sql);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * object_by_uuid was (fs_id, uuid) before it covered state and
+ * deactivated, which replication's digest reads for every version.
+ * CREATE INDEX IF NOT EXISTS keeps the old one under the same name, so
+ * an older catalog gets it rebuilt here, once, in one transaction (an
+ * older build uses the wider index just as well).
+ */
+static int
+widen_uuid_index(struct cat *c, struct err *e)
+{
+	int r;
+
+	/*
+	 * Inside someone's transaction (cat_attach on the pool's connection)
+	 * it is left to the next cat_open, which every server start does.
+	 */
+	if (!sqlite3_get_autocommit(c->db))
+		return 0;
+	if ((r = index_columns(c, "object_by_uuid", e)) < 0)
+		return r;
+	if (r != 2)
+		return 0;
+	if ((r = exec(c, "BEGIN IMMEDIATE;", e)) != 0)
+		return err_wrap(e, "upgrading an older catalog");
+	/* Another connection may have done it while we waited. */
+	if ((r = index_columns(c, "object_by_uuid", e)) == 2)
+		r = exec(c, "DROP INDEX object_by_uuid;"
+		    "CREATE INDEX object_by_uuid ON object("
+		    " fs_id, uuid, state, deactivated);", e);
+	if (r < 0) {
+		cat_rollback(c);
+		return err_wrap(e, "upgrading an older catalog");
+	}
+	if ((r = exec(c, "COMMIT;", e)) != 0) {
+		cat_rollback(c);
+		return err_wrap(e, "upgrading an older catalog");
+	}
+	return 0;
+}
+
 int
 cat_schema(struct cat *c, struct err *e)
 {
 	int r;
 
 	if ((r = exec(c, schema_sql, e)) != 0 ||
-	    (r = add_missing_columns(c, e)) != 0)
+	    (r = add_missing_columns(c, e)) != 0 ||
+	    (r = widen_uuid_index(c, e)) != 0)
 		err_wrap(e, "schema");
 	return r;
 }

@@ -358,6 +358,9 @@ exp_export_run(struct proc *p, const struct exp_params *xp,
 		r = e ? e->code : COFFER_ENOMEM;
 		goto out;
 	}
+	/* Versions go out by UUID, the chunks in no order of the pool's. */
+	if (xp->fromdate == 0)
+		pool_reader_readahead(x.rd);
 	if ((r = cat_account_array(x.c, CAT_KIND_NODE, xp->pattern, &nodes,
 	    &nnodes, e)) != 0)
 		goto out;

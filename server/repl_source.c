@@ -13,7 +13,9 @@
  *
  * Invariant: a REPL_OBJ is sent only after every chunk its recipe names
  * was asked in this transaction and, where the target lacked it, sent:
- * the target pins what it said it has until the transaction ends.
+ * the target pins what it said it has until the transaction ends.  One
+ * CHUNK_ASK may be in flight (ask_send); every other request that wants
+ * an answer first reads its CHUNK_NEED (need_recv).
  */
 #include "config.h"
 
@@ -77,11 +79,15 @@ struct rs {
 	uint64_t			 fs;		/* ours */
 	uint64_t			 tfs;		/* the target's */
 	int				 active_only;
+	int				 ahead;		/* readahead is on */
 
 	/* the open transaction */
 	struct hset			 asked;
 	uint8_t				 ask[PROTO_CHUNK_BATCH][HASH_LEN];
 	uint32_t			 nask;
+	/* The CHUNK_ASK sent whose CHUNK_NEED is still to be read. */
+	uint8_t				 flying[PROTO_CHUNK_BATCH][HASH_LEN];
+	uint32_t			 nflying;
 	struct pobj			*objs;
 	size_t				 nobjs, objs_cap;
 	uint64_t			 txn_bytes, txn_changes;
@@ -129,14 +135,62 @@ repl_content_digest(const struct cat_obj *o, uint8_t out[32])
 
 /* ---- chunks ---- */
 
-/* CHUNK_ASK the gathered hashes; send what the target lacks, as stored. */
+/* Read the CHUNK_NEED of the batch in flight; send what it lacks, as stored. */
 static int
-ask_flush(struct rs *r, struct err *e)
+need_recv(struct rs *r, struct err *e)
 {
 	struct wire_rd rd;
-	uint8_t n4[4];
-	const uint8_t *bits;
+	uint8_t need[PROTO_CHUNK_BATCH / 8];
 	uint32_t n;
+	int rc;
+
+	if (r->nflying == 0)
+		return 0;
+	if ((rc = net_recv_type(r->conn, PT_CHUNK_NEED, &rd, e)) != 0)
+		return rc;
+	if ((rc = wire_get_u32(&rd, &n, e)) != 0)
+		return rc;
+	if (n != r->nflying || wire_rd_left(&rd) != (n + 7) / 8)
+		return err_set(e, COFFER_EPROTO, "CHUNK_NEED answers %u of %u",
+		    n, r->nflying);
+	/* The bitmap lives in the connection's buffer: copy it first. */
+	memcpy(need, rd.p + rd.off, (n + 7) / 8);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_chunk pc;
+		uint8_t head[HASH_LEN + 4 + 1 + 4];
+
+		if (!(need[i / 8] & (1u << (i % 8))))
+			continue;
+		if ((rc = pool_read_stored(r->rd, r->flying[i], &pc, e)) != 0)
+			return err_wrap(e, "chunk for the target");
+		memcpy(head, pc.hash, HASH_LEN);
+		util_put_le32(head + HASH_LEN, pc.raw_len);
+		head[HASH_LEN + 4] = pc.codec;
+		util_put_le32(head + HASH_LEN + 5, pc.stored_len);
+		if ((rc = net_send_parts(r->conn, PT_CHUNK_PUT, head,
+		    sizeof(head), pc.stored, pc.stored_len, e)) != 0)
+			return rc;
+		r->st->chunks_sent++;
+		r->st->bytes_sent += pc.stored_len;
+		r->txn_bytes += pc.stored_len;
+		r->fs_bytes += pc.stored_len;
+	}
+	r->nflying = 0;
+	return 0;
+}
+
+/*
+ * CHUNK_ASK the gathered hashes, then answer the batch asked before.
+ * One batch stays in flight: the target answers this ASK as soon as it
+ * has stored the chunks sent before it, and meanwhile we read and send
+ * the previous batch's, so that reading here and storing there overlap
+ * instead of taking turns.  The target answers frames in order, so the
+ * NEED read next is the earlier batch's.
+ */
+static int
+ask_send(struct rs *r, struct err *e)
+{
+	uint8_t n4[4];
 	int rc;
 
 	if (r->nask == 0)
@@ -144,43 +198,24 @@ ask_flush(struct rs *r, struct err *e)
 	util_put_le32(n4, r->nask);
 	if ((rc = net_send_parts(r->conn, PT_CHUNK_ASK, n4, sizeof(n4),
 	    r->ask, (size_t)r->nask * HASH_LEN, e)) != 0 ||
-	    (rc = net_recv_type(r->conn, PT_CHUNK_NEED, &rd, e)) != 0)
+	    (rc = net_flush(r->conn, e)) != 0 ||
+	    (rc = need_recv(r, e)) != 0)
 		return rc;
-	if ((rc = wire_get_u32(&rd, &n, e)) != 0)
-		return rc;
-	if (n != r->nask || wire_rd_left(&rd) != (n + 7) / 8)
-		return err_set(e, COFFER_EPROTO, "CHUNK_NEED answers %u of %u",
-		    n, r->nask);
-	/* The bitmap lives in the connection's buffer: copy it first. */
-	{
-		uint8_t need[PROTO_CHUNK_BATCH / 8];
-
-		bits = rd.p + rd.off;
-		memcpy(need, bits, (n + 7) / 8);
-		for (uint32_t i = 0; i < n; i++) {
-			struct pool_chunk pc;
-			uint8_t head[HASH_LEN + 4 + 1 + 4];
-
-			if (!(need[i / 8] & (1u << (i % 8))))
-				continue;
-			if ((rc = pool_read_stored(r->rd, r->ask[i], &pc,
-			    e)) != 0)
-				return err_wrap(e, "chunk for the target");
-			memcpy(head, pc.hash, HASH_LEN);
-			util_put_le32(head + HASH_LEN, pc.raw_len);
-			head[HASH_LEN + 4] = pc.codec;
-			util_put_le32(head + HASH_LEN + 5, pc.stored_len);
-			if ((rc = net_send_parts(r->conn, PT_CHUNK_PUT, head,
-			    sizeof(head), pc.stored, pc.stored_len, e)) != 0)
-				return rc;
-			r->st->chunks_sent++;
-			r->st->bytes_sent += pc.stored_len;
-			r->txn_bytes += pc.stored_len;
-			r->fs_bytes += pc.stored_len;
-		}
-	}
+	memcpy(r->flying, r->ask, (size_t)r->nask * HASH_LEN);
+	r->nflying = r->nask;
 	r->nask = 0;
 	return 0;
+}
+
+/* Every chunk offered so far asked and, where the target lacked it, sent. */
+static int
+ask_flush(struct rs *r, struct err *e)
+{
+	int rc;
+
+	if ((rc = ask_send(r, e)) != 0)
+		return rc;
+	return need_recv(r, e);
 }
 
 /* Offer every chunk of a recipe, once per transaction. */
@@ -204,7 +239,7 @@ offer_recipe(struct rs *r, const uint8_t *rec, size_t len, struct err *e)
 		if (!added)
 			continue;
 		memcpy(r->ask[r->nask++], h, HASH_LEN);
-		if (r->nask == PROTO_CHUNK_BATCH && (rc = ask_flush(r, e)) != 0)
+		if (r->nask == PROTO_CHUNK_BATCH && (rc = ask_send(r, e)) != 0)
 			return rc;
 	}
 	return 0;
@@ -469,6 +504,9 @@ peer_fill(struct rs *r, struct vpage *pg, struct err *e)
 	if (pg->n > 0)
 		memcpy(pg->after, pg->v[pg->n - 1].uuid, 16);
 	vpage_clear(pg);
+	/* The answer read next must be the page's: finish the ASK in flight. */
+	if ((rc = need_recv(r, e)) != 0)
+		return rc;
 	wire_buf_reset(&r->wb);
 	wire_put_u64(&r->wb, r->tfs);
 	wire_put_raw(&r->wb, pg->after, 16);
@@ -613,6 +651,15 @@ repl_fs(struct rs *r, const struct cat_fs *f, struct err *e)
 	    (rc = wire_rd_end(&rd, e)) != 0)
 		return err_wrap(e, "REPL_FS_OK");
 	r->st->filespaces++;
+	/*
+	 * A first replication reads nearly every chunk, in UUID order: let
+	 * the containers be read ahead whole (later ones send only the new
+	 * chunks, and must not read the old containers for them).
+	 */
+	if (tcount == 0 && count > 0 && !r->ahead) {
+		pool_reader_readahead(r->rd);
+		r->ahead = 1;
+	}
 	if (count == tcount && memcmp(mine, theirs, 32) == 0 &&
 	    !r->rp->verify)
 		r->st->consistent++;

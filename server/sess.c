@@ -527,8 +527,14 @@ verify_ahead(struct sess *s, struct evbuffer *in)
 	struct srv *srv = s->w->srv;
 	size_t n, off = 0, boff = 0, i;
 
+	/*
+	 * A replication source's CHUNK_PUT frames (a server session that
+	 * named its node) are verified the same way: a hot site checks
+	 * every chunk it is sent.
+	 */
 	if (srv->verify == NULL || s->state != SESS_READY ||
-	    s->kind != PROTO_KIND_NODE || s->pre_i < s->pre_n)
+	    (s->kind != PROTO_KIND_NODE && (s->kind != PROTO_KIND_SERVER ||
+	    s->repl_node[0] == '\0')) || s->pre_i < s->pre_n)
 		return;
 	s->pre_i = s->pre_n = 0;
 	if ((n = count_puts(in)) < 2)

@@ -51,6 +51,10 @@ struct pool_reader {
 	struct hash_ctx	*hash;
 	uint8_t		*buf;	/* one record: header + stored bytes */
 	size_t		 cap;
+	/* pool_reader_readahead(): containers hinted, and bytes left to. */
+	uint64_t	 ahead[POOL_READAHEAD_MAX];
+	size_t		 nahead;
+	uint64_t	 ahead_budget;
 };
 
 void
@@ -1125,6 +1129,45 @@ pool_reader_free(struct pool_reader *r)
 	free(r);
 }
 
+void
+pool_reader_readahead(struct pool_reader *r)
+{
+	long const pages = sysconf(_SC_PHYS_PAGES);
+	long const psize = sysconf(_SC_PAGESIZE);
+
+	/*
+	 * A quarter of the memory: a pool that size is read from the page
+	 * cache, and a larger one does not evict the reads before we use
+	 * them (past the budget, reads are cold and direct as before).
+	 */
+	r->ahead_budget = pages > 0 && psize > 0 ?
+	    (uint64_t)pages * (uint64_t)psize / 4 : 0;
+}
+
+/* The first read of a container: hint all of it, within the budget. */
+static void
+reader_ahead(struct pool_reader *r, uint64_t container)
+{
+	struct pool *p = r->p;
+	uint64_t size = 0;
+
+	if (r->ahead_budget == 0 || p->be->ops->willneed == NULL)
+		return;
+	for (size_t i = 0; i < r->nahead; i++)
+		if (r->ahead[i] == container)
+			return;
+	if (r->nahead == POOL_READAHEAD_MAX ||
+	    p->be->ops->size(p->be, container, &size, NULL) != 0)
+		return;
+	r->ahead[r->nahead++] = container;
+	if (size > r->ahead_budget) {
+		r->ahead_budget = 0;
+		return;
+	}
+	r->ahead_budget -= size;
+	p->be->ops->willneed(p->be, container);
+}
+
 static int
 reader_reserve(struct pool_reader *r, size_t n, struct err *e)
 {
@@ -1186,6 +1229,7 @@ read_checked(struct pool_reader *rd, const uint8_t hash[HASH_LEN],
 		if ((r = reader_reserve(rd, CTR_REC_HDR_LEN +
 		    (size_t)loc->stored_len, e)) != 0)
 			return r;
+		reader_ahead(rd, loc->container);
 		r = pool_read_record(p, loc->container, loc, hash, rd->buf, h,
 		    e);
 		/* Moved by reclamation between lookup and read: look again. */

@@ -169,6 +169,16 @@ struct pool_reader *pool_reader_new(struct pool *p, struct err *e);
 void pool_reader_free(struct pool_reader *r);	/* accepts NULL */
 
 /*
+ * For a reader about to read most of the pool in an order unrelated to
+ * where the chunks lie (export and replication walk versions by UUID):
+ * the first read from a container asks the backend to read the whole
+ * container ahead, for containers up to a quarter of the memory in all.
+ * Random reads of a cold pool then become one sequential read each.
+ */
+#define POOL_READAHEAD_MAX	256	/* containers remembered */
+void pool_reader_readahead(struct pool_reader *r);
+
+/*
  * Read a chunk into out (capacity cap >= its raw length); checks the record
  * header, CRC32C, decodes and checks SHA-256.  Damage is COFFER_ECORRUPT
  * (the chunk is then marked damaged in the index) and never returns data.

@@ -36,6 +36,12 @@ struct pool_backend_ops {
 	int	(*list)(struct pool_backend *b, uint64_t **ids, size_t *n,
 		    struct err *e);
 	void	(*close)(struct pool_backend *b);
+	/*
+	 * Optional (NULL: no such hint): start reading container id into
+	 * memory in the background, because most of it will be read soon.
+	 * A hint only; it reports nothing and may do nothing.
+	 */
+	void	(*willneed)(struct pool_backend *b, uint64_t id);
 };
 
 /* Implementations embed this as their first member. */

@@ -343,6 +343,19 @@ dir_close(struct pool_backend *b)
 	free(d);
 }
 
+/* The whole file: the kernel reads it ahead while we are busy elsewhere. */
+static void
+dir_willneed(struct pool_backend *b, uint64_t id)
+{
+	struct dir_backend *d = (struct dir_backend *)b;
+	struct fd_entry *f;
+
+	if (fd_acquire(d, id, O_RDWR, &f, NULL) != 0)
+		return;
+	(void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_WILLNEED);
+	fd_release(d, f);
+}
+
 static const struct pool_backend_ops dir_ops = {
 	.name = "directory",
 	.create = dir_create,
@@ -354,6 +367,7 @@ static const struct pool_backend_ops dir_ops = {
 	.remove = dir_remove,
 	.list = dir_list,
 	.close = dir_close,
+	.willneed = dir_willneed,
 };
 
 struct pool_backend *

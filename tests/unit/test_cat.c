@@ -1042,6 +1042,54 @@ cat_open_adds_replication_columns_to_an_older_catalog(void **state)
 	}
 }
 
+/*
+ * object_by_uuid as builds before 9e5a8e3 made it, on (fs_id, uuid) only:
+ * the catalog opens with it widened to cover state and deactivated, so
+ * that the digest of a consistent replication reads the index alone, and
+ * the versions are all there.
+ */
+static void
+cat_open_widens_an_older_uuid_index(void **state)
+{
+	struct fixture *fx = *state;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	uint8_t before[32], after[32];
+	uint64_t n = 0, fs = make_fs(fx, "N1", "/home");
+	int cols;
+
+	(void)put(fx, fs, "/home/a", CAT_OBJ_FILE, T0, 1);
+	(void)put(fx, fs, "/home/a", CAT_OBJ_FILE, T0 + 1, 2);
+	(void)put(fx, fs, "/home/b", CAT_OBJ_FILE, T0, 3);
+	OK(cat_obj_digest(fx->c, fs, 0, before, &n, &e_));
+	assert_int_equal(n, 3);
+	cat_close(fx->c);
+	fx->c = NULL;
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP INDEX object_by_uuid;"
+	    "CREATE INDEX object_by_uuid ON object(fs_id, uuid);", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	for (int pass = 0; pass < 2; pass++) {	/* upgrade, then plain open */
+		OK(cat_open(fx->db, &fx->c, &e_));
+		assert_int_equal(sqlite3_prepare_v2(cat_db(fx->c),
+		    "PRAGMA index_info(object_by_uuid)", -1, &st, NULL),
+		    SQLITE_OK);
+		for (cols = 0; sqlite3_step(st) == SQLITE_ROW; cols++)
+			;
+		sqlite3_finalize(st);
+		assert_int_equal(cols, 4);
+		OK(cat_obj_digest(fx->c, fs, 0, after, &n, &e_));
+		assert_int_equal(n, 3);
+		assert_memory_equal(before, after, 32);
+		if (pass == 0) {
+			cat_close(fx->c);
+			fx->c = NULL;
+		}
+	}
+}
+
 /* ---- object versions ---- */
 
 static void
@@ -2076,6 +2124,7 @@ main(void)
 		T(cat_node_copy_creates_then_updates_without_touching_lock),
 		T(cat_account_last_repl_and_fs_replrule_round_trip),
 		T(cat_open_adds_replication_columns_to_an_older_catalog),
+		T(cat_open_widens_an_older_uuid_index),
 		T(cat_obj_insert_makes_previous_version_inactive),
 		T(cat_obj_uuid_assigned_and_preserved),
 		T(cat_obj_inventory_is_walk_order_with_pages),
