@@ -21,12 +21,14 @@
  * CHUNK_ASK (and CHUNK_PUT for the chunks the server says it needs),
  * OBJ_PUT with a recipe, TXN_COMMIT every --txn objects (default 4096, as
  * the client's BACKUP_TXN_OBJECTS), TXN_COMMIT FINAL at the end.  The pool
- * stays small: the first transaction stores --chunks distinct chunks
+ * stays small: the first transaction holds --chunks distinct chunks
  * (default 1024, of --chunk-kib KiB each, default 16, pseudo-random and so
- * stored raw), and every version's recipe names one of them (version i of
- * path p: chunk (p + g) mod N), so the server references, verifies and
- * counts every recipe as it would a real one, and audit container has
- * N chunks to read.
+ * stored raw), and every version's recipe names one of them (generation
+ * g of path p: chunk (p + g) mod N), so the server references, verifies
+ * and counts every recipe as it would a real one, and audit container has
+ * N chunks to read.  Each chunk is offered (CHUNK_ASK, then CHUNK_PUT if
+ * needed) in the transaction of the first version that names it: as for
+ * the client, a chunk is stored by the transaction that references it.
  *
  * The password comes from COFFER_PASSWORD.  It prints one JSON line:
  * versions and chunks sent, objects the server committed, failures, wall.
@@ -124,11 +126,13 @@ struct gen {
 	uint32_t	 nchunks;
 	size_t		 chunk_len;
 	uint8_t		(*hash)[HASH_LEN];	/* of every chunk */
+	uint8_t		*sent;			/* chunk i offered: bit i */
+	uint32_t	*todo;			/* chunks for this transaction */
 	uint64_t	 committed;		/* TXN_OK objects */
 	uint64_t	 failed;
 	uint64_t	 chunks_sent;
 	uint64_t	 bytes_stored;
-	char		 first_fail[520];
+	char		 first_fail[8200];
 };
 
 /* Chunk i's bytes: xorshift64 from a seed of i, never compressible. */
@@ -171,7 +175,7 @@ on_txn_ok(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 	struct gen *g = arg;
 	uint32_t objects, nfailed, i;
 	uint64_t bytes;
-	char path[256], why[256];
+	char path[4096], why[4096];
 	int r;
 
 	(void)type;
@@ -183,8 +187,8 @@ on_txn_ok(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 	g->bytes_stored += bytes;
 	g->failed += nfailed;
 	for (i = 0; i < nfailed && i < PROTO_FAILED_MAX; i++) {
-		if ((r = wire_get_str(rd, 4096, path, sizeof(path), e)) != 0 ||
-		    (r = wire_get_str(rd, 4096, why, sizeof(why), e)) != 0)
+		if ((r = wire_get_str(rd, sizeof(path) - 1, path, sizeof(path), e)) != 0 ||
+		    (r = wire_get_str(rd, sizeof(why) - 1, why, sizeof(why), e)) != 0)
 			return err_wrap(e, "TXN_OK failure %u", i);
 		if (g->first_fail[0] == '\0')
 			snprintf(g->first_fail, sizeof(g->first_fail),
@@ -213,40 +217,60 @@ commit(struct gen *g, int final, struct err *e)
 	return final ? net_pump_all(g->c, e) : 0;
 }
 
-/*
- * Offer every chunk (CHUNK_ASK in PROTO_CHUNK_BATCH batches) and send
- * those the server needs, raw.  The chunks then are in the pool when the
- * first transaction commits; later recipes reference them from the index.
- */
 static int
-put_chunks(struct gen *g, struct err *e)
+chunk_hashes(struct gen *g, struct err *e)
 {
-	uint8_t *data = NULL, n4[4], head[HASH_LEN + 4 + 1 + 4];
-	uint8_t bits[(PROTO_CHUNK_BATCH + 7) / 8];
-	struct hash_ctx *h = NULL;
-	struct wire_rd rd;
-	uint32_t n, got, i, k;
-	int r;
+	struct hash_ctx *h;
+	uint8_t *data;
+	int r = 0;
 
 	if ((h = hash_ctx_new(e)) == NULL)
 		return e->code;
 	if ((data = malloc(g->chunk_len)) == NULL) {
+		hash_ctx_free(h);
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < g->nchunks && r == 0; i++) {
+		chunk_fill(data, g->chunk_len, i);
+		if (hash_sha256(h, data, g->chunk_len, g->hash[i]) != 0)
+			r = err_set(e, COFFER_EINTERNAL, "SHA-256 failed");
+	}
+	free(data);
+	hash_ctx_free(h);
+	return r;
+}
+
+/*
+ * Offer chunks todo[0..n) (CHUNK_ASK in PROTO_CHUNK_BATCH batches) and
+ * send, raw, those the server needs.  A chunk must be referenced in the
+ * transaction that stores it, as the client's are: each transaction
+ * offers the chunks its objects are the first to name (put_txn_chunks).
+ */
+static int
+put_chunks(struct gen *g, const uint32_t *todo, uint32_t total,
+    struct err *e)
+{
+	uint8_t *data = NULL, n4[4], head[HASH_LEN + 4 + 1 + 4];
+	uint8_t bits[(PROTO_CHUNK_BATCH + 7) / 8];
+	uint8_t (*ask)[HASH_LEN] = NULL;
+	struct wire_rd rd;
+	uint32_t n, got, i, k;
+	int r;
+
+	if ((data = malloc(g->chunk_len)) == NULL ||
+	    (ask = malloc(PROTO_CHUNK_BATCH * sizeof(*ask))) == NULL) {
 		r = err_set(e, COFFER_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < g->nchunks; i++) {
-		chunk_fill(data, g->chunk_len, i);
-		if (hash_sha256(h, data, g->chunk_len, g->hash[i]) != 0) {
-			r = err_set(e, COFFER_EINTERNAL, "SHA-256 failed");
-			goto out;
-		}
-	}
-	for (i = 0; i < g->nchunks; i += n) {
-		n = g->nchunks - i < PROTO_CHUNK_BATCH ? g->nchunks - i :
+	for (i = 0; i < total; i += n) {
+		n = total - i < PROTO_CHUNK_BATCH ? total - i :
 		    PROTO_CHUNK_BATCH;
+		for (k = 0; k < n; k++)
+			memcpy(ask[k], g->hash[todo[i + k]], HASH_LEN);
 		util_put_le32(n4, n);
 		if ((r = net_send_parts(g->c, PT_CHUNK_ASK, n4, sizeof(n4),
-		    g->hash[i], (size_t)n * HASH_LEN, e)) != 0 ||
+		    ask, (size_t)n * HASH_LEN, e)) != 0 ||
+		    (r = net_pump_all(g->c, e)) != 0 ||
 		    (r = net_recv_type(g->c, PT_CHUNK_NEED, &rd, e)) != 0 ||
 		    (r = wire_get_u32(&rd, &got, e)) != 0)
 			goto out;
@@ -260,8 +284,8 @@ put_chunks(struct gen *g, struct err *e)
 		for (k = 0; k < n; k++) {
 			if (!(bits[k / 8] & (1u << (k % 8))))
 				continue;
-			chunk_fill(data, g->chunk_len, i + k);
-			memcpy(head, g->hash[i + k], HASH_LEN);
+			chunk_fill(data, g->chunk_len, todo[i + k]);
+			memcpy(head, ask[k], HASH_LEN);
 			util_put_le32(head + HASH_LEN, (uint32_t)g->chunk_len);
 			head[HASH_LEN + 4] = CODEC_RAW;
 			util_put_le32(head + HASH_LEN + 5,
@@ -274,9 +298,43 @@ put_chunks(struct gen *g, struct err *e)
 	}
 	r = 0;
 out:
+	free(ask);
 	free(data);
-	hash_ctx_free(h);
 	return r;
+}
+
+/* The chunk of path p in generation gen. */
+static uint32_t
+chunk_of(const struct gen *g, uint64_t p, uint64_t gen)
+{
+	return (uint32_t)((p + gen) % g->nchunks);
+}
+
+/*
+ * Before the transaction whose first version is (p, gen) and which holds
+ * n versions: offer the chunks they name that no earlier one did.
+ */
+static int
+put_txn_chunks(struct gen *g, uint64_t p, uint64_t gen, uint64_t paths,
+    uint64_t n, struct err *e)
+{
+	uint32_t nt = 0;
+
+	for (uint64_t k = 0; k < n; k++) {
+		uint32_t const ci = chunk_of(g, p, gen);
+
+		if (!(g->sent[ci / 8] & (1u << (ci % 8)))) {
+			g->sent[ci / 8] |= (uint8_t)(1u << (ci % 8));
+			g->todo[nt++] = ci;
+			if (nt == g->nchunks)
+				break;
+		}
+		if (++p == paths) {
+			p = 0;
+			gen++;
+		}
+	}
+	return nt > 0 ? put_chunks(g, g->todo, nt, e) : 0;
 }
 
 static int
@@ -286,7 +344,7 @@ put_version(struct gen *g, struct wire_buf *b, const char *fsname,
 	uint8_t rec[SCALE_RECIPE_ENTRY];
 	char path[PATH_MAX];
 	struct proto_obj po;
-	uint32_t const ci = (uint32_t)((p + gen) % g->nchunks);
+	uint32_t const ci = chunk_of(g, p, gen);
 	int n;
 
 	n = snprintf(path, sizeof(path), "%s/d%05" PRIu64 "/f%07" PRIu64,
@@ -342,16 +400,22 @@ gen_run(const struct gen_args *a)
 	}
 	g.nchunks = a->chunks;
 	g.chunk_len = (size_t)a->chunk_kib << 10;
-	if ((g.hash = calloc(g.nchunks, sizeof(*g.hash))) == NULL) {
+	if ((g.hash = calloc(g.nchunks, sizeof(*g.hash))) == NULL ||
+	    (g.sent = calloc((g.nchunks + 7) / 8, 1)) == NULL ||
+	    (g.todo = calloc(g.nchunks, sizeof(*g.todo))) == NULL) {
 		fprintf(stderr, "bench-scale: out of memory\n");
 		return 1;
 	}
 	if ((g.c = net_connect(&no, PROTO_KIND_NODE, a->node, pw, &e)) == NULL ||
-	    (r = fs_open(&g, a->fs, &e)) != 0 || (r = put_chunks(&g, &e)) != 0)
+	    (r = fs_open(&g, a->fs, &e)) != 0 || (r = chunk_hashes(&g, &e)) != 0)
 		goto fail;
 	t_chunks = now_s() - t0;
 	for (gen = 0; sent < a->versions; gen++) {
 		for (p = 0; p < a->paths && sent < a->versions; p++) {
+			if (intxn == 0 && (r = put_txn_chunks(&g, p, gen,
+			    a->paths, a->versions - sent < a->txn ?
+			    a->versions - sent : a->txn, &e)) != 0)
+				goto fail;
 			if ((r = put_version(&g, &b, a->fs, p, gen, base_ns,
 			    &e)) != 0)
 				goto fail;
@@ -368,7 +432,7 @@ gen_run(const struct gen_args *a)
 	printf("{\"paths\": %" PRIu64 ", \"versions_sent\": %" PRIu64
 	    ", \"generations\": %" PRIu64 ", \"committed\": %" PRIu64
 	    ", \"failed\": %" PRIu64 ", \"chunks\": %u, \"chunks_sent\": %"
-	    PRIu64 ", \"bytes_stored\": %" PRIu64 ", \"chunks_s\": %.3f"
+	    PRIu64 ", \"bytes_stored\": %" PRIu64 ", \"hash_s\": %.3f"
 	    ", \"wall_s\": %.3f, \"wire_bytes\": %" PRIu64 "}\n", a->paths,
 	    sent, gen, g.committed, g.failed, g.nchunks, g.chunks_sent,
 	    g.bytes_stored, t_chunks, now_s() - t0, net_bytes_out(g.c));
@@ -377,12 +441,16 @@ gen_run(const struct gen_args *a)
 		    "the first: %s\n", g.failed, g.first_fail);
 	net_close(g.c);
 	wire_buf_free(&b);
+	free(g.todo);
+	free(g.sent);
 	free(g.hash);
 	return g.failed == 0 && g.committed == sent ? 0 : 1;
 fail:
 	fprintf(stderr, "bench-scale: %s\n", e.msg);
 	net_close(g.c);
 	wire_buf_free(&b);
+	free(g.todo);
+	free(g.sent);
 	free(g.hash);
 	return 1;
 }
