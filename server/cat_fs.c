@@ -225,6 +225,29 @@ cat_fs_set_dr(struct cat *c, uint64_t id, int drprotect, uint32_t drpriority,
 }
 
 int
+cat_fs_count_add(struct cat *c, uint64_t fs_id, int64_t dversions,
+    int64_t dbytes, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (dversions == 0 && dbytes == 0)
+		return 0;
+	if ((r = cat_stmt(c, CAT_ST_FS_COUNT_ADD, "UPDATE filespace SET"
+	    " nversions=nversions+?2, nbytes=nbytes+?3 WHERE id=?1", &st,
+	    e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	sqlite3_bind_int64(st, 2, dversions);
+	sqlite3_bind_int64(st, 3, dbytes);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: count versions",
+		    (unsigned long long)fs_id);
+	cat_stmt_done(st);
+	return r;
+}
+
+int
 cat_fs_set_replrule(struct cat *c, uint64_t id, int rule, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
