@@ -65,7 +65,7 @@ static const char schema_sql[] =
 	" drprotect INTEGER NOT NULL DEFAULT 0,"
 	" drpriority INTEGER NOT NULL DEFAULT 0,"
 	" replrule INTEGER NOT NULL DEFAULT 0,"
-	/* Kept by triggers (add_fs_counts): its versions and their bytes. */
+	/* Its versions and their bytes: counted as add_fs_counts says. */
 	" nversions INTEGER NOT NULL DEFAULT 0,"
 	" nbytes INTEGER NOT NULL DEFAULT 0,"
 	" UNIQUE(node, name));"
@@ -503,7 +503,9 @@ add_missing_columns(struct cat *c, struct err *e)
  * it ran an UPDATE of the filespace row for every version removed.
  * Filespace queries read the counters instead of counting the versions:
  * that count was a scan of the filespace's rows on every FS_LIST,
- * OBJ_LIST page and filespace lookup.
+ * OBJ_LIST page and filespace lookup.  An older build that writes this
+ * catalog still counts inserts (the trigger is in the file), but not the
+ * versions its expiration deletes.
  */
 static const char fs_count_sql[] =
 	"CREATE TRIGGER IF NOT EXISTS object_count_ins AFTER INSERT ON object"

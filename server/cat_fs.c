@@ -17,7 +17,7 @@
 
 /*
  * Columns of a filespace with its version count and their total size:
- * counters the catalog's triggers keep (cat.c), not a count over the
+ * counters the catalog keeps (cat.c, add_fs_counts), not a count over the
  * filespace's versions, which at millions of versions took seconds and
  * ran on every FS_LIST, OBJ_LIST page and ownership check.
  */
