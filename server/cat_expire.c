@@ -205,8 +205,13 @@ expire_fs(struct cat *c, struct pool *pool, uint64_t fs_id,
 	int r;
 
 	for (;;) {
+		uint64_t const deleted = rep->deleted, bytes = rep->bytes;
+
 		if ((r = batch_read(c, fs_id, lo, lolen, b, e)) != 0 ||
-		    (r = batch_expire(c, pool, d, now, b, rep, e)) != 0)
+		    (r = batch_expire(c, pool, d, now, b, rep, e)) != 0 ||
+		    (r = cat_fs_count_add(c, fs_id,
+		    -(int64_t)(rep->deleted - deleted),
+		    -(int64_t)(rep->bytes - bytes), e)) != 0)
 			return r;
 		if (b->paths < EXP_BATCH_PATHS)
 			return 0;

@@ -15,12 +15,16 @@
 #include "cat_int.h"
 #include "err.h"
 
-/* Columns of a filespace with its version count and their total size. */
+/*
+ * Columns of a filespace with its version count and their total size:
+ * counters the catalog keeps (cat.c, add_fs_counts), not a count over the
+ * filespace's versions, which at millions of versions took seconds and
+ * ran on every FS_LIST, OBJ_LIST page and ownership check.
+ */
 #define FS_SELECT "SELECT f.id, f.node, f.name, f.type, f.created," \
-	" f.last_backup_start, f.last_backup_end, count(o.id)," \
-	" coalesce(sum(o.size), 0), f.drprotect, f.drpriority," \
-	" f.replrule" \
-	" FROM filespace f LEFT JOIN object o ON o.fs_id=f.id"
+	" f.last_backup_start, f.last_backup_end, f.nversions," \
+	" f.nbytes, f.drprotect, f.drpriority, f.replrule" \
+	" FROM filespace f"
 
 #define FS_TYPE_MAX	32	/* sizeof(struct cat_fs.type) */
 
@@ -130,7 +134,7 @@ cat_fs_get(struct cat *c, const char *node, const char *name,
 	    (r = check_fs_name(n, name, e)) != 0)
 		return r;
 	if ((r = cat_stmt(c, CAT_ST_FS_GET, FS_SELECT
-	    " WHERE f.node=?1 AND f.name=?2 GROUP BY f.id", &st, e)) != 0)
+	    " WHERE f.node=?1 AND f.name=?2", &st, e)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, n, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -152,7 +156,7 @@ cat_fs_get_id(struct cat *c, uint64_t id, struct cat_fs *fs, struct err *e)
 	int r, rc;
 
 	if ((r = cat_stmt(c, CAT_ST_FS_GET_ID, FS_SELECT
-	    " WHERE f.id=?1 GROUP BY f.id", &st, e)) != 0)
+	    " WHERE f.id=?1", &st, e)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (int64_t)id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -221,6 +225,29 @@ cat_fs_set_dr(struct cat *c, uint64_t id, int drprotect, uint32_t drpriority,
 }
 
 int
+cat_fs_count_add(struct cat *c, uint64_t fs_id, int64_t dversions,
+    int64_t dbytes, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (dversions == 0 && dbytes == 0)
+		return 0;
+	if ((r = cat_stmt(c, CAT_ST_FS_COUNT_ADD, "UPDATE filespace SET"
+	    " nversions=nversions+?2, nbytes=nbytes+?3 WHERE id=?1", &st,
+	    e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	sqlite3_bind_int64(st, 2, dversions);
+	sqlite3_bind_int64(st, 3, dbytes);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: count versions",
+		    (unsigned long long)fs_id);
+	cat_stmt_done(st);
+	return r;
+}
+
+int
 cat_fs_set_replrule(struct cat *c, uint64_t id, int rule, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
@@ -259,10 +286,10 @@ cat_fs_list(struct cat *c, const char *node, cat_fs_cb cb, void *arg,
 		return r;
 	if (node != NULL)
 		r = cat_stmt(c, CAT_ST_FS_LIST, FS_SELECT " WHERE f.node=?1"
-		    " GROUP BY f.node, f.name ORDER BY f.node, f.name", &st, e);
+		    " ORDER BY f.node, f.name", &st, e);
 	else
 		r = cat_stmt(c, CAT_ST_FS_LIST_ALL, FS_SELECT
-		    " GROUP BY f.node, f.name ORDER BY f.node, f.name", &st, e);
+		    " ORDER BY f.node, f.name", &st, e);
 	if (r != 0)
 		return r;
 	/* struct cat_fs holds a path: too big for a worker's stack. */

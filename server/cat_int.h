@@ -48,6 +48,7 @@ enum cat_st {
 	CAT_ST_FS_SET_BACKUP,
 	CAT_ST_FS_SET_DR,
 	CAT_ST_FS_SET_REPLRULE,
+	CAT_ST_FS_COUNT_ADD,
 	CAT_ST_FS_LIST,
 	CAT_ST_FS_LIST_ALL,
 	CAT_ST_OBJ_DEACT,
@@ -165,5 +166,13 @@ int cat_bind_key(sqlite3_stmt *st, int i, const uint8_t *k, size_t len);
 
 /* Default copy group (TSM's STANDARD domain) for nodes without one. */
 void cat_domain_standard(struct cat_domain *d);
+
+/*
+ * Add dversions and dbytes (negative: removed) to filespace fs_id's
+ * counters; for the deletes of versions (cat.c: inserts count through a
+ * trigger).
+ */
+int cat_fs_count_add(struct cat *c, uint64_t fs_id, int64_t dversions,
+    int64_t dbytes, struct err *e);
 
 #endif

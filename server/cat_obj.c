@@ -688,18 +688,25 @@ cat_obj_delete_uuid(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
     struct err *e)
 {
 	sqlite3_stmt *st = NULL;
-	int r;
+	int64_t size;
+	int r, rc;
 
 	if ((r = cat_stmt(c, CAT_ST_OBJ_UUID_DEL, "DELETE FROM object WHERE"
-	    " fs_id=?1 AND uuid=?2", &st, e)) != 0)
+	    " fs_id=?1 AND uuid=?2 RETURNING size", &st, e)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
 	sqlite3_bind_blob(st, 2, uuid, 16, SQLITE_STATIC);
-	if ((r = cat_step_done(c, st, "delete object", e)) == 0 &&
-	    sqlite3_changes(c->db) == 0)
-		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: no such "
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		cat_stmt_done(st);
+		return err_set(e, COFFER_ENOTFOUND, "filespace %llu: no such "
 		    "object", (unsigned long long)fs_id);
-	return r;
+	}
+	size = sqlite3_column_int64(st, 0);
+	if (rc != SQLITE_ROW || sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "delete object");
+	cat_stmt_done(st);
+	/* The filespace's counters (cat.c): deletes count themselves. */
+	return r != 0 ? r : cat_fs_count_add(c, fs_id, -1, -size, e);
 }
 
 int

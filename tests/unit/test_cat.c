@@ -726,6 +726,98 @@ cat_open_adds_dr_columns_to_an_older_catalog(void **state)
 }
 
 
+/*
+ * A filespace's version count and bytes are counters the triggers keep:
+ * they follow inserts (a new version and the one it deactivates), and
+ * expiration's deletes, and equal a count of the rows.
+ */
+static void
+cat_fs_counts_follow_inserts_and_expiration(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t const fs = make_fs(fx, "N", "/");
+	uint64_t const other = make_fs(fx, "N", "/other");
+	struct cat_expire_report rep;
+	struct cat_obj o;
+	struct cat_fs f;
+
+	OK(cat_begin(fx->c, &e_));
+	put(fx, fs, "/a", CAT_OBJ_DIR, T0, 0);
+	put(fx, fs, "/a", CAT_OBJ_DIR, T0 + 1, 0);
+	put(fx, fs, "/a", CAT_OBJ_DIR, T0 + 2, 0);
+	put(fx, fs, "/b", CAT_OBJ_DIR, T0, 0);
+	put(fx, other, "/c", CAT_OBJ_DIR, T0, 0);
+	OK(cat_commit(fx->c, &e_));
+	OK(cat_fs_get(fx->c, "N", "/", &f, &e_));
+	assert_int_equal(f.objects, 4);
+	OK(cat_fs_get_id(fx->c, other, &f, &e_));
+	assert_int_equal(f.objects, 1);
+
+	OK(cat_begin(fx->c, &e_));
+	OK(cat_expire(fx->c, NULL, T0 + 3, &rep, &e_));	/* VEREXISTS 2 */
+	OK(cat_commit(fx->c, &e_));
+	assert_int_equal(rep.deleted, 1);
+	OK(cat_fs_get(fx->c, "N", "/", &f, &e_));
+	assert_int_equal(f.objects, 3);
+	assert_int_equal(f.objects, db_int(fx, "SELECT count(*) FROM object"
+	    " WHERE fs_id=1"));
+
+	/* A replica's delete by UUID counts too. */
+	init_obj(&o, other, "/d", CAT_OBJ_FILE, T0, 0);
+	OK(cat_obj_insert(fx->c, &o, &e_));
+	OK(cat_fs_get_id(fx->c, other, &f, &e_));
+	assert_int_equal(f.objects, 2);
+	OK(cat_obj_delete_uuid(fx->c, other, o.uuid, &e_));
+	OK(cat_fs_get_id(fx->c, other, &f, &e_));
+	assert_int_equal(f.objects, 1);
+}
+
+/*
+ * A catalog made before the counters: opening it adds them, counted from
+ * the versions it holds, and from then on the triggers keep them.
+ */
+static void
+cat_open_counts_the_versions_of_an_older_catalog(void **state)
+{
+	struct fixture *fx = *state;
+	char path[160];
+	sqlite3 *db = NULL;
+	struct cat *c = NULL;
+	struct cat_obj o;
+	struct cat_fs f;
+
+	snprintf(path, sizeof(path), "%s/old-counts.db", fx->dir);
+	OK(cat_open(path, &c, &e_));
+	{
+		uint64_t id = 0;
+
+		OK(cat_fs_open(c, "OLD", "/home", "ext4", &id, &e_));
+		for (int i = 0; i < 3; i++) {
+			init_obj(&o, id, "/home/f", CAT_OBJ_FILE, T0 + i, 0);
+			OK(cat_obj_insert(c, &o, &e_));
+		}
+	}
+	cat_close(c);
+	c = NULL;
+	/* Undo what a newer build added: the triggers and columns. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "DROP TRIGGER object_count_ins;"
+	    " ALTER TABLE filespace DROP COLUMN nversions;"
+	    " ALTER TABLE filespace DROP COLUMN nbytes;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	OK(cat_open(path, &c, &e_));
+	OK(cat_fs_get(c, "OLD", "/home", &f, &e_));
+	assert_int_equal(f.objects, 3);
+	init_obj(&o, f.id, "/home/g", CAT_OBJ_FILE, T0 + 9, 0);
+	OK(cat_obj_insert(c, &o, &e_));
+	OK(cat_fs_get(c, "OLD", "/home", &f, &e_));
+	assert_int_equal(f.objects, 4);
+	cat_close(c);
+}
+
 /* ---- replication: peer servers, bookkeeping, node and filespace ---- */
 
 static struct cat_server
@@ -2118,6 +2210,8 @@ main(void)
 		T(cat_fs_open_is_idempotent),
 		T(cat_fs_set_dr_round_trips_through_every_getter),
 		T(cat_open_adds_dr_columns_to_an_older_catalog),
+		T(cat_fs_counts_follow_inserts_and_expiration),
+		T(cat_open_counts_the_versions_of_an_older_catalog),
 		T(cat_server_round_trips_and_refuses_duplicates),
 		T(cat_server_rejects_bad_definitions),
 		T(cat_repl_set_upserts_per_node_filespace_and_target),
