@@ -14,7 +14,10 @@
  * restore or audit reads the chunks of a container mostly in order, and
  * one 4 MiB GET then serves dozens of chunk reads instead of one request
  * each.  An entry being loaded or read is never evicted; threads that
- * want a window another thread is loading wait for it.
+ * want a window another thread is loading wait for it.  The first read
+ * of a window asks PREFETCH_THREADS threads to load the next PREFETCH_AHEAD
+ * windows, so a sequential reader finds them loaded (or loading) instead
+ * of waiting a round trip per window.
  */
 #include "config.h"
 
@@ -37,6 +40,9 @@
 #define CACHE_WIN	(4u << 20)
 #define CACHE_N		16		/* 64 MiB of windows at most */
 #define RECENT_N	64		/* sizes of containers sealed lately */
+#define PREFETCH_THREADS 2
+#define PREFETCH_AHEAD	2
+#define PREFETCH_Q	16
 
 enum { ENT_EMPTY, ENT_LOADING, ENT_READY };
 
@@ -55,6 +61,7 @@ struct cache_ent {
 	int		 state;
 	int		 users;
 	uint64_t	 lru;
+	int		 ahead;		/* the windows after it were asked for */
 };
 
 struct cloud_backend {
@@ -69,6 +76,13 @@ struct cloud_backend {
 	int			 nrecent;
 	struct cache_ent	 cache[CACHE_N];
 	uint64_t		 tick;
+	/* Prefetch requests (id, window), a ring; guarded by lock. */
+	struct { uint64_t id, win; } pq[PREFETCH_Q];
+	int			 pq_head, pq_len;
+	int			 stop;
+	pthread_cond_t		 pq_cv;
+	pthread_t		 pf[PREFETCH_THREADS];
+	int			 npf;
 };
 
 static void
@@ -232,6 +246,100 @@ cloud_sync(struct pool_backend *b, uint64_t id, struct err *e)
 	return 0;
 }
 
+/* The entry holding (id, win) in any state but empty; lock held. */
+static struct cache_ent *
+ent_find(struct cloud_backend *c, uint64_t id, uint64_t win)
+{
+	for (int i = 0; i < CACHE_N; i++) {
+		struct cache_ent *x = &c->cache[i];
+
+		if (x->state != ENT_EMPTY && x->id == id && x->win == win)
+			return x;
+	}
+	return NULL;
+}
+
+/* An entry that may be reused: empty, else least recently used; lock held. */
+static struct cache_ent *
+ent_victim(struct cloud_backend *c)
+{
+	struct cache_ent *v = NULL;
+
+	for (int i = 0; i < CACHE_N; i++) {
+		struct cache_ent *x = &c->cache[i];
+
+		if (x->state == ENT_LOADING || x->users > 0)
+			continue;
+		if (v == NULL || x->state == ENT_EMPTY ||
+		    (v->state != ENT_EMPTY && x->lru < v->lru))
+			v = x;
+	}
+	return v;
+}
+
+/* Ask for the windows after win of id once; lock held. */
+static void
+ask_ahead_locked(struct cloud_backend *c, struct cache_ent *v)
+{
+	if (v->ahead || c->npf == 0)
+		return;
+	v->ahead = 1;
+	for (uint64_t w = v->win + 1; w <= v->win + PREFETCH_AHEAD; w++) {
+		if (c->pq_len == PREFETCH_Q || ent_find(c, v->id, w) != NULL)
+			continue;
+		c->pq[(c->pq_head + c->pq_len) % PREFETCH_Q].id = v->id;
+		c->pq[(c->pq_head + c->pq_len) % PREFETCH_Q].win = w;
+		c->pq_len++;
+	}
+	pthread_cond_signal(&c->pq_cv);
+}
+
+static void *
+prefetch_main(void *arg)
+{
+	struct cloud_backend *c = arg;
+	char key[512];
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct cache_ent *v;
+		uint64_t id, win;
+		size_t got = 0;
+		int r;
+
+		while (!c->stop && c->pq_len == 0)
+			pthread_cond_wait(&c->pq_cv, &c->lock);
+		if (c->stop)
+			break;
+		id = c->pq[c->pq_head].id;
+		win = c->pq[c->pq_head].win;
+		c->pq_head = (c->pq_head + 1) % PREFETCH_Q;
+		c->pq_len--;
+		/* Already there, or no room that nobody is using: skip. */
+		if (ent_find(c, id, win) != NULL || staged_find(c, id) != NULL ||
+		    (v = ent_victim(c)) == NULL)
+			continue;
+		if (v->data == NULL && (v->data = malloc(CACHE_WIN)) == NULL)
+			continue;
+		v->state = ENT_LOADING;
+		v->id = id;
+		v->win = win;
+		v->ahead = 0;
+		pthread_mutex_unlock(&c->lock);
+		obj_key(c, id, key, sizeof(key));
+		/* Past the end: an empty window (a reader then looks itself). */
+		r = s3_get(c->s3, key, win * CACHE_WIN, v->data, CACHE_WIN, &got,
+		    NULL);
+		pthread_mutex_lock(&c->lock);
+		v->state = r == 0 && got > 0 ? ENT_READY : ENT_EMPTY;
+		v->len = got;
+		v->lru = ++c->tick;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
 /* A window with users counted, loaded if need be; lock not held. */
 static int
 win_acquire(struct cloud_backend *c, uint64_t id, uint64_t win,
@@ -244,36 +352,17 @@ win_acquire(struct cloud_backend *c, uint64_t id, uint64_t win,
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		v = NULL;
-		for (int i = 0; i < CACHE_N; i++) {
-			struct cache_ent *x = &c->cache[i];
-
-			if (x->state != ENT_EMPTY && x->id == id &&
-			    x->win == win) {
-				v = x;
-				break;
-			}
-		}
+		v = ent_find(c, id, win);
 		if (v != NULL && v->state == ENT_READY) {
 			v->users++;
 			v->lru = ++c->tick;
+			ask_ahead_locked(c, v);
 			pthread_mutex_unlock(&c->lock);
 			*out = v;
 			return 0;
 		}
-		if (v == NULL) {
-			for (int i = 0; i < CACHE_N; i++) {
-				struct cache_ent *x = &c->cache[i];
-
-				if (x->state == ENT_LOADING || x->users > 0)
-					continue;
-				if (v == NULL || x->state == ENT_EMPTY ||
-				    (v->state != ENT_EMPTY && x->lru < v->lru))
-					v = x;
-			}
-			if (v != NULL)
-				break;
-		}
+		if (v == NULL && (v = ent_victim(c)) != NULL)
+			break;
 		/* Being loaded by another thread, or every entry busy. */
 		pthread_cond_wait(&c->cv, &c->lock);
 	}
@@ -285,6 +374,8 @@ win_acquire(struct cloud_backend *c, uint64_t id, uint64_t win,
 	v->state = ENT_LOADING;
 	v->id = id;
 	v->win = win;
+	v->ahead = 0;
+	ask_ahead_locked(c, v);
 	pthread_mutex_unlock(&c->lock);
 	obj_key(c, id, key, sizeof(key));
 	r = s3_get(c->s3, key, win * CACHE_WIN, v->data, CACHE_WIN, &got, e);
@@ -497,12 +588,19 @@ cloud_close(struct pool_backend *b)
 
 	if (c == NULL)
 		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->pq_cv);
+	pthread_mutex_unlock(&c->lock);
+	for (int i = 0; i < c->npf; i++)
+		pthread_join(c->pf[i], NULL);
 	while (c->staged != NULL)
 		staged_drop(c, c->staged);
 	for (int i = 0; i < CACHE_N; i++)
 		free(c->cache[i].data);
 	s3_free(c->s3);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->pq_cv);
 	pthread_mutex_destroy(&c->lock);
 	free(c->staging);
 	free(c->prefix);
@@ -571,6 +669,11 @@ pool_backend_cloud_open(const struct s3_conf *sc, const char *staging,
 	c->base.ops = &cloud_ops;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->pq_cv, NULL);
+	/* Without prefetch threads reads still work, one window at a time. */
+	for (int i = 0; i < PREFETCH_THREADS; i++)
+		if (pthread_create(&c->pf[c->npf], NULL, prefetch_main, c) == 0)
+			c->npf++;
 	return &c->base;
 }
 
