@@ -10,6 +10,16 @@
  * only once its PUT did.  A staged file that was never uploaded holds
  * nothing the index names; open() removes such leftovers.
  *
+ * Uploading at sync() alone would make every commit wait for the whole
+ * container to cross the network.  So an uploader thread sends each full
+ * S3_PART_SIZE part of a staged container as a multipart-upload part while
+ * the backup is still writing it; sync() then waits for the part in
+ * flight, sends the tail and completes the upload.  The object exists only
+ * once the upload completes, so the commit protocol is the same.  When a
+ * background part fails, sync() aborts that upload and sends the whole
+ * container again (with the client's retries), so a failure costs time,
+ * never data.
+ *
  * Reads are ranged GETs through a small cache of CACHE_WIN windows: a
  * restore or audit reads the chunks of a container mostly in order, and
  * one 4 MiB GET then serves dozens of chunk reads instead of one request
@@ -50,6 +60,14 @@ struct staged {
 	uint64_t	 id;
 	int		 fd;
 	uint64_t	 size;
+	/* The background multipart upload; guarded by the backend lock. */
+	char		 upload_id[512];	/* "" none started */
+	char		(*etags)[80];
+	int		 cap_parts;
+	int		 nparts;	/* parts sent: [0, queued) */
+	uint64_t	 queued;
+	int		 busy;		/* the uploader is sending a part */
+	int		 failed;	/* a part failed: sync() starts over */
 	struct staged	*next;
 };
 
@@ -83,6 +101,10 @@ struct cloud_backend {
 	pthread_cond_t		 pq_cv;
 	pthread_t		 pf[PREFETCH_THREADS];
 	int			 npf;
+	pthread_cond_t		 up_cv;	/* work for the uploader */
+	pthread_t		 up;
+	int			 have_up;
+	uint8_t			*up_buf;
 };
 
 static void
@@ -112,7 +134,16 @@ staged_find(struct cloud_backend *c, uint64_t id)
 static void
 staged_drop(struct cloud_backend *c, struct staged *s)
 {
-	char path[4096];
+	char path[4096], key[512];
+
+	while (s->busy)		/* the uploader reads its file */
+		pthread_cond_wait(&c->cv, &c->lock);
+	if (s->upload_id[0] != '\0') {
+		/* Never completed: leave no parts behind in the store. */
+		obj_key(c, s->id, key, sizeof(key));
+		s3_mpu_abort(c->s3, key, s->upload_id);
+	}
+	free(s->etags);
 
 	for (struct staged **pp = &c->staged; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == s) {
@@ -210,6 +241,8 @@ cloud_write(struct pool_backend *b, uint64_t id, uint64_t off, const void *p,
 	if ((r = util_pwrite_full(s->fd, p, n, (off_t)off, what, e)) == 0 &&
 	    off + n > s->size)
 		s->size = off + n;
+	if (c->have_up && s->size - s->queued >= S3_PART_SIZE)
+		pthread_cond_signal(&c->up_cv);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -219,6 +252,83 @@ cloud_write(struct pool_backend *b, uint64_t id, uint64_t off, const void *p,
  * before the index commit that names the container's chunks; a container
  * already uploaded (another transaction's commit sealed it) is done.
  */
+/* Forget s's multipart upload (aborting it); lock held, s not busy. */
+static void
+mpu_reset_locked(struct cloud_backend *c, struct staged *s)
+{
+	char key[512];
+
+	if (s->upload_id[0] != '\0') {
+		obj_key(c, s->id, key, sizeof(key));
+		s3_mpu_abort(c->s3, key, s->upload_id);
+	}
+	s->upload_id[0] = '\0';
+	s->nparts = 0;
+	s->queued = 0;
+	s->failed = 0;
+}
+
+/* Room for part n (1-based) in s's ETag list; lock held. */
+static int
+etag_room(struct staged *s, int n)
+{
+	if (n <= s->cap_parts)
+		return 0;
+	{
+		int const cap = s->cap_parts ? s->cap_parts * 2 : 64;
+		char (*ne)[80] = realloc(s->etags, (size_t)cap * sizeof(*ne));
+
+		if (ne == NULL)
+			return -1;
+		s->etags = ne;
+		s->cap_parts = cap;
+	}
+	return 0;
+}
+
+/* Send [s->queued, s->size) as the last parts and complete; lock not held. */
+static int
+mpu_finish(struct cloud_backend *c, struct staged *s, const char *key,
+    struct err *e)
+{
+	uint8_t *buf = NULL;
+	char what[80];
+	int r = 0;
+
+	snprintf(what, sizeof(what), "container %016" PRIx64 ": staging read",
+	    s->id);
+	while (r == 0 && s->queued < s->size) {
+		uint64_t const left = s->size - s->queued;
+		size_t const n = left < S3_PART_SIZE ? (size_t)left :
+		    S3_PART_SIZE;
+
+		if (buf == NULL && (buf = malloc(S3_PART_SIZE)) == NULL)
+			return err_set(e, COFFER_ENOMEM, "upload: out of memory");
+		if (etag_room(s, s->nparts + 1) != 0) {
+			r = err_set(e, COFFER_ENOMEM, "upload: out of memory");
+			break;
+		}
+		if ((r = util_pread_full(s->fd, buf, n, (off_t)s->queued, what,
+		    e)) == 0 &&
+		    (r = s3_mpu_part(c->s3, key, s->upload_id, s->nparts + 1,
+		    buf, n, s->etags[s->nparts], sizeof(s->etags[0]), e)) == 0) {
+			s->nparts++;
+			s->queued += n;
+		}
+	}
+	free(buf);
+	if (r == 0)
+		r = s3_mpu_complete(c->s3, key, s->upload_id, s->etags,
+		    s->nparts, e);
+	return r;
+}
+
+/*
+ * Upload a staged container whole.  The pool calls this under its lock
+ * before the index commit that names the container's chunks (so no write
+ * comes meanwhile); a container already uploaded (another transaction's
+ * commit sealed it) is done.
+ */
 static int
 cloud_sync(struct pool_backend *b, uint64_t id, struct err *e)
 {
@@ -226,24 +336,105 @@ cloud_sync(struct pool_backend *b, uint64_t id, struct err *e)
 	struct staged *s;
 	char key[512];
 	uint64_t size;
-	int fd, r;
+	int r, fd, multi;
 
 	pthread_mutex_lock(&c->lock);
-	s = staged_find(c, id);
-	fd = s != NULL ? s->fd : -1;
-	size = s != NULL ? s->size : 0;
-	pthread_mutex_unlock(&c->lock);
-	if (s == NULL)
+	if ((s = staged_find(c, id)) == NULL) {
+		pthread_mutex_unlock(&c->lock);
 		return 0;
+	}
+	while (s->busy)
+		pthread_cond_wait(&c->cv, &c->lock);
+	if (s->failed)
+		mpu_reset_locked(c, s);
+	/* busy stays set: the uploader leaves s alone while we finish. */
+	s->busy = 1;
+	multi = s->upload_id[0] != '\0';
+	fd = s->fd;
+	size = s->size;
+	pthread_mutex_unlock(&c->lock);
 	obj_key(c, id, key, sizeof(key));
-	/* The pool lock keeps writers and remove() away meanwhile. */
-	if ((r = s3_put_fd(c->s3, key, fd, size, e)) != 0)
-		return err_wrap(e, "container %016" PRIx64 ": upload", id);
+	if (multi)
+		r = mpu_finish(c, s, key, e);
+	else
+		r = s3_put_fd(c->s3, key, fd, size, e);
 	pthread_mutex_lock(&c->lock);
+	s->busy = 0;
+	if (r != 0) {
+		/* The next sync starts over with a whole upload. */
+		mpu_reset_locked(c, s);
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->lock);
+		return err_wrap(e, "container %016" PRIx64 ": upload", id);
+	}
+	s->upload_id[0] = '\0';	/* completed: nothing to abort */
 	staged_drop(c, s);
 	recent_put(c, id, size);
+	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
+}
+
+/* A staged container with a full part not yet sent; lock held. */
+static struct staged *
+up_next(struct cloud_backend *c)
+{
+	for (struct staged *s = c->staged; s != NULL; s = s->next)
+		if (!s->busy && !s->failed &&
+		    s->size - s->queued >= S3_PART_SIZE)
+			return s;
+	return NULL;
+}
+
+static void *
+uploader_main(void *arg)
+{
+	struct cloud_backend *c = arg;
+	char key[512], what[80];
+	struct err e;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct staged *s;
+		uint64_t off;
+		int part, r = 0;
+
+		while (!c->stop && (s = up_next(c)) == NULL)
+			pthread_cond_wait(&c->up_cv, &c->lock);
+		if (c->stop)
+			break;
+		s->busy = 1;
+		off = s->queued;
+		part = s->nparts + 1;
+		if (etag_room(s, part) != 0)
+			r = COFFER_ENOMEM;
+		pthread_mutex_unlock(&c->lock);
+		obj_key(c, s->id, key, sizeof(key));
+		snprintf(what, sizeof(what), "container %016" PRIx64
+		    ": staging read", s->id);
+		err_clear(&e);
+		if (r == 0 && s->upload_id[0] == '\0')
+			r = s3_mpu_start(c->s3, key, s->upload_id,
+			    sizeof(s->upload_id), &e);
+		if (r == 0)
+			r = util_pread_full(s->fd, c->up_buf, S3_PART_SIZE,
+			    (off_t)off, what, &e);
+		if (r == 0)
+			r = s3_mpu_part(c->s3, key, s->upload_id, part,
+			    c->up_buf, S3_PART_SIZE, s->etags[part - 1],
+			    sizeof(s->etags[0]), &e);
+		pthread_mutex_lock(&c->lock);
+		if (r == 0) {
+			s->nparts = part;
+			s->queued = off + S3_PART_SIZE;
+		} else {
+			s->failed = 1;	/* sync() sends it whole */
+		}
+		s->busy = 0;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
 }
 
 /* The entry holding (id, win) in any state but empty; lock held. */
@@ -592,15 +783,22 @@ cloud_close(struct pool_backend *b)
 	c->stop = 1;
 	pthread_cond_broadcast(&c->pq_cv);
 	pthread_mutex_unlock(&c->lock);
+	pthread_cond_broadcast(&c->up_cv);
 	for (int i = 0; i < c->npf; i++)
 		pthread_join(c->pf[i], NULL);
+	if (c->have_up)
+		pthread_join(c->up, NULL);
+	pthread_mutex_lock(&c->lock);
 	while (c->staged != NULL)
 		staged_drop(c, c->staged);
+	pthread_mutex_unlock(&c->lock);
+	free(c->up_buf);
 	for (int i = 0; i < CACHE_N; i++)
 		free(c->cache[i].data);
 	s3_free(c->s3);
 	pthread_cond_destroy(&c->cv);
 	pthread_cond_destroy(&c->pq_cv);
+	pthread_cond_destroy(&c->up_cv);
 	pthread_mutex_destroy(&c->lock);
 	free(c->staging);
 	free(c->prefix);
@@ -674,6 +872,11 @@ pool_backend_cloud_open(const struct s3_conf *sc, const char *staging,
 	for (int i = 0; i < PREFETCH_THREADS; i++)
 		if (pthread_create(&c->pf[c->npf], NULL, prefetch_main, c) == 0)
 			c->npf++;
+	/* Without the uploader, sync() sends each container whole. */
+	pthread_cond_init(&c->up_cv, NULL);
+	if ((c->up_buf = malloc(S3_PART_SIZE)) != NULL &&
+	    pthread_create(&c->up, NULL, uploader_main, c) == 0)
+		c->have_up = 1;
 	return &c->base;
 }
 

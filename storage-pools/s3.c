@@ -72,6 +72,7 @@ struct req {
 	uint64_t	 clen;
 	int		 have_clen;
 	int		 overflow;
+	int		 once;		/* no retries (best-effort cleanup) */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -521,7 +522,7 @@ do_req(struct s3 *s, struct req *q, struct err *e)
 	if (s3_sha256_hex(q->body ? q->body : "", q->body ? q->blen : 0,
 	    hash) != 0)
 		return err_set(e, COFFER_EINTERNAL, "S3: SHA-256 failed");
-	for (attempt = 0; attempt <= s->retries; attempt++) {
+	for (attempt = 0; attempt <= (q->once ? 0 : s->retries); attempt++) {
 		struct curl_slist *hl = NULL;
 		CURL *h;
 		CURLcode cc;
@@ -723,6 +724,8 @@ s3_mpu_abort(struct s3 *s, const char *key, const char *upload_id)
 		return;
 	snprintf(query, sizeof(query), "uploadId=%s", enc);
 	req_init(&q, "DELETE", key, query);
+	/* Best effort: the store expires abandoned uploads by its policy. */
+	q.once = 1;
 	(void)do_req(s, &q, NULL);
 	req_fini(&q);
 }
