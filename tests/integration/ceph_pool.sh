@@ -5,7 +5,8 @@
 # backups to the pool; backup, restore (bytes equal), audit, restart,
 # reclamation after expiration, radosgw killed mid-backup (the backup
 # fails naming the store; nothing committed is lost; after radosgw is back
-# a backup works).  The secret never shows in the activity log.  Skips
+# a backup works); replication reads the pool like any other.  The
+# secret never shows in the activity log.  Skips
 # (77) when Ceph is not installed or does not start.
 tid="ceph-pool"
 . "$(dirname "$0")/lib.sh"
@@ -129,5 +130,27 @@ cli n1 n1-secret-pw restore "$src/" "$T/r4/" --subdir >"$T/r4.out" 2>&1
 check "and everything restores" same_tree "$src" "$T/r4"
 adm "audit container wait=yes" --json >"$T/a2.json" 2>&1
 check "audit after it all: no damage" test "$(json_get "$T/a2.json" damaged)" -eq 0
+
+# Replication reads the cloud pool as any other: the hot site (a directory
+# pool) restores the node identically.
+use() { eval "SRV_DIR=\$${1}_DIR SRV_PORT=\$${1}_PORT SRV_PID=\$${1}_PID"; }
+save() { eval "${1}_DIR=\$SRV_DIR ${1}_PORT=\$SRV_PORT ${1}_PID=\$SRV_PID"; }
+save S
+start_server HOT || { fail "hot site starts"; finish; }
+save HOT
+use S
+check "primary defines the hot site" adm "define server HOT serverpassword=repl-pw-1 hladdress=127.0.0.1 lladdress=$HOT_PORT cafile=$HOT_DIR/tls/ca.pem"
+use HOT
+check "hot site defines the primary" adm "define server S serverpassword=repl-pw-1 hladdress=127.0.0.1 lladdress=$S_PORT cafile=$S_DIR/tls/ca.pem"
+use S
+adm "update node n1 replstate=enabled replmode=send" >/dev/null
+adm "set replserver HOT" >/dev/null
+adm "replicate node n1 wait=yes" --json >"$T/rep.json" 2>&1
+check "the node replicates from the cloud pool" test "$(json_get "$T/rep.json" chunks_sent)" -ge 1
+use HOT
+cli n1 n1-secret-pw restore "$src/" "$T/r5/" --subdir >"$T/r5.out" 2>&1
+check "the hot site restores it identically" same_tree "$src" "$T/r5"
+stop_server
+use S
 stop_server
 finish
