@@ -3,7 +3,8 @@
 # tests and benchmarks; after ../shared/ceph/ceph-single-node.sh, with free
 # ports instead of the fixed ones so that it never meets another cluster.
 #   ceph.sh start DIR    start, print nothing but errors; writes DIR/env:
-#                        RGW_URL, S3_ACCESS, S3_SECRET (sourced by callers)
+#                        RGW_URL, RGW_TLS_URL (https, certificate
+#                        DIR/rgw.crt for 127.0.0.1), S3_ACCESS, S3_SECRET
 #   ceph.sh rgw-stop DIR / rgw-start DIR   stop or start radosgw alone
 #   ceph.sh stop DIR     kill every daemon by the pids in DIR/run/*.pid
 #   ceph.sh mkbucket DIR NAME   create a bucket (curl's SigV4)
@@ -70,7 +71,11 @@ done
 [ -d "$D/run" ] && stop_pids "$D"/run/*.pid
 rm -rf "$D"; mkdir -p "$D"/{run,log,mon/ceph-a,mgr/ceph-x,osd,rgw/ceph-rgw.a}
 FSID=$(uuidgen)
-MON2=$(free_port); MON1=$(free_port); RGW=$(free_port)
+MON2=$(free_port); MON1=$(free_port); RGW=$(free_port); RGWS=$(free_port)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/rgw.key" -out "$D/rgw.crt" \
+    -days 2 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    >/dev/null 2>&1 || skip "openssl cannot make radosgw's certificate"
+cat "$D/rgw.crt" "$D/rgw.key" > "$D/rgw.pem"
 cat > "$C" <<CONF
 [global]
 fsid = $FSID
@@ -117,10 +122,11 @@ keyring = $D/keyring.admin
 [client.rgw.a]
 rgw data = $D/rgw/ceph-rgw.a
 keyring = $D/rgw/ceph-rgw.a/keyring
-rgw frontends = beast endpoint=127.0.0.1:$RGW
+rgw frontends = beast endpoint=127.0.0.1:$RGW ssl_endpoint=127.0.0.1:$RGWS ssl_certificate=$D/rgw.pem
 rgw dns name = localhost
 CONF
-printf 'RGW_URL=http://127.0.0.1:%s\nS3_ACCESS=%s\nS3_SECRET=%s\n' "$RGW" "$ACCESS" "$SECRET" > "$D/env"
+printf 'RGW_URL=http://127.0.0.1:%s\nRGW_TLS_URL=https://127.0.0.1:%s\nS3_ACCESS=%s\nS3_SECRET=%s\n' \
+    "$RGW" "$RGWS" "$ACCESS" "$SECRET" > "$D/env"
 
 {
 ceph-authtool --create-keyring "$D/keyring.mon" --gen-key -n mon. --cap mon 'allow *'

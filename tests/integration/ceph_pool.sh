@@ -45,6 +45,11 @@ adm "query actlog" >"$T/actlog" 2>&1
 check "the activity log shows the define" grep -q "define stgpool cloud1" "$T/actlog"
 check "... never the secret" sh -c '! grep -q "$0" "$1" && ! grep -q "wrong-secret" "$1"' "$S3_SECRET" "$T/actlog"
 check "... nor in the server's output" sh -c '! grep -q "$0" "$1"/stderr "$1"/stdout' "$S3_SECRET" "$SRV_DIR"
+# https: verified against the CA given, refused without it.
+adm "define stgpool tlsp stgtype=cloud cloudurl=$RGW_TLS_URL bucket=coffer-pool identity=$S3_ACCESS password=$S3_SECRET" >"$T/d3.out" 2>&1
+check "https with an unknown CA is refused" test $? -ne 0
+check "... saying it is the certificate" grep -qiE "TLS: .*(certificate|verify)" "$T/d3.out"
+check "https with cafile= is defined" adm "define stgpool tlsp stgtype=cloud cloudurl=$RGW_TLS_URL bucket=coffer-pool identity=$S3_ACCESS password=$S3_SECRET cafile=$CD/rgw.crt"
 check "domain destination set" adm "update domain standard destination=cloud1 verdeleted=0 retextra=0 retonly=0"
 adm "query domain standard" --json >"$T/qd.json" 2>&1
 check "query domain shows it" grep -q '"destination": *"CLOUD1"' "$T/qd.json"
