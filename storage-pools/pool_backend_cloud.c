@@ -11,9 +11,9 @@
  * nothing the index names; open() removes such leftovers.
  *
  * Uploading at sync() alone would make every commit wait for the whole
- * container to cross the network.  So an uploader thread sends each full
- * S3_PART_SIZE part of a staged container as a multipart-upload part while
- * the backup is still writing it; sync() then waits for the part in
+ * container to cross the network.  So UPLOADERS threads send the full
+ * S3_PART_SIZE parts of a staged container as multipart-upload parts while
+ * the backup is still writing it; sync() then waits for the parts in
  * flight, sends the tail and completes the upload.  The object exists only
  * once the upload completes, so the commit protocol is the same.  When a
  * background part fails, sync() aborts that upload and sends the whole
@@ -53,6 +53,8 @@
 #define PREFETCH_THREADS 2
 #define PREFETCH_AHEAD	2
 #define PREFETCH_Q	16
+#define UPLOADERS	2		/* parts in flight at once */
+#define MAX_PARTS	10000		/* S3's limit per upload */
 
 enum { ENT_EMPTY, ENT_LOADING, ENT_READY };
 
@@ -66,7 +68,9 @@ struct staged {
 	int		 cap_parts;
 	int		 nparts;	/* parts sent: [0, queued) */
 	uint64_t	 queued;
-	int		 busy;		/* the uploader is sending a part */
+	int		 busy;		/* sync() is finishing it */
+	int		 inflight;	/* parts the uploaders are sending */
+	int		 have_id;	/* upload_id is set (and stays) */
 	int		 failed;	/* a part failed: sync() starts over */
 	struct staged	*next;
 };
@@ -101,10 +105,9 @@ struct cloud_backend {
 	pthread_cond_t		 pq_cv;
 	pthread_t		 pf[PREFETCH_THREADS];
 	int			 npf;
-	pthread_cond_t		 up_cv;	/* work for the uploader */
-	pthread_t		 up;
+	pthread_cond_t		 up_cv;	/* work for the uploaders */
+	pthread_t		 up[UPLOADERS];
 	int			 have_up;
-	uint8_t			*up_buf;
 };
 
 static void
@@ -136,7 +139,7 @@ staged_drop(struct cloud_backend *c, struct staged *s)
 {
 	char path[4096], key[512];
 
-	while (s->busy)		/* the uploader reads its file */
+	while (s->inflight > 0)	/* an uploader reads its file */
 		pthread_cond_wait(&c->cv, &c->lock);
 	if (s->upload_id[0] != '\0') {
 		/* Never completed: leave no parts behind in the store. */
@@ -205,9 +208,15 @@ cloud_create(struct pool_backend *b, uint64_t id, struct err *e)
 	int fd;
 
 	staged_path(c, id, path, sizeof(path));
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	/* ETags for every part S3 allows: never moved while uploads run. */
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->etags = calloc(MAX_PARTS, sizeof(*s->etags))) == NULL) {
+		free(s);
 		return err_set(e, COFFER_ENOMEM, "cloud pool: out of memory");
+	}
+	s->cap_parts = MAX_PARTS;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		free(s->etags);
 		free(s);
 		return err_sys(e, COFFER_EIO, "container %016" PRIx64 ": "
 		    "staging file %s", id, path);
@@ -242,7 +251,7 @@ cloud_write(struct pool_backend *b, uint64_t id, uint64_t off, const void *p,
 	    off + n > s->size)
 		s->size = off + n;
 	if (c->have_up && s->size - s->queued >= S3_PART_SIZE)
-		pthread_cond_signal(&c->up_cv);
+		pthread_cond_broadcast(&c->up_cv);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -263,27 +272,17 @@ mpu_reset_locked(struct cloud_backend *c, struct staged *s)
 		s3_mpu_abort(c->s3, key, s->upload_id);
 	}
 	s->upload_id[0] = '\0';
+	s->have_id = 0;
 	s->nparts = 0;
 	s->queued = 0;
 	s->failed = 0;
 }
 
-/* Room for part n (1-based) in s's ETag list; lock held. */
+/* Room for part n (1-based) in s's ETag list. */
 static int
-etag_room(struct staged *s, int n)
+etag_room(const struct staged *s, int n)
 {
-	if (n <= s->cap_parts)
-		return 0;
-	{
-		int const cap = s->cap_parts ? s->cap_parts * 2 : 64;
-		char (*ne)[80] = realloc(s->etags, (size_t)cap * sizeof(*ne));
-
-		if (ne == NULL)
-			return -1;
-		s->etags = ne;
-		s->cap_parts = cap;
-	}
-	return 0;
+	return n <= s->cap_parts ? 0 : -1;
 }
 
 /* Send [s->queued, s->size) as the last parts and complete; lock not held. */
@@ -305,7 +304,8 @@ mpu_finish(struct cloud_backend *c, struct staged *s, const char *key,
 		if (buf == NULL && (buf = malloc(S3_PART_SIZE)) == NULL)
 			return err_set(e, COFFER_ENOMEM, "upload: out of memory");
 		if (etag_room(s, s->nparts + 1) != 0) {
-			r = err_set(e, COFFER_ENOMEM, "upload: out of memory");
+			r = err_set(e, COFFER_ETOOBIG, "container %016" PRIx64
+			    ": more than %d parts", s->id, MAX_PARTS);
 			break;
 		}
 		if ((r = util_pread_full(s->fd, buf, n, (off_t)s->queued, what,
@@ -343,13 +343,13 @@ cloud_sync(struct pool_backend *b, uint64_t id, struct err *e)
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
-	while (s->busy)
+	while (s->inflight > 0)
 		pthread_cond_wait(&c->cv, &c->lock);
 	if (s->failed)
 		mpu_reset_locked(c, s);
-	/* busy stays set: the uploader leaves s alone while we finish. */
+	/* busy stays set: the uploaders leave s alone while we finish. */
 	s->busy = 1;
-	multi = s->upload_id[0] != '\0';
+	multi = s->have_id;
 	fd = s->fd;
 	size = s->size;
 	pthread_mutex_unlock(&c->lock);
@@ -368,6 +368,7 @@ cloud_sync(struct pool_backend *b, uint64_t id, struct err *e)
 		return err_wrap(e, "container %016" PRIx64 ": upload", id);
 	}
 	s->upload_id[0] = '\0';	/* completed: nothing to abort */
+	s->have_id = 0;
 	staged_drop(c, s);
 	recent_put(c, id, size);
 	pthread_cond_broadcast(&c->cv);
@@ -379,9 +380,12 @@ cloud_sync(struct pool_backend *b, uint64_t id, struct err *e)
 static struct staged *
 up_next(struct cloud_backend *c)
 {
+	/* Until the upload is started, one part at a time. */
 	for (struct staged *s = c->staged; s != NULL; s = s->next)
-		if (!s->busy && !s->failed &&
-		    s->size - s->queued >= S3_PART_SIZE)
+		if (!s->busy && !s->failed && s->inflight < UPLOADERS &&
+		    (s->have_id || s->inflight == 0) &&
+		    s->size - s->queued >= S3_PART_SIZE &&
+		    etag_room(s, s->nparts + 1) == 0)
 			return s;
 	return NULL;
 }
@@ -390,50 +394,59 @@ static void *
 uploader_main(void *arg)
 {
 	struct cloud_backend *c = arg;
-	char key[512], what[80];
+	char key[512], what[80], id[512];
+	uint8_t *buf;
 	struct err e;
 
+	if ((buf = malloc(S3_PART_SIZE)) == NULL)
+		return NULL;	/* the others, or sync(), do the work */
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		struct staged *s;
 		uint64_t off;
-		int part, r = 0;
+		int part, start, r = 0;
 
 		while (!c->stop && (s = up_next(c)) == NULL)
 			pthread_cond_wait(&c->up_cv, &c->lock);
 		if (c->stop)
 			break;
-		s->busy = 1;
+		/* Claim the next part; its ETag slot is ours alone. */
+		s->inflight++;
 		off = s->queued;
-		part = s->nparts + 1;
-		if (etag_room(s, part) != 0)
-			r = COFFER_ENOMEM;
+		part = ++s->nparts;
+		s->queued += S3_PART_SIZE;
+		start = !s->have_id;
 		pthread_mutex_unlock(&c->lock);
 		obj_key(c, s->id, key, sizeof(key));
 		snprintf(what, sizeof(what), "container %016" PRIx64
 		    ": staging read", s->id);
 		err_clear(&e);
-		if (r == 0 && s->upload_id[0] == '\0')
-			r = s3_mpu_start(c->s3, key, s->upload_id,
-			    sizeof(s->upload_id), &e);
+		if (start) {
+			if ((r = s3_mpu_start(c->s3, key, id, sizeof(id),
+			    &e)) == 0) {
+				pthread_mutex_lock(&c->lock);
+				memcpy(s->upload_id, id, sizeof(id));
+				s->have_id = 1;
+				pthread_cond_broadcast(&c->up_cv);
+				pthread_mutex_unlock(&c->lock);
+			}
+		}
 		if (r == 0)
-			r = util_pread_full(s->fd, c->up_buf, S3_PART_SIZE,
-			    (off_t)off, what, &e);
+			r = util_pread_full(s->fd, buf, S3_PART_SIZE, (off_t)off,
+			    what, &e);
 		if (r == 0)
-			r = s3_mpu_part(c->s3, key, s->upload_id, part,
-			    c->up_buf, S3_PART_SIZE, s->etags[part - 1],
+			r = s3_mpu_part(c->s3, key, s->upload_id, part, buf,
+			    S3_PART_SIZE, s->etags[part - 1],
 			    sizeof(s->etags[0]), &e);
 		pthread_mutex_lock(&c->lock);
-		if (r == 0) {
-			s->nparts = part;
-			s->queued = off + S3_PART_SIZE;
-		} else {
+		if (r != 0)
 			s->failed = 1;	/* sync() sends it whole */
-		}
-		s->busy = 0;
+		s->inflight--;
 		pthread_cond_broadcast(&c->cv);
+		pthread_cond_broadcast(&c->up_cv);
 	}
 	pthread_mutex_unlock(&c->lock);
+	free(buf);
 	return NULL;
 }
 
@@ -786,13 +799,12 @@ cloud_close(struct pool_backend *b)
 	pthread_cond_broadcast(&c->up_cv);
 	for (int i = 0; i < c->npf; i++)
 		pthread_join(c->pf[i], NULL);
-	if (c->have_up)
-		pthread_join(c->up, NULL);
+	for (int i = 0; i < c->have_up; i++)
+		pthread_join(c->up[i], NULL);
 	pthread_mutex_lock(&c->lock);
 	while (c->staged != NULL)
 		staged_drop(c, c->staged);
 	pthread_mutex_unlock(&c->lock);
-	free(c->up_buf);
 	for (int i = 0; i < CACHE_N; i++)
 		free(c->cache[i].data);
 	s3_free(c->s3);
@@ -874,9 +886,10 @@ pool_backend_cloud_open(const struct s3_conf *sc, const char *staging,
 			c->npf++;
 	/* Without the uploader, sync() sends each container whole. */
 	pthread_cond_init(&c->up_cv, NULL);
-	if ((c->up_buf = malloc(S3_PART_SIZE)) != NULL &&
-	    pthread_create(&c->up, NULL, uploader_main, c) == 0)
-		c->have_up = 1;
+	for (int i = 0; i < UPLOADERS; i++)
+		if (pthread_create(&c->up[c->have_up], NULL, uploader_main,
+		    c) == 0)
+			c->have_up++;
 	return &c->base;
 }
 
