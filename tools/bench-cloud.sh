@@ -2,8 +2,8 @@
 # tools/bench, which provides msg, die, calc, median, copy_bins, srv_*,
 # f_make_quick, f_use_version and the globals they use).
 #
-# Starts the single-node Ceph of tests/integration/ceph.sh (memstore OSD,
-# radosgw, free loopback ports) in the scratch directory, measures its
+# Starts the single-node Ceph of tests/integration/ceph.sh (a bluestore
+# OSD on a 24 GiB sparse file, radosgw, free loopback ports) in the scratch directory, measures its
 # ceiling with `rados bench write` (4 MiB objects, 16 in flight, 10 s),
 # then times, interleaved, RUNS rounds (after one warm-up) of: an initial
 # backup of $PB/data by coffer into a fresh server whose domain's
@@ -81,7 +81,10 @@ run_files_cloud() {
 	c_logical=$(du -sb "$DATA" | cut -f1)
 	c_ceph_dir=$scratch/ceph
 	msg "files --pool=cloud: starting a single-node Ceph in $c_ceph_dir"
-	bash "$src_top/tests/integration/ceph.sh" start "$c_ceph_dir" >&2 ||
+	# A disk-backed OSD (sparse file in the scratch directory): rados bench
+	# alone writes several GiB, more than a memstore OSD should hold in RAM.
+	OSD_STORE=${OSD_STORE:-bluestore} OSD_SIZE_GB=${OSD_SIZE_GB:-24} \
+	    bash "$src_top/tests/integration/ceph.sh" start "$c_ceph_dir" >&2 ||
 	    die "single-node Ceph did not start (tools/install-deps.sh installs it)"
 	# shellcheck disable=SC1091
 	. "$c_ceph_dir/env"
