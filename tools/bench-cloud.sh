@@ -89,7 +89,9 @@ run_files_cloud() {
 	# shellcheck disable=SC1091
 	. "$c_ceph_dir/env"
 	CEPH_CONF=$c_ceph_dir/ceph.conf ceph osd pool create benchp 8 >/dev/null 2>&1
-	CEPH_CONF=$c_ceph_dir/ceph.conf rados bench -p benchp 10 write -b 4194304 -t 16 \
+	# timeout: a full OSD blocks writes instead of failing them.
+	CEPH_CONF=$c_ceph_dir/ceph.conf timeout 120 rados bench -p benchp 10 write \
+	    -b 4194304 -t 16 \
 	    >"$fdir/rados-bench.out" 2>&1 || die "rados bench failed"
 	c_rados=$(sed -n 's/^Bandwidth (MB\/sec): *//p' "$fdir/rados-bench.out")
 	CEPH_CONF=$c_ceph_dir/ceph.conf ceph osd pool rm benchp benchp --yes-i-really-really-mean-it >/dev/null 2>&1
