@@ -63,6 +63,9 @@ struct adm_env {
 					   own connection for the actlog;
 					   NULL: processes log nothing */
 	struct pool	 *pool;		/* the default pool; may be NULL */
+	const char	 *dir;		/* the instance directory (its
+					   master.key seals cloud pool
+					   secrets); NULL: none */
 	struct proc_table *procs;	/* server processes; may be NULL */
 	const char	 *admin;	/* the administrator running it */
 	/*

@@ -67,7 +67,12 @@ static const struct adm_param p_format[] = {
 };
 static const struct adm_param p_domain[] = {
 	P("VEREXISTS", 4), P("VERDELETED", 4), P("RETEXTRA", 4),
-	P("RETONLY", 4), P("DESCRIPTION", 4),
+	P("RETONLY", 4), P("DESCRIPTION", 4), P("DESTINATION", 4),
+};
+/* DEFINE STGPOOL: TSM's STGType, CLOUDType, CLOUDUrl, IDentity, PASsword. */
+static const struct adm_param p_stgpool[] = {
+	P("STGTYPE", 4), P("CLOUDTYPE", 6), P("CLOUDURL", 6), P("BUCKET", 3),
+	P("IDENTITY", 2), PSECRET("PASSWORD", 3), P("CAFILE", 3),
 };
 static const struct adm_param p_wait[] = {
 	P("WAIT", 1),
@@ -225,6 +230,8 @@ static const struct adm_cmd c_unlock[] = {
 static const struct adm_cmd c_define[] = {
 	{ { "DOMAIN", 2 }, "DEFINE DOMAIN", adm_define_domain,
 	    { "DOMAINNAME" }, 1, -1, PARAMS(p_domain), 0 },
+	{ { "STGPOOL", 3 }, "DEFINE STGPOOL", adm_define_stgpool,
+	    { "POOLNAME" }, 1, -1, PARAMS(p_stgpool), 0 },
 	{ { "SERVER", 2 }, "DEFINE SERVER", adm_define_server,
 	    { "SERVERNAME" }, 1, -1, PARAMS(p_server), 0 },
 	{ { "DEVCLASS", 3 }, "DEFINE DEVCLASS", adm_define_devclass,

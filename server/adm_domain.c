@@ -44,6 +44,10 @@ static int
 apply_params(struct adm_ctx *x, struct cat_domain *d)
 {
 	const char *desc = adm_arg(x, "DESCRIPTION");
+	const char *dest = adm_arg(x, "DESTINATION");
+	struct cat_stgpool sp;
+	char pool[CAT_NAME_MAX + 1];
+	struct err e;
 	int r;
 
 	if ((r = get_limit(x, "VEREXISTS", 1, &d->verexists)) != 0 ||
@@ -57,6 +61,21 @@ apply_params(struct adm_ctx *x, struct cat_domain *d)
 			    "at most %zu are kept", strlen(desc),
 			    sizeof(d->description) - 1);
 		snprintf(d->description, sizeof(d->description), "%s", desc);
+	}
+	if (dest != NULL) {
+		/* The copy group's DESTINATION: where new backups go. */
+		if ((r = adm_name(x, "storage pool name", dest, pool)) != 0)
+			return r;
+		err_clear(&e);
+		if (strcmp(pool, ADM_POOL_NAME) == 0)
+			pool[0] = '\0';
+		else if ((r = cat_stgpool_get(x->env->cat, pool, &sp, &e)) ==
+		    COFFER_ENOTFOUND)
+			return adm_error(x, r, "ANR1520E %s: Storage pool %s is "
+			    "not defined.", x->cmd->title, pool);
+		else if (r != 0)
+			return adm_failed(x, &e);
+		snprintf(d->destination, sizeof(d->destination), "%s", pool);
 	}
 	return 0;
 }
@@ -103,7 +122,8 @@ adm_update_domain(struct adm_ctx *x)
 		any |= x->val[i] != NULL;
 	if (!any)
 		return adm_bad(x, "nothing to update; give VERExists, "
-		    "VERDeleted, RETExtra, RETOnly or DESCription");
+		    "VERDeleted, RETExtra, RETOnly, DESCription or "
+		    "DESTination");
 	r = cat_domain_get(x->env->cat, name, &d, &e);
 	if (r == COFFER_ENOTFOUND)
 		return adm_error(x, r, "ANR1512E %s: Policy domain %s is not "
@@ -171,7 +191,7 @@ static int
 domain_rows(struct adm_ctx *x, const struct dom_list *l)
 {
 	char ve[16], vd[16], re[16], ro[16], nn[24];
-	const char *v[7];
+	const char *v[8];
 	size_t i;
 	int r = 0;
 
@@ -185,6 +205,8 @@ domain_rows(struct adm_ctx *x, const struct dom_list *l)
 		v[4] = adm_fmt_limit(d->retonly, ro, sizeof(ro));
 		v[5] = d->description[0] != '\0' ? d->description : NULL;
 		v[6] = adm_fmt_u64(l->nodes[i], nn, sizeof(nn));
+		v[7] = d->destination[0] != '\0' ? d->destination :
+		    ADM_POOL_NAME;
 		r = adm_query_row(x, v);
 	}
 	return r;
@@ -195,7 +217,7 @@ adm_query_domain(struct adm_ctx *x)
 {
 	static const char *const cols[] = {
 		"domain_name", "verexists", "verdeleted", "retextra",
-		"retonly", "description", "nodes",
+		"retonly", "description", "nodes", "destination",
 	};
 	const char *pat = adm_pos(x, 0);
 	char upat[2 * CAT_NAME_MAX + 1];

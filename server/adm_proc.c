@@ -745,13 +745,21 @@ job_new(struct adm_ctx *x, enum job_kind kind, struct job **out)
 	return 0;
 }
 
-/* A pool name given to the command must be the pool this server has. */
+/*
+ * A pool name given to the command must be a pool this server has: the
+ * directory pool or a cloud pool.  The pools share one chunk index, so
+ * reclamation and audit walk all of them (each container is compacted
+ * into its own pool).
+ */
 static int
 check_pool_name(struct adm_ctx *x, const char *name)
 {
 	char up[CAT_NAME_MAX + 1];
+	struct cat_stgpool sp;
 
 	if (name == NULL || strcasecmp(name, ADM_POOL_NAME) == 0)
+		return 0;
+	if (cat_stgpool_get(x->env->cat, name, &sp, NULL) == 0)
 		return 0;
 	if (adm_upper(name, up, sizeof(up)) != 0)
 		snprintf(up + sizeof(up) - 4, 4, "...");

@@ -170,55 +170,6 @@ adm_query_occupancy(struct adm_ctx *x)
 	return walk_done(x, r, f.stop, &e);
 }
 
-/* ---- QUERY STGPOOL ---- */
-
-int
-adm_query_stgpool(struct adm_ctx *x)
-{
-	static const char *const cols[] = {
-		"stgpool_name", "type", "containers", "capacity_used_bytes",
-		"logical_bytes", "stored_bytes", "chunks", "damaged",
-		"reduction_pct",
-	};
-	const char *pat = adm_pos(x, 0);
-	char b[7][24], pct[16];
-	struct pool_stats s;
-	const char *v[NELEM(cols)];
-	struct err e;
-	int r;
-
-	err_clear(&e);
-	if ((r = adm_query_cols(x, NELEM(cols), cols)) != 0)
-		return r;
-	if (x->env->pool == NULL ||
-	    (pat != NULL && !adm_wildmatch(pat, ADM_POOL_NAME, 1)))
-		return adm_rows_done(x);
-	if (pool_stats(x->env->pool, &s, &e) != 0)
-		return adm_failed(x, &e);
-	/*
-	 * What compression saves on the live chunks; deduplication's saving
-	 * is QUERY OCCUPANCY's logical bytes against logical_bytes here.
-	 */
-	snprintf(pct, sizeof(pct), "%.1f", s.raw_bytes == 0 ? 0.0 :
-	    100.0 * (1.0 - (double)s.stored_bytes / (double)s.raw_bytes));
-	v[0] = ADM_POOL_NAME;
-	v[1] = "DIRECTORY";
-	v[2] = adm_fmt_u64(s.containers, b[0], sizeof(b[0]));
-	v[3] = adm_fmt_u64(s.container_bytes, b[1], sizeof(b[1]));
-	v[4] = adm_fmt_u64(s.raw_bytes, b[2], sizeof(b[2]));
-	v[5] = adm_fmt_u64(s.stored_bytes, b[3], sizeof(b[3]));
-	v[6] = adm_fmt_u64(s.chunks, b[4], sizeof(b[4]));
-	v[7] = adm_fmt_u64(s.damaged, b[5], sizeof(b[5]));
-	v[8] = pct;
-	if ((r = adm_query_row(x, v)) < 0)
-		return r;
-	if (s.damaged > 0)
-		return adm_msg_rc(x->res, RC_WARNING, "ANR4891W %s: %" PRIu64
-		    " damaged chunks in %s; see QUERY ACTLOG SEARCH=damaged.",
-		    x->cmd->title, s.damaged, ADM_POOL_NAME);
-	return 0;
-}
-
 /* ---- QUERY ACTLOG ---- */
 
 /* BEGINDATE and BEGINTIME into a start time (default: 24 hours ago). */

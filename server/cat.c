@@ -44,6 +44,11 @@ static const char schema_sql[] =
 	" name TEXT PRIMARY KEY, verexists INTEGER NOT NULL,"
 	" verdeleted INTEGER NOT NULL, retextra INTEGER NOT NULL,"
 	" retonly INTEGER NOT NULL, description TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE IF NOT EXISTS stgpool("
+	" name TEXT PRIMARY KEY, store INTEGER NOT NULL UNIQUE,"
+	" type TEXT NOT NULL, url TEXT NOT NULL, bucket TEXT NOT NULL,"
+	" identity TEXT NOT NULL, secret BLOB NOT NULL,"
+	" cafile TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS account("
 	" kind INTEGER NOT NULL, name TEXT NOT NULL, pwhash TEXT NOT NULL,"
 	" locked INTEGER NOT NULL DEFAULT 0,"
@@ -442,6 +447,7 @@ static const struct {
 	{ "filespace", "replrule", "INTEGER NOT NULL DEFAULT 0" },
 	{ "account", "last_repl", "INTEGER NOT NULL DEFAULT 0" },
 	{ "account", "repl_backup", "INTEGER NOT NULL DEFAULT 0" },
+	{ "domain", "destination", "TEXT NOT NULL DEFAULT ''" },
 };
 
 /* 1 when table has column, 0 when not, < 0 error. */

@@ -90,6 +90,8 @@ struct cat_domain {
 	int	retextra;	/* days; CAT_NOLIMIT or >= 0 */
 	int	retonly;	/* days; CAT_NOLIMIT or >= 0 */
 	char	description[256];
+	/* The copy group's DESTINATION: a storage pool; "" the default. */
+	char	destination[CAT_NAME_MAX + 1];
 };
 int cat_domain_define(struct cat *c, const struct cat_domain *d,
     struct err *e);			/* EEXIST if present */
@@ -99,6 +101,35 @@ int cat_domain_get(struct cat *c, const char *name, struct cat_domain *d,
     struct err *e);
 typedef int (*cat_domain_cb)(void *arg, const struct cat_domain *d);
 int cat_domain_list(struct cat *c, cat_domain_cb cb, void *arg,
+    struct err *e);
+
+/* ---- storage pools (DEFINE STGPOOL STGTYPE=CLOUD) ---- */
+/*
+ * A cloud storage pool: a store of the server's container pool
+ * (pool_attach_store) whose containers are objects in an S3 bucket.  The
+ * default directory pool CONTAINERPOOL has no row.  secret is the S3
+ * secret key sealed by secret_seal() (AES-256-GCM under the instance's
+ * master key), never the key itself.
+ */
+#define CAT_STGPOOL_SECRET_MAX	512
+struct cat_stgpool {
+	char	name[CAT_NAME_MAX + 1];
+	int	store;		/* 1..POOL_STORES_MAX-1 */
+	char	url[320];
+	char	bucket[64];
+	char	identity[256];
+	uint8_t	secret[CAT_STGPOOL_SECRET_MAX];
+	size_t	secret_len;
+	char	cafile[1024];
+	int64_t	created;
+};
+/* EEXIST when the name or the store is taken. */
+int cat_stgpool_define(struct cat *c, const struct cat_stgpool *p,
+    struct err *e);
+int cat_stgpool_get(struct cat *c, const char *name, struct cat_stgpool *p,
+    struct err *e);			/* ENOTFOUND if absent */
+/* All cloud pools in name order; *v is malloc'd. */
+int cat_stgpool_array(struct cat *c, struct cat_stgpool **v, size_t *n,
     struct err *e);
 
 /* ---- admins and nodes (both authenticate) ---- */

@@ -13,7 +13,8 @@
 #include "cat_int.h"
 #include "err.h"
 
-#define DOM_COLS "name, verexists, verdeleted, retextra, retonly, description"
+#define DOM_COLS "name, verexists, verdeleted, retextra, retonly, description," \
+	" destination"
 
 void
 cat_domain_standard(struct cat_domain *d)
@@ -51,6 +52,9 @@ check_domain(const struct cat_domain *d, char name[CAT_NAME_MAX + 1],
 	    (r = check_value(name, "RETEXTRA", d->retextra, 0, e)) != 0 ||
 	    (r = check_value(name, "RETONLY", d->retonly, 0, e)) != 0)
 		return r;
+	if (memchr(d->destination, '\0', sizeof(d->destination)) == NULL)
+		return err_set(e, COFFER_EINVAL, "domain %s: destination is "
+		    "not terminated", name);
 	if (memchr(d->description, '\0', sizeof(d->description)) == NULL)
 		return err_set(e, COFFER_EINVAL, "domain %s: description is "
 		    "not terminated", name);
@@ -66,6 +70,7 @@ bind_domain(sqlite3_stmt *st, const char *name, const struct cat_domain *d)
 	sqlite3_bind_int(st, 4, d->retextra);
 	sqlite3_bind_int(st, 5, d->retonly);
 	sqlite3_bind_text(st, 6, d->description, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, d->destination, -1, SQLITE_STATIC);
 }
 
 static void
@@ -78,6 +83,7 @@ domain_from_row(sqlite3_stmt *st, struct cat_domain *d)
 	d->retextra = sqlite3_column_int(st, 3);
 	d->retonly = sqlite3_column_int(st, 4);
 	cat_col_text(st, 5, d->description, sizeof(d->description));
+	cat_col_text(st, 6, d->destination, sizeof(d->destination));
 }
 
 int
@@ -90,7 +96,7 @@ cat_domain_define(struct cat *c, const struct cat_domain *d, struct err *e)
 	if ((r = check_domain(d, name, e)) != 0)
 		return r;
 	if ((r = cat_stmt(c, CAT_ST_DOM_INS, "INSERT INTO domain(" DOM_COLS
-	    ") VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &st, e)) != 0)
+	    ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st, e)) != 0)
 		return r;
 	bind_domain(st, name, d);
 	rc = sqlite3_step(st);
@@ -113,8 +119,8 @@ cat_domain_update(struct cat *c, const struct cat_domain *d, struct err *e)
 	if ((r = check_domain(d, name, e)) != 0)
 		return r;
 	if ((r = cat_stmt(c, CAT_ST_DOM_UPD, "UPDATE domain SET verexists=?2,"
-	    " verdeleted=?3, retextra=?4, retonly=?5, description=?6"
-	    " WHERE name=?1", &st, e)) != 0)
+	    " verdeleted=?3, retextra=?4, retonly=?5, description=?6,"
+	    " destination=?7 WHERE name=?1", &st, e)) != 0)
 		return r;
 	bind_domain(st, name, d);
 	if (sqlite3_step(st) != SQLITE_DONE)

@@ -52,6 +52,7 @@ sess_admin_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 	env.cat = s->w->cat;
 	env.catpath = srv->catalog_path;
 	env.pool = srv->pool;
+	env.dir = srv->o.dir;
 	env.procs = srv->procs;
 	env.admin = s->name;
 	env.list_sessions = sess_list;

@@ -81,14 +81,42 @@ sess_txn_drop(struct sess *s)
 	s->txn = NULL;
 }
 
+/*
+ * The store new chunks of this node go to: its domain's DESTINATION
+ * (a cloud storage pool), else the directory pool (store 0).  A node
+ * without a domain has STANDARD's, as for expiration.
+ */
+static int
+node_store(struct sess *s)
+{
+	struct cat_account a;
+	struct cat_domain d;
+	struct cat_stgpool sp;
+	struct cat *c = s->w->cat;
+
+	if (cat_account_get(c, CAT_KIND_NODE, sess_node(s), &a, NULL) != 0)
+		return 0;
+	if (cat_domain_get(c, a.domain[0] != '\0' ? a.domain : "STANDARD", &d,
+	    NULL) != 0 || d.destination[0] == '\0')
+		return 0;
+	if (cat_stgpool_get(c, d.destination, &sp, NULL) != 0)
+		return 0;
+	return sp.store;
+}
+
 int
 sess_txn_get(struct sess *s, struct err *e)
 {
+	int r;
+
 	if (s->txn != NULL)
 		return 0;
 	if (s->backup_start == 0)
 		s->backup_start = time(NULL);
-	return pool_txn_begin(s->w->srv->pool, &s->txn, e);
+	if ((r = pool_txn_begin(s->w->srv->pool, &s->txn, e)) != 0)
+		return r;
+	pool_txn_set_store(s->txn, node_store(s));
+	return 0;
 }
 
 void

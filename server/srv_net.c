@@ -30,6 +30,7 @@
 #include "sched_run.h"
 #include "sess_verify.h"
 #include "srv.h"
+#include "stgpool.h"
 #include "tls.h"
 
 /* Runs on the worker: adopt queued connections, or stop. */
@@ -204,6 +205,36 @@ open_listener(struct srv *s, struct err *e)
 	return 0;
 }
 
+/*
+ * Attach every cloud storage pool.  One that cannot be reached is logged
+ * and the server starts anyway: the other pools serve, and the cloud
+ * pool's reads and writes fail with the reason until it answers.
+ */
+static void
+attach_cloud_pools(struct srv *s)
+{
+	struct cat_stgpool *v = NULL;
+	size_t n = 0;
+	struct err e;
+
+	err_clear(&e);
+	if (cat_stgpool_array(s->main_cat, &v, &n, &e) != 0) {
+		(void)cat_actlog(s->main_cat, CAT_SEV_ERROR, 2201, NULL,
+		    "Cloud storage pools not attached: %s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		err_clear(&e);
+		if (stgpool_attach(s->pool, s->o.dir, &v[i], &e) != 0) {
+			(void)cat_actlog(s->main_cat, CAT_SEV_WARN, 2202,
+			    NULL, "Storage pool %s: %s", v[i].name, e.msg);
+			fprintf(stderr, "cofferd: storage pool %s: %s\n",
+			    v[i].name, e.msg);
+		}
+	}
+	free(v);
+}
+
 static int
 srv_open(struct srv *s, struct err *e)
 {
@@ -220,6 +251,7 @@ srv_open(struct srv *s, struct err *e)
 	snprintf(a, sizeof(a), "%s/pool", s->o.dir);
 	if ((r = pool_open(a, s->catalog_path, &s->pool, e)) != 0)
 		return r;
+	attach_cloud_pools(s);
 	/* What a server killed during a DB backup or an export left. */
 	dbb_clean(s->o.dir);
 	if ((r = srv_volumes_recover(s->main_cat, e)) != 0)

@@ -41,6 +41,7 @@
 #include "fault.h"
 #include "pool_int.h"
 #include "pool_recipe.h"
+#include "s3.h"
 #include "util.h"
 
 #define POOL_FORMAT	"1"
@@ -207,7 +208,8 @@ damage_from(struct pool *p, uint64_t id, uint64_t from, struct err *e)
 
 /* Bring one listed container file in line with its index row. */
 static int
-recover_file(struct pool *p, uint64_t id, struct err *e)
+recover_file(struct pool *p, struct pool_backend *be, uint64_t id,
+    struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	uint64_t size, fsize;
@@ -227,7 +229,7 @@ recover_file(struct pool *p, uint64_t id, struct err *e)
 		    sqlite3_errmsg(p->ix.db));
 	if (state < 0 || state == CTR_STATE_DELETED) {
 		/* invariant (6): no committed chunk lives here. */
-		if ((r = p->be->ops->remove(p->be, id, e)) != 0)
+		if ((r = be->ops->remove(be, id, e)) != 0)
 			return r;
 		if (state == CTR_STATE_DELETED) {
 			char sql[128];
@@ -238,10 +240,10 @@ recover_file(struct pool *p, uint64_t id, struct err *e)
 		}
 		return 0;
 	}
-	if ((r = p->be->ops->size(p->be, id, &fsize, e)) != 0)
+	if ((r = be->ops->size(be, id, &fsize, e)) != 0)
 		return r;
 	if (fsize > size)	/* invariant (3): drop the unindexed tail */
-		return p->be->ops->truncate(p->be, id, size, e);
+		return be->ops->truncate(be, id, size, e);
 	if (fsize < size)	/* lost committed bytes: say so */
 		return damage_from(p, id, fsize, e);
 	return 0;
@@ -249,15 +251,18 @@ recover_file(struct pool *p, uint64_t id, struct err *e)
 
 /* Containers the index names but the backend lacks: all chunks damaged. */
 static int
-recover_missing(struct pool *p, const uint64_t *ids, size_t n, struct err *e)
+recover_missing(struct pool *p, int store, const uint64_t *ids, size_t n,
+    struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r = 0;
 
 	if (sqlite3_prepare_v2(p->ix.db, "SELECT id FROM pool_container "
-	    "WHERE state<>2", -1, &st, NULL) != SQLITE_OK)
+	    "WHERE state<>2 AND id>=?1 AND id<?2", -1, &st, NULL) != SQLITE_OK)
 		return err_set(e, COFFER_EDB, "recovery: %s",
 		    sqlite3_errmsg(p->ix.db));
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)POOL_STORE_BASE(store));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)POOL_STORE_BASE(store + 1));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t const id = (uint64_t)sqlite3_column_int64(st, 0);
 		size_t i;
@@ -272,23 +277,32 @@ recover_missing(struct pool *p, const uint64_t *ids, size_t n, struct err *e)
 }
 
 static int
-recover(struct pool *p, struct err *e)
+recover(struct pool *p, int store, struct err *e)
 {
+	struct pool_backend *be = p->st[store].be;
 	uint64_t *ids = NULL;
-	size_t n = 0;
+	size_t n = 0, keep = 0;
+	char sql[160];
 	int r;
 
-	if ((r = p->be->ops->list(p->be, &ids, &n, e)) != 0)
+	if ((r = be->ops->list(be, &ids, &n, e)) != 0)
 		return r;
+	/* Only this store's ids; anything else there is not ours. */
+	for (size_t i = 0; i < n; i++)
+		if (POOL_STORE_OF(ids[i]) == store && ids[i] != 0)
+			ids[keep++] = ids[i];
+	n = keep;
 	if ((r = pool_index_begin(&p->ix, e)) != 0)
 		goto out;
 	for (size_t i = 0; i < n && r == 0; i++)
-		r = recover_file(p, ids[i], e);
+		r = recover_file(p, be, ids[i], e);
 	if (r == 0)
-		r = recover_missing(p, ids, n, e);
+		r = recover_missing(p, store, ids, n, e);
+	snprintf(sql, sizeof(sql), "DELETE FROM pool_container WHERE state=2"
+	    " AND id>=%" PRIu64 " AND id<%" PRIu64, POOL_STORE_BASE(store),
+	    POOL_STORE_BASE(store + 1));
 	if (r == 0)
-		r = pool_index_exec(&p->ix, "DELETE FROM pool_container "
-		    "WHERE state=2", e);
+		r = pool_index_exec(&p->ix, sql, e);
 	if (r == 0)
 		r = pool_index_commit(&p->ix, e);
 	else
@@ -300,24 +314,33 @@ out:
 
 /* Continue the last open container, if it has room; else start fresh. */
 static int
-load_active(struct pool *p, struct err *e)
+load_active(struct pool *p, int store, struct err *e)
 {
+	struct pool_store *s = &p->st[store];
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (sqlite3_prepare_v2(p->ix.db, "SELECT coalesce(max(id),0) FROM "
-	    "pool_container", -1, &st, NULL) != SQLITE_OK)
-		goto dberr;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		p->next_id = (uint64_t)sqlite3_column_int64(st, 0) + 1;
-	sqlite3_finalize(st);
-	/* Ids stay unique even if a file outlived its row. */
-	if (p->next_id < 1)
-		p->next_id = 1;
-	if (sqlite3_prepare_v2(p->ix.db, "SELECT id, size FROM pool_container "
-	    "WHERE state=0 ORDER BY id DESC LIMIT 1", -1, &st, NULL) !=
+	    "pool_container WHERE id>=?1 AND id<?2", -1, &st, NULL) !=
 	    SQLITE_OK)
 		goto dberr;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)POOL_STORE_BASE(store));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)POOL_STORE_BASE(store + 1));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s->next_id = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+	sqlite3_finalize(st);
+	/* Ids stay unique even if a file outlived its row. */
+	if (s->next_id <= POOL_STORE_BASE(store))
+		s->next_id = POOL_STORE_BASE(store) + 1;
+	/* A sealed-on-sync store never continues a container. */
+	if (s->be->ops->flags & POOL_BE_SEAL_ON_SYNC)
+		return 0;
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT id, size FROM pool_container "
+	    "WHERE state=0 AND id>=?1 AND id<?2 ORDER BY id DESC LIMIT 1", -1,
+	    &st, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)POOL_STORE_BASE(store));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)POOL_STORE_BASE(store + 1));
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		uint64_t const id = (uint64_t)sqlite3_column_int64(st, 0);
@@ -330,10 +353,10 @@ load_active(struct pool *p, struct err *e)
 		 * its chunks damaged) would fail or leave a hole.
 		 */
 		if (size < p->params.container_max &&
-		    p->be->ops->size(p->be, id, &fsize, NULL) == 0 &&
+		    s->be->ops->size(s->be, id, &fsize, NULL) == 0 &&
 		    fsize == size) {
-			p->act_id = id;
-			p->act_end = p->act_flushed = size;
+			s->act_id = id;
+			s->act_end = s->act_flushed = size;
 		}
 	}
 	sqlite3_finalize(st);
@@ -357,7 +380,7 @@ pool_open(const char *dir, const char *dbpath, struct pool **out,
 		    path);
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->dir = strdup(dir)) == NULL ||
-	    (p->wbuf = malloc(POOL_WBUF_CAP)) == NULL) {
+	    (p->st[0].wbuf = malloc(POOL_WBUF_CAP)) == NULL) {
 		if (p != NULL)
 			free(p->dir);
 		free(p);
@@ -370,15 +393,15 @@ pool_open(const char *dir, const char *dbpath, struct pool **out,
 		goto fail;
 	if ((r = load_params(p, e)) != 0)
 		goto fail;
-	if ((p->be = pool_backend_dir_open(dir, e)) == NULL) {
+	if ((p->st[0].be = pool_backend_dir_open(dir, e)) == NULL) {
 		r = e ? e->code : COFFER_EIO;
 		goto fail;
 	}
-	if ((r = recover(p, e)) != 0) {
+	if ((r = recover(p, 0, e)) != 0) {
 		err_wrap(e, "pool %s: recovery", dir);
 		goto fail;
 	}
-	if ((r = load_active(p, e)) != 0)
+	if ((r = load_active(p, 0, e)) != 0)
 		goto fail;
 	if (sqlite3_open_v2(path, &p->rdb, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
@@ -396,6 +419,65 @@ fail:
 	return r;
 }
 
+int
+pool_attach_store(struct pool *p, int store, struct pool_backend *be,
+    struct err *e)
+{
+	struct pool_store *s;
+	int r;
+
+	if (store < 1 || store >= POOL_STORES_MAX || be == NULL) {
+		if (be != NULL)
+			be->ops->close(be);
+		return err_set(e, COFFER_EINVAL, "store %d: must be 1..%d",
+		    store, POOL_STORES_MAX - 1);
+	}
+	pthread_mutex_lock(&p->lock);
+	s = &p->st[store];
+	if (s->be != NULL) {
+		pthread_mutex_unlock(&p->lock);
+		be->ops->close(be);
+		return err_set(e, COFFER_EEXIST, "store %d already attached",
+		    store);
+	}
+	if (s->wbuf == NULL && (s->wbuf = malloc(POOL_WBUF_CAP)) == NULL) {
+		pthread_mutex_unlock(&p->lock);
+		be->ops->close(be);
+		return err_set(e, COFFER_ENOMEM, "pool: out of memory");
+	}
+	s->be = be;
+	s->act_id = 0;
+	s->wlen = 0;
+	/* Ids first: even an unrecovered store must never reuse one. */
+	r = load_active(p, store, e);
+	if (r == 0 && (r = recover(p, store, e)) != 0)
+		err_wrap(e, "store %d (%s): recovery", store, be->ops->name);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+void
+pool_uuid_hex(const struct pool *p, char out[33])
+{
+	uuid_to_hex(p->uuid, out);
+}
+
+uint64_t
+pool_store_requests(struct pool *p, int store)
+{
+	if (store < 0 || store >= POOL_STORES_MAX || p->st[store].be == NULL)
+		return 0;
+#ifdef HAVE_S3
+	{
+		struct s3 *s3 = pool_backend_cloud_s3(p->st[store].be);
+
+		return s3 != NULL ? s3_requests(s3) : 0;
+	}
+#else
+	return 0;
+#endif
+}
+
 void
 pool_close(struct pool *p)
 {
@@ -403,8 +485,11 @@ pool_close(struct pool *p)
 		return;
 	while (p->txns != NULL)
 		pool_txn_abort(p->txns);
-	if (p->be != NULL)
-		p->be->ops->close(p->be);
+	for (int i = 0; i < POOL_STORES_MAX; i++) {
+		if (p->st[i].be != NULL)
+			p->st[i].be->ops->close(p->st[i].be);
+		free(p->st[i].wbuf);
+	}
 	pool_index_close(&p->ix);
 	sqlite3_finalize(p->st_has);
 	if (p->rdb != NULL)
@@ -412,26 +497,34 @@ pool_close(struct pool *p)
 	hset_free(&p->pinned);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->rlock);
-	free(p->wbuf);
 	free(p->dir);
 	free(p);
 }
 
 /* ---- appending ---- */
 
+struct pool_backend *
+pool_be(struct pool *p, uint64_t id)
+{
+	int const s = POOL_STORE_OF(id);
+
+	return s < POOL_STORES_MAX ? p->st[s].be : NULL;
+}
+
 int
-pool_flush_locked(struct pool *p, struct err *e)
+pool_flush_locked(struct pool *p, struct pool_store *s, struct err *e)
 {
 	int r;
 
-	if (p->wlen == 0)
+	(void)p;
+	if (s->wlen == 0)
 		return 0;
-	r = p->be->ops->write(p->be, p->act_id, p->act_flushed, p->wbuf,
-	    p->wlen, e);
+	r = s->be->ops->write(s->be, s->act_id, s->act_flushed, s->wbuf,
+	    s->wlen, e);
 	if (r != 0)
 		return r;
-	p->act_flushed += p->wlen;
-	p->wlen = 0;
+	s->act_flushed += s->wlen;
+	s->wlen = 0;
 	/* invariant (3): written past the recorded size, not fsynced. */
 	FAULT_POINT("pool.append.after_write");
 	return 0;
@@ -452,26 +545,26 @@ touch(struct pool_txn *t, uint64_t id, struct err *e)
 
 /* Start a new container: file header first, so a scan can identify it. */
 static int
-start_container(struct pool *p, struct err *e)
+start_container(struct pool *p, struct pool_store *s, struct err *e)
 {
 	struct ctr_file_hdr fh;
 	uint8_t hdr[CTR_FILE_HDR_LEN];
-	uint64_t const id = p->next_id;
+	uint64_t const id = s->next_id;
 	int r;
 
-	if ((r = p->be->ops->create(p->be, id, e)) != 0)
+	if ((r = s->be->ops->create(s->be, id, e)) != 0)
 		return r;
-	p->next_id++;
+	s->next_id++;
 	memset(&fh, 0, sizeof(fh));
 	fh.id = id;
 	memcpy(fh.pool_uuid, p->uuid, 16);
 	fh.created = (uint64_t)time(NULL);
 	pool_container_file_hdr_encode(hdr, &fh);
-	p->act_id = id;
-	p->act_flushed = 0;
-	p->act_end = CTR_FILE_HDR_LEN;
-	memcpy(p->wbuf, hdr, CTR_FILE_HDR_LEN);
-	p->wlen = CTR_FILE_HDR_LEN;
+	s->act_id = id;
+	s->act_flushed = 0;
+	s->act_end = CTR_FILE_HDR_LEN;
+	memcpy(s->wbuf, hdr, CTR_FILE_HDR_LEN);
+	s->wlen = CTR_FILE_HDR_LEN;
 	return 0;
 }
 
@@ -481,48 +574,52 @@ pool_append_locked(struct pool *p, struct pool_txn *t,
     struct err *e)
 {
 	uint64_t const need = CTR_REC_HDR_LEN + (uint64_t)h->stored_len;
+	struct pool_store *s = &p->st[t->store];
 	uint8_t hdr[CTR_REC_HDR_LEN];
 	int r;
 
-	if (p->act_id != 0 && p->act_end + need > p->params.container_max &&
-	    p->act_end > CTR_FILE_HDR_LEN) {
+	if (s->be == NULL)
+		return err_set(e, COFFER_ENOTFOUND, "storage pool %d is not "
+		    "attached", t->store);
+	if (s->act_id != 0 && s->act_end + need > p->params.container_max &&
+	    s->act_end > CTR_FILE_HDR_LEN) {
 		/* Full: this transaction's commit seals it. */
-		if ((r = touch(t, p->act_id, e)) != 0)
+		if ((r = touch(t, s->act_id, e)) != 0)
 			return r;
-		if ((r = pool_flush_locked(p, e)) != 0)
+		if ((r = pool_flush_locked(p, s, e)) != 0)
 			return r;
-		p->act_id = 0;
+		s->act_id = 0;
 	}
-	if (p->act_id == 0 && (r = start_container(p, e)) != 0)
+	if (s->act_id == 0 && (r = start_container(p, s, e)) != 0)
 		return r;
-	if ((r = touch(t, p->act_id, e)) != 0)
+	if ((r = touch(t, s->act_id, e)) != 0)
 		return r;
 	pool_container_rec_hdr_encode(hdr, h);
-	if (p->wlen + need > POOL_WBUF_CAP &&
-	    (r = pool_flush_locked(p, e)) != 0)
+	if (s->wlen + need > POOL_WBUF_CAP &&
+	    (r = pool_flush_locked(p, s, e)) != 0)
 		return r;
-	loc->container = p->act_id;
-	loc->offset = p->act_end;
+	loc->container = s->act_id;
+	loc->offset = s->act_end;
 	loc->stored_len = h->stored_len;
 	loc->raw_len = h->raw_len;
 	loc->refcount = 0;
 	loc->damaged = 0;
 	if (need > POOL_WBUF_CAP) {
 		/* Larger than the buffer: write it straight through. */
-		if ((r = p->be->ops->write(p->be, p->act_id, p->act_flushed,
+		if ((r = s->be->ops->write(s->be, s->act_id, s->act_flushed,
 		    hdr, CTR_REC_HDR_LEN, e)) != 0 ||
-		    (r = p->be->ops->write(p->be, p->act_id,
-		    p->act_flushed + CTR_REC_HDR_LEN, stored, h->stored_len,
+		    (r = s->be->ops->write(s->be, s->act_id,
+		    s->act_flushed + CTR_REC_HDR_LEN, stored, h->stored_len,
 		    e)) != 0)
 			return r;
-		p->act_flushed += need;
+		s->act_flushed += need;
 	} else {
-		memcpy(p->wbuf + p->wlen, hdr, CTR_REC_HDR_LEN);
-		memcpy(p->wbuf + p->wlen + CTR_REC_HDR_LEN, stored,
+		memcpy(s->wbuf + s->wlen, hdr, CTR_REC_HDR_LEN);
+		memcpy(s->wbuf + s->wlen + CTR_REC_HDR_LEN, stored,
 		    h->stored_len);
-		p->wlen += need;
+		s->wlen += need;
 	}
-	p->act_end += need;
+	s->act_end += need;
 	t->bytes_stored += need;
 	return 0;
 }
@@ -532,11 +629,29 @@ pool_sync_locked(struct pool *p, struct pool_txn *t, struct err *e)
 {
 	int r;
 
-	if ((r = pool_flush_locked(p, e)) != 0)
-		return r;
-	for (int i = 0; i < t->nctrs; i++)
-		if ((r = p->be->ops->sync(p->be, t->ctrs[i], e)) != 0)
+	for (int i = 0; i < t->nctrs; i++) {
+		uint64_t const id = t->ctrs[i];
+		struct pool_store *s = &p->st[POOL_STORE_OF(id)];
+
+		if (s->act_id == id && (r = pool_flush_locked(p, s, e)) != 0)
 			return r;
+	}
+	for (int i = 0; i < t->nctrs; i++) {
+		uint64_t const id = t->ctrs[i];
+		struct pool_store *s = &p->st[POOL_STORE_OF(id)];
+
+		if ((r = s->be->ops->sync(s->be, id, e)) != 0)
+			return r;
+		/*
+		 * Sealed by its upload (an S3 object is written whole):
+		 * appends from now on, this transaction's or another's, go
+		 * to a new container.  Other transactions' records in it
+		 * went up with it.
+		 */
+		if ((s->be->ops->flags & POOL_BE_SEAL_ON_SYNC) &&
+		    s->act_id == id)
+			s->act_id = 0;
+	}
 	return 0;
 }
 
@@ -547,15 +662,16 @@ pool_record_sizes_locked(struct pool *p, struct pool_txn *t, struct err *e)
 
 	for (int i = 0; i < t->nctrs; i++) {
 		uint64_t const id = t->ctrs[i];
+		struct pool_store *s = &p->st[POOL_STORE_OF(id)];
 		uint64_t size;
 
-		if (id == p->act_id) {
-			size = p->act_flushed;
-		} else if ((r = p->be->ops->size(p->be, id, &size, e)) != 0) {
+		if (id == s->act_id) {
+			size = s->act_flushed;
+		} else if ((r = s->be->ops->size(s->be, id, &size, e)) != 0) {
 			return r;
 		}
 		if ((r = pool_index_container_set(&p->ix, id, size,
-		    id == p->act_id ? CTR_STATE_OPEN : CTR_STATE_SEALED,
+		    id == s->act_id ? CTR_STATE_OPEN : CTR_STATE_SEALED,
 		    e)) != 0)
 			return r;
 	}
@@ -565,7 +681,8 @@ pool_record_sizes_locked(struct pool *p, struct pool_txn *t, struct err *e)
 int
 pool_container_busy_locked(struct pool *p, uint64_t id)
 {
-	if (id == p->act_id)
+	if (POOL_STORE_OF(id) < POOL_STORES_MAX &&
+	    id == p->st[POOL_STORE_OF(id)].act_id)
 		return 1;
 	for (struct pool_txn *t = p->txns; t != NULL; t = t->next)
 		for (int i = 0; i < t->nctrs; i++)
@@ -592,6 +709,12 @@ pool_txn_fini(struct pool_txn *t)
 	hset_free(&t->news);
 	free(t->newv);
 	t->newv = NULL;
+}
+
+void
+pool_txn_set_store(struct pool_txn *t, int store)
+{
+	t->store = store >= 0 && store < POOL_STORES_MAX ? store : 0;
 }
 
 int
@@ -1188,10 +1311,13 @@ pool_read_record(struct pool *p, uint64_t container,
     struct ctr_rec_hdr *h, struct err *e)
 {
 	size_t const n = CTR_REC_HDR_LEN + (size_t)loc->stored_len;
+	struct pool_backend *be = pool_be(p, container);
 	int r;
 
-	if ((r = p->be->ops->read(p->be, container, loc->offset, buf, n,
-	    e)) != 0)
+	if (be == NULL)
+		return err_set(e, COFFER_EIO, "container %016" PRIx64 ": its "
+		    "storage pool is not available", container);
+	if ((r = be->ops->read(be, container, loc->offset, buf, n, e)) != 0)
 		return r;
 	if ((r = pool_container_rec_hdr_decode(buf, POOL_RAW_MAX, h, e)) != 0)
 		return r;
@@ -1342,8 +1468,10 @@ pool_chunk_verify(struct pool_reader *rd, const struct pool_chunk *c,
 
 /* ---- statistics ---- */
 
-int
-pool_stats(struct pool *p, struct pool_stats *s, struct err *e)
+/* Stats of containers with ids in [lo, hi). */
+static int
+stats_range(struct pool *p, uint64_t lo, uint64_t hi, struct pool_stats *s,
+    struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int r = 0;
@@ -1354,8 +1482,11 @@ pool_stats(struct pool *p, struct pool_stats *s, struct err *e)
 	    " coalesce(sum(refcount>0),0), coalesce(sum(refcount),0),"
 	    " coalesce(sum(CASE WHEN refcount>0 THEN raw_len END),0),"
 	    " coalesce(sum(CASE WHEN refcount>0 THEN stored_len END),0),"
-	    " coalesce(sum(damaged),0) FROM chunk", -1, &st, NULL) !=
-	    SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+	    " coalesce(sum(damaged),0) FROM chunk WHERE container>=?1 AND"
+	    " container<?2", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (sqlite3_int64)lo) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (sqlite3_int64)hi) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
 		r = err_set(e, COFFER_EDB, "pool stats: %s",
 		    sqlite3_errmsg(p->ix.db));
 		goto out;
@@ -1369,7 +1500,10 @@ pool_stats(struct pool *p, struct pool_stats *s, struct err *e)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (sqlite3_prepare_v2(p->ix.db, "SELECT count(*), coalesce(sum(size),0)"
-	    " FROM pool_container WHERE state<>2", -1, &st, NULL) != SQLITE_OK ||
+	    " FROM pool_container WHERE state<>2 AND id>=?1 AND id<?2", -1, &st,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (sqlite3_int64)lo) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (sqlite3_int64)hi) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		r = err_set(e, COFFER_EDB, "pool stats: %s",
 		    sqlite3_errmsg(p->ix.db));
@@ -1381,4 +1515,21 @@ out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&p->lock);
 	return r;
+}
+
+int
+pool_stats(struct pool *p, struct pool_stats *s, struct err *e)
+{
+	return stats_range(p, 0, (uint64_t)INT64_MAX, s, e);
+}
+
+int
+pool_store_stats(struct pool *p, int store, struct pool_stats *s,
+    struct err *e)
+{
+	if (store < 0 || store >= POOL_STORES_MAX)
+		return err_set(e, COFFER_EINVAL, "store %d: out of range",
+		    store);
+	return stats_range(p, POOL_STORE_BASE(store),
+	    POOL_STORE_BASE(store + 1), s, e);
 }

@@ -32,6 +32,7 @@ struct sqlite3;
 #define POOL_CONTAINER_MAX_DEFAULT	(256ull << 20)
 #define POOL_RECLAIM_PCT_DEFAULT	60	/* reclaim below 60% live */
 #define POOL_RAW_MAX			(16u << 20)	/* largest chunk */
+#define POOL_STORES_MAX			16	/* store 0 + 15 attached */
 
 struct pool_params {
 	int		level;		/* zstd level (stored in the pool) */
@@ -78,8 +79,36 @@ struct pool_chunk {
 	const uint8_t	*stored;
 };
 
+/*
+ * Stores: a pool keeps one chunk index, and its containers live in the
+ * pool's directory (store 0) or in attached stores 1..POOL_STORES_MAX-1
+ * (a cloud storage pool: pool_backend_cloud_open()).  A chunk is stored
+ * once whichever store holds it.  Attaching runs the store's recovery
+ * (leftovers of an interrupted reclamation, objects no row names); when
+ * that fails (the store is unreachable) the store is still attached, its
+ * reads fail until it answers, and the error says why.  The pool owns be
+ * from then on, error or not.
+ */
+struct pool_backend;
+int pool_attach_store(struct pool *p, int store, struct pool_backend *be,
+    struct err *e);
+/* The pool's id as 32 hex digits (cloud object keys carry it). */
+void pool_uuid_hex(const struct pool *p, char out[33]);
+/* Stats of one store's containers and the chunks they hold. */
+struct pool_stats;
+int pool_store_stats(struct pool *p, int store, struct pool_stats *s,
+    struct err *e);
+/* Requests its S3 client made, or 0 (not a cloud store). */
+uint64_t pool_store_requests(struct pool *p, int store);
+
 /* Transactions: all or nothing. */
 int pool_txn_begin(struct pool *p, struct pool_txn **out, struct err *e);
+
+/*
+ * Where t's new chunks go (default store 0); before its first put.  A
+ * store not attached makes the put fail, naming it.
+ */
+void pool_txn_set_store(struct pool_txn *t, int store);
 
 /*
  * Reference chunk c, storing its bytes when the pool lacks it (or holds

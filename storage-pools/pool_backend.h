@@ -9,6 +9,11 @@
  * The pool calls write() only at the current end of a container, and
  * sync() before it commits an index transaction naming those bytes: after
  * sync() returns, the bytes and the container's existence are durable.
+ *
+ * A backend with POOL_BE_SEAL_ON_SYNC (the cloud backend: S3 objects are
+ * written whole) seals a container in sync(): it takes no more writes,
+ * and the pool starts a new container for what comes next.  sync() of a
+ * container already sealed does nothing and succeeds.
  */
 #ifndef COFFER_POOL_BACKEND_H
 #define COFFER_POOL_BACKEND_H
@@ -19,8 +24,11 @@
 struct err;
 struct pool_backend;
 
+#define POOL_BE_SEAL_ON_SYNC	0x1
+
 struct pool_backend_ops {
 	const char *name;
+	unsigned flags;		/* POOL_BE_* */
 	int	(*create)(struct pool_backend *b, uint64_t id, struct err *e);
 	int	(*write)(struct pool_backend *b, uint64_t id, uint64_t off,
 		    const void *p, size_t n, struct err *e);
@@ -55,5 +63,17 @@ struct pool_backend *pool_backend_dir_open(const char *dir, struct err *e);
 /* The file name the directory backend uses for a container. */
 void pool_backend_dir_path(const char *dir, uint64_t id, char *buf,
     size_t len);
+
+/*
+ * Containers as S3 objects PREFIX%016x.ctr in the bucket of sc; the open
+ * container is staged in files under staging (leftovers there are
+ * removed: nothing indexed names them).  Only with libcurl (HAVE_S3).
+ */
+struct s3_conf;
+struct s3;
+struct pool_backend *pool_backend_cloud_open(const struct s3_conf *sc,
+    const char *staging, const char *prefix, struct err *e);
+/* The backend's S3 client (NULL for another backend). */
+struct s3 *pool_backend_cloud_s3(struct pool_backend *b);
 
 #endif

@@ -20,11 +20,31 @@ struct sqlite3_stmt;
 #define POOL_WBUF_CAP		(4u << 20)
 #define POOL_TXN_MAX_CTRS	64
 
+/*
+ * A store is one backend holding containers: store 0 is the pool's own
+ * directory, others are attached by pool_attach_store() (a cloud pool).
+ * A container id carries its store in its top bits, so every read,
+ * remove and recovery finds its backend from the id alone.
+ */
+#define POOL_STORE_SHIFT	48
+#define POOL_STORE_OF(id)	((int)((id) >> POOL_STORE_SHIFT))
+#define POOL_STORE_BASE(s)	((uint64_t)(s) << POOL_STORE_SHIFT)
+
+struct pool_store {
+	struct pool_backend	*be;	/* NULL: not attached */
+	uint64_t		 next_id;
+	/* The open container: [flushed, end) sits in wbuf. */
+	uint64_t		 act_id;	/* 0: none open */
+	uint64_t		 act_end;
+	uint64_t		 act_flushed;
+	uint8_t			*wbuf;
+	size_t			 wlen;
+};
+
 struct pool {
 	char			*dir;
 	struct pool_params	 params;
 	uint8_t			 uuid[16];
-	struct pool_backend	*be;
 
 	/*
 	 * A second, read-only connection for pool_has(): hashing threads
@@ -38,13 +58,7 @@ struct pool {
 	/* Everything below is guarded by lock. */
 	pthread_mutex_t		 lock;
 	struct pool_index	 ix;
-	uint64_t		 next_id;
-	/* The open container: [flushed, end) sits in wbuf. */
-	uint64_t		 act_id;	/* 0: none open */
-	uint64_t		 act_end;
-	uint64_t		 act_flushed;
-	uint8_t			*wbuf;
-	size_t			 wlen;
+	struct pool_store	 st[POOL_STORES_MAX];
 	/* Chunks referenced by open transactions: never dropped by reclaim. */
 	struct hset		 pinned;
 	struct pool_txn		*txns;		/* open transactions */
@@ -67,6 +81,7 @@ struct pool_txn {
 	uint64_t		 ctrs[POOL_TXN_MAX_CTRS];	/* touched */
 	int			 nctrs;
 	uint64_t		 bytes_stored;
+	int			 store;	/* where its new chunks go */
 };
 
 /*
@@ -78,8 +93,11 @@ int pool_append_locked(struct pool *p, struct pool_txn *t,
     const struct ctr_rec_hdr *h, const uint8_t *stored,
     struct pool_loc *loc, struct err *e);
 
-/* Write the open container's buffered bytes; lock held. */
-int pool_flush_locked(struct pool *p, struct err *e);
+/* Write a store's open container's buffered bytes; lock held. */
+int pool_flush_locked(struct pool *p, struct pool_store *s, struct err *e);
+
+/* The backend of container id; NULL when its store is not attached. */
+struct pool_backend *pool_be(struct pool *p, uint64_t id);
 
 /* Flush and fsync every container t touched; lock held. */
 int pool_sync_locked(struct pool *p, struct pool_txn *t, struct err *e);

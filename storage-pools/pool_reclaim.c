@@ -122,7 +122,7 @@ pick_candidates_locked(struct pool *p, int pct, uint64_t **ids, size_t *n,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t const id = (uint64_t)sqlite3_column_int64(st, 0);
 
-		if (pool_container_busy_locked(p, id))
+		if (pool_container_busy_locked(p, id) || pool_be(p, id) == NULL)
 			continue;
 		if (len == cap) {
 			uint64_t *nv;
@@ -302,6 +302,8 @@ reclaim_one(struct pool *p, uint64_t id, uint8_t *buf, size_t bufcap,
 	int emptied = 0, r;
 
 	pool_txn_init(&t, p);
+	/* Live chunks stay in the store (storage pool) they were in. */
+	pool_txn_set_store(&t, POOL_STORE_OF(id));
 	pthread_mutex_lock(&p->lock);
 	r = list_chunks_locked(p, id, &mv, &n, e);
 	pthread_mutex_unlock(&p->lock);
@@ -331,7 +333,7 @@ reclaim_one(struct pool *p, uint64_t id, uint8_t *buf, size_t bufcap,
 		/* invariant (1): copies appended; the old records stay. */
 		FAULT_POINT("reclaim.copy");
 	}
-	(void)p->be->ops->size(p->be, id, &size, NULL);
+	(void)pool_be(p, id)->ops->size(pool_be(p, id), id, &size, NULL);
 	pthread_mutex_lock(&p->lock);
 	r = commit_moves_locked(p, &t, id, mv, n, &emptied, e);
 	pthread_mutex_unlock(&p->lock);
@@ -340,7 +342,7 @@ reclaim_one(struct pool *p, uint64_t id, uint8_t *buf, size_t bufcap,
 	/* invariant (6): DELETED and committed; open removes its file. */
 	FAULT_POINT("reclaim.before_remove");
 	/* invariant (6): the commit above moved everything; now remove. */
-	if ((r = p->be->ops->remove(p->be, id, e)) != 0)
+	if ((r = pool_be(p, id)->ops->remove(pool_be(p, id), id, e)) != 0)
 		goto out;
 	/* invariant (6): file gone, its DELETED row not yet. */
 	FAULT_POINT("reclaim.after_remove");
@@ -381,14 +383,22 @@ pool_reclaim(struct pool *p, int pct, struct pool_reclaim_report *rep,
 		return err_set(e, COFFER_ENOMEM, "reclaim: out of memory");
 	pthread_mutex_lock(&p->lock);
 	r = drop_unreferenced_locked(p, rep, e);
-	if (r == 0 && p->txns == NULL && p->act_id != 0) {
+	for (int i = 0; i < POOL_STORES_MAX && r == 0 && p->txns == NULL;
+	    i++) {
+		struct pool_store *s = &p->st[i];
+
 		/*
 		 * Nobody is writing: close the open container so that it can
 		 * be compacted too (an idle pool would otherwise keep its
-		 * last container's dead space forever).
+		 * last container's dead space forever).  A sealed-on-sync
+		 * store's open container holds no committed chunk (the
+		 * commit that named one sealed it): nothing to compact.
 		 */
-		if ((r = pool_flush_locked(p, e)) == 0)
-			p->act_id = 0;
+		if (s->be == NULL || s->act_id == 0 ||
+		    (s->be->ops->flags & POOL_BE_SEAL_ON_SYNC))
+			continue;
+		if ((r = pool_flush_locked(p, s, e)) == 0)
+			s->act_id = 0;
 	}
 	if (r == 0)
 		r = pick_candidates_locked(p, pct, &ids, &n, e);

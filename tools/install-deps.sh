@@ -13,6 +13,10 @@ libvirt-dev libnbd-dev libvirt-daemon libvirt-daemon-driver-qemu
 libvirt-clients qemu-system-x86 libnbd-bin"
 # cppcheck: tools/test.sh runs it over the product's code.
 PKGS="$PKGS cppcheck"
+# libcurl: cloud storage pools on S3 (storage-pools/s3.c).  Ceph (mon, osd,
+# mgr, radosgw): tests/integration/ceph_pool.sh and tools/bench files
+# --pool=cloud start a single-node cluster on loopback (tests/integration/ceph.sh).
+PKGS="$PKGS libcurl4-openssl-dev curl ceph-mon ceph-osd ceph-mgr radosgw ceph-common uuid-runtime bc"
 
 missing=
 for p in $PKGS; do

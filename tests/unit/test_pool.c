@@ -1898,6 +1898,257 @@ pool_full_disk_is_enospc_with_message(void **state)
 	}
 }
 
+/* ---- a sealed-on-sync store (what the cloud backend is to the pool) ---- */
+
+/*
+ * Containers in memory, written whole by sync() as S3 objects are: after
+ * sync() a container takes no writes.  sync_fail makes sync() fail (the
+ * upload did not happen); syncs counts the uploads.
+ */
+#define MEM_CTRS	16
+struct mem_ctr {
+	uint64_t	 id;
+	uint8_t		*buf;
+	size_t		 len, cap;
+	int		 sealed;
+};
+struct mem_backend {
+	struct pool_backend	 base;
+	struct mem_ctr		 c[MEM_CTRS];
+	int			 n;
+	int			 sync_fail;
+	int			 syncs;
+};
+
+static struct mem_ctr *
+mem_find(struct mem_backend *m, uint64_t id)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->c[i].id == id && m->c[i].buf != NULL)
+			return &m->c[i];
+	return NULL;
+}
+
+static int
+mem_create(struct pool_backend *b, uint64_t id, struct err *e)
+{
+	struct mem_backend *m = (struct mem_backend *)b;
+
+	if (m->n == MEM_CTRS)
+		return err_set(e, COFFER_ENOSPC, "mem: full");
+	m->c[m->n].id = id;
+	m->c[m->n].cap = 2 * MIB;
+	m->c[m->n].len = 0;
+	m->c[m->n].sealed = 0;
+	assert_non_null(m->c[m->n].buf = malloc(m->c[m->n].cap));
+	m->n++;
+	return 0;
+}
+
+static int
+mem_write(struct pool_backend *b, uint64_t id, uint64_t off, const void *p,
+    size_t n, struct err *e)
+{
+	struct mem_ctr *c = mem_find((struct mem_backend *)b, id);
+
+	/*
+	 * The pool must never write to a sealed container (an error, not an
+	 * assert: cmocka must not jump out while the pool lock is held).
+	 */
+	if (c == NULL || c->sealed || off != c->len)
+		return err_set(e, COFFER_EINTERNAL, "mem: write to a sealed "
+		    "or missing container, or not at its end");
+	if (off + n > c->cap)
+		return err_set(e, COFFER_ENOSPC, "mem: container full");
+	memcpy(c->buf + off, p, n);
+	c->len = off + n;
+	return 0;
+}
+
+static int
+mem_sync(struct pool_backend *b, uint64_t id, struct err *e)
+{
+	struct mem_backend *m = (struct mem_backend *)b;
+	struct mem_ctr *c = mem_find(m, id);
+
+	if (c == NULL)
+		return err_set(e, COFFER_ENOTFOUND, "mem: no container");
+	if (c->sealed)
+		return 0;
+	if (m->sync_fail)
+		return err_set(e, COFFER_EIO, "mem: upload refused");
+	c->sealed = 1;
+	m->syncs++;
+	return 0;
+}
+
+static int
+mem_read(struct pool_backend *b, uint64_t id, uint64_t off, void *p,
+    size_t n, struct err *e)
+{
+	struct mem_ctr *c = mem_find((struct mem_backend *)b, id);
+
+	if (c == NULL)
+		return err_set(e, COFFER_ENOTFOUND, "mem: no container");
+	if (off + n > c->len)
+		return err_set(e, COFFER_ECORRUPT, "mem: short read");
+	memcpy(p, c->buf + off, n);
+	return 0;
+}
+
+static int
+mem_size(struct pool_backend *b, uint64_t id, uint64_t *size, struct err *e)
+{
+	struct mem_ctr *c = mem_find((struct mem_backend *)b, id);
+
+	if (c == NULL)
+		return err_set(e, COFFER_ENOTFOUND, "mem: no container");
+	*size = c->len;
+	return 0;
+}
+
+static int
+mem_truncate(struct pool_backend *b, uint64_t id, uint64_t size,
+    struct err *e)
+{
+	struct mem_ctr *c = mem_find((struct mem_backend *)b, id);
+
+	if (c == NULL || size > c->len)
+		return err_set(e, COFFER_EINVAL, "mem: truncate");
+	c->len = size;
+	return 0;
+}
+
+static int
+mem_remove(struct pool_backend *b, uint64_t id, struct err *e)
+{
+	struct mem_ctr *c = mem_find((struct mem_backend *)b, id);
+
+	(void)e;
+	if (c != NULL) {
+		free(c->buf);
+		c->buf = NULL;
+	}
+	return 0;
+}
+
+static int
+mem_list(struct pool_backend *b, uint64_t **ids, size_t *n, struct err *e)
+{
+	struct mem_backend *m = (struct mem_backend *)b;
+	uint64_t *v = calloc(MEM_CTRS, sizeof(*v));
+	size_t k = 0;
+
+	(void)e;
+	assert_non_null(v);
+	for (int i = 0; i < m->n; i++)
+		if (m->c[i].buf != NULL)
+			v[k++] = m->c[i].id;
+	*ids = v;
+	*n = k;
+	return 0;
+}
+
+/* The pool owns the backend; the test keeps looking at it: nothing here. */
+static void
+mem_close(struct pool_backend *b)
+{
+	(void)b;
+}
+
+static const struct pool_backend_ops mem_ops = {
+	.name = "mem", .flags = POOL_BE_SEAL_ON_SYNC, .create = mem_create,
+	.write = mem_write, .sync = mem_sync, .read = mem_read,
+	.size = mem_size, .truncate = mem_truncate, .remove = mem_remove,
+	.list = mem_list, .close = mem_close,
+};
+
+static void
+mem_free(struct mem_backend *m)
+{
+	for (int i = 0; i < m->n; i++)
+		free(m->c[i].buf);
+}
+
+/*
+ * The commit protocol on a store whose containers are sealed by their
+ * upload: a chunk is indexed only after its container's sync (upload)
+ * succeeded; a failed upload indexes nothing and the next commit sends
+ * the container again; a commit seals the open container, so another open
+ * transaction's later chunks go to a new container while its earlier ones
+ * went up with the first; store 0 (the directory) is not touched.
+ */
+static void
+pool_sealed_store_indexes_only_uploaded_chunks(void **state)
+{
+	struct fixture *fx = *state;
+	static struct mem_backend m;
+	struct pool_txn *t1, *t2;
+	struct tc a, b, c, d;
+	struct pool_stats st0, st1;
+	struct err e;
+
+	memset(&m, 0, sizeof(m));
+	m.base.ops = &mem_ops;
+	err_clear(&e);
+	assert_int_equal(pool_attach_store(fx->p, 1, &m.base, &e), 0);
+
+	/* Upload refused: the commit fails and nothing is indexed. */
+	t1 = begin(fx);
+	pool_txn_set_store(t1, 1);
+	put_ok(fx, t1, &a, 501, 200 * KIB, RANDOM);
+	m.sync_fail = 1;
+	assert_int_not_equal(pool_txn_commit(t1, NULL, NULL, &e), 0);
+	assert_non_null(strstr(e.msg, "upload refused"));
+	assert_absent(fx, &a);
+	assert_int_equal(m.syncs, 0);
+
+	/* Two open transactions share the open container. */
+	m.sync_fail = 0;
+	t1 = begin(fx);
+	pool_txn_set_store(t1, 1);
+	t2 = begin(fx);
+	pool_txn_set_store(t2, 1);
+	put_ok(fx, t1, &a, 501, 200 * KIB, RANDOM);
+	put_ok(fx, t2, &b, 502, 100 * KIB, TEXT);
+	commit_ok(t1);
+	assert_int_equal(m.syncs, 1);	/* sealed, with b's bytes in it */
+	assert_reads_back(fx, &a);
+	assert_int_equal(pool_has(fx->p, b.hash), 0);	/* not committed */
+	/* t2's next chunk cannot go to the sealed container. */
+	put_ok(fx, t2, &c, 503, 150 * KIB, RANDOM);
+	commit_ok(t2);
+	assert_int_equal(m.syncs, 2);
+	assert_reads_back(fx, &b);
+	assert_reads_back(fx, &c);
+	assert_true(m.n >= 2);
+	for (int i = 0; i < m.n; i++)
+		if (m.c[i].buf != NULL)
+			assert_true(m.c[i].sealed);
+
+	/* Store 0 works as before, and the stats tell the stores apart. */
+	t1 = begin(fx);
+	put_ok(fx, t1, &d, 504, 64 * KIB, TEXT);
+	commit_ok(t1);
+	assert_reads_back(fx, &d);
+	assert_int_equal(pool_store_stats(fx->p, 0, &st0, &e), 0);
+	assert_int_equal(pool_store_stats(fx->p, 1, &st1, &e), 0);
+	assert_int_equal(st0.live_chunks, 1);
+	assert_int_equal(st1.live_chunks, 3);
+	assert_int_equal(st1.containers, 2);
+
+	/* Audit reads the sealed store's chunks back. */
+	{
+		struct pool_audit_report rep;
+
+		assert_int_equal(pool_audit(fx->p, NULL, NULL, &rep, &e), 0);
+		assert_int_equal(rep.chunks_checked, 4);
+		assert_int_equal(rep.damaged, 0);
+	}
+	close_pool(fx);
+	mem_free(&m);
+}
+
 int
 main(void)
 {
@@ -1994,6 +2245,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_full_disk_is_enospc_with_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_sealed_store_indexes_only_uploaded_chunks, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);

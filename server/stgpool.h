@@ -1,0 +1,23 @@
+/*
+ * stgpool.h - cloud storage pools: check an S3 endpoint at DEFINE
+ * STGPOOL time and attach a defined pool's store to the container pool.
+ *
+ * Cloud containers are objects POOLUUID/ID.ctr in the pool's bucket; the
+ * open container is staged under DIR/pool/cloud/NAME/.
+ */
+#ifndef COFFER_STGPOOL_H
+#define COFFER_STGPOOL_H
+
+struct cat_stgpool;
+struct err;
+struct pool;
+
+/* Credentials and bucket work (COFFER_EAUTH, ENOTFOUND name the cause). */
+int stgpool_check(const char *url, const char *bucket, const char *identity,
+    const char *secret, const char *cafile, struct err *e);
+
+/* Open sp's backend (its secret unsealed with DIR's master key) and attach. */
+int stgpool_attach(struct pool *pool, const char *dir,
+    const struct cat_stgpool *sp, struct err *e);
+
+#endif

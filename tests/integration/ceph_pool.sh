@@ -1,0 +1,161 @@
+#!/bin/bash
+# Cloud storage pools on a real Ceph: a single-node cluster (memstore OSD,
+# radosgw) on loopback; DEFINE STGPOOL STGTYPE=CLOUD checks the key and
+# the bucket at define time; a domain's DESTINATION sends its nodes'
+# backups to the pool; backup, restore (bytes equal), audit, restart,
+# reclamation after expiration, radosgw killed mid-backup (the backup
+# fails naming the store; nothing committed is lost; after radosgw is back
+# a backup works); replication reads the pool like any other.  The
+# secret never shows in the activity log.  Skips
+# (77) when Ceph is not installed or does not start.
+tid="ceph-pool"
+. "$(dirname "$0")/lib.sh"
+
+CEPH="$top_srcdir/tests/integration/ceph.sh"
+CD="$T/ceph"
+grep -q '^#define HAVE_S3 1' "$top_builddir/config.h" 2>/dev/null ||
+	{ echo "# skip: built without libcurl (cloud pools)"; exit 77; }
+bash "$CEPH" start "$CD" >"$T/ceph.start" 2>&1
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "# skip: single-node Ceph unavailable: $(tail -1 "$T/ceph.start")"
+	bash "$CEPH" stop "$CD" >/dev/null 2>&1
+	exit 77
+fi
+# Every daemon we started goes, by the pids in its run dir, whatever happens.
+trap 'bash "$CEPH" stop "$CD" >/dev/null 2>&1; cleanup' EXIT
+. "$CD/env"
+check "bucket created" bash "$CEPH" mkbucket "$CD" coffer-pool
+
+start_server S || { fail "server starts"; finish; }
+def() {	# def BUCKET SECRET
+	adm "define stgpool cloud1 stgtype=cloud cloudurl=$RGW_URL bucket=$1 identity=$S3_ACCESS password=$2"
+}
+def coffer-pool wrong-secret-0000000000000000000000 >"$T/d1.out" 2>&1
+check "a wrong secret fails at define time" test $? -ne 0
+check "... saying so" grep -q "wrong access key or secret" "$T/d1.out"
+def no-such-bucket "$S3_SECRET" >"$T/d2.out" 2>&1
+check "a missing bucket fails at define time" test $? -ne 0
+check "... naming the bucket" grep -q "bucket no-such-bucket does not exist" "$T/d2.out"
+check "a bad URL is refused" sh -c '! "$0" --server "127.0.0.1:$1" --ca "$2" -c "define stgpool c9 stgtype=cloud cloudurl=ftp://x bucket=abc identity=a password=b" | grep -q "http:// or https://" && exit 1 || exit 0' "$ADMIN" "$SRV_PORT" "$SRV_DIR/tls/ca.pem"
+check "defined with the right key" def coffer-pool "$S3_SECRET"
+check "master key is private" test "$(stat -c %a "$SRV_DIR/master.key")" = 600
+check "the secret is not in the catalog in clear" sh -c '! grep -aq "$0" "$1"/catalog.db*' "$S3_SECRET" "$SRV_DIR"
+adm "query actlog" >"$T/actlog" 2>&1
+check "the activity log shows the define" grep -q "define stgpool cloud1" "$T/actlog"
+check "... never the secret" sh -c '! grep -q "$0" "$1" && ! grep -q "wrong-secret" "$1"' "$S3_SECRET" "$T/actlog"
+check "... nor in the server's output" sh -c '! grep -q "$0" "$1"/stderr "$1"/stdout' "$S3_SECRET" "$SRV_DIR"
+# https: verified against the CA given, refused without it.
+adm "define stgpool tlsp stgtype=cloud cloudurl=$RGW_TLS_URL bucket=coffer-pool identity=$S3_ACCESS password=$S3_SECRET" >"$T/d3.out" 2>&1
+check "https with an unknown CA is refused" test $? -ne 0
+check "... saying it is the certificate" grep -qiE "TLS: .*(certificate|verify)" "$T/d3.out"
+check "https with cafile= is defined" adm "define stgpool tlsp stgtype=cloud cloudurl=$RGW_TLS_URL bucket=coffer-pool identity=$S3_ACCESS password=$S3_SECRET cafile=$CD/rgw.crt"
+check "domain destination set" adm "update domain standard destination=cloud1 verdeleted=0 retextra=0 retonly=0"
+adm "query domain standard" --json >"$T/qd.json" 2>&1
+check "query domain shows it" grep -q '"destination": *"CLOUD1"' "$T/qd.json"
+
+adm "register node n1 n1-secret-pw" >/dev/null
+src="$T/data"
+mkdir -p "$src/sub"
+python3 - "$src" <<'PY'
+import os, random, sys
+r = random.Random(7)
+for i in range(12):
+    with open(os.path.join(sys.argv[1], "f%02d.bin" % i), "wb") as f:
+        f.write(r.randbytes(r.randint(1, 1500000)))
+with open(os.path.join(sys.argv[1], "sub", "text"), "w") as f:
+    f.write("a line of text that compresses\n" * 20000)
+PY
+cli n1 n1-secret-pw incremental "$src" >"$T/b1.out" 2>&1
+check "backup into the cloud pool" grep -q "objects backed up" "$T/b1.out"
+adm "query stgpool" --json >"$T/qs.json" 2>&1
+cnt() { python3 -c 'import json,sys
+rows=[r for l in open(sys.argv[1]) if l.strip().startswith("{") for r in json.loads(l)["rows"]]
+print(next(r[sys.argv[3]] for r in rows if r["stgpool_name"]==sys.argv[2]))' "$@"; }
+check "the cloud pool holds containers" test "$(cnt "$T/qs.json" CLOUD1 containers)" -ge 1
+check "the directory pool holds none" test "$(cnt "$T/qs.json" CONTAINERPOOL containers)" -eq 0
+objs() { curl -s --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS:$S3_SECRET" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$RGW_URL/coffer-pool?list-type=2" |
+    grep -o '<Key>[^<]*\.ctr</Key>' | wc -l; }
+check "the containers are objects in the bucket" test "$(objs)" -ge 1
+cli n1 n1-secret-pw restore "$src/" "$T/r1/" --subdir >"$T/r1.out" 2>&1
+check "restore from the cloud pool" same_tree "$src" "$T/r1"
+adm "audit container wait=yes" --json >"$T/a1.json" 2>&1
+check "audit reads every chunk back" test "$(json_get "$T/a1.json" chunks_checked)" -ge 12
+check "... and finds none damaged" test "$(json_get "$T/a1.json" damaged)" -eq 0
+
+stop_server
+start_server S || { fail "server restarts"; finish; }
+cli n1 n1-secret-pw restore "$src/" "$T/r2/" --subdir >"$T/r2.out" 2>&1
+check "after a restart the pool is attached again" same_tree "$src" "$T/r2"
+
+# Expire most of the data, then reclaim: live chunks move to a new object,
+# old objects are deleted.
+before=$(objs)
+rm -f "$src"/f0[0-9].bin
+cli n1 n1-secret-pw incremental "$src" >"$T/b2.out" 2>&1
+adm "expire inventory wait=yes" --json >"$T/e.json" 2>&1
+check "expiration deletes the versions" test "$(json_get "$T/e.json" objects_deleted)" -ge 10
+adm "reclaim stgpool cloud1 threshold=10 wait=yes" >"$T/rc.out" 2>&1
+check "reclamation runs" grep -q "SUCCESS" "$T/rc.out"
+adm "query stgpool cloud1" --json >"$T/qs2.json" 2>&1
+check "reclamation gives space back" test "$(cnt "$T/qs2.json" CLOUD1 capacity_used_bytes)" -lt "$(cnt "$T/qs.json" CLOUD1 capacity_used_bytes)"
+check "old objects are deleted from the bucket" test "$(objs)" -le "$before"
+cli n1 n1-secret-pw restore "$src/" "$T/r3/" --subdir >"$T/r3.out" 2>&1
+check "what is left restores after reclamation" same_tree "$src" "$T/r3"
+
+# radosgw dies in the middle of a backup.
+python3 - "$src" <<'PY'
+import os, random, sys
+r = random.Random(8)
+os.makedirs(os.path.join(sys.argv[1], "new"), exist_ok=True)
+for i in range(40):
+    with open(os.path.join(sys.argv[1], "new", "g%02d.bin" % i), "wb") as f:
+        f.write(r.randbytes(1000000))
+PY
+n0=$(committed_objects)
+cli_bg n1 n1-secret-pw incremental "$src" >"$T/b3.out" 2>&1
+# Held still halfway through its files while radosgw goes.
+wait_for_open "$CLI_PID" '/new/g1[0-9]\.bin$' 60
+kill -STOP "$CLI_PID"
+bash "$CEPH" rgw-stop "$CD"
+kill -CONT "$CLI_PID"
+wait "$CLI_PID"
+brc=$?
+check "the backup fails while radosgw is down" test $brc -ne 0
+# The server says why; the client shows it too unless the session was
+# torn down while it was still streaming chunks (it then reports the
+# closed connection).
+check "... and the server names the store" grep -qiE "upload: S3 http://127.0.0.1:[0-9]+/coffer-pool.*(connect|Connection|reset)" "$SRV_DIR/stderr"
+check "nothing committed is lost: the old data is there" test "$(committed_objects)" -ge "$n0"
+check "radosgw restarts" bash "$CEPH" rgw-start "$CD"
+cli n1 n1-secret-pw incremental "$src" >"$T/b4.out" 2>&1
+check "after radosgw is back a backup works" grep -q "objects backed up" "$T/b4.out"
+cli n1 n1-secret-pw restore "$src/" "$T/r4/" --subdir >"$T/r4.out" 2>&1
+check "and everything restores" same_tree "$src" "$T/r4"
+adm "audit container wait=yes" --json >"$T/a2.json" 2>&1
+check "audit after it all: no damage" test "$(json_get "$T/a2.json" damaged)" -eq 0
+
+# Replication reads the cloud pool as any other: the hot site (a directory
+# pool) restores the node identically.
+use() { eval "SRV_DIR=\$${1}_DIR SRV_PORT=\$${1}_PORT SRV_PID=\$${1}_PID"; }
+save() { eval "${1}_DIR=\$SRV_DIR ${1}_PORT=\$SRV_PORT ${1}_PID=\$SRV_PID"; }
+save S
+start_server HOT || { fail "hot site starts"; finish; }
+save HOT
+use S
+check "primary defines the hot site" adm "define server HOT serverpassword=repl-pw-1 hladdress=127.0.0.1 lladdress=$HOT_PORT cafile=$HOT_DIR/tls/ca.pem"
+use HOT
+check "hot site defines the primary" adm "define server S serverpassword=repl-pw-1 hladdress=127.0.0.1 lladdress=$S_PORT cafile=$S_DIR/tls/ca.pem"
+use S
+adm "update node n1 replstate=enabled replmode=send" >/dev/null
+adm "set replserver HOT" >/dev/null
+adm "replicate node n1 wait=yes" --json >"$T/rep.json" 2>&1
+check "the node replicates from the cloud pool" test "$(json_get "$T/rep.json" chunks_sent)" -ge 1
+use HOT
+cli n1 n1-secret-pw restore "$src/" "$T/r5/" --subdir >"$T/r5.out" 2>&1
+check "the hot site restores it identically" same_tree "$src" "$T/r5"
+stop_server
+use S
+stop_server
+finish
