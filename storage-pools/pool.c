@@ -1271,16 +1271,16 @@ pool_reader_readahead(struct pool_reader *r)
 static void
 reader_ahead(struct pool_reader *r, uint64_t container)
 {
-	struct pool *p = r->p;
+	struct pool_backend *be = pool_be(r->p, container);
 	uint64_t size = 0;
 
-	if (r->ahead_budget == 0 || p->be->ops->willneed == NULL)
+	if (r->ahead_budget == 0 || be == NULL || be->ops->willneed == NULL)
 		return;
 	for (size_t i = 0; i < r->nahead; i++)
 		if (r->ahead[i] == container)
 			return;
 	if (r->nahead == POOL_READAHEAD_MAX ||
-	    p->be->ops->size(p->be, container, &size, NULL) != 0)
+	    be->ops->size(be, container, &size, NULL) != 0)
 		return;
 	r->ahead[r->nahead++] = container;
 	if (size > r->ahead_budget) {
@@ -1288,7 +1288,7 @@ reader_ahead(struct pool_reader *r, uint64_t container)
 		return;
 	}
 	r->ahead_budget -= size;
-	p->be->ops->willneed(p->be, container);
+	be->ops->willneed(be, container);
 }
 
 static int
