@@ -15,6 +15,12 @@ s=$top_srcdir
 # the script is run by hand.
 : "${LIBXML_CFLAGS:=$(pkg-config --cflags libxml-2.0 2>/dev/null)}"
 : "${LIBXML_LIBS:=$(pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)}"
+# The S3 client (storage-pools/s3.c) needs libcurl where configure found it.
+if [ -z "${CURL_LIBS+set}" ]; then
+	CURL_LIBS=
+	grep -q '^#define HAVE_S3 1' "$top_builddir/config.h" 2>/dev/null &&
+	    CURL_LIBS=$(pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+fi
 inc="-I$top_builddir -I$s/common -I$s/storage-pools -I$s/client $LIBXML_CFLAGS"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 common="$s/common/err.c $s/common/util.c $s/common/crc32c.c"
@@ -75,7 +81,8 @@ build_server_lib() {
 if build_server_lib; then
 	inc="$inc -I$s/server"
 	build_run sess "$s/server/sess_node.c" "$s/server/sess_repl.c" \
-	    "$s/server/sess_sched.c" "$T/libfzserver.a" -lsqlite3 -lssl
-	build_run adm "$T/libfzserver.a" -lsqlite3 -lssl
+	    "$s/server/sess_sched.c" "$T/libfzserver.a" -lsqlite3 -lssl \
+	    $CURL_LIBS
+	build_run adm "$T/libfzserver.a" -lsqlite3 -lssl $CURL_LIBS
 fi
 exit $fail
