@@ -33,7 +33,9 @@ scratch=$(mktemp -d /tmp/coffer-demo.XXXXXX)
 srv_pid=
 hot_pid=
 lv_pid=
+ceph_up=
 cleanup() {
+	[ -n "$ceph_up" ] && bash "$top/tests/integration/ceph.sh" stop "$cd_ceph" >/dev/null 2>&1
 	if [ -n "$lv_pid" ]; then	# a failed live-VM step: undo it
 		for d in mgmt02-dr mgmt02; do
 			virsh -q -c "$uri" destroy $d >/dev/null 2>&1
@@ -289,6 +291,40 @@ EOF
 	note "both domains removed, libvirtd stopped, $qconf put back"
 fi
 
+step "A storage pool on Ceph: a single-node cluster on loopback, its S3 gateway, a cloud pool"
+cd_ceph="$scratch/ceph"; mkdir -p "$cd_ceph"
+if bash "$top/tests/integration/ceph.sh" start "$cd_ceph" >"$scratch/ceph.start" 2>&1; then
+	ceph_up=1
+	. "$cd_ceph/env"
+	note "Ceph (1 mon, 1 mgr, 1 OSD, radosgw) answers at $RGW_URL"
+	bash "$top/tests/integration/ceph.sh" mkbucket "$cd_ceph" coffer-archive
+	# The secret goes in on stdin, not argv; the server keeps it sealed.
+	printf 'define stgpool cephpool stgtype=cloud cloudurl=%s bucket=coffer-archive identity=%s password=%s\n' \
+	    "$RGW_URL" "$S3_ACCESS" "$S3_SECRET" | adm | grep -v '^coffer-admin>' | sed 's/^/   /'
+	adm -c "define domain archive destination=cephpool" | sed 's/^/   /'
+	adm -c "register node archive01 $COFFER_PASSWORD domain=archive" | sed 's/^/   /'
+	acli() { "$top/coffer" --server "127.0.0.1:$port" --ca "$ca" --node ARCHIVE01 "$@"; }
+	# Data of its own: a chunk the pool holds already is not stored twice.
+	python3 - "$scratch/archive" <<'PY'
+import os, random, sys
+rnd = random.Random(11)
+os.makedirs(sys.argv[1])
+for i in range(24):
+    with open(os.path.join(sys.argv[1], "scan%02d.dat" % i), "wb") as f:
+        f.write(rnd.randbytes(1 << 20))
+PY
+	acli --json incremental "$scratch/archive" >"$scratch/arch.json" 2>"$scratch/arch.err"
+	note "ARCHIVE01 backed up $(json objects_backed_up <"$scratch/arch.json") objects (24 MiB) into its domain's destination, CEPHPOOL"
+	acli restore "$scratch/archive/" "$scratch/arch-restored/" --subdir=yes >/dev/null 2>&1
+	diff -r "$scratch/archive" "$scratch/arch-restored" && note "restored from Ceph: identical"
+	adm --json -c "query stgpool" | python3 -c 'import json,sys
+for r in json.load(sys.stdin)["rows"]:
+    print("   %-14s %-9s %3s containers %6s chunks %12s bytes stored" % (r["stgpool_name"], r["type"], r["containers"], r["chunks"], r["stored_bytes"]))'
+	note "Ceph stays up while the primary serves (audits read the cloud pool too)"
+else
+	note "skipped: $(tail -1 "$scratch/ceph.start") (tests/integration/ceph_pool.sh shows the same)"
+fi
+
 step "Audit: every chunk in the pool re-read and checked (audit container wait=yes)"
 adm -c "audit container wait=yes" | sed 's/^/   /'
 
@@ -351,8 +387,10 @@ python3 - "$scratch/primary" <<'PY'
 import sqlite3, sys
 d = sys.argv[1]
 db = sqlite3.connect("file:%s/catalog.db?mode=ro" % d, uri=True)
+# A chunk of the directory pool (store 0: ids below 2^48), not of Ceph.
 ctr, off, n = db.execute("SELECT container, offset, stored_len FROM chunk"
-                         " WHERE refcount > 0 ORDER BY stored_len DESC LIMIT 1").fetchone()
+                         " WHERE refcount > 0 AND container < (1 << 48)"
+                         " ORDER BY stored_len DESC LIMIT 1").fetchone()
 path = "%s/pool/containers/%02x/%016x.ctr" % (d, ctr & 0xff, ctr)
 with open(path, "r+b") as f:
     f.seek(off + 64 + n // 2); b = f.read(1); f.seek(off + 64 + n // 2)
@@ -481,6 +519,11 @@ note "$plan: $(grep -c '' "$plan") lines, stanzas: $(sed -n 's/^begin //p' "$pla
 sed -n '/^begin PLAN.SUMMARY/,/^end PLAN.SUMMARY/p' "$plan" | sed 's/^/   | /'
 note "...then the failover runbook starts:"
 sed -n '/^begin RECOVERY.SCRIPT.FAILOVER/,/^end RECOVERY.SCRIPT.FAILOVER/p' "$plan" | sed -n '2,12p' | sed 's/^/   | /'
+
+if [ -n "$ceph_up" ]; then
+	bash "$top/tests/integration/ceph.sh" stop "$cd_ceph" >/dev/null 2>&1; ceph_up=
+	note "the Ceph daemons are stopped (by their PIDs)"
+fi
 
 step "Stopping NEWPRIM and the hot site"
 kill -TERM "$srv_pid"; wait "$srv_pid" 2>/dev/null || true; srv_pid=
