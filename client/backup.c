@@ -37,6 +37,7 @@
 #include "client.h"
 #include "codec.h"
 #include "err.h"
+#include "fault.h"
 #include "hset.h"
 #include "ingest.h"
 #include "merge.h"
@@ -968,6 +969,8 @@ backup_file(struct bk *bk, const struct walk_ent *w, struct err *e)
 	int fd, r;
 	struct err fe;
 
+	/* Tests stop the client here (COFFER_FAULT_SIGNAL=STOP), mid-backup. */
+	FAULT_POINT("client.file");
 	fd = w->dirfd >= 0 ? openat(w->dirfd, w->name, flags | O_NOATIME) :
 	    open(w->path, flags | O_NOATIME);
 	if (fd < 0 && errno == EPERM)	/* O_NOATIME needs ownership */

@@ -114,10 +114,21 @@ for i in range(40):
         f.write(r.randbytes(1000000))
 PY
 n0=$(committed_objects)
-cli_bg n1 n1-secret-pw incremental "$src" >"$T/b3.out" 2>&1
-# Held still halfway through its files while radosgw goes.
-wait_for_open "$CLI_PID" '/new/g1[0-9]\.bin$' 60
-kill -STOP "$CLI_PID"
+# Held still halfway through its files while radosgw goes: stopped by the
+# client's fault hook at its 15th file where it is compiled in (a quiet
+# machine backs the 40 files up faster than a poll of /proc sees them).
+stopped() { case $(cat "/proc/$1/stat" 2>/dev/null) in *") T "*) return 0 ;; esac; return 1; }
+if "$COFFERD" --version 2>/dev/null | grep -q '^fault injection: compiled in'; then
+	COFFER_FAULT=client.file:15 COFFER_FAULT_SIGNAL=STOP; export COFFER_FAULT COFFER_FAULT_SIGNAL
+	cli_bg n1 n1-secret-pw incremental "$src" >"$T/b3.out" 2>&1
+	unset COFFER_FAULT COFFER_FAULT_SIGNAL
+	i=0; until stopped "$CLI_PID" || [ $i -gt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+	check "the client is held mid-backup" stopped "$CLI_PID"
+else
+	cli_bg n1 n1-secret-pw incremental "$src" >"$T/b3.out" 2>&1
+	wait_for_open "$CLI_PID" '/new/g1[0-9]\.bin$' 60
+	kill -STOP "$CLI_PID"
+fi
 bash "$CEPH" rgw-stop "$CD"
 kill -CONT "$CLI_PID"
 wait "$CLI_PID"
