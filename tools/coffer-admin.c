@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -67,6 +68,79 @@ struct result {
 	char		**cols;
 	char		**cells;	/* NULL: null */
 };
+
+/*
+ * The -c command is copied before this runs, so its secrets can be
+ * blanked in argv itself: ps and /proc/PID/cmdline then show stars
+ * instead of passwords (as the mysql client does).  It cannot close the
+ * moment between exec and here, which is why the README says to feed
+ * secrets on standard input; this only keeps them from lingering for the
+ * whole of a long "wait=yes" command.  The server's command table knows
+ * exactly which words are secret; here a word is hidden when its key
+ * looks like one (PASSW..., SERVERPA..., ENCR...) or when it is the
+ * password word of REGISTER/UPDATE NODE/ADMIN, so at worst too much is
+ * hidden, never too little.
+ */
+static int
+secret_key(const char *k, size_t n)
+{
+	char up[32];
+	size_t i;
+
+	if (n >= sizeof(up))
+		return 1;
+	for (i = 0; i < n; i++)
+		up[i] = (char)toupper((unsigned char)k[i]);
+	up[n] = '\0';
+	return strstr(up, "PASSW") != NULL || strncmp(up, "SERVERPA", 8) == 0
+	    || strncmp(up, "ENCR", 4) == 0;
+}
+
+/* Is w (n bytes) an abbreviation of kw at least min letters long? */
+static int
+abbrev(const char *w, size_t n, const char *kw, size_t min)
+{
+	return n >= min && n <= strlen(kw) && strncasecmp(w, kw, n) == 0;
+}
+
+static void
+hide_secrets(char *s)
+{
+	char *w[3] = { NULL };
+	size_t wn[3] = { 0 }, nword = 0;
+
+	while (*s != '\0') {
+		char *start, *eq = NULL, q = 0;
+
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '\0')
+			break;
+		for (start = s; *s != '\0' && (q != 0 ||
+		    !isspace((unsigned char)*s)); s++) {
+			if (q != 0 && *s == q)
+				q = 0;
+			else if (q == 0 && (*s == '"' || *s == '\''))
+				q = *s;
+			else if (q == 0 && *s == '=' && eq == NULL)
+				eq = s;
+		}
+		if (eq != NULL && secret_key(start, (size_t)(eq - start)))
+			memset(eq + 1, '*', (size_t)(s - eq - 1));
+		else if (eq == NULL && nword == 3 &&
+		    (abbrev(w[0], wn[0], "REGISTER", 3) ||
+		    abbrev(w[0], wn[0], "UPDATE", 3)) &&
+		    (abbrev(w[1], wn[1], "NODE", 1) ||
+		    abbrev(w[1], wn[1], "ADMIN", 1)))
+			memset(start, '*', (size_t)(s - start));
+		if (eq == NULL && nword < 3) {
+			w[nword] = start;
+			wn[nword] = (size_t)(s - start);
+		}
+		if (eq == NULL)
+			nword++;
+	}
+}
 
 static void
 result_free(struct result *r)
@@ -400,7 +474,8 @@ main(int argc, char **argv)
 	};
 	struct net_opts no;
 	struct net_conn *c;
-	const char *cmd = NULL, *admin = "ADMIN";
+	const char *admin = "ADMIN";
+	char *cmd = NULL;
 	char pw[1024];
 	struct err e;
 	int ch, json = 0, rc;
@@ -414,7 +489,13 @@ main(int argc, char **argv)
 		case 'a': no.ca_file = optarg; break;
 		case 'n': admin = optarg; break;
 		case 'j': json = 1; break;
-		case 'c': cmd = optarg; break;
+		case 'c':
+			if ((cmd = strdup(optarg)) == NULL) {
+				fputs("coffer-admin: out of memory\n", stderr);
+				return RC_ERROR;
+			}
+			hide_secrets(optarg);
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return RC_ERROR;
 		}
@@ -444,5 +525,6 @@ main(int argc, char **argv)
 	}
 	rc = cmd != NULL ? run_command(c, cmd, json) : console(c, json);
 	net_close(c);
+	free(cmd);
 	return rc;
 }

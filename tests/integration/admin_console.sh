@@ -141,6 +141,24 @@ check "actlog holds the registration, masked" grep -q 'reg n alpha ?\*\*\*?' "$T
 check "'SuperSecret99' never appears in the actlog" sh -c "! grep -q SuperSecret99 '$T/actlog.out' '$T/actlog.json'"
 check "'beta secret two' never appears in the actlog" sh -c "! grep -q 'beta secret two' '$T/actlog.out' '$T/actlog.json'"
 check "no password in the server's stderr" sh -c "! grep -qE 'SuperSecret99|beta secret two' '$SRV_DIR/stderr' '$SRV_DIR/stdout'"
+# ---- secrets blanked on coffer-admin's argv ----
+# A listener that accepts TCP but never speaks TLS holds coffer-admin in its
+# handshake, long enough to read its /proc/PID/cmdline as ps would.
+python3 -c 'import socket,sys,time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(60)' > "$T/mute.port" &
+mute=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$T/mute.port" ] && break; sleep 0.2; done
+"$ADMIN" --server "127.0.0.1:$(cat "$T/mute.port")" --ca "$SRV_DIR/tls/ca.pem" \
+    -c "reg n gamma ArgvSecret1 dom=standard serverpassword='Peer Secret2' encr=Tape3" \
+    > /dev/null 2>&1 &
+held=$!
+sleep 1
+tr '\0' ' ' < "/proc/$held/cmdline" > "$T/cmdline" 2>/dev/null
+kill "$held" "$mute" 2>/dev/null; wait "$held" "$mute" 2>/dev/null
+check "coffer-admin's argv still shows the command" grep -q "reg n gamma" "$T/cmdline"
+check "no password on coffer-admin's argv (ps)" sh -c "! grep -qE 'ArgvSecret1|Peer Secret2|Tape3' '$T/cmdline'"
+check "non-secret words stay on coffer-admin's argv" grep -q "dom=standard" "$T/cmdline"
 stop_server
 client_reports
 finish
