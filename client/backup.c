@@ -70,6 +70,8 @@ struct bobj {
 	struct pool_recipe	 rec;
 	uint64_t		 need;	/* batch that must be answered first */
 	const char		*fail;	/* drop it, counted failed, for this */
+	int			 cont;	/* a disk's further segment: counted
+					   with the disk, not as an object */
 	struct bobj		*next;
 };
 
@@ -283,7 +285,7 @@ send_obj(struct bk *bk, struct bobj *o, struct err *e)
 	if (r != 0)
 		return r;
 	if (o->op == OP_PUT)
-		bk->st->backed_up++;
+		bk->st->backed_up += !o->cont;
 	else if (o->op == OP_META)
 		bk->st->updated++;
 	else
@@ -1573,6 +1575,7 @@ vm_seg_obj(const struct backup_vm_obj *d, const char *path, uint64_t len,
 		return NULL;
 	st.st_size = (off_t)len;
 	bobj_set_stat(o, CLIENT_OBJ_VMDISK, &st);
+	o->cont = strcmp(path, d->path) != 0;
 	if (bobj_set_link(o, d->link, strlen(d->link), e) != 0) {
 		bobj_free(o);
 		return NULL;
@@ -1630,9 +1633,11 @@ vm_put_seg(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
 	 * later ingest call); any segment failing aborts the version.
 	 */
 	if (fstat(d->fd, &st2) != 0 || st2.st_size != d->st.st_size ||
-	    ts_ns(&st2.st_mtim) != ts_ns(&d->st.st_mtim))
+	    ts_ns(&st2.st_mtim) != ts_ns(&d->st.st_mtim)) {
 		o->fail = "changed while it was being read (is the VM "
 		    "running?)";
+		*failed = 1;	/* no need to read the rest */
+	}
 	return 0;
 }
 
