@@ -47,6 +47,7 @@
 #include "progress.h"
 #include "proto.h"
 #include "util.h"
+#include "vm_seg.h"
 #include "vm_source.h"
 #include "walk.h"
 #include "wire.h"
@@ -69,6 +70,8 @@ struct bobj {
 	struct pool_recipe	 rec;
 	uint64_t		 need;	/* batch that must be answered first */
 	const char		*fail;	/* drop it, counted failed, for this */
+	int			 cont;	/* a disk's further segment: counted
+					   with the disk, not as an object */
 	struct bobj		*next;
 };
 
@@ -282,7 +285,7 @@ send_obj(struct bk *bk, struct bobj *o, struct err *e)
 	if (r != 0)
 		return r;
 	if (o->op == OP_PUT)
-		bk->st->backed_up++;
+		bk->st->backed_up += !o->cont;
 	else if (o->op == OP_META)
 		bk->st->updated++;
 	else
@@ -666,7 +669,7 @@ sink_end(void *arg, void *cookie, struct err *e)
 	 */
 	if (o->fail == NULL && o->op == OP_PUT && o->rec.len > PROTO_RECIPE_MAX)
 		o->fail = "too large to describe in one object (its recipe "
-		    "exceeds 8 MiB: about 14 GiB of data in 64 KiB blocks)";
+		    "exceeds 8 MiB)";
 	if (o->fail != NULL) {
 		say(bk, "%s: %s; not backed up", o->path, o->fail);
 		bk->st->failed++;
@@ -1484,19 +1487,60 @@ vm_prev(struct bk *bk, const char *path)
 }
 
 /*
- * Unchanged since the active version: same image file, size and times.
- * ctime cannot be set by a program, so a rewritten image whose mtime was
- * put back is still read again.
+ * The active segments of disk d (vm_seg.h), in order from the first: how
+ * many there are, and their bytes.
  */
-static int
-vm_disk_unchanged(const struct proto_obj *v, const struct backup_vm_obj *d)
+static uint64_t
+vm_prev_segs(struct bk *bk, const char *disk, uint64_t *bytes)
 {
-	return v != NULL && v->type == CLIENT_OBJ_VMDISK &&
-	    v->size == (uint64_t)d->st.st_size &&
+	char path[VM_SEG_PATH_MAX];
+	uint64_t k;
+
+	*bytes = 0;
+	for (k = 0;; k++) {
+		const struct proto_obj *v;
+
+		vm_seg_path(disk, k, path, sizeof(path));
+		if ((v = vm_prev(bk, path)) == NULL)
+			break;
+		*bytes += v->size;
+	}
+	return k;
+}
+
+/* A segment of the active version with the image's file, times and type. */
+static int
+vm_seg_same(const struct proto_obj *v, const struct backup_vm_obj *d)
+{
+	return v->type == CLIENT_OBJ_VMDISK &&
 	    v->mtime_ns == ts_ns(&d->st.st_mtim) &&
 	    v->ctime_ns == ts_ns(&d->st.st_ctim) && v->link != NULL &&
 	    d->link != NULL && v->link_len == strlen(d->link) &&
 	    memcmp(v->link, d->link, v->link_len) == 0;
+}
+
+/*
+ * Unchanged since the active version: same image file, size and times,
+ * in every segment (whatever the size they were cut in).  ctime cannot
+ * be set by a program, so a rewritten image whose mtime was put back is
+ * still read again.  *nseg gets the active version's segments.
+ */
+static int
+vm_disk_unchanged(struct bk *bk, const struct backup_vm_obj *d,
+    uint64_t *nseg)
+{
+	char path[VM_SEG_PATH_MAX];
+	uint64_t bytes;
+
+	*nseg = vm_prev_segs(bk, d->path, &bytes);
+	if (*nseg == 0 || bytes != (uint64_t)d->st.st_size)
+		return 0;
+	for (uint64_t k = 0; k < *nseg; k++) {
+		vm_seg_path(d->path, k, path, sizeof(path));
+		if (!vm_seg_same(vm_prev(bk, path), d))
+			return 0;
+	}
+	return 1;
 }
 
 static int
@@ -1519,39 +1563,58 @@ vm_put_config(struct bk *bk, const struct backup_vm_obj *d, struct err *e)
 	return r;
 }
 
-static int
-vm_put_disk(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
+/* A new object for segment path of disk d, with the image's metadata. */
+static struct bobj *
+vm_seg_obj(const struct backup_vm_obj *d, const char *path, uint64_t len,
     struct err *e)
 {
-	char label[96];
+	struct stat st = d->st;
+	struct bobj *o;
+
+	if ((o = bobj_new(OP_PUT, path, strlen(path), e)) == NULL)
+		return NULL;
+	st.st_size = (off_t)len;
+	bobj_set_stat(o, CLIENT_OBJ_VMDISK, &st);
+	o->cont = strcmp(path, d->path) != 0;
+	if (bobj_set_link(o, d->link, strlen(d->link), e) != 0) {
+		bobj_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *
+disk_name(const char *path)
+{
+	return path + (strncmp(path, "/disks/", 7) == 0 ? 7 : 0);
+}
+
+/*
+ * One segment [off, off + len) of an image read from its file.  A read
+ * error is the VM's (*failed set), not the session's.
+ */
+static int
+vm_put_seg(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
+    uint64_t idx, uint64_t off, uint64_t len, int *failed, struct err *e)
+{
+	char path[VM_SEG_PATH_MAX];
 	struct bobj *o;
 	struct stat st2;
 	uint64_t got = 0;
 	struct err fe;
 	int r;
 
+	vm_seg_path(d->path, idx, path, sizeof(path));
 	/* What the server has of this disk need not be compressed again. */
-	if ((r = learn_previous(bk, d->path, strlen(d->path), NULL,
-	    NULL, e)) != 0)
+	if ((r = learn_previous(bk, path, strlen(path), NULL, NULL, e)) != 0)
 		return r;
-	if ((o = bobj_new(OP_PUT, d->path, strlen(d->path), e)) == NULL)
+	if ((o = vm_seg_obj(d, path, len, e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
-	bobj_set_stat(o, CLIENT_OBJ_VMDISK, &d->st);
-	if ((r = bobj_set_link(o, d->link, strlen(d->link), e)) != 0) {
-		bobj_free(o);
-		return r;
-	}
-	progress_done(&bk->pg);
-	snprintf(label, sizeof(label), "%s %s", vm, d->path + (strncmp(d->path,
-	    "/disks/", 7) == 0 ? 7 : 0));
-	progress_init(&bk->pg, label, (uint64_t)d->st.st_size);
-	if (!bk->p->progress)
-		bk->pg.enabled = 0;
 	err_clear(&fe);
-	r = ingest_fd_sparse(bk->ig, d->fd, o, BACKUP_IMAGE_BLOCK,
-	    (uint64_t)d->st.st_size, &got, d->link, &fe);
+	r = ingest_fd_sparse(bk->ig, d->fd, o, BACKUP_IMAGE_BLOCK, off,
+	    off + len, &got, d->link, &fe);
 	bk->st->bytes_inspected += got;
-	progress_add(&bk->pg, 1, (uint64_t)d->st.st_size);
+	progress_add(&bk->pg, idx == 0, len);
 	if (r != 0) {
 		if (bk->fatal || r == COFFER_ENOMEM) {
 			if (e != NULL)
@@ -1560,64 +1623,135 @@ vm_put_disk(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
 		}
 		say(bk, "VM %s: %s; not backed up", vm, fe.msg);
 		bk->st->failed++;
+		*failed = 1;
 		return 0;
 	}
 	/*
 	 * A running guest writes while we read: that copy would be torn.
-	 * Live VMs are read through libvirt's backup API instead.
+	 * Live VMs are read through libvirt's backup API instead.  Checked
+	 * after each segment, while o is still ours (sink_end runs on a
+	 * later ingest call); any segment failing aborts the version.
 	 */
 	if (fstat(d->fd, &st2) != 0 || st2.st_size != d->st.st_size ||
-	    ts_ns(&st2.st_mtim) != ts_ns(&d->st.st_mtim))
+	    ts_ns(&st2.st_mtim) != ts_ns(&d->st.st_mtim)) {
 		o->fail = "changed while it was being read (is the VM "
 		    "running?)";
+		*failed = 1;	/* no need to read the rest */
+	}
 	return 0;
 }
 
+/* A disk image read from its file, segment by segment (vm_seg.h). */
+static int
+vm_put_disk(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
+    uint64_t *nseg, struct err *e)
+{
+	uint64_t const size = (uint64_t)d->st.st_size, seg = vm_seg_size();
+	char label[96];
+	int failed = 0, r = 0;
+
+	*nseg = vm_seg_count(size, seg);
+	progress_done(&bk->pg);
+	snprintf(label, sizeof(label), "%s %s", vm, disk_name(d->path));
+	progress_init(&bk->pg, label, size);
+	if (!bk->p->progress)
+		bk->pg.enabled = 0;
+	for (uint64_t k = 0; k < *nseg && r == 0 && !failed; k++) {
+		uint64_t const off = k * seg;
+
+		r = vm_put_seg(bk, vm, d, k, off, size - off < seg ?
+		    size - off : seg, &failed, e);
+	}
+	return r;
+}
+
+/* The previous version's segments of a live disk, for vm_source. */
+struct vm_chain {
+	struct bk	*bk;
+	const char	*disk;
+	uint64_t	 next, count;
+};
+
+static int
+vm_chain_next(void *arg, uint8_t **rec, size_t *len, struct err *e)
+{
+	struct vm_chain *ch = arg;
+	char path[VM_SEG_PATH_MAX];
+
+	*rec = NULL;
+	*len = 0;
+	if (ch->next >= ch->count)
+		return 0;
+	vm_seg_path(ch->disk, ch->next++, path, sizeof(path));
+	return learn_previous(ch->bk, path, strlen(path), rec, len, e);
+}
+
 /*
- * A disk read through a backup_src (a running domain's NBD export).
- * The recipe of the active version is fetched first: it names the
- * chunks of the blocks the source reports clean.
+ * One segment of a live disk through its source.  A failure reading it
+ * is the VM's (in fe, *in_vm set); the rest are the session's (in e).
+ */
+static int
+vm_src_seg(struct bk *bk, const struct backup_vm_obj *d, struct vm_prev *prev,
+    uint64_t idx, uint64_t off, uint64_t len, uint64_t *got,
+    int *in_vm, struct err *fe, struct err *e)
+{
+	char path[VM_SEG_PATH_MAX];
+	struct bobj *o;
+	int r;
+
+	vm_seg_path(d->path, idx, path, sizeof(path));
+	/* A full read still learns what the server has of this segment. */
+	if (prev == NULL && (r = learn_previous(bk, path, strlen(path), NULL,
+	    NULL, e)) != 0)
+		return r;
+	if ((o = vm_seg_obj(d, path, len, e)) == NULL)
+		return e ? e->code : COFFER_ENOMEM;
+	if ((r = ingest_begin_fixed(bk->ig, o, BACKUP_IMAGE_BLOCK, e)) != 0) {
+		bobj_free(o);
+		return r;
+	}
+	*in_vm = 1;
+	return vm_src_ingest(bk->ig, d->src, off, off + len, prev, got, fe);
+}
+
+/*
+ * A disk read through a backup_src (a running domain's NBD export),
+ * segment by segment.  An incremental read takes the blocks the source
+ * reports clean from the active version's recipes, fetched one segment
+ * at a time as the read reaches them.
  */
 static int
 vm_put_src(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
-    struct err *e)
+    uint64_t *nseg, struct err *e)
 {
 	const struct backup_src *src = d->src;
-	uint8_t *rec = NULL;
-	size_t rec_len = 0;
-	uint64_t got = 0;
-	struct bobj *o;
+	uint64_t const seg = vm_seg_size();
+	struct vm_chain ch = { .bk = bk, .disk = d->path };
+	struct vm_prev prev = { .next = vm_chain_next, .arg = &ch };
+	uint64_t got = 0, bytes = 0;
 	struct err fe;
-	int r;
+	int in_vm = 0, r = 0;
 
-	if ((r = learn_previous(bk, d->path, strlen(d->path),
-	    src->incremental ? &rec : NULL, &rec_len, e)) != 0)
-		return r;
-	if ((o = bobj_new(OP_PUT, d->path, strlen(d->path), e)) == NULL) {
-		free(rec);
-		return e ? e->code : COFFER_ENOMEM;
-	}
-	bobj_set_stat(o, CLIENT_OBJ_VMDISK, &d->st);
-	if ((r = bobj_set_link(o, d->link, strlen(d->link), e)) != 0) {
-		bobj_free(o);
-		free(rec);
-		return r;
-	}
+	*nseg = vm_seg_count(src->size, seg);
+	ch.count = vm_prev_segs(bk, d->path, &bytes);
 	err_clear(&fe);
-	if ((r = ingest_begin_fixed(bk->ig, o, BACKUP_IMAGE_BLOCK, e)) != 0) {
-		bobj_free(o);
-		free(rec);
-		return r;
+	if (src->incremental && ch.count == 0) {
+		in_vm = 1;
+		r = err_set(&fe, COFFER_ECORRUPT, "the server has no previous "
+		    "version to take the unchanged blocks from");
 	}
-	if (src->incremental && rec == NULL) {
-		r = err_set(&fe, COFFER_ECORRUPT, "the server sent no recipe "
-		    "of its previous version");
-		(void)ingest_abort(bk->ig, NULL);
-	} else {
-		r = vm_src_ingest(bk->ig, src, rec, rec_len, &got, &fe);
+	for (uint64_t k = 0; k < *nseg && r == 0; k++) {
+		uint64_t const off = k * seg;
+
+		in_vm = 0;
+		r = vm_src_seg(bk, d, src->incremental ? &prev : NULL, k, off,
+		    src->size - off < seg ? src->size - off : seg, &got,
+		    &in_vm, &fe, e);
 	}
-	free(rec);
+	vm_prev_reset(&prev);
 	bk->st->bytes_inspected += got;
+	if (r != 0 && !in_vm)
+		return r;	/* the session's */
 	if (r != 0) {
 		if (bk->fatal || r == COFFER_ENOMEM) {
 			if (e != NULL)
@@ -1629,9 +1763,8 @@ vm_put_src(struct bk *bk, const char *vm, const struct backup_vm_obj *d,
 		return 0;
 	}
 	say(bk, "VM %s: disk %s: %" PRIu64 " bytes read (%s)", vm,
-	    d->path + (strncmp(d->path, "/disks/", 7) == 0 ? 7 : 0), got,
-	    src->incremental ? "changed blocks only" :
-	    "whole disk, holes skipped");
+	    disk_name(d->path), got, src->incremental ?
+	    "changed blocks only" : "whole disk, holes skipped");
 	return 0;
 }
 
@@ -1656,20 +1789,29 @@ txn_abort(struct bk *bk, struct err *e)
 	return 0;
 }
 
-/* Deactivate what the new version no longer has (a disk taken away). */
+/*
+ * Deactivate what the new version no longer has: a disk taken away, or
+ * the segments past a disk's new end.  keep[i] is how many segments of
+ * objs[i] the new version has (1 for the domain XML).
+ */
 static int
-vm_gone(struct bk *bk, const struct backup_vm *vm, struct err *e)
+vm_gone(struct bk *bk, const struct backup_vm *vm, const uint64_t *keep,
+    struct err *e)
 {
 	const struct inv_page *pg = &bk->inv.pg[0];
 	int r;
 
 	for (size_t k = 0; k < pg->n; k++) {
 		const struct proto_obj *o = &pg->objs[k];
-		size_t i;
+		size_t i, dlen = o->path_len;
+		uint64_t idx = 0;
 
+		if (vm_seg_parse(o->path, o->path_len, &dlen, &idx) != 0)
+			dlen = o->path_len;
 		for (i = 0; i < vm->nobjs; i++)
-			if (o->path_len == strlen(vm->objs[i].path) &&
-			    memcmp(o->path, vm->objs[i].path, o->path_len) == 0)
+			if (dlen == strlen(vm->objs[i].path) &&
+			    memcmp(o->path, vm->objs[i].path, dlen) == 0 &&
+			    idx < keep[i])
 				break;
 		if (i == vm->nobjs && (r = send_gone(bk, o->path, o->path_len,
 		    e)) != 0)
@@ -1723,12 +1865,19 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 	uint64_t const failed0 = st->failed, put0 = st->backed_up;
 	uint64_t const sent0 = st->bytes_sent, read0 = st->bytes_inspected;
 	double const t0 = util_now();
+	uint64_t *keep;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	snprintf(fs, sizeof(fs), "VM:%s", vm->name);
-	if ((r = fs_open(bk, fs, "VM", e)) != 0)
+	if ((keep = calloc(vm->nobjs + 1, sizeof(*keep))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	for (size_t i = 0; i < vm->nobjs; i++)
+		keep[i] = UINT64_MAX;	/* not reached: keep what it had */
+	if ((r = fs_open(bk, fs, "VM", e)) != 0) {
+		free(keep);
 		return err_wrap(e, "filespace %s", fs);
+	}
 	bk->atomic = 1;
 	if ((r = vm_inventory(bk, e)) != 0)
 		goto out;
@@ -1736,26 +1885,24 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 		goto out;
 	for (size_t i = 0; i < vm->nobjs; i++) {
 		const struct backup_vm_obj *d = &vm->objs[i];
-		const struct proto_obj *v;
 
 		st->inspected++;
 		if (res->hook_failed)
 			break;
-		if (d->type == CLIENT_OBJ_VMCONF) {
+		keep[i] = 1;	/* the domain XML; a disk sets its count */
+		if (d->type == CLIENT_OBJ_VMCONF)
 			r = vm_put_config(bk, d, e);
-		} else {
-			v = vm_prev(bk, d->path);
-			if (d->src != NULL)
-				r = vm_put_src(bk, vm->name, d, e);
-			else if (vm_disk_unchanged(v, d))
-				res->unchanged++;
-			else
-				r = vm_put_disk(bk, vm->name, d, e);
-		}
+		else if (d->src != NULL)
+			r = vm_put_src(bk, vm->name, d, &keep[i], e);
+		else if (vm_disk_unchanged(bk, d, &keep[i]))
+			res->unchanged++;
+		else
+			r = vm_put_disk(bk, vm->name, d, &keep[i], e);
 		if (r != 0)
 			goto out;
 	}
-	if ((r = vm_gone(bk, vm, e)) != 0 || (r = ingest_flush(bk->ig, e)) != 0)
+	if ((r = vm_gone(bk, vm, keep, e)) != 0 ||
+	    (r = ingest_flush(bk->ig, e)) != 0)
 		goto out;
 	/*
 	 * A disk that could not be read aborts the version: no version is
@@ -1769,6 +1916,7 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 	if (r == 0 && !res->committed)
 		st->backed_up = put0;
 out:
+	free(keep);
 	bk->atomic = 0;
 	progress_done(&bk->pg);
 	res->objects = st->backed_up - put0;

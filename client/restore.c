@@ -87,6 +87,15 @@ struct rdir {
 #define J_FILE	1
 #define J_LINK	2
 
+/*
+ * One object of a job restored from several (a segmented VM disk): its
+ * entries are [first, end) of the job's recipe.
+ */
+struct rpart {
+	uint64_t	 id;
+	size_t		 first, end;
+};
+
 struct rjob {
 	int		 kind;
 	struct rdir	*dir;
@@ -98,6 +107,8 @@ struct rjob {
 	int64_t		 mtime_ns;
 	uint8_t		*recipe;
 	size_t		 nent, next_req, next_recv;
+	struct rpart	*parts;		/* NULL: the one object id */
+	size_t		 nparts;
 	uint64_t	 off;		/* where the next reply's bytes go */
 	int		 queued;	/* main: its items are all queued */
 	uint8_t		*mem;		/* restore_objects into memory */
@@ -507,37 +518,93 @@ job_free(struct rjob *j)
 	free(j->path);
 	free(j->link);
 	free(j->recipe);
+	free(j->parts);
 	free(j->mem);
 	free(j);
 }
 
+/*
+ * The entries of o's recipe, checked against its size; why says what is
+ * wrong.
+ */
 static int
-queue_job(struct rs *rs, const struct proto_obj *o, const char *name,
+recipe_entries(const struct proto_obj *o, size_t *n, char *why, size_t wlen)
+{
+	uint64_t total = 0;
+
+	if (pool_recipe_count(o->recipe, o->recipe_len, n, NULL) != 0) {
+		snprintf(why, wlen, "the server sent a ragged recipe");
+		return -1;
+	}
+	for (size_t i = 0; i < *n; i++)
+		total += pool_recipe_len(o->recipe, i);
+	if (total != o->size) {
+		snprintf(why, wlen, "recipe holds %" PRIu64 " bytes, the file %"
+		    PRIu64, total, o->size);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * j's recipe: o's, followed by those of the more objects that continue
+ * it (restore_item), each part remembered with its object id.
+ */
+static int
+job_recipe(struct rjob *j, const struct proto_obj *o,
+    const struct proto_obj *const *more, size_t nmore, char *why,
+    size_t wlen)
+{
+	size_t len = o->recipe_len, n;
+
+	if (recipe_entries(o, &n, why, wlen) != 0)
+		return -1;
+	j->nent = n;
+	for (size_t k = 0; k < nmore; k++) {
+		if (recipe_entries(more[k], &n, why, wlen) != 0)
+			return -1;
+		len += more[k]->recipe_len;
+		j->nent += n;
+		j->size += more[k]->size;
+	}
+	if (len == 0)
+		return 0;
+	if ((j->recipe = malloc(len)) == NULL ||
+	    (nmore > 0 && (j->parts = calloc(nmore + 1,
+	    sizeof(*j->parts))) == NULL)) {
+		snprintf(why, wlen, "out of memory");
+		return -1;
+	}
+	memcpy(j->recipe, o->recipe, o->recipe_len);
+	len = o->recipe_len;
+	if (nmore == 0)
+		return 0;
+	j->parts[0].id = o->id;
+	j->parts[0].end = o->recipe_len / POOL_RECIPE_ENTRY;
+	for (size_t k = 0; k < nmore; k++) {
+		memcpy(j->recipe + len, more[k]->recipe, more[k]->recipe_len);
+		len += more[k]->recipe_len;
+		j->parts[k + 1].id = more[k]->id;
+		j->parts[k + 1].first = j->parts[k].end;
+		j->parts[k + 1].end = len / POOL_RECIPE_ENTRY;
+	}
+	j->nparts = nmore + 1;
+	return 0;
+}
+
+static int
+queue_job(struct rs *rs, const struct proto_obj *o,
+    const struct proto_obj *const *more, size_t nmore, const char *name,
     char *why, size_t wlen)
 {
 	struct rjob *j;
-	uint64_t total = 0;
-	size_t n = 0;
 	int const kind = o->type == CLIENT_OBJ_HARDLINK ? J_LINK : J_FILE;
 	int r;
 
 	if (rs->stack[rs->depth - 1]->fd >= 0 && (r = clear_way(rs,
 	    rs->stack[rs->depth - 1], name, 0, why, wlen)) != 0)
 		return r;
-	if (kind == J_FILE) {
-		if (pool_recipe_count(o->recipe, o->recipe_len, &n,
-		    NULL) != 0) {
-			snprintf(why, wlen, "the server sent a ragged recipe");
-			return -1;
-		}
-		for (size_t i = 0; i < n; i++)
-			total += pool_recipe_len(o->recipe, i);
-		if (total != o->size) {
-			snprintf(why, wlen, "recipe holds %" PRIu64 " bytes, "
-			    "the file %" PRIu64, total, o->size);
-			return -1;
-		}
-	} else if (o->link == NULL) {
+	if (kind == J_LINK && o->link == NULL) {
 		snprintf(why, wlen, "hard link without a target");
 		return -1;
 	}
@@ -556,18 +623,17 @@ queue_job(struct rs *rs, const struct proto_obj *o, const char *name,
 	j->uid = o->uid;
 	j->gid = o->gid;
 	j->mtime_ns = o->mtime_ns;
-	j->nent = n;
+	if (kind == J_FILE && job_recipe(j, o, more, nmore, why, wlen) != 0) {
+		job_free(j);
+		return -1;
+	}
 	if ((j->name = strdup(name)) == NULL ||
 	    (j->path = strndup(o->path, o->path_len)) == NULL ||
 	    (o->link != NULL && (j->link = strndup(o->link,
-	    o->link_len)) == NULL) ||
-	    (o->recipe_len > 0 && (j->recipe = malloc(o->recipe_len)) ==
-	    NULL)) {
+	    o->link_len)) == NULL)) {
 		job_free(j);
 		goto nomem;
 	}
-	if (o->recipe_len > 0)
-		memcpy(j->recipe, o->recipe, o->recipe_len);
 	j->dir = rs->stack[rs->depth - 1];
 	j->dir->refs++;
 	if (rs->tail != NULL)
@@ -606,7 +672,8 @@ place(struct rs *rs, const struct proto_obj *o, const char *rel)
 		case CLIENT_OBJ_FILE:
 		case CLIENT_OBJ_HARDLINK:
 			/* Counted when the job finishes. */
-			if ((r = queue_job(rs, o, name, why, sizeof(why))) == 0)
+			if ((r = queue_job(rs, o, NULL, 0, name, why,
+			    sizeof(why))) == 0)
 				return;
 			break;
 		default:
@@ -1202,6 +1269,27 @@ job_start(struct rs *rs, struct rjob *j, struct err *e)
 	return 0;
 }
 
+/*
+ * The object that holds entry k of j, the index of k in its recipe and
+ * where that object's entries end in j's.
+ */
+static uint64_t
+job_part(const struct rjob *j, size_t k, size_t *first, size_t *end)
+{
+	size_t p = 0;
+
+	if (j->nparts == 0) {
+		*first = 0;
+		*end = j->nent;
+		return j->id;
+	}
+	while (p + 1 < j->nparts && k >= j->parts[p].end)
+		p++;
+	*first = j->parts[p].first;
+	*end = j->parts[p].end;
+	return j->parts[p].id;
+}
+
 /* Request data ahead for the jobs after the head, within the window. */
 static int
 issue(struct rs *rs, struct err *e)
@@ -1217,10 +1305,14 @@ issue(struct rs *rs, struct err *e)
 		    (r = job_start(rs, j, e)) != 0)
 			goto out;
 		while (j->kind == J_FILE && j->next_req < j->nent) {
+			size_t first, end;
+			uint64_t const id = job_part(j, j->next_req, &first,
+			    &end);
 			uint32_t count = 0;
 			uint64_t bytes = 0;
 
-			while (j->next_req + count < j->nent &&
+			/* One CHUNK_GET names entries of one object. */
+			while (j->next_req + count < end &&
 			    count < RESTORE_GET_MAX) {
 				size_t const k = j->next_req + count;
 				uint64_t const l = pool_recipe_is_zero(
@@ -1240,8 +1332,8 @@ issue(struct rs *rs, struct err *e)
 			if (count == 0)
 				goto out;	/* the window is full */
 			wire_buf_reset(&b);
-			wire_put_u64(&b, j->id);
-			wire_put_u32(&b, (uint32_t)j->next_req);
+			wire_put_u64(&b, id);
+			wire_put_u32(&b, (uint32_t)(j->next_req - first));
 			wire_put_u32(&b, count);
 			if ((r = net_send(rs->c, PT_CHUNK_GET, &b, e)) != 0 ||
 			    (r = net_expect(rs->c, PT_CHUNK_DATA, count,
@@ -1621,8 +1713,8 @@ queue_item(struct rs *rs, struct restore_item *it)
 	}
 	rs->stack[0]->path = strdup(it->dir ? it->dir : "(memory)");
 	rs->st->matched++;
-	if (queue_job(rs, it->obj, it->dir ? it->name : "", it->why,
-	    sizeof(it->why)) != 0) {
+	if (queue_job(rs, it->obj, it->more, it->nmore, it->dir ? it->name :
+	    "", it->why, sizeof(it->why)) != 0) {
 		if (it->why[0] == '\0' || strcmp(it->why, "exists") == 0)
 			snprintf(it->why, sizeof(it->why), "%s/%s exists "
 			    "(use --replace)", it->dir, it->name);

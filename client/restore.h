@@ -90,6 +90,13 @@ int restore_run(struct net_conn *c, const struct restore_params *p,
 
 struct restore_item {
 	const struct proto_obj	*obj;	/* with its recipe */
+	/*
+	 * A VM disk stored in segments (vm_seg.h): the objects after obj
+	 * whose bytes continue it, in order, each with its recipe.  The
+	 * file is all of them, written and checked as one.
+	 */
+	const struct proto_obj	*const *more;
+	size_t			 nmore;
 	const char		*dir;	/* an existing directory, or NULL */
 	const char		*name;
 	int			 ok;

@@ -25,6 +25,7 @@
 #include "util.h"
 #include "vm_convert.h"
 #include "vm_restore.h"
+#include "vm_seg.h"
 #include "vm_xml.h"
 #include "wire.h"
 
@@ -181,6 +182,8 @@ renamed_base(const char *base, const char *old, const char *new, char *out,
 
 struct vdisk {
 	const struct vobj	*obj;
+	const struct proto_obj	**more;		/* its further segments */
+	size_t			 nmore;
 	const char		*target;
 	char			 dir[PATH_MAX];
 	char			 name[NAME_MAX + 1];	/* restored as, in dir */
@@ -278,6 +281,16 @@ struct vm_run {
 	const struct vm_restore_params	*p;
 	struct restore_stats		*st;
 };
+
+/* "/disks/T", not one of its further segments. */
+static int
+is_disk(const char *path)
+{
+	size_t len;
+	uint64_t idx;
+
+	return vm_seg_parse(path, strlen(path), &len, &idx) == 0 && idx == 0;
+}
 
 static const struct vobj *
 find(const struct vlist *l, const char *path)
@@ -406,6 +419,52 @@ finish_qcow2(struct vm_run *x, struct vdisk *d, size_t n, struct err *ve)
 	return r;
 }
 
+/*
+ * The segments that continue disk d's first object (vm_seg.h), in order.
+ * They must fit together: none missing, all but the last as long as the
+ * first, all of the same image.
+ */
+static int
+gather_segments(const struct vlist *l, struct vdisk *d, struct err *ve)
+{
+	const struct vobj *first = d->obj;
+	size_t const dlen = strlen(first->path);
+	uint64_t count = 1, maxidx = 0;
+	char path[VM_SEG_PATH_MAX];
+
+	for (size_t i = 0; i < l->n; i++) {
+		size_t len;
+		uint64_t idx;
+
+		if (vm_seg_parse(l->v[i].path, strlen(l->v[i].path), &len,
+		    &idx) == 0 && len == dlen && idx > maxidx &&
+		    memcmp(l->v[i].path, first->path, dlen) == 0)
+			maxidx = idx;
+	}
+	if (maxidx == 0)
+		return 0;
+	if ((d->more = calloc(maxidx, sizeof(*d->more))) == NULL)
+		return err_set(ve, COFFER_ENOMEM, "out of memory");
+	for (; count <= maxidx; count++) {
+		const struct vobj *v;
+
+		vm_seg_path(first->path, count, path, sizeof(path));
+		if ((v = find(l, path)) == NULL)
+			return err_set(ve, COFFER_ECORRUPT, "disk %s: segment "
+			    "%" PRIu64 " of %" PRIu64 " is not in the backup",
+			    d->target, count, maxidx);
+		if (v->o.type != CLIENT_OBJ_VMDISK || v->link == NULL ||
+		    first->link == NULL || strcmp(v->link, first->link) != 0 ||
+		    v->o.size > first->o.size || (count < maxidx &&
+		    v->o.size != first->o.size))
+			return err_set(ve, COFFER_ECORRUPT, "disk %s: segment "
+			    "%" PRIu64 " does not continue the image", d->target,
+			    count);
+		d->more[d->nmore++] = &v->o;
+	}
+	return 0;
+}
+
 /* A restore that failed leaves no temporary guest view behind. */
 static void
 drop_temps(const struct vdisk *d, size_t n)
@@ -437,6 +496,8 @@ restore_disks(struct vm_run *x, struct vdisk *d, size_t n, struct err *ve,
 	rp.log = x->p->log;
 	for (size_t i = 0; i < n; i++) {
 		it[i].obj = &d[i].obj->o;
+		it[i].more = d[i].more;
+		it[i].nmore = d[i].nmore;
 		it[i].dir = d[i].dir;
 		it[i].name = d[i].name;
 	}
@@ -492,10 +553,11 @@ restore_one(struct vm_run *x, const char *vm, struct err *ve, struct err *e)
 	}
 	for (size_t i = 0; i < l.n; i++)
 		if (l.v[i].o.type == CLIENT_OBJ_VMDISK &&
-		    strncmp(l.v[i].path, "/disks/", 7) == 0) {
+		    is_disk(l.v[i].path)) {
 			d[nd].obj = &l.v[i];
 			d[nd].target = l.v[i].path + 7;
-			nd++;
+			if (gather_segments(&l, &d[nd++], ve) != 0)
+				goto out;
 		}
 	if (p->target_dir != NULL) {
 		if (util_mkdir_p(p->target_dir, 0755, ve) != 0)
@@ -544,6 +606,8 @@ restore_one(struct vm_run *x, const char *vm, struct err *ve, struct err *e)
 out:
 	free(xml);
 	free(nxml);
+	for (size_t i = 0; d != NULL && i < nd; i++)
+		free(d[i].more);
 	free(d);
 	vlist_free(&l);
 	return r;
@@ -681,8 +745,8 @@ vm_row(struct net_conn *c, const struct fslist_ent *f, struct vrow *row,
 		}
 	for (size_t i = 0; i < act.n; i++)
 		if (act.v[i].o.type == CLIENT_OBJ_VMDISK) {
-			row->disks++;
-			row->bytes += act.v[i].o.size;
+			row->disks += is_disk(act.v[i].path);
+			row->bytes += act.v[i].o.size;	/* every segment's */
 		}
 out:
 	vlist_free(&all);

@@ -14,15 +14,42 @@
 #include "pool_recipe.h"
 #include "vm_source.h"
 
+/* The next recipe of the previous version, skipping empty ones. */
+static int
+prev_advance(struct vm_prev *p, struct err *e)
+{
+	while (p->ci >= p->n) {
+		uint8_t *rec = NULL;
+		size_t len = 0, n = 0;
+		int r;
+
+		free(p->rec);
+		p->rec = NULL;
+		p->n = p->ci = 0;
+		if ((r = p->next(p->arg, &rec, &len, e)) != 0)
+			return r;
+		if (rec == NULL)
+			return err_set(e, COFFER_ECORRUPT, "the previous "
+			    "version is shorter than the disk");
+		if (pool_recipe_count(rec, len, &n, e) != 0) {
+			free(rec);
+			return COFFER_ECORRUPT;
+		}
+		p->rec = rec;
+		p->n = n;
+	}
+	return 0;
+}
+
 /*
  * Name the previous version's chunks for the clean run [off, off + len)
- * of a disk read incrementally; *ci and *co are the cursor in rec (entry
- * index and its offset).  Zero runs may be cut, data blocks not: both
- * versions are cut in BACKUP_IMAGE_BLOCK blocks aligned to the image.
+ * of a disk read incrementally.  Zero runs may be cut, data blocks not:
+ * both versions are cut in BACKUP_IMAGE_BLOCK blocks aligned to the
+ * image.
  */
 static int
-src_reuse(struct ingest *ig, const uint8_t *rec, size_t n, size_t *ci,
-    uint64_t *co, uint64_t off, uint64_t len, struct err *e)
+src_reuse(struct ingest *ig, struct vm_prev *p, uint64_t off, uint64_t len,
+    struct err *e)
 {
 	uint64_t const end = off + len;
 	int r;
@@ -30,25 +57,24 @@ src_reuse(struct ingest *ig, const uint8_t *rec, size_t n, size_t *ci,
 	while (off < end) {
 		uint64_t es, ee, a, b;
 
-		if (*ci >= n)
-			return err_set(e, COFFER_ECORRUPT, "the previous "
-			    "version is shorter than the disk");
-		es = *co;
-		ee = es + pool_recipe_len(rec, *ci);
+		if ((r = prev_advance(p, e)) != 0)
+			return r;
+		es = p->co;
+		ee = es + pool_recipe_len(p->rec, p->ci);
 		if (ee <= off) {
-			*co = ee;
-			(*ci)++;
+			p->co = ee;
+			p->ci++;
 			continue;
 		}
 		a = off > es ? off : es;
 		b = end < ee ? end : ee;
-		if (pool_recipe_is_zero(rec, *ci)) {
+		if (pool_recipe_is_zero(p->rec, p->ci)) {
 			r = ingest_zero(ig, b - a, e);
 		} else if (a != es || b != ee) {
 			return err_set(e, COFFER_ECORRUPT, "the previous "
 			    "version's blocks are not aligned to the disk's");
 		} else {
-			r = ingest_known(ig, pool_recipe_hash(rec, *ci),
+			r = ingest_known(ig, pool_recipe_hash(p->rec, p->ci),
 			    (uint32_t)(ee - es), e);
 		}
 		if (r != 0)
@@ -57,7 +83,6 @@ src_reuse(struct ingest *ig, const uint8_t *rec, size_t n, size_t *ci,
 	}
 	return 0;
 }
-
 /* Read [off, off + len) of the source into the open object. */
 static int
 src_read(struct ingest *ig, const struct backup_src *src, uint8_t *buf,
@@ -78,29 +103,41 @@ src_read(struct ingest *ig, const struct backup_src *src, uint8_t *buf,
 	return 0;
 }
 
+void
+vm_prev_reset(struct vm_prev *prev)
+{
+	free(prev->rec);
+	prev->rec = NULL;
+	prev->n = prev->ci = 0;
+	prev->co = 0;
+}
+
 /*
- * The disk through its source into the object just begun: data read,
- * zeros skipped, clean blocks reused.  On error the object is abandoned.
+ * [start, end) of the disk through its source into the object just
+ * begun: data read, zeros skipped, clean blocks reused.  On error the
+ * object is abandoned.
  */
 int
-vm_src_ingest(struct ingest *ig, const struct backup_src *src, const uint8_t *rec,
-    size_t rec_len, uint64_t *got, struct err *e)
+vm_src_ingest(struct ingest *ig, const struct backup_src *src,
+    uint64_t start, uint64_t end, struct vm_prev *prev, uint64_t *got,
+    struct err *e)
 {
 	size_t const cap = 1u << 20;
-	size_t n = 0, ci = 0;
-	uint64_t off = 0, co = 0;
+	uint64_t off = start;
 	uint8_t *buf = NULL;
 	int r;
 
-	if (rec != NULL && pool_recipe_count(rec, rec_len, &n, e) != 0) {
-		r = COFFER_ECORRUPT;
+	if (end > src->size || start > end) {
+		r = err_set(e, COFFER_EINTERNAL, "disk source: range [%"
+		    PRIu64 ", %" PRIu64 ") of a %" PRIu64 "-byte disk", start,
+		    end, src->size);
 		goto out;
 	}
 	if ((buf = malloc(cap)) == NULL) {
 		r = err_set(e, COFFER_ENOMEM, "out of memory");
 		goto out;
 	}
-	while (off < src->size) {
+	while (off < end) {
 		uint64_t len = 0;
 		int kind = BACKUP_EXT_DATA;
 
@@ -111,7 +148,9 @@ vm_src_ingest(struct ingest *ig, const struct backup_src *src, const uint8_t *re
 			    "of %" PRIu64 " bytes at %" PRIu64, len, off);
 			goto out;
 		}
-		if (kind == BACKUP_EXT_CLEAN && rec == NULL) {
+		if (len > end - off)
+			len = end - off;	/* the rest is the next segment's */
+		if (kind == BACKUP_EXT_CLEAN && prev == NULL) {
 			r = err_set(e, COFFER_ECORRUPT, "no previous version "
 			    "to take unchanged blocks from");
 			goto out;
@@ -119,7 +158,7 @@ vm_src_ingest(struct ingest *ig, const struct backup_src *src, const uint8_t *re
 		if (kind == BACKUP_EXT_ZERO)
 			r = ingest_zero(ig, len, e);
 		else if (kind == BACKUP_EXT_CLEAN)
-			r = src_reuse(ig, rec, n, &ci, &co, off, len, e);
+			r = src_reuse(ig, prev, off, len, e);
 		else
 			r = src_read(ig, src, buf, cap, off, len, got, e);
 		if (r != 0)

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -750,17 +751,22 @@ next_extent(int fd, uint64_t off, uint64_t size, uint32_t block,
 
 int
 ingest_fd_sparse(struct ingest *ig, int fd, void *cookie, uint32_t block,
-    uint64_t size, uint64_t *nread, const char *what, struct err *e)
+    uint64_t start, uint64_t end, uint64_t *nread, const char *what,
+    struct err *e)
 {
-	uint64_t off = 0, total = 0, ds = 0, de = 0;
+	uint64_t off = start, total = 0, ds = 0, de = 0;
 	int r;
 
 	if (nread != NULL)
 		*nread = 0;
+	if (block == 0 || start % block != 0 || end < start)
+		return err_set(e, COFFER_EINTERNAL, "%s: range [%" PRIu64
+		    ", %" PRIu64 ") is not aligned to %u-byte blocks", what,
+		    start, end, block);
 	if ((r = ingest_begin_fixed(ig, cookie, block, e)) != 0)
 		return r;
-	while (off < size) {
-		if ((r = next_extent(fd, off, size, block, &ds, &de, what,
+	while (off < end) {
+		if ((r = next_extent(fd, off, end, block, &ds, &de, what,
 		    e)) != 0)
 			goto out;
 		if (ds > off && (r = ingest_zero(ig, ds - off, e)) != 0)

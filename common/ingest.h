@@ -125,14 +125,16 @@ int ingest_zero(struct ingest *ig, uint64_t len, struct err *e);
 int ingest_known(struct ingest *ig, const uint8_t hash[HASH_LEN],
     uint32_t len, struct err *e);
 /*
- * A disk image of size bytes in fixed blocks, holes skipped: the data
- * extents (SEEK_DATA/SEEK_HOLE), rounded out to whole blocks so that
- * blocks stay aligned to the image, are read; the blocks between them
- * are ingest_zero runs, never read.  *nread gets the bytes read.  A read
- * error abandons this object only.
+ * Bytes [start, end) of a disk image as one object in fixed blocks,
+ * holes skipped: the data extents (SEEK_DATA/SEEK_HOLE), rounded out to
+ * whole blocks so that blocks stay aligned to the image (start is a
+ * multiple of block), are read; the blocks between them are ingest_zero
+ * runs, never read.  *nread gets the bytes read.  A read error abandons
+ * this object only.
  */
 int ingest_fd_sparse(struct ingest *ig, int fd, void *cookie, uint32_t block,
-    uint64_t size, uint64_t *nread, const char *what, struct err *e);
+    uint64_t start, uint64_t end, uint64_t *nread, const char *what,
+    struct err *e);
 /* Wait until every queued chunk and object end has been delivered. */
 int ingest_flush(struct ingest *ig, struct err *e);
 

@@ -775,7 +775,7 @@ ingest_fd_sparse_skips_holes_keeps_blocks_aligned(void **state)
 		s->nev = 0;
 		ig = pipeline(s, thread_counts[t], 0);
 		assert_int_equal(ingest_fd_sparse(ig, fd, (void *)(intptr_t)0,
-		    (uint32_t)blk, size, &nread, path, &e), 0);
+		    (uint32_t)blk, 0, size, &nread, path, &e), 0);
 		assert_int_equal(ingest_flush(ig, &e), 0);
 		ingest_free(ig);
 		assert_int_equal(s->ev[s->nev - 1].kind, EV_END);
@@ -793,6 +793,58 @@ ingest_fd_sparse_skips_holes_keeps_blocks_aligned(void **state)
 		}
 	}
 	close(fd);
+}
+
+/*
+ * A disk cut into segments: each range of the image is its own object,
+ * read from its offset, reassembling to exactly its slice of the image,
+ * its chunks on blocks of the image; an unaligned start is refused.
+ */
+static void
+ingest_fd_sparse_ranges_cut_segments(void **state)
+{
+	struct fixture *fx = *state;
+	struct sink_state *s = fx->s;
+	size_t const blk = 64 * KIB, seg = 1024 * KIB;
+	size_t const size = 2 * seg + 300 * KIB + 17;
+	uint8_t *img;
+	char path[PATH_MAX];
+	struct ingest *ig;
+	uint64_t nread = 0, total = 0;
+	struct err e;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/segmented", fx->dir);
+	sink_reset(s);
+	assert_non_null(img = calloc(1, size));
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	put_data(fd, img, seg - 8 * KIB, 16 * KIB, 51);	/* spans a cut */
+	put_data(fd, img, seg + 200 * KIB, blk, 52);
+	put_data(fd, img, size - 5, 5, 53);
+	ig = pipeline(s, 2, 0);
+	for (int i = 0; i < 3; i++) {
+		size_t const start = (size_t)i * seg;
+		size_t const end = i < 2 ? start + seg : size;
+		struct object *o = object_new(s, i, end - start);
+
+		memcpy(o->in, img + start, end - start);
+		assert_int_equal(ingest_fd_sparse(ig, fd, (void *)(intptr_t)i,
+		    (uint32_t)blk, start, end, &nread, path, &e), 0);
+		total += nread;
+	}
+	assert_int_equal(ingest_flush(ig, &e), 0);
+	assert_reassembled(s, 3);
+	for (int k = 0; k < s->nev; k++)
+		if (s->ev[k].kind == EV_PUT)
+			assert_int_equal(s->ev[k].off % blk, 0);
+	assert_true(total <= size);
+	assert_int_equal(ingest_fd_sparse(ig, fd, (void *)(intptr_t)0,
+	    (uint32_t)blk, blk / 2, size, &nread, path, &e), COFFER_EINTERNAL);
+	assert_non_null(strstr(e.msg, "not aligned"));
+	ingest_free(ig);
+	close(fd);
+	free(img);
 }
 
 static void
@@ -866,6 +918,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    ingest_fd_sparse_skips_holes_keeps_blocks_aligned, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    ingest_fd_sparse_ranges_cut_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    ingest_known_chunk_is_named_not_read, setup, teardown),
 	};
