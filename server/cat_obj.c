@@ -26,13 +26,13 @@
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include "cat.h"
 #include "cat_int.h"
 #include "err.h"
 #include "util.h"
+#include "uuid.h"
 
 /* Selected columns; the walk reads them by these numbers. */
 #define OBJ_COLS "id, uuid, fs_id, path, type, state, inserted, deactivated," \
@@ -233,10 +233,14 @@ cat_obj_insert(struct cat *c, struct cat_obj *o, struct err *e)
 
 	if ((r = check_obj(o, &klen, e)) != 0)
 		return r;
-	if (util_is_zero(o->uuid, sizeof(o->uuid)) && RAND_bytes(o->uuid,
-	    sizeof(o->uuid)) != 1)
-		return err_set(e, COFFER_EINTERNAL, "filespace %llu: %s: no "
-		    "random bytes for an object id",
+	/*
+	 * A new version gets a time-ordered UUID (uuid.h), so that the
+	 * uuid indexes grow at their right edge; replicated and imported
+	 * versions keep theirs, random or not.
+	 */
+	if (util_is_zero(o->uuid, sizeof(o->uuid)) &&
+	    (r = uuid_v7_new(o->uuid, e)) != 0)
+		return err_wrap(e, "filespace %llu: %s",
 		    (unsigned long long)o->fs_id, o->path);
 	if (o->inserted == 0)
 		o->inserted = (int64_t)time(NULL);
