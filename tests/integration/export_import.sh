@@ -42,13 +42,7 @@ cli web01 web01-secret incremental "$src" >/dev/null 2>&1
 # A VM too: its versions travel like any other.
 mkdir -p "$T/qemu" "$T/img"
 python3 -c 'import sys; f=open(sys.argv[1],"wb"); f.truncate(64<<20); f.seek(1<<20); f.write(b"boot sector"*9000); f.close()' "$T/img/vm1.raw"
-cat > "$T/qemu/vm1.xml" <<EOF
-<domain type='kvm'><name>vm1</name><memory unit='KiB'>524288</memory>
-<os><type arch='x86_64'>hvm</type></os><devices>
-<disk type='file' device='disk'><driver name='qemu' type='raw'/>
-<source file='$T/img/vm1.raw'/><target dev='vda' bus='virtio'/></disk>
-</devices></domain>
-EOF
+vm_xml vm1 "$T/img/vm1.raw" >"$T/qemu/vm1.xml"
 cli web01 web01-secret --vmconfdir "$T/qemu" backup vm vm1 >/dev/null 2>&1
 
 mkdir -p "$T/tapes"

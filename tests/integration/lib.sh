@@ -89,6 +89,49 @@ lines=[l for l in open(sys.argv[1]) if l.strip().startswith("{")]
 print(json.loads(lines[-1])[sys.argv[2]])' "$1" "$2"
 }
 
+# ---- VM images and domains (vm_backup.sh, vm_segments.sh) ----
+
+# mkimage FILE MiB SEED: sparse, scattered 64 KiB data runs, some zero.
+mkimage() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import os, random, sys
+path, mib, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(seed)
+with open(path, "wb") as f:
+    f.truncate(mib << 20)
+    for i in range(mib // 2):
+        f.seek(rnd.randrange(0, (mib << 20) // 65536) * 65536)
+        # random, repetitive text, and zero blocks written on purpose
+        k = i % 3
+        f.write(rnd.randbytes(65536) if k == 0 else
+                (b"guest data %d " % i) * 4096 if k == 1 else bytes(65536))
+PY
+}
+# change FILE N SEED: N scattered 64 KiB writes of random data.
+change() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import os, random, sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(seed)
+size = os.path.getsize(path)
+with open(path, "r+b") as f:
+    for _ in range(n):
+        f.seek(rnd.randrange(0, size // 65536) * 65536)
+        f.write(rnd.randbytes(65536))
+PY
+}
+allocated() { du -k "$1" | cut -f1; }
+# vm_xml NAME IMAGE: the domain XML of a VM with one raw disk, vda.
+vm_xml() {
+	cat <<EOF
+<domain type='kvm'><name>$1</name><memory unit='KiB'>524288</memory>
+<os><type arch='x86_64'>hvm</type></os><devices>
+<disk type='file' device='disk'><driver name='qemu' type='raw'/>
+<source file='$2'/><target dev='vda' bus='virtio'/></disk>
+</devices></domain>
+EOF
+}
+
 # same_tree A B: regular files, symlinks, dirs, modes and mtimes equal.
 same_tree() {
 	python3 - "$1" "$2" <<'PY'

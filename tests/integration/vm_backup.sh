@@ -14,36 +14,6 @@ conf="$T/qemu"
 img="$T/images"
 mkdir -p "$conf" "$img/with space"
 
-# mkimage FILE MiB SEED: sparse, scattered 64 KiB data runs, some zero.
-mkimage() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import os, random, sys
-path, mib, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(seed)
-with open(path, "wb") as f:
-    f.truncate(mib << 20)
-    for i in range(mib // 2):
-        f.seek(rnd.randrange(0, (mib << 20) // 65536) * 65536)
-        # random, repetitive text, and zero blocks written on purpose
-        k = i % 3
-        f.write(rnd.randbytes(65536) if k == 0 else
-                (b"guest data %d " % i) * 4096 if k == 1 else bytes(65536))
-PY
-}
-# change FILE N SEED: N scattered 64 KiB writes of random data.
-change() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import os, random, sys
-path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(seed)
-size = os.path.getsize(path)
-with open(path, "r+b") as f:
-    for _ in range(n):
-        f.seek(rnd.randrange(0, size // 65536) * 65536)
-        f.write(rnd.randbytes(65536))
-PY
-}
-allocated() { du -k "$1" | cut -f1; }
 
 mkimage "$img/web01-root.raw" 300 1
 mkimage "$img/with space/web01 data.raw" 200 2
@@ -172,15 +142,7 @@ mv "$T/moved.raw" "$img/with space/web01 data.raw"
 
 # DR order: two more VMs, one small each; the admin marks priorities.
 for v in mgmt01 cust01; do mkimage "$img/$v.raw" 8 3; done
-for v in mgmt01 cust01; do
-	cat > "$conf/$v.xml" <<EOF
-<domain type='kvm'><name>$v</name><memory unit='KiB'>524288</memory>
-<os><type arch='x86_64'>hvm</type></os><devices>
-<disk type='file' device='disk'><driver name='qemu' type='raw'/>
-<source file='$img/$v.raw'/><target dev='vda' bus='virtio'/></disk>
-</devices></domain>
-EOF
-done
+for v in mgmt01 cust01; do vm_xml $v "$img/$v.raw" >"$conf/$v.xml"; done
 vm backup vm mgmt01 cust01 >"$T/b4.out" 2>&1
 check "two VMs in one command" test "$(grep -c "backed up," "$T/b4.out")" = 2
 adm "update filespace hv1 VM:mgmt01 drprotect=yes drpriority=1" >/dev/null

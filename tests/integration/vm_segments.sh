@@ -16,48 +16,12 @@ conf="$T/qemu"
 img="$T/images"
 mkdir -p "$conf" "$img"
 
-# mkimage FILE MiB SEED: sparse, scattered 64 KiB runs of data.
-mkimage() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import random, sys
-path, mib, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(seed)
-with open(path, "wb") as f:
-    f.truncate(mib << 20)
-    for i in range(mib * 4):
-        f.seek(rnd.randrange(0, (mib << 20) // 65536) * 65536)
-        f.write(rnd.randbytes(65536))
-    f.seek((mib << 20) - 3)
-    f.write(b"end")
-PY
-}
-# change FILE N SEED: N scattered 64 KiB writes of random data.
-change() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import os, random, sys
-path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(seed)
-size = os.path.getsize(path)
-with open(path, "r+b") as f:
-    for _ in range(n):
-        f.seek(rnd.randrange(0, size // 65536) * 65536)
-        f.write(rnd.randbytes(65536))
-PY
-}
-allocated() { du -k "$1" | cut -f1; }
 stamp() { sleep 1.1; date '+%Y-%m-%d %H:%M:%S'; sleep 1.1; }
 
 mkimage "$img/db01.raw" 40 1
-cat > "$conf/db01.xml" <<EOF
-<domain type='kvm'><name>db01</name><memory unit='KiB'>524288</memory>
-<os><type arch='x86_64'>hvm</type></os><devices>
-<disk type='file' device='disk'><driver name='qemu' type='raw'/>
-<source file='$img/db01.raw'/><target dev='vda' bus='virtio'/></disk>
-</devices></domain>
-EOF
+vm_xml db01 "$img/db01.raw" >"$conf/db01.xml"
 vm() { cli hv1 hv1-secret-pw --vmconfdir "$conf" "$@"; }
-seg() { COFFER_VM_SEGMENT=$1; export COFFER_VM_SEGMENT; shift; vm "$@"; \
-    rc=$?; unset COFFER_VM_SEGMENT; return $rc; }
+seg() { s=$1; shift; COFFER_VM_SEGMENT=$s vm "$@"; }	# seg SIZE ARGS...
 restored() {	# restored NAME [restore options]: restore into $T/NAME
 	d="$T/$1"; shift
 	rm -rf "$d"
