@@ -490,41 +490,54 @@ main(int argc, char **argv)
 		case 'n': admin = optarg; break;
 		case 'j': json = 1; break;
 		case 'c':
+			free(cmd);
 			if ((cmd = strdup(optarg)) == NULL) {
 				fputs("coffer-admin: out of memory\n", stderr);
 				return RC_ERROR;
 			}
 			hide_secrets(optarg);
 			break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: fputs(usage_text, stderr); return RC_ERROR;
+		case 'h':
+			fputs(usage_text, stdout);
+			rc = 0;
+			goto out;
+		default:
+			fputs(usage_text, stderr);
+			rc = RC_ERROR;
+			goto out;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "coffer-admin: unexpected argument '%s' (quote "
 		    "the command: -c 'query node')\n", argv[optind]);
-		return RC_ERROR;
+		rc = RC_ERROR;
+		goto out;
 	}
 	if (no.ca_file == NULL) {
 		fprintf(stderr, "coffer-admin: --ca FILE is required (the "
 		    "server's DIR/tls/ca.pem)\n");
-		return RC_ERROR;
+		rc = RC_ERROR;
+		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (read_password(pw, sizeof(pw)) != 0) {
 		fprintf(stderr, "coffer-admin: no password: set "
 		    "COFFER_ADMIN_PASSWORD\n");
-		return RC_ERROR;
+		rc = RC_ERROR;
+		goto out;
 	}
 	err_clear(&e);
 	c = net_connect(&no, PROTO_KIND_ADMIN, admin, pw, &e);
 	passwd_wipe(pw, sizeof(pw));
 	if (c == NULL) {
 		fprintf(stderr, "coffer-admin: %s\n", e.msg);
-		return RC_ERROR;
+		rc = RC_ERROR;
+		goto out;
 	}
 	rc = cmd != NULL ? run_command(c, cmd, json) : console(c, json);
 	net_close(c);
+out:
+	/* cmd is a copy of -c's text: every way out frees it. */
 	free(cmd);
 	return rc;
 }
