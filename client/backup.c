@@ -136,7 +136,8 @@ struct bk {
 	struct hset			 known;
 	pthread_rwlock_t		 known_lock;
 	struct codec			*codec;	/* late compression, on_need */
-	uint8_t				*cbuf;
+	uint8_t				*cbuf;	/* compressing late chunks */
+	size_t				 cbuf_cap;
 	struct batch			*open;
 	struct batch			*out_head, *out_tail, *spare;
 	int				 nout;
@@ -353,6 +354,24 @@ batch_free_list(struct batch *b)
 }
 
 /* CHUNK_NEED for the oldest outstanding batch: send what is missing. */
+/*
+ * Room for n bytes in cbuf.  Grown on demand: a chunk the server was
+ * expected to hold but lacks is rare, and each is at most one chunk.
+ */
+static int
+cbuf_fit(struct bk *bk, size_t n, struct err *e)
+{
+	uint8_t *nb;
+
+	if (n <= bk->cbuf_cap)
+		return 0;
+	if ((nb = realloc(bk->cbuf, n)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	bk->cbuf = nb;
+	bk->cbuf_cap = n;
+	return 0;
+}
+
 static int
 on_need(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 {
@@ -385,9 +404,9 @@ on_need(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 			    "incremental VM backup names");
 		if (codec == 0) {
 			/* Expected on the server, but it lacks it after all. */
-			if ((r = codec_encode(bk->codec, data, len, bk->cbuf,
-			    codec_bound(CHUNKER_LIMIT_MAX), &len, &codec,
-			    e)) != 0)
+			if ((r = cbuf_fit(bk, codec_bound(len), e)) != 0 ||
+			    (r = codec_encode(bk->codec, data, len, bk->cbuf,
+			    bk->cbuf_cap, &len, &codec, e)) != 0)
 				return r;
 			data = bk->cbuf;
 		}
@@ -1370,8 +1389,6 @@ bk_setup(struct bk *bk, struct net_conn *c, const struct backup_params *p,
 	ip.threads = p->threads;
 	if ((bk->codec = codec_new(ip.level, e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
-	if ((bk->cbuf = malloc(codec_bound(CHUNKER_LIMIT_MAX))) == NULL)
-		return err_set(e, COFFER_ENOMEM, "out of memory");
 	memset(&sink, 0, sizeof(sink));
 	sink.has = sink_has;
 	sink.put = sink_put;

@@ -40,10 +40,8 @@ struct job {
 	int			 hole;		/* a zero run given, not read */
 	int			 given;		/* a chunk named, not read */
 	size_t			 held;		/* raw bytes counted in flight */
-	uint8_t			*raw;
+	uint8_t			*raw;		/* raw bytes, then the stored */
 	size_t			 raw_cap;
-	uint8_t			*stored;
-	size_t			 stored_cap;
 	int			 rc;
 	struct err		 e;
 };
@@ -52,6 +50,8 @@ struct worker_ctx {
 	struct ingest		*ig;
 	struct codec		*codec;
 	struct hash_ctx		*hash;
+	uint8_t			*scratch;	/* codec output, then copied */
+	size_t			 scratch_cap;
 };
 
 struct ingest {
@@ -65,7 +65,7 @@ struct ingest {
 	struct job		 jobs[INGEST_QUEUE];
 	unsigned		 head, tail, next_work, count;
 	size_t			 inflight;	/* raw bytes queued */
-	size_t			 buffers;	/* job buffer bytes held */
+	size_t			 buffers;	/* job raw buffer bytes held */
 	int			 idle;		/* workers waiting */
 	int			 stop;
 	pthread_t		 thr[INGEST_MAX_THREADS];
@@ -107,17 +107,52 @@ ctx_fini(struct worker_ctx *w)
 {
 	codec_free(w->codec);
 	hash_ctx_free(w->hash);
+	free(w->scratch);
 	w->codec = NULL;
 	w->hash = NULL;
+	w->scratch = NULL;
+	w->scratch_cap = 0;
+}
+
+/*
+ * Compress j's raw bytes and leave the stored form in j->raw itself.
+ * zstd cannot work in place, so it writes into the thread's scratch and
+ * the (smaller) result is copied back: one buffer per slot instead of a
+ * raw and a bound-sized stored one, which halves the pipeline's memory.
+ * Incompressible data is stored as it is, without a copy.
+ */
+static int
+job_compress(struct worker_ctx *w, struct job *j)
+{
+	size_t const bound = codec_bound(j->c.raw_len);
+	size_t stored_len;
+	uint8_t codec_id;
+	int r;
+
+	if (bound > w->scratch_cap) {
+		uint8_t *ns = realloc(w->scratch, bound);
+
+		if (ns == NULL)
+			return err_set(&j->e, COFFER_ENOMEM,
+			    "ingest: out of memory");
+		w->scratch = ns;
+		w->scratch_cap = bound;
+	}
+	if ((r = codec_encode(w->codec, j->raw, j->c.raw_len, w->scratch,
+	    w->scratch_cap, &stored_len, &codec_id, &j->e)) != 0)
+		return r;
+	if (codec_id != CODEC_RAW)
+		memcpy(j->raw, w->scratch, stored_len);
+	j->c.stored = j->raw;
+	j->c.stored_len = (uint32_t)stored_len;
+	j->c.codec = codec_id;
+	return 0;
 }
 
 /* Hash, check and compress one chunk.  Runs without the lock held. */
 static void
 job_run(struct ingest *ig, struct worker_ctx *w, struct job *j)
 {
-	size_t stored_len;
-	uint8_t codec_id;
-
 	j->rc = 0;
 	if (j->kind != JOB_CHUNK)
 		return;
@@ -140,13 +175,7 @@ job_run(struct ingest *ig, struct worker_ctx *w, struct job *j)
 		j->c.known = 1;
 		return;
 	}
-	j->rc = codec_encode(w->codec, j->raw, j->c.raw_len, j->stored,
-	    j->stored_cap, &stored_len, &codec_id, &j->e);
-	if (j->rc != 0)
-		return;
-	j->c.stored = j->stored;
-	j->c.stored_len = (uint32_t)stored_len;
-	j->c.codec = codec_id;
+	j->rc = job_compress(w, j);
 }
 
 /* Take the next READY job in ring order; lock held.  NULL if none. */
@@ -236,7 +265,9 @@ deliver_tail(struct ingest *ig, struct err *e)
 		r = ig->sink.object_end ? ig->sink.object_end(ig->sink.arg,
 		    j->cookie, e) : 0;
 	} else {
-		j->c.raw = j->hole || j->given ? NULL : j->raw;
+		/* Compressed in place, the raw bytes are gone. */
+		j->c.raw = j->hole || j->given || (j->c.stored != NULL &&
+		    j->c.codec != CODEC_RAW) ? NULL : j->raw;
 		r = ig->sink.put(ig->sink.arg, j->cookie, &j->c, e);
 	}
 	if (r != 0)
@@ -249,11 +280,10 @@ deliver_tail(struct ingest *ig, struct err *e)
 	pthread_mutex_unlock(&ig->lock);
 	if (ig->buffers > INGEST_BUFFERS && j->raw_cap > (256u << 10)) {
 		/* Keep memory bounded after a run of large chunks. */
-		ig->buffers -= j->raw_cap + j->stored_cap;
+		ig->buffers -= j->raw_cap;
 		free(j->raw);
-		free(j->stored);
-		j->raw = j->stored = NULL;
-		j->raw_cap = j->stored_cap = 0;
+		j->raw = NULL;
+		j->raw_cap = 0;
 	}
 	return r;
 }
@@ -275,18 +305,13 @@ slot_get(struct ingest *ig, size_t n, struct job **out, struct err *e)
 			return r;
 	j = &ig->jobs[ig->head % INGEST_QUEUE];
 	if (n > j->raw_cap) {
-		size_t const scap = codec_bound(n);
-		uint8_t *nr = realloc(j->raw, n), *ns;
+		uint8_t *nr = realloc(j->raw, n);
 
 		if (nr == NULL)
 			return err_set(e, COFFER_ENOMEM, "ingest: out of memory");
 		j->raw = nr;
-		if ((ns = realloc(j->stored, scap)) == NULL)
-			return err_set(e, COFFER_ENOMEM, "ingest: out of memory");
-		j->stored = ns;
-		ig->buffers += (n - j->raw_cap) + (scap - j->stored_cap);
+		ig->buffers += n - j->raw_cap;
 		j->raw_cap = n;
-		j->stored_cap = scap;
 	}
 	*out = j;
 	return 0;
@@ -451,10 +476,8 @@ ingest_free(struct ingest *ig)
 		ctx_fini(&ig->wctx[i]);
 	}
 	ctx_fini(&ig->self);
-	for (int i = 0; i < INGEST_QUEUE; i++) {
+	for (int i = 0; i < INGEST_QUEUE; i++)
 		free(ig->jobs[i].raw);
-		free(ig->jobs[i].stored);
-	}
 	free(ig->win);
 	pthread_mutex_destroy(&ig->lock);
 	pthread_cond_destroy(&ig->work_cv);

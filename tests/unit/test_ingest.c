@@ -144,6 +144,7 @@ sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
 	struct sink_state *s = arg;
 	struct event *ev;
 	struct object *o;
+	const uint8_t *raw;
 	uint8_t h[HASH_LEN];
 
 	if (s->fail_at != 0 && ++s->puts == s->fail_at)
@@ -158,13 +159,13 @@ sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
 	memcpy(ev->hash, c->hash, HASH_LEN);
 	o = &s->obj[ev->obj];
 	ev->off = o->got_len;
-	if (c->raw == NULL && !c->zero) {
+	if (c->raw == NULL && c->stored == NULL && !c->zero) {
 		/* A chunk named by its hash, never read (ingest_known). */
 		assert_true(c->known);
 		o->got_len += c->raw_len;
 		return 0;
 	}
-	if (c->raw == NULL) {
+	if (c->raw == NULL && c->stored == NULL) {
 		/* A hole nobody read (ingest_zero). */
 		assert_true(c->zero);
 		assert_non_null(o->got);
@@ -172,14 +173,25 @@ sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
 		o->got_len += c->raw_len;
 		return 0;
 	}
-	assert_int_equal(hash_sha256(s->hash, c->raw, c->raw_len, h), 0);
-	ev->hash_ok = memcmp(h, c->hash, HASH_LEN) == 0;
-	if (c->stored != NULL)
+	if (c->raw == NULL) {
+		/* Compressed in place: only the stored form is left. */
+		assert_non_null(c->stored);
+		assert_int_not_equal(c->codec, CODEC_RAW);
 		ev->decode_ok = codec_decode(s->codec, c->codec, c->stored,
-		    c->stored_len, s->scratch, c->raw_len, NULL) == 0 &&
-		    memcmp(s->scratch, c->raw, c->raw_len) == 0;
+		    c->stored_len, s->scratch, c->raw_len, NULL) == 0;
+		raw = s->scratch;
+	} else {
+		raw = c->raw;
+		if (c->stored != NULL)
+			ev->decode_ok = codec_decode(s->codec, c->codec,
+			    c->stored, c->stored_len, s->scratch, c->raw_len,
+			    NULL) == 0 &&
+			    memcmp(s->scratch, c->raw, c->raw_len) == 0;
+	}
+	assert_int_equal(hash_sha256(s->hash, raw, c->raw_len, h), 0);
+	ev->hash_ok = memcmp(h, c->hash, HASH_LEN) == 0;
 	assert_non_null(o->got);
-	memcpy(o->got + o->got_len, c->raw, c->raw_len);
+	memcpy(o->got + o->got_len, raw, c->raw_len);
 	o->got_len += c->raw_len;
 	return 0;
 }
