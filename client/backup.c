@@ -40,6 +40,7 @@
 #include "fault.h"
 #include "hset.h"
 #include "ingest.h"
+#include "linktab.h"
 #include "merge.h"
 #include "net.h"
 #include "opt.h"
@@ -149,9 +150,7 @@ struct bk {
 	uint32_t			 ok_objects;	/* last TXN_OK */
 	uint32_t			 ok_failed;
 
-	struct hset			 links;	/* (dev, ino) -> index */
-	char				**link_paths;
-	size_t				 nlinks, links_cap;
+	struct linktab			 links;	/* (dev, ino) -> first path */
 
 	char				**keep;	/* not looked at: no GONE */
 	size_t				 nkeep, keep_cap;
@@ -902,19 +901,6 @@ inv_free(struct inv *inv)
 
 /* ---- hard links ---- */
 
-static void
-link_key(const struct stat *st, uint8_t key[32])
-{
-	uint64_t const dev = (uint64_t)st->st_dev, ino = (uint64_t)st->st_ino;
-	/* Spread the bits: hset slots come from the first 8 bytes. */
-	uint64_t h = (ino ^ (dev << 32) ^ (dev >> 7)) * 0x9e3779b97f4a7c15ull;
-
-	memset(key, 0, 32);
-	memcpy(key, &h, 8);
-	memcpy(key + 8, &dev, 8);
-	memcpy(key + 16, &ino, 8);
-}
-
 /*
  * The first path of this inode in this run, or NULL after recording path
  * as the first.
@@ -923,39 +909,11 @@ static const char *
 link_first(struct bk *bk, const struct stat *st, const char *path,
     struct err *e, int *r)
 {
-	struct hset_slot *s;
-	uint8_t key[32];
-	int added = 0;
-	char *copy;
+	const char *first;
 
-	*r = 0;
-	link_key(st, key);
-	if ((s = hset_put(&bk->links, key, &added)) == NULL) {
-		*r = err_set(e, COFFER_ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (!added)
-		return bk->link_paths[s->val];
-	if (bk->nlinks == bk->links_cap) {
-		size_t const ncap = bk->links_cap ? bk->links_cap * 2 : 64;
-		char **np = realloc(bk->link_paths, ncap * sizeof(*np));
-
-		if (np == NULL) {
-			(void)hset_del(&bk->links, key);
-			*r = err_set(e, COFFER_ENOMEM, "out of memory");
-			return NULL;
-		}
-		bk->link_paths = np;
-		bk->links_cap = ncap;
-	}
-	if ((copy = strdup(path)) == NULL) {
-		(void)hset_del(&bk->links, key);
-		*r = err_set(e, COFFER_ENOMEM, "out of memory");
-		return NULL;
-	}
-	s->val = (int64_t)bk->nlinks;
-	bk->link_paths[bk->nlinks++] = copy;
-	return NULL;
+	*r = linktab_put(&bk->links, (uint64_t)st->st_dev,
+	    (uint64_t)st->st_ino, path, &first, e);
+	return *r == 0 ? first : NULL;
 }
 
 /* ---- one path ---- */
@@ -1355,10 +1313,7 @@ bk_fini(struct bk *bk)
 	pthread_rwlock_destroy(&bk->known_lock);
 	codec_free(bk->codec);
 	free(bk->cbuf);
-	hset_free(&bk->links);
-	for (size_t i = 0; i < bk->nlinks; i++)
-		free(bk->link_paths[i]);
-	free(bk->link_paths);
+	linktab_free(&bk->links);
 	keep_clear(bk);
 	free(bk->keep);
 	inv_free(&bk->inv);
@@ -1380,7 +1335,7 @@ bk_setup(struct bk *bk, struct net_conn *c, const struct backup_params *p,
 	hset_init(&bk->asked);
 	hset_init(&bk->known);
 	pthread_rwlock_init(&bk->known_lock, NULL);
-	hset_init(&bk->links);
+	linktab_init(&bk->links);
 	wire_buf_init(&bk->wb, WIRE_FRAME_MAX);
 	progress_init(&bk->pg, label, 0);
 	if (!p->progress)
