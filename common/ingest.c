@@ -40,8 +40,9 @@ struct job {
 	int			 hole;		/* a zero run given, not read */
 	int			 given;		/* a chunk named, not read */
 	size_t			 held;		/* raw bytes counted in flight */
-	uint8_t			*raw;		/* raw bytes, then the stored */
-	size_t			 raw_cap;
+	uint8_t			*raw;		/* in the ring: raw bytes, then
+						   the stored form */
+	size_t			 off;		/* of raw in the ring */
 	int			 rc;
 	struct err		 e;
 };
@@ -64,8 +65,16 @@ struct ingest {
 	pthread_cond_t		 done_cv;	/* a job became DONE */
 	struct job		 jobs[INGEST_QUEUE];
 	unsigned		 head, tail, next_work, count;
-	size_t			 inflight;	/* raw bytes queued */
-	size_t			 buffers;	/* job raw buffer bytes held */
+
+	/*
+	 * The jobs' bytes, in one ring the feeder alone hands out and
+	 * takes back, in queue order: [rtail, rhead) is in use, or, once
+	 * the head wrapped, [rtail, rend) and [0, rhead).  INGEST_INFLIGHT
+	 * plus one largest chunk, allocated once.
+	 */
+	uint8_t			*ring;
+	size_t			 ring_cap, rhead, rtail, rend;
+	size_t			 rlive;		/* bytes held by queued jobs */
 	int			 idle;		/* workers waiting */
 	int			 stop;
 	pthread_t		 thr[INGEST_MAX_THREADS];
@@ -220,6 +229,69 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* ---- the ring of job bytes (feeder thread only) ---- */
+
+/* Where n bytes would go, or (size_t)-1 when there is no room yet. */
+static size_t
+ring_where(const struct ingest *ig, size_t n)
+{
+	if (ig->rlive == 0)
+		return 0;
+	if (ig->rend == 0) {
+		/* Not wrapped: room at the end, or else before rtail. */
+		if (ig->ring_cap - ig->rhead >= n)
+			return ig->rhead;
+		return n <= ig->rtail ? 0 : (size_t)-1;
+	}
+	return ig->rtail - ig->rhead >= n ? ig->rhead : (size_t)-1;
+}
+
+static int
+ring_fits(const struct ingest *ig, size_t n)
+{
+	return n == 0 || ring_where(ig, n) != (size_t)-1;
+}
+
+/* Give j n bytes of the ring; ring_fits() said there is room. */
+static void
+ring_take(struct ingest *ig, struct job *j, size_t n)
+{
+	size_t off;
+
+	if (n == 0) {
+		j->raw = NULL;
+		j->off = 0;
+		return;
+	}
+	if (ig->rlive == 0)
+		ig->rhead = ig->rtail = ig->rend = 0;
+	off = ring_where(ig, n);
+	if (off == 0 && ig->rlive > 0 && ig->rend == 0) {
+		/* Wrap: the end past rhead stays unused until rtail. */
+		ig->rend = ig->rhead;
+	}
+	j->raw = ig->ring + off;
+	j->off = off;
+	ig->rhead = off + n;
+	ig->rlive += n;
+}
+
+/* The oldest job's bytes, delivered, go back to the ring. */
+static void
+ring_release(struct ingest *ig, struct job *j)
+{
+	if (j->held == 0 || j->raw == NULL)
+		return;
+	ig->rlive -= j->held;
+	ig->rtail = j->off + j->held;
+	if (ig->rend != 0 && j->off == 0) {
+		/* The tail wrapped too: one region again. */
+		ig->rend = 0;
+	}
+	if (ig->rlive == 0)
+		ig->rhead = ig->rtail = ig->rend = 0;
+}
+
 /* Hand the oldest job to the sink and free its slot; lock not held. */
 static int
 deliver_tail(struct ingest *ig, struct err *e)
@@ -276,22 +348,14 @@ deliver_tail(struct ingest *ig, struct err *e)
 	j->state = JOB_FREE;
 	ig->tail++;
 	ig->count--;
-	ig->inflight -= j->held;
 	pthread_mutex_unlock(&ig->lock);
-	if (ig->buffers > INGEST_BUFFERS && j->raw_cap > (256u << 10)) {
-		/* Keep memory bounded after a run of large chunks. */
-		ig->buffers -= j->raw_cap;
-		free(j->raw);
-		j->raw = NULL;
-		j->raw_cap = 0;
-	}
+	ring_release(ig, j);
 	return r;
 }
 
-/* A free slot at head, delivering the tail first when the ring is full. */
 /*
- * A free slot at head whose buffers hold n raw bytes, delivering from the
- * tail while the ring or the in-flight byte budget is full.
+ * A free slot at head with n bytes of the ring, delivering from the tail
+ * while the queue is full or the ring has no room.
  */
 static int
 slot_get(struct ingest *ig, size_t n, struct job **out, struct err *e)
@@ -300,19 +364,11 @@ slot_get(struct ingest *ig, size_t n, struct job **out, struct err *e)
 	int r;
 
 	while (ig->count == INGEST_QUEUE ||
-	    (ig->count > 0 && ig->inflight + n > INGEST_INFLIGHT))
+	    (ig->count > 0 && !ring_fits(ig, n)))
 		if ((r = deliver_tail(ig, e)) != 0)
 			return r;
 	j = &ig->jobs[ig->head % INGEST_QUEUE];
-	if (n > j->raw_cap) {
-		uint8_t *nr = realloc(j->raw, n);
-
-		if (nr == NULL)
-			return err_set(e, COFFER_ENOMEM, "ingest: out of memory");
-		j->raw = nr;
-		ig->buffers += n - j->raw_cap;
-		j->raw_cap = n;
-	}
+	ring_take(ig, j, n);
 	*out = j;
 	return 0;
 }
@@ -324,7 +380,6 @@ slot_submit(struct ingest *ig, struct job *j)
 	j->state = JOB_READY;
 	ig->head++;
 	ig->count++;
-	ig->inflight += j->held;
 	if (ig->idle > 0)	/* a wake-up costs: only when someone sleeps */
 		pthread_cond_signal(&ig->work_cv);
 	pthread_mutex_unlock(&ig->lock);
@@ -445,6 +500,9 @@ ingest_new(const struct ingest_params *p, const struct ingest_sink *sink,
 	ig->win_cap = max + INGEST_READ;
 	if ((ig->win = malloc(ig->win_cap)) == NULL)
 		goto nomem;
+	ig->ring_cap = INGEST_INFLIGHT + max;
+	if ((ig->ring = malloc(ig->ring_cap)) == NULL)
+		goto nomem;
 	if (ctx_init(&ig->self, p->level, e) != 0)
 		goto fail;
 	if (start_workers(ig, e) != 0)
@@ -476,8 +534,7 @@ ingest_free(struct ingest *ig)
 		ctx_fini(&ig->wctx[i]);
 	}
 	ctx_fini(&ig->self);
-	for (int i = 0; i < INGEST_QUEUE; i++)
-		free(ig->jobs[i].raw);
+	free(ig->ring);
 	free(ig->win);
 	pthread_mutex_destroy(&ig->lock);
 	pthread_cond_destroy(&ig->work_cv);
