@@ -40,6 +40,7 @@
 #include "fault.h"
 #include "hset.h"
 #include "ingest.h"
+#include "linktab.h"
 #include "merge.h"
 #include "net.h"
 #include "opt.h"
@@ -136,7 +137,8 @@ struct bk {
 	struct hset			 known;
 	pthread_rwlock_t		 known_lock;
 	struct codec			*codec;	/* late compression, on_need */
-	uint8_t				*cbuf;
+	uint8_t				*cbuf;	/* compressing late chunks */
+	size_t				 cbuf_cap;
 	struct batch			*open;
 	struct batch			*out_head, *out_tail, *spare;
 	int				 nout;
@@ -148,9 +150,7 @@ struct bk {
 	uint32_t			 ok_objects;	/* last TXN_OK */
 	uint32_t			 ok_failed;
 
-	struct hset			 links;	/* (dev, ino) -> index */
-	char				**link_paths;
-	size_t				 nlinks, links_cap;
+	struct linktab			 links;	/* (dev, ino) -> first path */
 
 	char				**keep;	/* not looked at: no GONE */
 	size_t				 nkeep, keep_cap;
@@ -353,6 +353,24 @@ batch_free_list(struct batch *b)
 }
 
 /* CHUNK_NEED for the oldest outstanding batch: send what is missing. */
+/*
+ * Room for n bytes in cbuf.  Grown on demand: a chunk the server was
+ * expected to hold but lacks is rare, and each is at most one chunk.
+ */
+static int
+cbuf_fit(struct bk *bk, size_t n, struct err *e)
+{
+	uint8_t *nb;
+
+	if (n <= bk->cbuf_cap)
+		return 0;
+	if ((nb = realloc(bk->cbuf, n)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "out of memory");
+	bk->cbuf = nb;
+	bk->cbuf_cap = n;
+	return 0;
+}
+
 static int
 on_need(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 {
@@ -385,9 +403,9 @@ on_need(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 			    "incremental VM backup names");
 		if (codec == 0) {
 			/* Expected on the server, but it lacks it after all. */
-			if ((r = codec_encode(bk->codec, data, len, bk->cbuf,
-			    codec_bound(CHUNKER_LIMIT_MAX), &len, &codec,
-			    e)) != 0)
+			if ((r = cbuf_fit(bk, codec_bound(len), e)) != 0 ||
+			    (r = codec_encode(bk->codec, data, len, bk->cbuf,
+			    bk->cbuf_cap, &len, &codec, e)) != 0)
 				return r;
 			data = bk->cbuf;
 		}
@@ -883,19 +901,6 @@ inv_free(struct inv *inv)
 
 /* ---- hard links ---- */
 
-static void
-link_key(const struct stat *st, uint8_t key[32])
-{
-	uint64_t const dev = (uint64_t)st->st_dev, ino = (uint64_t)st->st_ino;
-	/* Spread the bits: hset slots come from the first 8 bytes. */
-	uint64_t h = (ino ^ (dev << 32) ^ (dev >> 7)) * 0x9e3779b97f4a7c15ull;
-
-	memset(key, 0, 32);
-	memcpy(key, &h, 8);
-	memcpy(key + 8, &dev, 8);
-	memcpy(key + 16, &ino, 8);
-}
-
 /*
  * The first path of this inode in this run, or NULL after recording path
  * as the first.
@@ -904,39 +909,11 @@ static const char *
 link_first(struct bk *bk, const struct stat *st, const char *path,
     struct err *e, int *r)
 {
-	struct hset_slot *s;
-	uint8_t key[32];
-	int added = 0;
-	char *copy;
+	const char *first;
 
-	*r = 0;
-	link_key(st, key);
-	if ((s = hset_put(&bk->links, key, &added)) == NULL) {
-		*r = err_set(e, COFFER_ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (!added)
-		return bk->link_paths[s->val];
-	if (bk->nlinks == bk->links_cap) {
-		size_t const ncap = bk->links_cap ? bk->links_cap * 2 : 64;
-		char **np = realloc(bk->link_paths, ncap * sizeof(*np));
-
-		if (np == NULL) {
-			(void)hset_del(&bk->links, key);
-			*r = err_set(e, COFFER_ENOMEM, "out of memory");
-			return NULL;
-		}
-		bk->link_paths = np;
-		bk->links_cap = ncap;
-	}
-	if ((copy = strdup(path)) == NULL) {
-		(void)hset_del(&bk->links, key);
-		*r = err_set(e, COFFER_ENOMEM, "out of memory");
-		return NULL;
-	}
-	s->val = (int64_t)bk->nlinks;
-	bk->link_paths[bk->nlinks++] = copy;
-	return NULL;
+	*r = linktab_put(&bk->links, (uint64_t)st->st_dev,
+	    (uint64_t)st->st_ino, path, &first, e);
+	return *r == 0 ? first : NULL;
 }
 
 /* ---- one path ---- */
@@ -1336,10 +1313,7 @@ bk_fini(struct bk *bk)
 	pthread_rwlock_destroy(&bk->known_lock);
 	codec_free(bk->codec);
 	free(bk->cbuf);
-	hset_free(&bk->links);
-	for (size_t i = 0; i < bk->nlinks; i++)
-		free(bk->link_paths[i]);
-	free(bk->link_paths);
+	linktab_free(&bk->links);
 	keep_clear(bk);
 	free(bk->keep);
 	inv_free(&bk->inv);
@@ -1361,7 +1335,7 @@ bk_setup(struct bk *bk, struct net_conn *c, const struct backup_params *p,
 	hset_init(&bk->asked);
 	hset_init(&bk->known);
 	pthread_rwlock_init(&bk->known_lock, NULL);
-	hset_init(&bk->links);
+	linktab_init(&bk->links);
 	wire_buf_init(&bk->wb, WIRE_FRAME_MAX);
 	progress_init(&bk->pg, label, 0);
 	if (!p->progress)
@@ -1370,8 +1344,6 @@ bk_setup(struct bk *bk, struct net_conn *c, const struct backup_params *p,
 	ip.threads = p->threads;
 	if ((bk->codec = codec_new(ip.level, e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
-	if ((bk->cbuf = malloc(codec_bound(CHUNKER_LIMIT_MAX))) == NULL)
-		return err_set(e, COFFER_ENOMEM, "out of memory");
 	memset(&sink, 0, sizeof(sink));
 	sink.has = sink_has;
 	sink.put = sink_put;

@@ -80,9 +80,7 @@ vm_lv_define(struct vm_lv *lv, const char *xml, int start, struct err *e)
 
 #else /* HAVE_LIBVIRT */
 
-#include <libnbd.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
+#include "vm_dl.h"
 
 #define BLOCK		BACKUP_IMAGE_BLOCK
 #define CKPT_PREFIX	"coffer-"
@@ -183,7 +181,7 @@ stop_check(const struct lv_disk *d, struct err *e)
 static int
 lv_err(struct err *e, int code, const char *what)
 {
-	virErrorPtr v = virGetLastError();
+	virErrorPtr v = LV(virGetLastError)();
 
 	return err_set(e, code, "%s: %s", what, v != NULL && v->message ?
 	    v->message : "failed");
@@ -208,15 +206,18 @@ vm_lv_open(const char *uri, struct vm_lv **out, struct err *e)
 {
 	struct vm_lv *lv;
 	char what[512];
+	int r;
 
 	*out = NULL;
-	virSetErrorFunc(NULL, lv_quiet);
+	if ((r = vm_dl_load(e)) != 0)
+		return r;
+	LV(virSetErrorFunc)(NULL, lv_quiet);
 	if ((lv = calloc(1, sizeof(*lv))) == NULL ||
 	    (lv->uri = strdup(uri)) == NULL) {
 		free(lv);
 		return err_set(e, COFFER_ENOMEM, "out of memory");
 	}
-	if ((lv->conn = virConnectOpen(uri)) == NULL) {
+	if ((lv->conn = LV(virConnectOpen)(uri)) == NULL) {
 		snprintf(what, sizeof(what), "libvirt %s", uri);
 		lv_err(e, COFFER_ENOTFOUND, what);
 		vm_lv_close(lv);
@@ -232,7 +233,7 @@ vm_lv_close(struct vm_lv *lv)
 	if (lv == NULL)
 		return;
 	if (lv->conn != NULL)
-		virConnectClose(lv->conn);
+		LV(virConnectClose)(lv->conn);
 	free(lv->uri);
 	free(lv);
 }
@@ -250,19 +251,19 @@ vm_lv_domain(struct vm_lv *lv, const char *name, char **xml, size_t *len,
 	*running = 0;
 	if (!vm_name_valid(name))
 		return err_set(e, COFFER_EINVAL, "VM name is not valid");
-	if ((dom = virDomainLookupByName(lv->conn, name)) == NULL)
+	if ((dom = LV(virDomainLookupByName)(lv->conn, name)) == NULL)
 		return err_set(e, COFFER_ENOTFOUND, "VM %s: no such domain at "
 		    "%s", name, lv->uri);
 	snprintf(what, sizeof(what), "VM %s", name);
-	if ((st = virDomainIsActive(dom)) < 0 ||
-	    (*xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE)) ==
+	if ((st = LV(virDomainIsActive)(dom)) < 0 ||
+	    (*xml = LV(virDomainGetXMLDesc)(dom, VIR_DOMAIN_XML_INACTIVE)) ==
 	    NULL) {
-		virDomainFree(dom);
+		LV(virDomainFree)(dom);
 		return lv_err(e, COFFER_EIO, what);
 	}
 	*running = st == 1;
 	*len = strlen(*xml);
-	virDomainFree(dom);
+	LV(virDomainFree)(dom);
 	return 0;
 }
 
@@ -275,18 +276,18 @@ ckpt_tidy(virDomainPtr dom, const char *prefix, const char *keep)
 	virDomainCheckpointPtr *cps = NULL;
 	int n;
 
-	if ((n = virDomainListAllCheckpoints(dom, &cps, 0)) < 0)
+	if ((n = LV(virDomainListAllCheckpoints)(dom, &cps, 0)) < 0)
 		return;
 	/* Children first: each deletion merges its bitmap into the parent. */
 	for (int i = n - 1; i >= 0; i--) {
-		const char *nm = virDomainCheckpointGetName(cps[i]);
+		const char *nm = LV(virDomainCheckpointGetName)(cps[i]);
 
 		if (nm != NULL && strncmp(nm, prefix, strlen(prefix)) == 0 &&
 		    (keep == NULL || strcmp(nm, keep) != 0))
-			(void)virDomainCheckpointDelete(cps[i], 0);
+			(void)LV(virDomainCheckpointDelete)(cps[i], 0);
 	}
 	for (int i = 0; i < n; i++)
-		virDomainCheckpointFree(cps[i]);
+		LV(virDomainCheckpointFree)(cps[i]);
 	free(cps);
 }
 
@@ -295,10 +296,10 @@ ckpt_tidy_one(virDomainPtr dom, const char *name)
 {
 	virDomainCheckpointPtr cp;
 
-	if ((cp = virDomainCheckpointLookupByName(dom, name, 0)) == NULL)
+	if ((cp = LV(virDomainCheckpointLookupByName)(dom, name, 0)) == NULL)
 		return;
-	(void)virDomainCheckpointDelete(cp, 0);
-	virDomainCheckpointFree(cp);
+	(void)LV(virDomainCheckpointDelete)(cp, 0);
+	LV(virDomainCheckpointFree)(cp);
 }
 
 static int
@@ -306,9 +307,9 @@ ckpt_exists(virDomainPtr dom, const char *name)
 {
 	virDomainCheckpointPtr cp;
 
-	if ((cp = virDomainCheckpointLookupByName(dom, name, 0)) == NULL)
+	if ((cp = LV(virDomainCheckpointLookupByName)(dom, name, 0)) == NULL)
 		return 0;
-	virDomainCheckpointFree(cp);
+	LV(virDomainCheckpointFree)(cp);
 	return 1;
 }
 
@@ -489,11 +490,11 @@ disk_map(struct lv_disk *d, struct err *e)
 		uint64_t next;
 
 		a.end_alloc = a.end_dirty = off;
-		if (nbd_block_status(d->nbd, n, off, (nbd_extent_callback){
+		if (LV(nbd_block_status)(d->nbd, n, off, (nbd_extent_callback){
 		    .callback = status_cb, .user_data = &a }, 0) != 0)
 			return err_set(e, COFFER_EIO, "disk %s: NBD block "
 			    "status at %" PRIu64 ": %s", d->target, off,
-			    nbd_get_error());
+			    LV(nbd_get_error)());
 		next = a.end_alloc;
 		if (a.dirty_ctx != NULL && a.end_dirty < next)
 			next = a.end_dirty;
@@ -546,9 +547,9 @@ src_pread(void *arg, void *buf, size_t n, uint64_t off, struct err *e)
 	FAULT_POINT("vm.live.read");
 	if ((r = stop_check(d, e)) != 0)
 		return r;
-	if (nbd_pread(d->nbd, buf, n, off, 0) != 0)
+	if (LV(nbd_pread)(d->nbd, buf, n, off, 0) != 0)
 		return err_set(e, COFFER_EIO, "disk %s: NBD read of %zu bytes "
-		    "at %" PRIu64 ": %s", d->target, n, off, nbd_get_error());
+		    "at %" PRIu64 ": %s", d->target, n, off, LV(nbd_get_error)());
 	return 0;
 }
 
@@ -564,20 +565,20 @@ disk_open(struct vm_lv_backup *bk, struct lv_disk *d, int incremental,
 	d->src.incremental = incremental;
 	snprintf(d->bitmap, sizeof(d->bitmap), "qemu:dirty-bitmap:backup-%s",
 	    d->target);
-	if ((d->nbd = nbd_create()) == NULL ||
-	    nbd_add_meta_context(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 ||
-	    (incremental && nbd_add_meta_context(d->nbd, d->bitmap) != 0) ||
-	    nbd_set_export_name(d->nbd, d->target) != 0 ||
-	    nbd_connect_unix(d->nbd, bk->sock) != 0)
+	if ((d->nbd = LV(nbd_create)()) == NULL ||
+	    LV(nbd_add_meta_context)(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 ||
+	    (incremental && LV(nbd_add_meta_context)(d->nbd, d->bitmap) != 0) ||
+	    LV(nbd_set_export_name)(d->nbd, d->target) != 0 ||
+	    LV(nbd_connect_unix)(d->nbd, bk->sock) != 0)
 		return err_set(e, COFFER_EIO, "disk %s: NBD export: %s",
-		    d->target, nbd_get_error());
-	if ((size = nbd_get_size(d->nbd)) < 0)
+		    d->target, LV(nbd_get_error)());
+	if ((size = LV(nbd_get_size)(d->nbd)) < 0)
 		return err_set(e, COFFER_EIO, "disk %s: NBD size: %s",
-		    d->target, nbd_get_error());
-	if (nbd_can_meta_context(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) != 1)
+		    d->target, LV(nbd_get_error)());
+	if (LV(nbd_can_meta_context)(d->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) != 1)
 		return err_set(e, COFFER_EPROTO, "disk %s: the NBD export has "
 		    "no base:allocation", d->target);
-	if (incremental && nbd_can_meta_context(d->nbd, d->bitmap) != 1)
+	if (incremental && LV(nbd_can_meta_context)(d->nbd, d->bitmap) != 1)
 		return err_set(e, COFFER_EPROTO, "disk %s: the NBD export has "
 		    "no %s", d->target, d->bitmap);
 	d->src.size = (uint64_t)size;
@@ -598,8 +599,8 @@ job_free(struct vm_lv_backup *bk)
 		struct lv_disk *d = &bk->disks[i];
 
 		if (d->nbd != NULL) {
-			(void)nbd_shutdown(d->nbd, 0);
-			nbd_close(d->nbd);
+			(void)LV(nbd_shutdown)(d->nbd, 0);
+			LV(nbd_close)(d->nbd);
 		}
 		free(d->blk);
 		snprintf(p, sizeof(p), "%s/%s.scratch", bk->dir, d->target);
@@ -613,7 +614,7 @@ job_free(struct vm_lv_backup *bk)
 		(void)rmdir(bk->dir);
 	}
 	if (bk->dom != NULL)
-		virDomainFree(bk->dom);
+		LV(virDomainFree)(bk->dom);
 	free(bk);
 }
 
@@ -670,7 +671,7 @@ stale_job(struct vm_lv_backup *bk, const char *vm, FILE *log)
 	FILE *f;
 	int stale;
 
-	if ((xml = virDomainBackupGetXMLDesc(bk->dom, 0)) == NULL)
+	if ((xml = LV(virDomainBackupGetXMLDesc)(bk->dom, 0)) == NULL)
 		return 0;
 	p = strstr(xml, "socket='");
 	q = p != NULL ? strchr(p + 8, '\'') : NULL;
@@ -693,7 +694,7 @@ stale_job(struct vm_lv_backup *bk, const char *vm, FILE *log)
 	} else {
 		stale = errno == ENOENT && access(dir, F_OK) != 0;
 	}
-	if (!stale || virDomainAbortJob(bk->dom) != 0)
+	if (!stale || LV(virDomainAbortJob)(bk->dom) != 0)
 		return 0;
 	fprintf(log, "coffer: VM %s: ended a backup job left running by a "
 	    "coffer that is gone (pid %ld)\n", vm, pid);
@@ -714,9 +715,9 @@ job_start(struct vm_lv_backup *bk, const struct vm_dom *dom,
 	ckpt_xml(&cx, bk, dom, targets, n);
 	if (bx.oom || cx.oom)
 		r = err_set(e, COFFER_ENOMEM, "out of memory");
-	else if (virDomainBackupBegin(bk->dom, bx.p, cx.p, 0) != 0 &&
+	else if (LV(virDomainBackupBegin)(bk->dom, bx.p, cx.p, 0) != 0 &&
 	    (!stale_job(bk, dom->name, log) ||
-	    virDomainBackupBegin(bk->dom, bx.p, cx.p, 0) != 0))
+	    LV(virDomainBackupBegin)(bk->dom, bx.p, cx.p, 0) != 0))
 		r = lv_err(e, COFFER_EIO, "libvirt backup begin");
 	else
 		bk->job = 1;
@@ -792,7 +793,7 @@ vm_lv_backup_begin(struct vm_lv *lv, const struct vm_dom *dom,
 	}
 	snprintf(bk->prefix, sizeof(bk->prefix), CKPT_PREFIX "%s-", node);
 	snprintf(bk->ckpt, sizeof(bk->ckpt), "%s%" PRId64, bk->prefix, stamp);
-	if ((bk->dom = virDomainLookupByName(lv->conn, dom->name)) == NULL) {
+	if ((bk->dom = LV(virDomainLookupByName)(lv->conn, dom->name)) == NULL) {
 		r = err_set(e, COFFER_ENOTFOUND, "VM %s: no such domain",
 		    dom->name);
 		goto out;
@@ -838,12 +839,12 @@ vm_lv_backup_end(struct vm_lv_backup *bk, int committed, struct err *e)
 		return 0;
 	for (size_t i = 0; i < bk->ndisks; i++)
 		if (bk->disks[i].nbd != NULL) {
-			(void)nbd_shutdown(bk->disks[i].nbd, 0);
-			nbd_close(bk->disks[i].nbd);
+			(void)LV(nbd_shutdown)(bk->disks[i].nbd, 0);
+			LV(nbd_close)(bk->disks[i].nbd);
 			bk->disks[i].nbd = NULL;
 		}
 	/* A pull-mode backup runs until it is aborted: never leave it. */
-	if (bk->job && virDomainAbortJob(bk->dom) != 0)
+	if (bk->job && LV(virDomainAbortJob)(bk->dom) != 0)
 		r = lv_err(e, COFFER_EIO, "libvirt: ending the backup job");
 	if (bk->job && committed)
 		ckpt_tidy(bk->dom, bk->prefix, bk->ckpt);
@@ -863,11 +864,11 @@ vm_lv_define(struct vm_lv *lv, const char *xml, int start, struct err *e)
 	virDomainPtr dom;
 	int r = 0;
 
-	if ((dom = virDomainDefineXML(lv->conn, xml)) == NULL)
+	if ((dom = LV(virDomainDefineXML)(lv->conn, xml)) == NULL)
 		return lv_err(e, COFFER_EIO, "libvirt define");
-	if (start && virDomainCreate(dom) != 0)
+	if (start && LV(virDomainCreate)(dom) != 0)
 		r = lv_err(e, COFFER_EIO, "libvirt start");
-	virDomainFree(dom);
+	LV(virDomainFree)(dom);
 	return r;
 }
 

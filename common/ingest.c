@@ -40,10 +40,9 @@ struct job {
 	int			 hole;		/* a zero run given, not read */
 	int			 given;		/* a chunk named, not read */
 	size_t			 held;		/* raw bytes counted in flight */
-	uint8_t			*raw;
-	size_t			 raw_cap;
-	uint8_t			*stored;
-	size_t			 stored_cap;
+	uint8_t			*raw;		/* in the ring: raw bytes, then
+						   the stored form */
+	size_t			 off;		/* of raw in the ring */
 	int			 rc;
 	struct err		 e;
 };
@@ -52,6 +51,8 @@ struct worker_ctx {
 	struct ingest		*ig;
 	struct codec		*codec;
 	struct hash_ctx		*hash;
+	uint8_t			*scratch;	/* codec output, then copied */
+	size_t			 scratch_cap;
 };
 
 struct ingest {
@@ -64,8 +65,16 @@ struct ingest {
 	pthread_cond_t		 done_cv;	/* a job became DONE */
 	struct job		 jobs[INGEST_QUEUE];
 	unsigned		 head, tail, next_work, count;
-	size_t			 inflight;	/* raw bytes queued */
-	size_t			 buffers;	/* job buffer bytes held */
+
+	/*
+	 * The jobs' bytes, in one ring the feeder alone hands out and
+	 * takes back, in queue order: [rtail, rhead) is in use, or, once
+	 * the head wrapped, [rtail, rend) and [0, rhead).  INGEST_INFLIGHT
+	 * plus one largest chunk, allocated once.
+	 */
+	uint8_t			*ring;
+	size_t			 ring_cap, rhead, rtail, rend;
+	size_t			 rlive;		/* bytes held by queued jobs */
 	int			 idle;		/* workers waiting */
 	int			 stop;
 	pthread_t		 thr[INGEST_MAX_THREADS];
@@ -107,17 +116,52 @@ ctx_fini(struct worker_ctx *w)
 {
 	codec_free(w->codec);
 	hash_ctx_free(w->hash);
+	free(w->scratch);
 	w->codec = NULL;
 	w->hash = NULL;
+	w->scratch = NULL;
+	w->scratch_cap = 0;
+}
+
+/*
+ * Compress j's raw bytes and leave the stored form in j->raw itself.
+ * zstd cannot work in place, so it writes into the thread's scratch and
+ * the (smaller) result is copied back: one buffer per slot instead of a
+ * raw and a bound-sized stored one, which halves the pipeline's memory.
+ * Incompressible data is stored as it is, without a copy.
+ */
+static int
+job_compress(struct worker_ctx *w, struct job *j)
+{
+	size_t const bound = codec_bound(j->c.raw_len);
+	size_t stored_len;
+	uint8_t codec_id;
+	int r;
+
+	if (bound > w->scratch_cap) {
+		uint8_t *ns = realloc(w->scratch, bound);
+
+		if (ns == NULL)
+			return err_set(&j->e, COFFER_ENOMEM,
+			    "ingest: out of memory");
+		w->scratch = ns;
+		w->scratch_cap = bound;
+	}
+	if ((r = codec_encode(w->codec, j->raw, j->c.raw_len, w->scratch,
+	    w->scratch_cap, &stored_len, &codec_id, &j->e)) != 0)
+		return r;
+	if (codec_id != CODEC_RAW)
+		memcpy(j->raw, w->scratch, stored_len);
+	j->c.stored = j->raw;
+	j->c.stored_len = (uint32_t)stored_len;
+	j->c.codec = codec_id;
+	return 0;
 }
 
 /* Hash, check and compress one chunk.  Runs without the lock held. */
 static void
 job_run(struct ingest *ig, struct worker_ctx *w, struct job *j)
 {
-	size_t stored_len;
-	uint8_t codec_id;
-
 	j->rc = 0;
 	if (j->kind != JOB_CHUNK)
 		return;
@@ -140,13 +184,7 @@ job_run(struct ingest *ig, struct worker_ctx *w, struct job *j)
 		j->c.known = 1;
 		return;
 	}
-	j->rc = codec_encode(w->codec, j->raw, j->c.raw_len, j->stored,
-	    j->stored_cap, &stored_len, &codec_id, &j->e);
-	if (j->rc != 0)
-		return;
-	j->c.stored = j->stored;
-	j->c.stored_len = (uint32_t)stored_len;
-	j->c.codec = codec_id;
+	j->rc = job_compress(w, j);
 }
 
 /* Take the next READY job in ring order; lock held.  NULL if none. */
@@ -189,6 +227,69 @@ worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&ig->lock);
 	return NULL;
+}
+
+/* ---- the ring of job bytes (feeder thread only) ---- */
+
+/* Where n bytes would go, or (size_t)-1 when there is no room yet. */
+static size_t
+ring_where(const struct ingest *ig, size_t n)
+{
+	if (ig->rlive == 0)
+		return 0;
+	if (ig->rend == 0) {
+		/* Not wrapped: room at the end, or else before rtail. */
+		if (ig->ring_cap - ig->rhead >= n)
+			return ig->rhead;
+		return n <= ig->rtail ? 0 : (size_t)-1;
+	}
+	return ig->rtail - ig->rhead >= n ? ig->rhead : (size_t)-1;
+}
+
+static int
+ring_fits(const struct ingest *ig, size_t n)
+{
+	return n == 0 || ring_where(ig, n) != (size_t)-1;
+}
+
+/* Give j n bytes of the ring; ring_fits() said there is room. */
+static void
+ring_take(struct ingest *ig, struct job *j, size_t n)
+{
+	size_t off;
+
+	if (n == 0) {
+		j->raw = NULL;
+		j->off = 0;
+		return;
+	}
+	if (ig->rlive == 0)
+		ig->rhead = ig->rtail = ig->rend = 0;
+	off = ring_where(ig, n);
+	if (off == 0 && ig->rlive > 0 && ig->rend == 0) {
+		/* Wrap: the end past rhead stays unused until rtail. */
+		ig->rend = ig->rhead;
+	}
+	j->raw = ig->ring + off;
+	j->off = off;
+	ig->rhead = off + n;
+	ig->rlive += n;
+}
+
+/* The oldest job's bytes, delivered, go back to the ring. */
+static void
+ring_release(struct ingest *ig, struct job *j)
+{
+	if (j->held == 0 || j->raw == NULL)
+		return;
+	ig->rlive -= j->held;
+	ig->rtail = j->off + j->held;
+	if (ig->rend != 0 && j->off == 0) {
+		/* The tail wrapped too: one region again. */
+		ig->rend = 0;
+	}
+	if (ig->rlive == 0)
+		ig->rhead = ig->rtail = ig->rend = 0;
 }
 
 /* Hand the oldest job to the sink and free its slot; lock not held. */
@@ -236,7 +337,9 @@ deliver_tail(struct ingest *ig, struct err *e)
 		r = ig->sink.object_end ? ig->sink.object_end(ig->sink.arg,
 		    j->cookie, e) : 0;
 	} else {
-		j->c.raw = j->hole || j->given ? NULL : j->raw;
+		/* Compressed in place, the raw bytes are gone. */
+		j->c.raw = j->hole || j->given || (j->c.stored != NULL &&
+		    j->c.codec != CODEC_RAW) ? NULL : j->raw;
 		r = ig->sink.put(ig->sink.arg, j->cookie, &j->c, e);
 	}
 	if (r != 0)
@@ -245,23 +348,14 @@ deliver_tail(struct ingest *ig, struct err *e)
 	j->state = JOB_FREE;
 	ig->tail++;
 	ig->count--;
-	ig->inflight -= j->held;
 	pthread_mutex_unlock(&ig->lock);
-	if (ig->buffers > INGEST_BUFFERS && j->raw_cap > (256u << 10)) {
-		/* Keep memory bounded after a run of large chunks. */
-		ig->buffers -= j->raw_cap + j->stored_cap;
-		free(j->raw);
-		free(j->stored);
-		j->raw = j->stored = NULL;
-		j->raw_cap = j->stored_cap = 0;
-	}
+	ring_release(ig, j);
 	return r;
 }
 
-/* A free slot at head, delivering the tail first when the ring is full. */
 /*
- * A free slot at head whose buffers hold n raw bytes, delivering from the
- * tail while the ring or the in-flight byte budget is full.
+ * A free slot at head with n bytes of the ring, delivering from the tail
+ * while the queue is full or the ring has no room.
  */
 static int
 slot_get(struct ingest *ig, size_t n, struct job **out, struct err *e)
@@ -270,24 +364,11 @@ slot_get(struct ingest *ig, size_t n, struct job **out, struct err *e)
 	int r;
 
 	while (ig->count == INGEST_QUEUE ||
-	    (ig->count > 0 && ig->inflight + n > INGEST_INFLIGHT))
+	    (ig->count > 0 && !ring_fits(ig, n)))
 		if ((r = deliver_tail(ig, e)) != 0)
 			return r;
 	j = &ig->jobs[ig->head % INGEST_QUEUE];
-	if (n > j->raw_cap) {
-		size_t const scap = codec_bound(n);
-		uint8_t *nr = realloc(j->raw, n), *ns;
-
-		if (nr == NULL)
-			return err_set(e, COFFER_ENOMEM, "ingest: out of memory");
-		j->raw = nr;
-		if ((ns = realloc(j->stored, scap)) == NULL)
-			return err_set(e, COFFER_ENOMEM, "ingest: out of memory");
-		j->stored = ns;
-		ig->buffers += (n - j->raw_cap) + (scap - j->stored_cap);
-		j->raw_cap = n;
-		j->stored_cap = scap;
-	}
+	ring_take(ig, j, n);
 	*out = j;
 	return 0;
 }
@@ -299,7 +380,6 @@ slot_submit(struct ingest *ig, struct job *j)
 	j->state = JOB_READY;
 	ig->head++;
 	ig->count++;
-	ig->inflight += j->held;
 	if (ig->idle > 0)	/* a wake-up costs: only when someone sleeps */
 		pthread_cond_signal(&ig->work_cv);
 	pthread_mutex_unlock(&ig->lock);
@@ -420,6 +500,9 @@ ingest_new(const struct ingest_params *p, const struct ingest_sink *sink,
 	ig->win_cap = max + INGEST_READ;
 	if ((ig->win = malloc(ig->win_cap)) == NULL)
 		goto nomem;
+	ig->ring_cap = INGEST_INFLIGHT + max;
+	if ((ig->ring = malloc(ig->ring_cap)) == NULL)
+		goto nomem;
 	if (ctx_init(&ig->self, p->level, e) != 0)
 		goto fail;
 	if (start_workers(ig, e) != 0)
@@ -451,10 +534,7 @@ ingest_free(struct ingest *ig)
 		ctx_fini(&ig->wctx[i]);
 	}
 	ctx_fini(&ig->self);
-	for (int i = 0; i < INGEST_QUEUE; i++) {
-		free(ig->jobs[i].raw);
-		free(ig->jobs[i].stored);
-	}
+	free(ig->ring);
 	free(ig->win);
 	pthread_mutex_destroy(&ig->lock);
 	pthread_cond_destroy(&ig->work_cv);

@@ -10,9 +10,10 @@
  * recipes come out in order while hashing and compression use every core.
  *
  * Memory is bounded: at most INGEST_QUEUE chunks and INGEST_INFLIGHT
- * bytes are in flight, job buffers grow to the chunks they carry (small
+ * bytes are in flight, in one ring of INGEST_INFLIGHT plus one largest
+ * chunk allocated once; each chunk is compressed in place there (small
  * files make small chunks, and a deep queue of them keeps the workers
- * busy), and buffers beyond INGEST_BUFFERS bytes in all are given back.
+ * busy without more memory).
  *
  * Zero chunks are not hashed or compressed: put() sees them with zero = 1,
  * and the sink records them as holes.
@@ -28,7 +29,6 @@
 
 #define INGEST_QUEUE	64		/* chunks in flight */
 #define INGEST_INFLIGHT	(8u << 20)	/* raw bytes in flight */
-#define INGEST_BUFFERS	(20u << 20)	/* job buffers kept */
 #define INGEST_ZERO_RUN	(1u << 30)	/* largest zero chunk of a hole */
 
 struct err;
@@ -38,7 +38,9 @@ struct ingest_chunk {
 	uint8_t		 hash[HASH_LEN];
 	uint32_t	 raw_len;
 	const uint8_t	*raw;		/* raw_len bytes, valid during put();
-					   NULL for a zero run never read */
+					   NULL for a zero run never read,
+					   and once compressed (codec not
+					   CODEC_RAW): stored took its place */
 	int		 zero;		/* all zero: no hash, nothing stored */
 	int		 known;		/* sink->has() said it holds it */
 	uint8_t		 codec;		/* CODEC_* when stored is set, else 0 */

@@ -51,7 +51,7 @@ pool_recipe_add(struct pool_recipe *r, const uint8_t *hash, uint32_t raw_len,
 		}
 	}
 	if (r->len + POOL_RECIPE_ENTRY > r->cap) {
-		size_t const ncap = r->cap ? r->cap * 2 : 64 * POOL_RECIPE_ENTRY;
+		size_t const ncap = r->cap ? r->cap * 2 : 2 * POOL_RECIPE_ENTRY;
 		uint8_t *np = realloc(r->p, ncap);
 
 		if (np == NULL)

@@ -144,6 +144,7 @@ sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
 	struct sink_state *s = arg;
 	struct event *ev;
 	struct object *o;
+	const uint8_t *raw;
 	uint8_t h[HASH_LEN];
 
 	if (s->fail_at != 0 && ++s->puts == s->fail_at)
@@ -158,13 +159,13 @@ sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
 	memcpy(ev->hash, c->hash, HASH_LEN);
 	o = &s->obj[ev->obj];
 	ev->off = o->got_len;
-	if (c->raw == NULL && !c->zero) {
+	if (c->raw == NULL && c->stored == NULL && !c->zero) {
 		/* A chunk named by its hash, never read (ingest_known). */
 		assert_true(c->known);
 		o->got_len += c->raw_len;
 		return 0;
 	}
-	if (c->raw == NULL) {
+	if (c->raw == NULL && c->stored == NULL) {
 		/* A hole nobody read (ingest_zero). */
 		assert_true(c->zero);
 		assert_non_null(o->got);
@@ -172,14 +173,25 @@ sink_put(void *arg, void *cookie, const struct ingest_chunk *c,
 		o->got_len += c->raw_len;
 		return 0;
 	}
-	assert_int_equal(hash_sha256(s->hash, c->raw, c->raw_len, h), 0);
-	ev->hash_ok = memcmp(h, c->hash, HASH_LEN) == 0;
-	if (c->stored != NULL)
+	if (c->raw == NULL) {
+		/* Compressed in place: only the stored form is left. */
+		assert_non_null(c->stored);
+		assert_int_not_equal(c->codec, CODEC_RAW);
 		ev->decode_ok = codec_decode(s->codec, c->codec, c->stored,
-		    c->stored_len, s->scratch, c->raw_len, NULL) == 0 &&
-		    memcmp(s->scratch, c->raw, c->raw_len) == 0;
+		    c->stored_len, s->scratch, c->raw_len, NULL) == 0;
+		raw = s->scratch;
+	} else {
+		raw = c->raw;
+		if (c->stored != NULL)
+			ev->decode_ok = codec_decode(s->codec, c->codec,
+			    c->stored, c->stored_len, s->scratch, c->raw_len,
+			    NULL) == 0 &&
+			    memcmp(s->scratch, c->raw, c->raw_len) == 0;
+	}
+	assert_int_equal(hash_sha256(s->hash, raw, c->raw_len, h), 0);
+	ev->hash_ok = memcmp(h, c->hash, HASH_LEN) == 0;
 	assert_non_null(o->got);
-	memcpy(o->got + o->got_len, c->raw, c->raw_len);
+	memcpy(o->got + o->got_len, raw, c->raw_len);
 	o->got_len += c->raw_len;
 	return 0;
 }
@@ -220,7 +232,7 @@ object_new(struct sink_state *s, int i, size_t len)
 
 	o->len = len;
 	o->in = malloc(len ? len : 1);
-	o->got = malloc(len + CDC_MAX);
+	o->got = malloc(len + 1024 * KIB);
 	o->got_len = 0;
 	assert_non_null(o->in);
 	assert_non_null(o->got);
@@ -298,7 +310,7 @@ setup(void **state)
 		return -1;
 	if ((fx->s->hash = hash_ctx_new(&e)) == NULL ||
 	    (fx->s->codec = codec_new(0, &e)) == NULL ||
-	    (fx->s->scratch = malloc(CDC_MAX)) == NULL)
+	    (fx->s->scratch = malloc(1024 * KIB)) == NULL)
 		return -1;
 	*state = fx;
 	return 0;
@@ -369,6 +381,57 @@ ingest_objects_arrive_in_order_and_reassemble(void **state)
 		}
 		assert_int_equal(cur, nobj);
 		assert_int_equal(s->has_calls, puts);
+		assert_reassembled(s, nobj);
+	}
+}
+
+/*
+ * Chunks live in one ring of INGEST_INFLIGHT plus a largest chunk: a
+ * stream several times its size wraps it many times, with chunks of
+ * every size ending anywhere.  A region handed out twice would show as a
+ * chunk whose bytes, hash or stored form do not match its input.
+ */
+static void
+ingest_ring_wraps_without_overwriting_queued_chunks(void **state)
+{
+	struct fixture *fx = *state;
+	struct sink_state *s = fx->s;
+	static const size_t sizes[] = { 5 * 1024 * KIB + 7, 3 * KIB,
+	    6 * 1024 * KIB + 4093, 1, 4 * 1024 * KIB + 65535,
+	    7 * 1024 * KIB };
+	int const nobj = (int)(sizeof(sizes) / sizeof(sizes[0]));
+	struct err e;
+
+	assert_true(sizes[0] + sizes[2] + sizes[4] + sizes[5] >
+	    2 * (size_t)INGEST_INFLIGHT);
+	/*
+	 * Small CDC chunks wrap the ring; blocks of almost 1 MiB fill it, so
+	 * the feeder must wait for the oldest chunk to leave before reusing
+	 * its bytes.
+	 */
+	for (int t = 0; t < 2 * NTHREADS; t++) {
+		uint32_t const fixed = t < NTHREADS ? 0 : 1000 * KIB + 3;
+		struct ingest *ig;
+
+		sink_reset(s);
+		ig = pipeline(s, thread_counts[t % NTHREADS], fixed);
+		for (int i = 0; i < nobj; i++) {
+			struct object *o = object_new(s, i, sizes[i]);
+
+			if (i % 2)
+				fill_text(o->in, o->len, (uint64_t)i + 7);
+			else
+				fill_rand(o->in, o->len, (uint64_t)i + 70);
+			feed(ig, s, i, (uint64_t)(t * 31 + i));
+		}
+		assert_int_equal(ingest_flush(ig, &e), 0);
+		ingest_free(ig);
+		for (int k = 0; k < s->nev; k++) {
+			if (s->ev[k].kind != EV_PUT)
+				continue;
+			assert_true(s->ev[k].hash_ok);
+			assert_true(s->ev[k].decode_ok);
+		}
 		assert_reassembled(s, nobj);
 	}
 }
@@ -892,6 +955,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    ingest_objects_arrive_in_order_and_reassemble, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    ingest_ring_wraps_without_overwriting_queued_chunks, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    ingest_both_codecs_appear_for_mixed_data, setup, teardown),
