@@ -67,14 +67,19 @@ struct ingest {
 	unsigned		 head, tail, next_work, count;
 
 	/*
-	 * The jobs' bytes, in one ring the feeder alone hands out and
-	 * takes back, in queue order: [rtail, rhead) is in use, or, once
-	 * the head wrapped, [rtail, rend) and [0, rhead).  INGEST_INFLIGHT
-	 * plus one largest chunk, allocated once.
+	 * Every byte read, in one ring that only the feeder hands out and
+	 * takes back, in queue order.  The queued jobs' chunks are
+	 * [rtail, rhead), or, once the head wrapped, [rtail, rend) and
+	 * [0, rhead).  The current object's bytes read but not yet cut
+	 * follow at [rhead, rhead + wlen): files are read straight into
+	 * the ring and a chunk is cut where it lies, so no byte is copied
+	 * between reading and the sink.  INGEST_INFLIGHT plus one largest
+	 * chunk and one read, allocated once.
 	 */
 	uint8_t			*ring;
 	size_t			 ring_cap, rhead, rtail, rend;
 	size_t			 rlive;		/* bytes held by queued jobs */
+	size_t			 wlen;		/* the window's bytes */
 	int			 idle;		/* workers waiting */
 	int			 stop;
 	pthread_t		 thr[INGEST_MAX_THREADS];
@@ -82,9 +87,6 @@ struct ingest {
 	int			 nthr;
 	struct worker_ctx	 self;		/* the feeder's own contexts */
 
-	/* Read window of the current object: bytes [pos, len) not yet cut. */
-	uint8_t			*win;
-	size_t			 win_cap, pos, len;
 	void			*cookie;
 	uint32_t		 obj_fixed;	/* this object's block size */
 	int			 in_object;
@@ -229,51 +231,73 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* ---- the ring of job bytes (feeder thread only) ---- */
+/* ---- the ring of read bytes (feeder thread only) ---- */
 
-/* Where n bytes would go, or (size_t)-1 when there is no room yet. */
+/* Bytes that can be appended to the window where it lies. */
 static size_t
-ring_where(const struct ingest *ig, size_t n)
+win_room(const struct ingest *ig)
 {
-	if (ig->rlive == 0)
-		return 0;
-	if (ig->rend == 0) {
-		/* Not wrapped: room at the end, or else before rtail. */
-		if (ig->ring_cap - ig->rhead >= n)
-			return ig->rhead;
-		return n <= ig->rtail ? 0 : (size_t)-1;
-	}
-	return ig->rtail - ig->rhead >= n ? ig->rhead : (size_t)-1;
+	size_t const wend = ig->rhead + ig->wlen;
+
+	return (ig->rend == 0 ? ig->ring_cap : ig->rtail) - wend;
 }
 
+/* Where the next bytes of the window go. */
+static uint8_t *
+win_end(const struct ingest *ig)
+{
+	return ig->ring + ig->rhead + ig->wlen;
+}
+
+static int deliver_tail(struct ingest *ig, struct err *e);
+
+/*
+ * Room for want more window bytes (want + wlen <= ring_cap - the largest
+ * chunk): move the window to the front of the ring when the end is too
+ * short and the front is free, or else deliver the oldest chunks.
+ */
 static int
-ring_fits(const struct ingest *ig, size_t n)
+win_reserve(struct ingest *ig, size_t want, struct err *e)
 {
-	return n == 0 || ring_where(ig, n) != (size_t)-1;
+	int r;
+
+	for (;;) {
+		if (win_room(ig) >= want)
+			return 0;
+		if (ig->rlive == 0 || (ig->rend == 0 &&
+		    ig->wlen + want <= ig->rtail)) {
+			/* At most one chunk's bytes move, once a lap. */
+			memmove(ig->ring, ig->ring + ig->rhead, ig->wlen);
+			if (ig->rlive == 0)
+				ig->rtail = ig->rend = 0;
+			else
+				ig->rend = ig->rhead;
+			ig->rhead = 0;
+			continue;
+		}
+		if ((r = deliver_tail(ig, e)) != 0)
+			return r;
+	}
 }
 
-/* Give j n bytes of the ring; ring_fits() said there is room. */
+/* The first n bytes of the window become job j's chunk. */
 static void
-ring_take(struct ingest *ig, struct job *j, size_t n)
+win_cut(struct ingest *ig, struct job *j, size_t n)
 {
-	size_t off;
+	j->raw = ig->ring + ig->rhead;
+	j->off = ig->rhead;
+	ig->rhead += n;
+	ig->wlen -= n;
+	ig->rlive += n;
+}
 
-	if (n == 0) {
-		j->raw = NULL;
-		j->off = 0;
-		return;
-	}
+/* The window's bytes are dropped (the object was abandoned). */
+static void
+win_drop(struct ingest *ig)
+{
+	ig->wlen = 0;
 	if (ig->rlive == 0)
 		ig->rhead = ig->rtail = ig->rend = 0;
-	off = ring_where(ig, n);
-	if (off == 0 && ig->rlive > 0 && ig->rend == 0) {
-		/* Wrap: the end past rhead stays unused until rtail. */
-		ig->rend = ig->rhead;
-	}
-	j->raw = ig->ring + off;
-	j->off = off;
-	ig->rhead = off + n;
-	ig->rlive += n;
 }
 
 /* The oldest job's bytes, delivered, go back to the ring. */
@@ -288,8 +312,13 @@ ring_release(struct ingest *ig, struct job *j)
 		/* The tail wrapped too: one region again. */
 		ig->rend = 0;
 	}
-	if (ig->rlive == 0)
-		ig->rhead = ig->rtail = ig->rend = 0;
+	if (ig->rlive == 0) {
+		/* No chunk left: the window alone, or an empty ring. */
+		ig->rtail = ig->rhead;
+		ig->rend = 0;
+		if (ig->wlen == 0)
+			ig->rhead = ig->rtail = 0;
+	}
 }
 
 /* Hand the oldest job to the sink and free its slot; lock not held. */
@@ -354,21 +383,21 @@ deliver_tail(struct ingest *ig, struct err *e)
 }
 
 /*
- * A free slot at head with n bytes of the ring, delivering from the tail
- * while the queue is full or the ring has no room.
+ * A free slot at head, delivering from the tail while the queue is full.
+ * Its chunk bytes, if any, come from the window (win_cut).
  */
 static int
-slot_get(struct ingest *ig, size_t n, struct job **out, struct err *e)
+slot_get(struct ingest *ig, struct job **out, struct err *e)
 {
 	struct job *j;
 	int r;
 
-	while (ig->count == INGEST_QUEUE ||
-	    (ig->count > 0 && !ring_fits(ig, n)))
+	while (ig->count == INGEST_QUEUE)
 		if ((r = deliver_tail(ig, e)) != 0)
 			return r;
 	j = &ig->jobs[ig->head % INGEST_QUEUE];
-	ring_take(ig, j, n);
+	j->raw = NULL;
+	j->off = 0;
 	*out = j;
 	return 0;
 }
@@ -385,16 +414,17 @@ slot_submit(struct ingest *ig, struct job *j)
 	pthread_mutex_unlock(&ig->lock);
 }
 
+/* The window's first n bytes, a chunk, go to the workers. */
 static int
-queue_chunk(struct ingest *ig, const uint8_t *p, size_t n, struct err *e)
+queue_chunk(struct ingest *ig, size_t n, struct err *e)
 {
 	struct job *j;
 	int r;
 
-	if ((r = slot_get(ig, n, &j, e)) != 0)
+	if ((r = slot_get(ig, &j, e)) != 0)
 		return r;
+	win_cut(ig, j, n);
 	memset(&j->c, 0, sizeof(j->c));
-	memcpy(j->raw, p, n);
 	j->c.raw_len = (uint32_t)n;
 	j->held = n;
 	j->hole = 0;
@@ -423,24 +453,12 @@ cut_window(struct ingest *ig, int eof, struct err *e)
 	    ig->p.fixed : ig->p.max;
 	int r;
 
-	while (ig->len - ig->pos >= max || (eof && ig->len > ig->pos)) {
-		size_t avail = ig->len - ig->pos;
-		size_t cut;
+	while (ig->wlen >= max || (eof && ig->wlen > 0)) {
+		size_t avail = ig->wlen < max ? ig->wlen : max;
+		size_t cut = next_cut(ig, ig->ring + ig->rhead, avail);
 
-		if (avail > max)
-			avail = max;
-		cut = next_cut(ig, ig->win + ig->pos, avail);
-		if ((r = queue_chunk(ig, ig->win + ig->pos, cut, e)) != 0)
+		if ((r = queue_chunk(ig, cut, e)) != 0)
 			return r;
-		ig->pos += cut;
-	}
-	if (ig->pos == ig->len) {
-		ig->pos = ig->len = 0;
-	} else if (ig->pos > 0 && ig->win_cap - ig->len < INGEST_READ) {
-		/* Less than one maximum chunk remains: move it to the front. */
-		memmove(ig->win, ig->win + ig->pos, ig->len - ig->pos);
-		ig->len -= ig->pos;
-		ig->pos = 0;
 	}
 	return 0;
 }
@@ -497,10 +515,7 @@ ingest_new(const struct ingest_params *p, const struct ingest_sink *sink,
 		goto fail;
 	}
 	max = p->fixed ? p->fixed : p->max;
-	ig->win_cap = max + INGEST_READ;
-	if ((ig->win = malloc(ig->win_cap)) == NULL)
-		goto nomem;
-	ig->ring_cap = INGEST_INFLIGHT + max;
+	ig->ring_cap = INGEST_INFLIGHT + max + INGEST_READ;
 	if ((ig->ring = malloc(ig->ring_cap)) == NULL)
 		goto nomem;
 	if (ctx_init(&ig->self, p->level, e) != 0)
@@ -535,7 +550,6 @@ ingest_free(struct ingest *ig)
 	}
 	ctx_fini(&ig->self);
 	free(ig->ring);
-	free(ig->win);
 	pthread_mutex_destroy(&ig->lock);
 	pthread_cond_destroy(&ig->work_cv);
 	pthread_cond_destroy(&ig->done_cv);
@@ -552,7 +566,7 @@ ingest_begin(struct ingest *ig, void *cookie, struct err *e)
 	ig->in_object = 1;
 	ig->cookie = cookie;
 	ig->obj_fixed = 0;
-	ig->pos = ig->len = 0;
+	win_drop(ig);
 	return 0;
 }
 
@@ -581,11 +595,12 @@ ingest_write(struct ingest *ig, const void *p, size_t n, struct err *e)
 	if (ig->failed)
 		return err_set(e, COFFER_ECANCELED, "ingest: pipeline failed");
 	while (n > 0) {
-		size_t room = ig->win_cap - ig->len;
-		size_t take = n < room ? n : room;
+		size_t take = n < INGEST_READ ? n : INGEST_READ;
 
-		memcpy(ig->win + ig->len, src, take);
-		ig->len += take;
+		if ((r = win_reserve(ig, take, e)) != 0)
+			return r;
+		memcpy(win_end(ig), src, take);
+		ig->wlen += take;
 		src += take;
 		n -= take;
 		if ((r = cut_window(ig, 0, e)) != 0)
@@ -600,7 +615,7 @@ queue_marker(struct ingest *ig, enum job_kind kind, struct err *e)
 	struct job *j;
 	int r;
 
-	if ((r = slot_get(ig, 0, &j, e)) != 0)
+	if ((r = slot_get(ig, &j, e)) != 0)
 		return r;
 	memset(&j->c, 0, sizeof(j->c));
 	j->held = 0;
@@ -633,7 +648,7 @@ ingest_abort(struct ingest *ig, struct err *e)
 	if (!ig->in_object)
 		return 0;
 	ig->in_object = 0;
-	ig->pos = ig->len = 0;
+	win_drop(ig);
 	if (ig->failed) {
 		/* Nothing more is delivered: give the object back now. */
 		if (ig->sink.object_abort != NULL)
@@ -663,20 +678,18 @@ ingest_fd_fixed(struct ingest *ig, int fd, void *cookie, uint32_t block,
 	    ingest_begin(ig, cookie, e)) != 0)
 		return r;
 	for (;;) {
-		size_t room, got;
+		size_t got;
 
-		if ((r = cut_window(ig, 0, e)) != 0)
+		if ((r = cut_window(ig, 0, e)) != 0 ||
+		    (r = win_reserve(ig, INGEST_READ, e)) != 0)
 			goto out;
-		room = ig->win_cap - ig->len;
-		if (room > INGEST_READ)
-			room = INGEST_READ;
-		/* Read straight into the window: no extra copy. */
-		r = util_read_full(fd, ig->win + ig->len, room, &got, what, e);
+		/* Straight into the ring, where the chunks will be cut. */
+		r = util_read_full(fd, win_end(ig), INGEST_READ, &got, what, e);
 		if (r != 0)
 			goto out;
-		ig->len += got;
+		ig->wlen += got;
 		total += got;
-		if (got < room)
+		if (got < INGEST_READ)
 			break;
 	}
 	r = ingest_end(ig, e);
@@ -705,7 +718,7 @@ cut_before_insert(struct ingest *ig, const char *what, struct err *e)
 		return err_set(e, COFFER_ECANCELED, "ingest: pipeline failed");
 	if ((r = cut_window(ig, 1, e)) != 0)
 		return r;
-	if (fixed != 0 && ig->len != 0)
+	if (fixed != 0 && ig->wlen != 0)
 		return err_set(e, COFFER_EINTERNAL, "ingest: %s not on a block "
 		    "boundary", what);
 	return 0;
@@ -724,7 +737,7 @@ ingest_zero(struct ingest *ig, uint64_t len, struct err *e)
 		struct job *j;
 
 		/* Nothing is read or copied, so nothing counts in flight. */
-		if ((r = slot_get(ig, 0, &j, e)) != 0)
+		if ((r = slot_get(ig, &j, e)) != 0)
 			return r;
 		memset(&j->c, 0, sizeof(j->c));
 		j->c.raw_len = (uint32_t)n;
@@ -748,7 +761,7 @@ ingest_known(struct ingest *ig, const uint8_t hash[HASH_LEN], uint32_t len,
 
 	if ((r = cut_before_insert(ig, "known chunk", e)) != 0)
 		return r;
-	if ((r = slot_get(ig, 0, &j, e)) != 0)
+	if ((r = slot_get(ig, &j, e)) != 0)
 		return r;
 	memset(&j->c, 0, sizeof(j->c));
 	memcpy(j->c.hash, hash, HASH_LEN);
@@ -772,19 +785,17 @@ read_range(struct ingest *ig, int fd, uint64_t off, uint64_t end,
 	if (lseek(fd, (off_t)off, SEEK_SET) < 0)
 		return err_sys(e, COFFER_EIO, "%s: seek", what);
 	while (off < end) {
-		size_t room, got;
+		size_t room = INGEST_READ, got;
 
-		if ((r = cut_window(ig, 0, e)) != 0)
-			return r;
-		room = ig->win_cap - ig->len;
-		if (room > INGEST_READ)
-			room = INGEST_READ;
 		if (room > end - off)
 			room = (size_t)(end - off);
-		r = util_read_full(fd, ig->win + ig->len, room, &got, what, e);
+		if ((r = cut_window(ig, 0, e)) != 0 ||
+		    (r = win_reserve(ig, room, e)) != 0)
+			return r;
+		r = util_read_full(fd, win_end(ig), room, &got, what, e);
 		if (r != 0)
 			return r;
-		ig->len += got;
+		ig->wlen += got;
 		*total += got;
 		off += got;
 		if (got < room)
