@@ -69,7 +69,27 @@ stgpool_attach(struct pool *pool, const char *dir,
 		return err_wrap(e, "storage pool %s", sp->name);
 	return 0;
 }
+
+int
+stgpool_reconfigure(struct pool *pool, const char *dir,
+    const struct cat_stgpool *sp, const char *secret, struct err *e)
+{
+	/* A pool whose attach failed at start-up is attached now. */
+	if (!pool_store_attached(pool, sp->store))
+		return stgpool_attach(pool, dir, sp, e);
+	if (pool_store_set_credentials(pool, sp->store, sp->identity, secret,
+	    sp->cafile, e) != 0)
+		return err_wrap(e, "storage pool %s", sp->name);
+	return 0;
+}
 #else
+int
+stgpool_reconfigure(struct pool *pool, const char *dir,
+    const struct cat_stgpool *sp, const char *secret, struct err *e)
+{
+	return stgpool_check(NULL, NULL, NULL, NULL, NULL, e);
+}
+
 int
 stgpool_check(const char *url, const char *bucket, const char *identity,
     const char *secret, const char *cafile, struct err *e)

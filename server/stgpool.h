@@ -20,4 +20,12 @@ int stgpool_check(const char *url, const char *bucket, const char *identity,
 int stgpool_attach(struct pool *pool, const char *dir,
     const struct cat_stgpool *sp, struct err *e);
 
+/*
+ * After UPDATE STGPOOL: the running store uses sp's identity and CA file
+ * and secret (in clear, not kept) from now on; a store not attached (its
+ * start-up failed) is attached.
+ */
+int stgpool_reconfigure(struct pool *pool, const char *dir,
+    const struct cat_stgpool *sp, const char *secret, struct err *e);
+
 #endif

@@ -5,8 +5,10 @@
 # backups to the pool; backup, restore (bytes equal), audit, restart,
 # reclamation after expiration, radosgw killed mid-backup (the backup
 # fails naming the store; nothing committed is lost; after radosgw is back
-# a backup works); replication reads the pool like any other.  The
-# secret never shows in the activity log.  Skips
+# a backup works); replication reads the pool like any other.  UPDATE
+# STGPOOL changes the key (a wrong one refused), DELETE STGPOOL refuses a
+# pool in use and leaves an empty one's bucket alone.  The secret never
+# shows in the activity log.  Skips
 # (77) when Ceph is not installed or does not start.
 tid="ceph-pool"
 . "$(dirname "$0")/lib.sh"
@@ -84,10 +86,64 @@ adm "audit container wait=yes" --json >"$T/a1.json" 2>&1
 check "audit reads every chunk back" test "$(json_get "$T/a1.json" chunks_checked)" -ge 12
 check "... and finds none damaged" test "$(json_get "$T/a1.json" damaged)" -eq 0
 
+# UPDATE STGPOOL: a new key is checked against the bucket before it is
+# stored, as at define time; a wrong one is refused and the pool goes on
+# with the old.  A second key of the user is taken by the running pool at
+# once, and (the first key removed from radosgw) after a restart.
+adm "update stgpool cloud1 password=wrong-secret-1111111111111111111111" >"$T/u1.out" 2>&1
+check "a wrong new secret is refused" test $? -ne 0
+check "... saying so" grep -q "wrong access key or secret" "$T/u1.out"
+adm "update stgpool cloud1 bucket=other-bucket" >"$T/u2.out" 2>&1
+check "the bucket cannot be changed" test $? -ne 0
+check "... saying why" grep -q "containers are objects in bucket coffer-pool" "$T/u2.out"
+cli n1 n1-secret-pw restore "$src/f00.bin" "$T/ru1/" >"$T/ru1.out" 2>&1
+check "the old secret still works" cmp "$src/f00.bin" "$T/ru1/f00.bin"
+K2=COFFERTESTACCESS0002 S2=coffertestsecret00000000000000000000002
+CEPH_CONF="$CD/ceph.conf" radosgw-admin key create --uid=coffer --key-type=s3 \
+    --access-key="$K2" --secret-key="$S2" >"$T/key2.json" 2>&1
+check "radosgw has a second key" grep -q "$K2" "$T/key2.json"
+check "the pool takes the second key" adm "update stgpool cloud1 identity=$K2 password=$S2"
+check "https pool: a CA file that does not verify is refused" sh -c '! "$0" --server "127.0.0.1:$1" --ca "$2" -c "update stgpool tlsp cafile=$3"' "$ADMIN" "$SRV_PORT" "$SRV_DIR/tls/ca.pem" "$SRV_DIR/tls/ca.pem"
+check "https pool takes the second key (its CA file kept)" adm "update stgpool tlsp identity=$K2 password=$S2"
+adm "query stgpool cloud1" --json >"$T/qsu.json" 2>&1
+check "query stgpool shows the new identity" test "$(cnt "$T/qsu.json" CLOUD1 identity)" = "$K2"
+CEPH_CONF="$CD/ceph.conf" radosgw-admin key rm --uid=coffer --key-type=s3 \
+    --access-key="$S3_ACCESS" >"$T/key1rm.out" 2>&1
+check "radosgw drops the first key" test $? -eq 0
+S3_ACCESS=$K2 S3_SECRET=$S2
+echo "written after the key change" >"$src/sub/after-key"
+cli n1 n1-secret-pw incremental "$src" >"$T/bk.out" 2>&1
+check "a backup with the new key, no restart" grep -q "objects backed up" "$T/bk.out"
+cli n1 n1-secret-pw restore "$src/" "$T/rk/" --subdir >"$T/rk.out" 2>&1
+check "... and everything restores with it" same_tree "$src" "$T/rk"
+check "the new secret is not in the catalog in clear" sh -c '! grep -aq "$0" "$1"/catalog.db*' "$S2" "$SRV_DIR"
+adm "query actlog search=stgpool" >"$T/actlog-u" 2>&1
+check "the activity log shows the updates" grep -qi "update stgpool cloud1" "$T/actlog-u"
+check "... never a secret" sh -c '! grep -qE "$0|wrong-secret-1111" "$1" "$2"/stderr "$2"/stdout' "$S2" "$T/actlog-u" "$SRV_DIR"
+
+# DELETE STGPOOL: refused while a domain sends backups there or while it
+# holds data; an empty pool goes, and its bucket is left as it was.
+adm "delete stgpool cloud1" >"$T/del1.out" 2>&1
+check "a pool that is a domain's destination is not deleted" test $? -ne 0
+check "... naming the domain" grep -q "destination of policy domain STANDARD" "$T/del1.out"
+adm "update domain standard destination=containerpool" >/dev/null 2>&1
+adm "delete stgpool cloud1" >"$T/del2.out" 2>&1
+check "a pool that holds data is not deleted" test $? -ne 0
+check "... saying what it holds" grep -qE "still holds data: it holds [0-9]+ chunks in [0-9]+ containers" "$T/del2.out"
+check "domain destination set back" adm "update domain standard destination=cloud1"
+nobj=$(objs)
+check "the empty pool is deleted" adm "delete stgpool tlsp"
+check "... leaving the bucket's objects alone" test "$(objs)" -eq "$nobj"
+check "... and its staging directory goes" test ! -e "$SRV_DIR/pool/cloud/TLSP"
+adm "query stgpool" --json >"$T/qsd.json" 2>&1
+check "query stgpool no longer lists it" sh -c '! grep -q "\"TLSP\"" "$0"' "$T/qsd.json"
+
 stop_server
 start_server S || { fail "server restarts"; finish; }
 cli n1 n1-secret-pw restore "$src/" "$T/r2/" --subdir >"$T/r2.out" 2>&1
-check "after a restart the pool is attached again" same_tree "$src" "$T/r2"
+check "after a restart the pool is attached again (with the new key)" same_tree "$src" "$T/r2"
+check "... and the deleted pool stays deleted" sh -c '! "$0" --server "127.0.0.1:$1" --ca "$2" -c "query stgpool" | grep -q TLSP' "$ADMIN" "$SRV_PORT" "$SRV_DIR/tls/ca.pem"
+check "a name deleted can be defined again" adm "define stgpool tlsp stgtype=cloud cloudurl=$RGW_TLS_URL bucket=coffer-pool identity=$K2 password=$S2 cafile=$CD/rgw.crt"
 
 # Expire most of the data, then reclaim: live chunks move to a new object,
 # old objects are deleted.
