@@ -16,6 +16,24 @@
 #include "secret.h"
 #include "stgpool.h"
 
+int
+stgpool_node_store(struct cat *c, const char *node)
+{
+	struct cat_account a;
+	struct cat_domain d;
+	struct cat_stgpool sp;
+
+	if (cat_account_get(c, CAT_KIND_NODE, node, &a, NULL) != 0)
+		return 0;
+	if (cat_domain_get(c, a.domain[0] != '\0' ? a.domain : "STANDARD", &d,
+	    NULL) != 0 || d.destination[0] == '\0')
+		return 0;
+	if (cat_stgpool_get(c, d.destination, &sp, NULL) != 0)
+		return 0;
+	OPENSSL_cleanse(sp.secret, sizeof(sp.secret));
+	return sp.store;
+}
+
 #ifdef HAVE_S3
 static void
 conf(struct s3_conf *c, const char *url, const char *bucket,

@@ -12,6 +12,15 @@ struct cat_stgpool;
 struct err;
 struct pool;
 
+struct cat;
+
+/*
+ * The store a node's new chunks go to: its domain's DESTINATION (a cloud
+ * pool), else the directory pool (store 0).  A node without a domain has
+ * STANDARD's, as for expiration.  Backup, replication and import use it.
+ */
+int stgpool_node_store(struct cat *c, const char *node);
+
 /* Credentials and bucket work (COFFER_EAUTH, ENOTFOUND name the cause). */
 int stgpool_check(const char *url, const char *bucket, const char *identity,
     const char *secret, const char *cafile, struct err *e);

@@ -7,7 +7,9 @@
 # fails naming the store; nothing committed is lost; after radosgw is back
 # a backup works); replication reads the pool like any other.  UPDATE
 # STGPOOL changes the key (a wrong one refused), DELETE STGPOOL refuses a
-# pool in use and leaves an empty one's bucket alone.  The secret never
+# pool in use and leaves an empty one's bucket alone.  Export reads the
+# cloud pool to tape-format volumes; import puts a node's chunks in its
+# domain's pool (the directory pool, or a cloud pool).  The secret never
 # shows in the activity log.  Skips
 # (77) when Ceph is not installed or does not start.
 tid="ceph-pool"
@@ -223,6 +225,39 @@ use HOT
 cli n1 n1-secret-pw restore "$src/" "$T/r5/" --subdir >"$T/r5.out" 2>&1
 check "the hot site restores it identically" same_tree "$src" "$T/r5"
 stop_server
+
+# Export reads the cloud pool too: the node goes to tape-format volumes,
+# and a new server with only its directory pool imports and restores it.
 use S
+mkdir -p "$T/tapes"
+check "define devclass" adm "define devclass tapes devtype=file directory=$T/tapes maxcapacity=8M"
+adm "export node n1 filedata=all devclass=tapes wait=yes" --json >"$T/ex.json" 2>&1
+exported=$(json_get "$T/ex.json" objects)
+check "export of a node whose data is in the cloud pool ($exported versions)" test "${exported:-0}" -ge 14
+vols=$(python3 -c 'import json,sys,os; print(",".join(os.path.basename(p) for p in json.loads(open(sys.argv[1]).read().splitlines()[-1])["volumes"]))' "$T/ex.json")
+stop_server
+start_server NEW || { fail "a new server starts"; finish; }
+adm "define devclass tapes devtype=file directory=$T/tapes maxcapacity=8M" >/dev/null
+adm "import node n1 devclass=tapes volumenames=$vols wait=yes" --json >"$T/im.json" 2>&1
+check "the new server imports every version" test "$(json_get "$T/im.json" objects_imported)" = "$exported"
+adm "query stgpool" --json >"$T/qsn.json" 2>&1
+check "... into its directory pool" test "$(cnt "$T/qsn.json" CONTAINERPOOL containers)" -ge 1
+cli n1 n1-secret-pw restore "$src/" "$T/r6/" --subdir >"$T/r6.out" 2>&1
+check "the imported node restores identically" same_tree "$src" "$T/r6"
+stop_server
+
+# Import follows the node's domain, as a backup does: where STANDARD's
+# destination is a cloud pool, the imported chunks go to that pool.
+start_server NEW2 || { fail "a second new server starts"; finish; }
+check "the second server defines a cloud pool" adm "define stgpool cl2 stgtype=cloud cloudurl=$RGW_URL bucket=coffer-pool identity=$K2 password=$S2"
+adm "update domain standard destination=cl2" >/dev/null
+adm "define devclass tapes devtype=file directory=$T/tapes maxcapacity=8M" >/dev/null
+adm "import node n1 devclass=tapes volumenames=$vols wait=yes" --json >"$T/im2.json" 2>&1
+check "it imports every version" test "$(json_get "$T/im2.json" objects_imported)" = "$exported"
+adm "query stgpool" --json >"$T/qsn2.json" 2>&1
+check "... into the domain's cloud pool" test "$(cnt "$T/qsn2.json" CL2 containers)" -ge 1
+check "... and not the directory pool" test "$(cnt "$T/qsn2.json" CONTAINERPOOL chunks)" -eq 0
+cli n1 n1-secret-pw restore "$src/" "$T/r7/" --subdir >"$T/r7.out" 2>&1
+check "the node imported into the cloud pool restores identically" same_tree "$src" "$T/r7"
 stop_server
 finish
