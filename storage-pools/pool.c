@@ -509,6 +509,18 @@ pool_store_set_credentials(struct pool *p, int store, const char *access_key,
 }
 
 int
+pool_chunk_store(struct pool *p, const uint8_t hash[HASH_LEN])
+{
+	struct pool_loc loc;
+	int found;
+
+	pthread_mutex_lock(&p->lock);
+	found = pool_index_get(&p->ix, hash, &loc, NULL);
+	pthread_mutex_unlock(&p->lock);
+	return found == 1 ? POOL_STORE_OF(loc.container) : -1;
+}
+
+int
 pool_store_attached(struct pool *p, int store)
 {
 	int a;

@@ -92,6 +92,8 @@ struct pool_chunk {
 struct pool_backend;
 int pool_attach_store(struct pool *p, int store, struct pool_backend *be,
     struct err *e);
+/* The store whose container holds hash's row, or -1 (no row, error). */
+int pool_chunk_store(struct pool *p, const uint8_t hash[HASH_LEN]);
 /* Is a backend attached to store (0 always is)? */
 int pool_store_attached(struct pool *p, int store);
 /*
