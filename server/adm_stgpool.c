@@ -365,10 +365,16 @@ adm_delete_stgpool(struct adm_ctx *x)
 	    (r = refuse_destination(x, sp.name)) != 0)
 		goto out;
 	/* The bucket is never emptied here: only a pool with nothing goes. */
-	if ((r = pool_detach_store(x->env->pool, sp.store, &e)) == COFFER_EBUSY) {
+	r = pool_detach_store(x->env->pool, sp.store, &e);
+	if (r == COFFER_EEXIST) {
 		r = adm_error(x, r, "ANR2410E %s: Storage pool %s still holds "
 		    "data: %s; expire what is stored there and RECLAIM STGPOOL "
 		    "first.", x->cmd->title, sp.name, e.msg);
+		goto out;
+	}
+	if (r == COFFER_EBUSY) {
+		r = adm_error(x, r, "ANR2410E %s: Storage pool %s is in use: %s;"
+		    " try again when it ends.", x->cmd->title, sp.name, e.msg);
 		goto out;
 	}
 	if (r != 0) {

@@ -581,7 +581,7 @@ pool_detach_store(struct pool *p, int store, struct err *e)
 		r = err_set(e, COFFER_EBUSY, "a transaction is writing to it");
 	else if ((r = store_holds_locked(p, store, &ctrs, &chunks, e)) == 0 &&
 	    (ctrs > 0 || chunks > 0))
-		r = err_set(e, COFFER_EBUSY, "it holds %" PRIu64 " chunks in %"
+		r = err_set(e, COFFER_EEXIST, "it holds %" PRIu64 " chunks in %"
 		    PRIu64 " containers", chunks, ctrs);
 	if (r == 0) {
 		be = p->st[store].be;

@@ -105,9 +105,9 @@ int pool_store_set_credentials(struct pool *p, int store,
     const char *access_key, const char *secret_key, const char *cafile,
     struct err *e);
 /*
- * Detach an empty store and close its backend (DELETE STGPOOL).  EBUSY,
- * saying why, while a transaction writes to it or while it holds any
- * container or chunk row; nothing in the store itself is removed.
+ * Detach an empty store and close its backend (DELETE STGPOOL): EBUSY
+ * while a transaction writes to it, EEXIST (with the counts) while it
+ * holds any container or chunk row.  Nothing in the store is removed.
  */
 int pool_detach_store(struct pool *p, int store, struct err *e);
 /* Set and keep the live percentage below which reclaim compacts (0: never). */

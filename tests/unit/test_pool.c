@@ -2178,7 +2178,7 @@ pool_detach_store_refuses_a_store_in_use(void **state)
 	put_ok(fx, t, &a, 601, 100 * KIB, RANDOM);
 	commit_ok(t);
 	err_clear(&e);
-	assert_int_equal(pool_detach_store(fx->p, 2, &e), COFFER_EBUSY);
+	assert_int_equal(pool_detach_store(fx->p, 2, &e), COFFER_EEXIST);
 	assert_non_null(strstr(e.msg, "holds 1 chunks in 1 containers"));
 	assert_true(pool_store_attached(fx->p, 2));
 	assert_reads_back(fx, &a);
