@@ -294,5 +294,22 @@ check "... into the domain's cloud pool" test "$(cnt "$T/qsn2.json" CL2 containe
 check "... and not the directory pool" test "$(cnt "$T/qsn2.json" CONTAINERPOOL chunks)" -eq 0
 cli n1 n1-secret-pw restore "$src/" "$T/r7/" --subdir >"$T/r7.out" 2>&1
 check "the node imported into the cloud pool restores identically" same_tree "$src" "$T/r7"
+
+# The key revoked while the server is down: the pool is unreachable at
+# start-up (logged; the server starts), and UPDATE STGPOOL with a new key
+# brings it back without another restart.
+stop_server
+K3=COFFERTESTACCESS0003 S3K=coffertestsecret00000000000000000000003
+CEPH_CONF="$CD/ceph.conf" radosgw-admin key create --uid=coffer --key-type=s3 \
+    --access-key="$K3" --secret-key="$S3K" >/dev/null 2>&1
+CEPH_CONF="$CD/ceph.conf" radosgw-admin key rm --uid=coffer --key-type=s3 \
+    --access-key="$K2" >/dev/null 2>&1
+restart_server NEW2 || { fail "the server starts with its pool's key revoked"; finish; }
+check "... and says the pool cannot be reached" grep -q "storage pool CL2" "$SRV_DIR/stderr"
+cli n1 n1-secret-pw restore "$src/f00.bin" "$T/r9/" >"$T/r9.out" 2>&1
+check "a restore from it fails meanwhile" test $? -ne 0
+check "the new key is taken" adm "update stgpool cl2 identity=$K3 password=$S3K"
+cli n1 n1-secret-pw restore "$src/" "$T/r10/" --subdir >"$T/r10.out" 2>&1
+check "then the node restores identically, no restart" same_tree "$src" "$T/r10"
 stop_server
 finish
