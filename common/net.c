@@ -143,9 +143,29 @@ broken(struct net_conn *c, int r)
 	return r;
 }
 
+/*
+ * A TLS read or write on c failed: end the connection and say why.  A
+ * server that went away (killed, shut down, its host gone) is named as
+ * the one that closed the connection; a user must not have to read that
+ * off "Broken pipe (SSL_ERROR_SYSCALL)".  Other failures get what we were
+ * doing.
+ */
+static int
+io_failed(struct net_conn *c, struct err *e, const char *doing)
+{
+	if (!tls_peer_closed(e))
+		return broken(c, err_wrap(e, "%s", doing));
+	if (c->server_name[0] != '\0')
+		return broken(c, err_wrap(e, "the server %s at %s closed the "
+		    "connection", c->server_name, c->where));
+	return broken(c, err_wrap(e, "the server at %s closed the connection",
+	    c->where));
+}
+
 int
 net_flush(struct net_conn *c, struct err *e)
 {
+	char doing[NET_HOST_MAX + 32];
 	int r;
 
 	if (c->broken)
@@ -153,8 +173,10 @@ net_flush(struct net_conn *c, struct err *e)
 		    "an error", c->where);
 	if (c->out_len == 0)
 		return 0;
-	if ((r = tls_write_full(c->ssl, c->out, c->out_len, e)) != 0)
-		return broken(c, err_wrap(e, "send to %s", c->where));
+	if ((r = tls_write_full(c->ssl, c->out, c->out_len, e)) != 0) {
+		snprintf(doing, sizeof(doing), "send to %s", c->where);
+		return io_failed(c, e, doing);
+	}
 	c->bytes_out += c->out_len;
 	c->out_len = 0;
 	return 0;
@@ -176,6 +198,7 @@ net_send_parts(struct net_conn *c, uint16_t type, const void *head,
 	uint8_t hdr[WIRE_HDR_LEN];
 	struct wire_hdr h;
 	size_t const total = WIRE_HDR_LEN + head_len + body_len;
+	char doing[NET_HOST_MAX + 32];
 	int r;
 
 	if (c->broken)
@@ -197,8 +220,10 @@ net_send_parts(struct net_conn *c, uint16_t type, const void *head,
 		    (head_len > 0 && (r = tls_write_full(c->ssl, head,
 		    head_len, e)) != 0) ||
 		    (body_len > 0 && (r = tls_write_full(c->ssl, body,
-		    body_len, e)) != 0))
-			return broken(c, err_wrap(e, "send to %s", c->where));
+		    body_len, e)) != 0)) {
+			snprintf(doing, sizeof(doing), "send to %s", c->where);
+			return io_failed(c, e, doing);
+		}
 		c->bytes_out += total;
 		return 0;
 	}
@@ -249,13 +274,16 @@ net_recv(struct net_conn *c, uint16_t *type, struct wire_rd *payload,
     struct err *e)
 {
 	uint8_t hdr[WIRE_HDR_LEN];
+	char doing[NET_HOST_MAX + 64];
 	struct wire_hdr h;
 	int r;
 
 	if ((r = net_flush(c, e)) != 0)
 		return r;
-	if ((r = tls_read_full(c->ssl, hdr, sizeof(hdr), e)) != 0)
-		return broken(c, err_wrap(e, "receive from %s", c->where));
+	if ((r = tls_read_full(c->ssl, hdr, sizeof(hdr), e)) != 0) {
+		snprintf(doing, sizeof(doing), "receive from %s", c->where);
+		return io_failed(c, e, doing);
+	}
 	if ((r = wire_hdr_decode(hdr, WIRE_FRAME_MAX, &h, e)) != 0)
 		return broken(c, err_wrap(e, "receive from %s", c->where));
 	if (h.len > c->in_cap) {
@@ -270,9 +298,11 @@ net_recv(struct net_conn *c, uint16_t *type, struct wire_rd *payload,
 		c->in = np;
 		c->in_cap = ncap;
 	}
-	if (h.len > 0 && (r = tls_read_full(c->ssl, c->in, h.len, e)) != 0)
-		return broken(c, err_wrap(e, "receive %s from %s",
-		    proto_type_name(h.type), c->where));
+	if (h.len > 0 && (r = tls_read_full(c->ssl, c->in, h.len, e)) != 0) {
+		snprintf(doing, sizeof(doing), "receive %s from %s",
+		    proto_type_name(h.type), c->where);
+		return io_failed(c, e, doing);
+	}
 	c->bytes_in += WIRE_HDR_LEN + h.len;
 	wire_rd_init(payload, c->in, h.len);
 	*type = h.type;

@@ -772,14 +772,22 @@ io_err(SSL *ssl, int rc, const char *what, struct err *e)
 	tls_err_drain(q, sizeof(q));
 	switch (se) {
 	case SSL_ERROR_ZERO_RETURN:
-		return err_set(e, COFFER_EPROTO,
-		    "%s: connection closed by peer", what);
+		return err_set(e, COFFER_EPROTO, "%s: " TLS_PEER_CLOSED, what);
 	case SSL_ERROR_SYSCALL:
 		if (q[0] != '\0')
 			break;
 		if (saved == 0)
-			return err_set(e, COFFER_EPROTO,
-			    "%s: connection closed by peer", what);
+			return err_set(e, COFFER_EPROTO, "%s: " TLS_PEER_CLOSED,
+			    what);
+		/*
+		 * A peer that died (killed, its host rebooted) shows as a
+		 * reset or, when writing, a broken pipe: it closed the
+		 * connection as much as one that said so.  EIO still, so
+		 * that a failover that waits for an I/O error takes it.
+		 */
+		if (saved == EPIPE || saved == ECONNRESET)
+			return err_set(e, COFFER_EIO, "%s: " TLS_PEER_CLOSED
+			    " (%s)", what, strerror(saved));
 		return err_set(e, COFFER_EIO, "%s: %s (SSL_ERROR_SYSCALL)",
 		    what, strerror(saved));
 	case SSL_ERROR_WANT_READ:
@@ -924,6 +932,12 @@ tls_close(SSL *ssl, int fd)
 	}
 	if (fd >= 0)
 		close(fd);
+}
+
+int
+tls_peer_closed(const struct err *e)
+{
+	return e != NULL && strstr(e->msg, TLS_PEER_CLOSED) != NULL;
 }
 
 int

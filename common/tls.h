@@ -80,12 +80,17 @@ void tls_close(SSL *ssl, int fd);
 
 /*
  * Read or write exactly n bytes on a blocking connection.  A peer that
- * closes before n bytes is COFFER_EPROTO "connection closed by peer";
- * other failures are COFFER_EIO (system) or COFFER_EPROTO (TLS), with the
- * SSL_get_error name and the OpenSSL error queue in the message.
+ * closes before n bytes is COFFER_EPROTO "connection closed by peer"
+ * (TLS_PEER_CLOSED); one that went away with a reset or a broken pipe is
+ * the same words with the errno after them, COFFER_EIO; other failures are
+ * COFFER_EIO (system) or COFFER_EPROTO (TLS), with the SSL_get_error name
+ * and the OpenSSL error queue in the message.
  */
+#define TLS_PEER_CLOSED	"connection closed by peer"
 int tls_read_full(SSL *ssl, void *p, size_t n, struct err *e);
 int tls_write_full(SSL *ssl, const void *p, size_t n, struct err *e);
+/* Did the tls_read_full/tls_write_full failure in e mean the peer closed? */
+int tls_peer_closed(const struct err *e);
 
 /*
  * SHA-256 of cert's DER as upper-case hex pairs joined by ':' (95

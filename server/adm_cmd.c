@@ -74,6 +74,16 @@ static const struct adm_param p_stgpool[] = {
 	P("STGTYPE", 4), P("CLOUDTYPE", 6), P("CLOUDURL", 6), P("BUCKET", 3),
 	P("IDENTITY", 2), PSECRET("PASSWORD", 3), P("CAFILE", 3),
 };
+/*
+ * UPDATE STGPOOL: RECLaim (TSM's) for CONTAINERPOOL; a cloud pool's key
+ * and CA file.  STGType, CLOUDType, CLOUDUrl and BUCKET are accepted only
+ * to be refused with the reason.
+ */
+static const struct adm_param p_upd_stgpool[] = {
+	P("RECLAIM", 4), P("IDENTITY", 2), PSECRET("PASSWORD", 3),
+	P("CAFILE", 3), P("STGTYPE", 4), P("CLOUDTYPE", 6), P("CLOUDURL", 6),
+	P("BUCKET", 3),
+};
 static const struct adm_param p_wait[] = {
 	P("WAIT", 1),
 };
@@ -200,6 +210,8 @@ static const struct adm_cmd c_update[] = {
 	    { "NODENAME", "FILESPACENAME" }, 2, -1, PARAMS(p_upd_fs), 0 },
 	{ { "SERVER", 2 }, "UPDATE SERVER", adm_update_server,
 	    { "SERVERNAME" }, 1, -1, PARAMS(p_server), 0 },
+	{ { "STGPOOL", 3 }, "UPDATE STGPOOL", adm_update_stgpool,
+	    { "POOLNAME" }, 1, -1, PARAMS(p_upd_stgpool), 0 },
 	{ { "DEVCLASS", 3 }, "UPDATE DEVCLASS", adm_update_devclass,
 	    { "DEVCLASSNAME" }, 1, -1, PARAMS(p_devclass), 0 },
 	{ { "SCHEDULE", 3 }, "UPDATE SCHEDULE", adm_update_schedule,
@@ -247,6 +259,8 @@ static const struct adm_cmd c_define[] = {
 static const struct adm_cmd c_delete[] = {
 	{ { "SERVER", 2 }, "DELETE SERVER", adm_delete_server,
 	    { "SERVERNAME" }, 1, -1, NOPARAMS, 0 },
+	{ { "STGPOOL", 3 }, "DELETE STGPOOL", adm_delete_stgpool,
+	    { "POOLNAME" }, 1, -1, NOPARAMS, 0 },
 	{ { "DEVCLASS", 3 }, "DELETE DEVCLASS", adm_delete_devclass,
 	    { "DEVCLASSNAME" }, 1, -1, NOPARAMS, 0 },
 	{ { "SCHEDULE", 3 }, "DELETE SCHEDULE", adm_delete_schedule,

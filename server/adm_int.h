@@ -244,6 +244,8 @@ int adm_expire_inventory(struct adm_ctx *x);
 int adm_reclaim_stgpool(struct adm_ctx *x);
 /* adm_stgpool.c */
 int adm_define_stgpool(struct adm_ctx *x);
+int adm_update_stgpool(struct adm_ctx *x);
+int adm_delete_stgpool(struct adm_ctx *x);
 int adm_audit_container(struct adm_ctx *x);
 int adm_replicate_node(struct adm_ctx *x);
 int adm_export_node(struct adm_ctx *x);

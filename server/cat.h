@@ -128,6 +128,11 @@ int cat_stgpool_define(struct cat *c, const struct cat_stgpool *p,
     struct err *e);
 int cat_stgpool_get(struct cat *c, const char *name, struct cat_stgpool *p,
     struct err *e);			/* ENOTFOUND if absent */
+/* URL, identity, secret and CA file of p->name; ENOTFOUND if absent. */
+int cat_stgpool_update(struct cat *c, const struct cat_stgpool *p,
+    struct err *e);
+/* EBUSY when absent or a domain's DESTINATION names it. */
+int cat_stgpool_delete(struct cat *c, const char *name, struct err *e);
 /* All cloud pools in name order; *v is malloc'd. */
 int cat_stgpool_array(struct cat *c, struct cat_stgpool **v, size_t *n,
     struct err *e);

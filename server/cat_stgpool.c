@@ -129,3 +129,57 @@ out:
 	*nout = n;
 	return 0;
 }
+
+int
+cat_stgpool_update(struct cat *c, const struct cat_stgpool *p, struct err *e)
+{
+	char name[CAT_NAME_MAX + 1];
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	if ((r = cat_norm("storage pool", p->name, name, e)) != 0)
+		return r;
+	if (sqlite3_prepare_v2(cat_db(c), "UPDATE stgpool SET url=?2,"
+	    " identity=?3, secret=?4, cafile=?5 WHERE name=?1", -1, &st,
+	    NULL) != SQLITE_OK)
+		return cat_dberr(c, e, "storage pool %s: update", name);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->identity, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, p->secret, (int)p->secret_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, p->cafile, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "storage pool %s: update", name);
+	else if (sqlite3_changes(cat_db(c)) == 0)
+		r = err_set(e, COFFER_ENOTFOUND, "storage pool %s: not "
+		    "defined", name);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+cat_stgpool_delete(struct cat *c, const char *pool, struct err *e)
+{
+	char name[CAT_NAME_MAX + 1];
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	if ((r = cat_norm("storage pool", pool, name, e)) != 0)
+		return r;
+	/*
+	 * The check and the delete in one statement: no domain can come to
+	 * name the pool in between.
+	 */
+	if (sqlite3_prepare_v2(cat_db(c), "DELETE FROM stgpool WHERE name=?1"
+	    " AND NOT EXISTS(SELECT 1 FROM domain WHERE destination=?1)", -1,
+	    &st, NULL) != SQLITE_OK)
+		return cat_dberr(c, e, "storage pool %s: delete", name);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "storage pool %s: delete", name);
+	else if (sqlite3_changes(cat_db(c)) == 0)
+		r = err_set(e, COFFER_EBUSY, "storage pool %s: not defined, or "
+		    "a policy domain names it as its destination", name);
+	sqlite3_finalize(st);
+	return r;
+}

@@ -33,6 +33,7 @@
 #include "pool_recipe.h"
 #include "proc.h"
 #include "proto.h"
+#include "stgpool.h"
 #include "util.h"
 #include "vol.h"
 #include "wire.h"
@@ -57,6 +58,7 @@ struct im {
 	char			 node[CAT_NAME_MAX + 1];
 	int			 node_selected;
 	uint64_t		 fs;		/* current filespace, 0: none */
+	int			 store;		/* the node's pool (stgpool.h) */
 	struct cat		*pc;		/* commit callback's view */
 	struct err		*e;
 };
@@ -129,9 +131,14 @@ batch_commit(struct im *m)
 static int
 txn(struct im *m)
 {
+	int r;
+
 	if (m->txn != NULL)
 		return 0;
-	return pool_txn_begin(m->pool, &m->txn, m->e);
+	if ((r = pool_txn_begin(m->pool, &m->txn, m->e)) != 0)
+		return r;
+	pool_txn_set_store(m->txn, m->store);
+	return 0;
 }
 
 /* ---- records ---- */
@@ -211,8 +218,15 @@ get_node(struct im *m, struct wire_rd *r)
 	    0 || strcmp(m->ip->pattern, "*") == 0;
 	if (!m->node_selected)
 		return 0;
-	if (cat_account_get(m->c, CAT_KIND_NODE, m->node, &old, NULL) == 0)
+	/*
+	 * Its chunks go where its backups would (TSM imports into the copy
+	 * group's destination): batch_commit above ended the transaction
+	 * of the node before, so the next one starts with this store.
+	 */
+	if (cat_account_get(m->c, CAT_KIND_NODE, m->node, &old, NULL) == 0) {
+		m->store = stgpool_node_store(m->c, m->node);
 		return 0;	/* it is here: keep what this server says */
+	}
 	ensure_domain(m, a.domain, pol);
 	snprintf(a.name, sizeof(a.name), "%s", m->node);
 	a.kind = CAT_KIND_NODE;
@@ -222,6 +236,7 @@ get_node(struct im *m, struct wire_rd *r)
 	if ((rc = cat_node_copy(m->c, &a, m->e)) != 0)
 		return rc;
 	m->st->nodes++;
+	m->store = stgpool_node_store(m->c, m->node);
 	(void)cat_actlog(m->c, CAT_SEV_INFO, 2060, m->node, "Node %s "
 	    "registered by IMPORT NODE.", m->node);
 	return 0;

@@ -8,8 +8,9 @@
  * time, so one request's replies stay bounded), is checked here exactly
  * as a client's chunk would be (pool_chunk_verify: it decodes to its
  * length and hash), and is stored again in one pool transaction per
- * batch.  pool_txn_repair writes it because the index holds only a
- * damaged copy, and points the row at the good one at the commit; reference counts do
+ * batch (one per store: a chunk is repaired in the pool that held it).
+ * pool_txn_repair writes it because the index holds only a damaged copy,
+ * and points the row at the good one at the commit; reference counts do
  * not change, so every version that named the chunk reads it again.
  */
 #include "config.h"
@@ -89,36 +90,66 @@ take_chunk(struct repair *rp, struct pool_txn *t, const uint8_t *want,
 	return stored;
 }
 
+/*
+ * The transaction for the store that holds the damaged copy of hash, begun
+ * on first use: a chunk is repaired where it was (a cloud pool's chunk
+ * stays in the cloud), not moved to the directory pool.
+ */
+static int
+txn_for(struct repair *rp, struct pool_txn **t, const uint8_t *hash,
+    struct pool_txn **out, struct err *e)
+{
+	int s = pool_chunk_store(rp->pool, hash);
+	int rc;
+
+	if (s < 0 || s >= POOL_STORES_MAX || !pool_store_attached(rp->pool, s))
+		s = 0;
+	if (t[s] == NULL) {
+		if ((rc = pool_txn_begin(rp->pool, &t[s], e)) != 0)
+			return rc;
+		pool_txn_set_store(t[s], s);
+	}
+	*out = t[s];
+	return 0;
+}
+
 /* Ask for hashes[0..n) (n <= PROTO_GET_MAX) and store what comes. */
 static int
 repair_batch(struct repair *rp, const uint8_t (*hashes)[32], size_t n,
     struct err *e)
 {
-	struct pool_txn *t = NULL;
+	struct pool_txn *t[POOL_STORES_MAX] = { NULL }, *ti;
 	uint64_t got = 0;
-	int rc;
+	int rc = 0;
 
 	wire_buf_reset(&rp->wb);
 	wire_put_u32(&rp->wb, (uint32_t)n);
 	for (size_t i = 0; i < n; i++)
 		wire_put_raw(&rp->wb, hashes[i], HASH_LEN);
-	if ((rc = net_send(rp->conn, PT_REPL_CHUNK_GET, &rp->wb, e)) != 0 ||
-	    (rc = pool_txn_begin(rp->pool, &t, e)) != 0)
+	if ((rc = net_send(rp->conn, PT_REPL_CHUNK_GET, &rp->wb, e)) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = take_chunk(rp, t, hashes[i], e)) < 0)
+		if ((rc = txn_for(rp, t, hashes[i], &ti, e)) != 0 ||
+		    (rc = take_chunk(rp, ti, hashes[i], e)) < 0)
 			goto fail;
 		got += (uint64_t)rc;
 	}
 	/* The container bytes are fsynced before the index names them. */
-	if ((rc = pool_txn_commit(t, NULL, NULL, e)) != 0)
-		return rc;
+	for (int s = 0; s < POOL_STORES_MAX; s++) {
+		if (t[s] == NULL)
+			continue;
+		rc = pool_txn_commit(t[s], NULL, NULL, e);
+		t[s] = NULL;
+		if (rc != 0)
+			goto fail;
+	}
 	rp->st->repaired += got;
 	rp->st->unavailable += n - got;
 	return 0;
 fail:
-	pool_txn_abort(t);
-	return rc;
+	for (int s = 0; s < POOL_STORES_MAX; s++)
+		pool_txn_abort(t[s]);
+	return rc < 0 ? rc : COFFER_EINTERNAL;
 }
 
 /* The name of the replication server, for messages. */

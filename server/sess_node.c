@@ -21,6 +21,7 @@
 #include "pool_recipe.h"
 #include "sess.h"
 #include "srv.h"
+#include "stgpool.h"
 #include "util.h"
 
 #define PEND_MAX	200000		/* changes in one transaction */
@@ -81,29 +82,6 @@ sess_txn_drop(struct sess *s)
 	s->txn = NULL;
 }
 
-/*
- * The store new chunks of this node go to: its domain's DESTINATION
- * (a cloud storage pool), else the directory pool (store 0).  A node
- * without a domain has STANDARD's, as for expiration.
- */
-static int
-node_store(struct sess *s)
-{
-	struct cat_account a;
-	struct cat_domain d;
-	struct cat_stgpool sp;
-	struct cat *c = s->w->cat;
-
-	if (cat_account_get(c, CAT_KIND_NODE, sess_node(s), &a, NULL) != 0)
-		return 0;
-	if (cat_domain_get(c, a.domain[0] != '\0' ? a.domain : "STANDARD", &d,
-	    NULL) != 0 || d.destination[0] == '\0')
-		return 0;
-	if (cat_stgpool_get(c, d.destination, &sp, NULL) != 0)
-		return 0;
-	return sp.store;
-}
-
 int
 sess_txn_get(struct sess *s, struct err *e)
 {
@@ -115,7 +93,9 @@ sess_txn_get(struct sess *s, struct err *e)
 		s->backup_start = time(NULL);
 	if ((r = pool_txn_begin(s->w->srv->pool, &s->txn, e)) != 0)
 		return r;
-	pool_txn_set_store(s->txn, node_store(s));
+	/* Where this node's backups go: its domain's destination. */
+	pool_txn_set_store(s->txn, stgpool_node_store(s->w->cat,
+	    sess_node(s)));
 	return 0;
 }
 

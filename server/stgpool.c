@@ -16,6 +16,24 @@
 #include "secret.h"
 #include "stgpool.h"
 
+int
+stgpool_node_store(struct cat *c, const char *node)
+{
+	struct cat_account a;
+	struct cat_domain d;
+	struct cat_stgpool sp;
+
+	if (cat_account_get(c, CAT_KIND_NODE, node, &a, NULL) != 0)
+		return 0;
+	if (cat_domain_get(c, a.domain[0] != '\0' ? a.domain : "STANDARD", &d,
+	    NULL) != 0 || d.destination[0] == '\0')
+		return 0;
+	if (cat_stgpool_get(c, d.destination, &sp, NULL) != 0)
+		return 0;
+	OPENSSL_cleanse(sp.secret, sizeof(sp.secret));
+	return sp.store;
+}
+
 #ifdef HAVE_S3
 static void
 conf(struct s3_conf *c, const char *url, const char *bucket,
@@ -69,7 +87,27 @@ stgpool_attach(struct pool *pool, const char *dir,
 		return err_wrap(e, "storage pool %s", sp->name);
 	return 0;
 }
+
+int
+stgpool_reconfigure(struct pool *pool, const char *dir,
+    const struct cat_stgpool *sp, const char *secret, struct err *e)
+{
+	/* A pool whose attach failed at start-up is attached now. */
+	if (!pool_store_attached(pool, sp->store))
+		return stgpool_attach(pool, dir, sp, e);
+	if (pool_store_set_credentials(pool, sp->store, sp->identity, secret,
+	    sp->cafile, e) != 0)
+		return err_wrap(e, "storage pool %s", sp->name);
+	return 0;
+}
 #else
+int
+stgpool_reconfigure(struct pool *pool, const char *dir,
+    const struct cat_stgpool *sp, const char *secret, struct err *e)
+{
+	return stgpool_check(NULL, NULL, NULL, NULL, NULL, e);
+}
+
 int
 stgpool_check(const char *url, const char *bucket, const char *identity,
     const char *secret, const char *cafile, struct err *e)

@@ -12,6 +12,15 @@ struct cat_stgpool;
 struct err;
 struct pool;
 
+struct cat;
+
+/*
+ * The store a node's new chunks go to: its domain's DESTINATION (a cloud
+ * pool), else the directory pool (store 0).  A node without a domain has
+ * STANDARD's, as for expiration.  Backup, replication and import use it.
+ */
+int stgpool_node_store(struct cat *c, const char *node);
+
 /* Credentials and bucket work (COFFER_EAUTH, ENOTFOUND name the cause). */
 int stgpool_check(const char *url, const char *bucket, const char *identity,
     const char *secret, const char *cafile, struct err *e);
@@ -19,5 +28,13 @@ int stgpool_check(const char *url, const char *bucket, const char *identity,
 /* Open sp's backend (its secret unsealed with DIR's master key) and attach. */
 int stgpool_attach(struct pool *pool, const char *dir,
     const struct cat_stgpool *sp, struct err *e);
+
+/*
+ * After UPDATE STGPOOL: the running store uses sp's identity and CA file
+ * and secret (in clear, not kept) from now on; a store not attached (its
+ * start-up failed) is attached.
+ */
+int stgpool_reconfigure(struct pool *pool, const char *dir,
+    const struct cat_stgpool *sp, const char *secret, struct err *e);
 
 #endif

@@ -478,6 +478,147 @@ pool_store_requests(struct pool *p, int store)
 #endif
 }
 
+int
+pool_store_set_credentials(struct pool *p, int store, const char *access_key,
+    const char *secret_key, const char *cafile, struct err *e)
+{
+	int r;
+
+	if (store < 1 || store >= POOL_STORES_MAX)
+		return err_set(e, COFFER_EINVAL, "store %d: must be 1..%d",
+		    store, POOL_STORES_MAX - 1);
+	pthread_mutex_lock(&p->lock);
+#ifdef HAVE_S3
+	{
+		struct s3 *s3 = p->st[store].be != NULL ?
+		    pool_backend_cloud_s3(p->st[store].be) : NULL;
+
+		r = s3 == NULL ? err_set(e, COFFER_ENOTFOUND, "store %d: not "
+		    "an attached cloud store", store) : s3_set_credentials(s3,
+		    access_key, secret_key, cafile, e);
+	}
+#else
+	(void)access_key;
+	(void)secret_key;
+	(void)cafile;
+	r = err_set(e, COFFER_ENOTFOUND, "store %d: not an attached cloud "
+	    "store", store);
+#endif
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_chunk_store(struct pool *p, const uint8_t hash[HASH_LEN])
+{
+	struct pool_loc loc;
+	int found;
+
+	pthread_mutex_lock(&p->lock);
+	found = pool_index_get(&p->ix, hash, &loc, NULL);
+	pthread_mutex_unlock(&p->lock);
+	return found == 1 ? POOL_STORE_OF(loc.container) : -1;
+}
+
+int
+pool_store_attached(struct pool *p, int store)
+{
+	int a;
+
+	if (store < 0 || store >= POOL_STORES_MAX)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	a = p->st[store].be != NULL;
+	pthread_mutex_unlock(&p->lock);
+	return a;
+}
+
+/* Containers of a store not yet DELETED, and chunk rows in them; locked. */
+static int
+store_holds_locked(struct pool *p, int store, uint64_t *ctrs,
+    uint64_t *chunks, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT (SELECT count(*) FROM"
+	    " pool_container WHERE state<>2 AND id>=?1 AND id<?2), (SELECT"
+	    " count(*) FROM chunk WHERE container>=?1 AND container<?2)", -1,
+	    &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, (sqlite3_int64)POOL_STORE_BASE(store)) !=
+	    SQLITE_OK || sqlite3_bind_int64(st, 2,
+	    (sqlite3_int64)POOL_STORE_BASE(store + 1)) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		r = err_set(e, COFFER_EDB, "store %d: %s", store,
+		    sqlite3_errmsg(p->ix.db));
+	else {
+		*ctrs = (uint64_t)sqlite3_column_int64(st, 0);
+		*chunks = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+pool_detach_store(struct pool *p, int store, struct err *e)
+{
+	struct pool_backend *be = NULL;
+	uint64_t ctrs = 0, chunks = 0;
+	struct pool_txn *t;
+	int r;
+
+	if (store < 1 || store >= POOL_STORES_MAX)
+		return err_set(e, COFFER_EINVAL, "store %d: must be 1..%d",
+		    store, POOL_STORES_MAX - 1);
+	/*
+	 * One lock for the check and the detach: no transaction can start
+	 * writing to the store in between.
+	 */
+	pthread_mutex_lock(&p->lock);
+	for (t = p->txns; t != NULL && t->store != store; t = t->next)
+		;
+	if (t != NULL)
+		r = err_set(e, COFFER_EBUSY, "a transaction is writing to it");
+	else if ((r = store_holds_locked(p, store, &ctrs, &chunks, e)) == 0 &&
+	    (ctrs > 0 || chunks > 0))
+		r = err_set(e, COFFER_EEXIST, "it holds %" PRIu64 " chunks in %"
+		    PRIu64 " containers", chunks, ctrs);
+	if (r == 0) {
+		be = p->st[store].be;
+		free(p->st[store].wbuf);
+		memset(&p->st[store], 0, sizeof(p->st[store]));
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (be != NULL)
+		be->ops->close(be);
+	return r;
+}
+
+int
+pool_set_reclaim_pct(struct pool *p, int pct, struct err *e)
+{
+	char buf[16];
+	int r;
+
+	/* 0: never (TSM's RECLAIM=100, nothing is ever that reclaimable). */
+	if (pct < 0 || pct > 100)
+		return err_set(e, COFFER_EINVAL, "reclaim threshold %d%%: "
+		    "must be 0..100", pct);
+	snprintf(buf, sizeof(buf), "%d", pct);
+	pthread_mutex_lock(&p->lock);
+	if ((r = pool_index_begin(&p->ix, e)) == 0) {
+		if ((r = pool_index_meta_set(&p->ix, "reclaim_pct", buf,
+		    e)) == 0)
+			r = pool_index_commit(&p->ix, e);
+		else
+			pool_index_rollback(&p->ix);
+	}
+	if (r == 0)
+		p->params.reclaim_pct = pct;
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
 void
 pool_close(struct pool *p)
 {

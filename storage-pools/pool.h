@@ -92,6 +92,26 @@ struct pool_chunk {
 struct pool_backend;
 int pool_attach_store(struct pool *p, int store, struct pool_backend *be,
     struct err *e);
+/* The store whose container holds hash's row, or -1 (no row, error). */
+int pool_chunk_store(struct pool *p, const uint8_t hash[HASH_LEN]);
+/* Is a backend attached to store (0 always is)? */
+int pool_store_attached(struct pool *p, int store);
+/*
+ * Change an attached cloud store's S3 key and CA file in place (UPDATE
+ * STGPOOL): requests from now on use them; ENOTFOUND when store is not
+ * an attached cloud store.
+ */
+int pool_store_set_credentials(struct pool *p, int store,
+    const char *access_key, const char *secret_key, const char *cafile,
+    struct err *e);
+/*
+ * Detach an empty store and close its backend (DELETE STGPOOL): EBUSY
+ * while a transaction writes to it, EEXIST (with the counts) while it
+ * holds any container or chunk row.  Nothing in the store is removed.
+ */
+int pool_detach_store(struct pool *p, int store, struct err *e);
+/* Set and keep the live percentage below which reclaim compacts (0: never). */
+int pool_set_reclaim_pct(struct pool *p, int pct, struct err *e);
 /* The pool's id as 32 hex digits (cloud object keys carry it). */
 void pool_uuid_hex(const struct pool *p, char out[33]);
 /* Stats of one store's containers and the chunks they hold. */

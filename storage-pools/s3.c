@@ -232,6 +232,30 @@ s3_free(struct s3 *s)
 	free(s);
 }
 
+int
+s3_set_credentials(struct s3 *s, const char *access_key,
+    const char *secret_key, const char *cafile, struct err *e)
+{
+	char *ca = NULL, *old;
+
+	if (access_key == NULL || strlen(access_key) >= sizeof(s->access) ||
+	    secret_key == NULL || strlen(secret_key) >= sizeof(s->secret))
+		return err_set(e, COFFER_EINVAL, "S3 access key or secret "
+		    "missing or too long");
+	if (cafile != NULL && cafile[0] != '\0' &&
+	    (ca = strdup(cafile)) == NULL)
+		return err_set(e, COFFER_ENOMEM, "S3 client: out of memory");
+	pthread_mutex_lock(&s->lock);
+	OPENSSL_cleanse(s->secret, sizeof(s->secret));
+	memcpy(s->access, access_key, strlen(access_key) + 1);
+	memcpy(s->secret, secret_key, strlen(secret_key) + 1);
+	old = s->cafile;
+	s->cafile = ca;
+	pthread_mutex_unlock(&s->lock);
+	free(old);
+	return 0;
+}
+
 const char *
 s3_where(const struct s3 *s)
 {
@@ -375,6 +399,7 @@ prepare(struct s3 *s, CURL *h, struct req *q, const char *payload_hash,
 	    range[96], line[700];
 	struct s3_sign_req sr;
 	struct curl_slist *l = NULL;
+	int signed_ok;
 
 	if (q->key != NULL) {
 		if (s3_uri_encode(q->key, 0, enc, sizeof(enc)) != 0)
@@ -398,9 +423,13 @@ prepare(struct s3 *s, CURL *h, struct req *q, const char *payload_hash,
 	sr.payload_sha256 = payload_hash;
 	sr.amz_date = date;
 	sr.region = s->region;
+	/* Under the lock: UPDATE STGPOOL may change the key meanwhile. */
+	pthread_mutex_lock(&s->lock);
 	sr.access_key = s->access;
 	sr.secret_key = s->secret;
-	if (s3_sign(&sr, auth, sizeof(auth)) != 0)
+	signed_ok = s3_sign(&sr, auth, sizeof(auth)) == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!signed_ok)
 		return err_set(e, COFFER_EINTERNAL, "S3: signing failed");
 #define ADD(...) do {							\
 	struct curl_slist *nl;						\
@@ -436,8 +465,11 @@ prepare(struct s3 *s, CURL *h, struct req *q, const char *payload_hash,
 	if (s->u.tls) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		/* libcurl copies the string; the lock keeps it alive. */
+		pthread_mutex_lock(&s->lock);
 		if (s->cafile != NULL)
 			curl_easy_setopt(h, CURLOPT_CAINFO, s->cafile);
+		pthread_mutex_unlock(&s->lock);
 	}
 	if (strcmp(q->method, "PUT") == 0) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);

@@ -50,6 +50,13 @@ struct s3_conf {
 struct s3 *s3_new(const struct s3_conf *c, struct err *e);
 void s3_free(struct s3 *s);		/* accepts NULL */
 
+/*
+ * Replace the key and the CA file (NULL or "": the system's store) of a
+ * client in use: requests signed from now on use them (UPDATE STGPOOL).
+ */
+int s3_set_credentials(struct s3 *s, const char *access_key,
+    const char *secret_key, const char *cafile, struct err *e);
+
 /* The endpoint and bucket, for messages: "http://h:p/bucket". */
 const char *s3_where(const struct s3 *s);
 

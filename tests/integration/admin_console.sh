@@ -2,7 +2,8 @@
 # coffer-admin keeps its contract: a console on standard input, TSM
 # abbreviations, --json rows and counts with the documented keys, numbered
 # background processes, return code 12 naming a bad parameter, storage
-# given back by expire + reclaim, and no password in the activity log.
+# given back by expire + reclaim (at the threshold UPDATE STGPOOL sets; the
+# directory pool cannot be deleted), and no password in the activity log.
 tid="admin command contract"
 . "$(dirname "$0")/lib.sh"
 
@@ -126,6 +127,30 @@ check "'expire inventory wait=yes' exits 0" test $? -eq 0
 check "expire --json has objects_examined, objects_deleted, bytes_deleted" has_json_keys "$T/exp.json" objects_examined objects_deleted bytes_deleted
 check "expire deleted the 12 files and their directory" test "$(json_get "$T/exp.json" objects_deleted)" -ge 13
 check "expire counted their bytes" test "$(json_get "$T/exp.json" bytes_deleted)" -ge 12000000
+# UPDATE STGPOOL RECLAIM= is the threshold a plain RECLAIM STGPOOL uses:
+# at 100 (TSM's "never") nothing is compacted, and it survives a restart.
+qstg() { python3 -c 'import json,sys
+print(next(r[sys.argv[2]] for r in json.load(open(sys.argv[1]))["rows"] if r["stgpool_name"] == "CONTAINERPOOL"))' "$@"; }
+adm "q stg containerpool" --json > "$T/qstg-r0.json" 2>&1
+check "'q stg' shows the default reclaim threshold 40" test "$(qstg "$T/qstg-r0.json" reclaim)" = 40
+adm "upd stg containerpool reclaim=100" > "$T/updstg.out" 2>&1
+check "'upd stg containerpool reclaim=100' exits 0" test $? -eq 0
+check "... and says it is updated" grep -q "ANR2202I Storage pool CONTAINERPOOL updated" "$T/updstg.out"
+adm "reclaim stgpool wait=yes" --json > "$T/recl0.json" 2>&1
+check "at reclaim=100 reclaim compacts no container" test "$(json_get "$T/recl0.json" containers_reclaimed)" -eq 0
+stop_server
+restart_server ADMC || { fail "server restarts"; finish; }
+adm "q stg containerpool" --json > "$T/qstg-r1.json" 2>&1
+check "the threshold is kept across a restart" test "$(qstg "$T/qstg-r1.json" reclaim)" = 100
+check "... and the space is still used" test "$(qstg "$T/qstg-r1.json" capacity_used_bytes)" -ge $((used1 / 2))
+badparam "upd stg containerpool reclaim=0" RECLAIM
+badparam "upd stg containerpool identity=someone" IDENTITY
+badparam "upd stg containerpool" "nothing to update"
+badparam "upd stg nosuch reclaim=50" NOSUCH
+badparam "del stg containerpool" "cannot be deleted"
+badparam "del stg nosuch" NOSUCH
+adm "upd stg containerpool recl=40" > /dev/null 2>&1
+check "'upd stg ... recl=40' (abbreviated) exits 0" test $? -eq 0
 adm "reclaim stgpool wait=yes" --json > "$T/recl.json" 2>&1
 check "'reclaim stgpool wait=yes' exits 0" test $? -eq 0
 adm "q stg" --json > "$T/qstg2.json" 2>&1

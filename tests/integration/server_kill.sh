@@ -1,7 +1,7 @@
 #!/bin/sh
 # The server killed (SIGKILL) in the middle of a backup comes back with an
 # undamaged pool, keeps every version it committed, and the backup run
-# again completes.
+# again completes.  The client says that the server closed the connection.
 tid="server killed mid-backup"
 . "$(dirname "$0")/lib.sh"
 
@@ -66,6 +66,10 @@ wait "$CLI_PID"
 rc=$?
 check "client whose server died exits 12 ($rc)" test $rc -eq 12
 check "client's error names the server it lost" grep -q "127.0.0.1:$oldport" "$T/b1.err"
+# Whether the client was writing (broken pipe) or reading (end of file)
+# when it noticed, it says the server closed the connection, not a TLS code.
+check "client's error says the server closed the connection" grep -q "the server KILLED at 127.0.0.1:$oldport closed the connection" "$T/b1.err"
+check "... in those words, not as a bare TLS error" sh -c 'grep -q "connection closed by peer" "$0" && ! grep -q "SSL_ERROR" "$0"' "$T/b1.err"
 check "client's --json summary carries rc 12" test "$(json_get "$T/b1.json" rc)" -eq 12
 
 restart_server KILLED || { fail "server restarts on its directory"; finish; }

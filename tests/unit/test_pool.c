@@ -2149,6 +2149,66 @@ pool_sealed_store_indexes_only_uploaded_chunks(void **state)
 	mem_free(&m);
 }
 
+/*
+ * DELETE STGPOOL's seam: a store is detached only while no transaction
+ * writes to it and no container or chunk row names it; an empty one goes
+ * and its number can be attached again.
+ */
+static void
+pool_detach_store_refuses_a_store_in_use(void **state)
+{
+	struct fixture *fx = *state;
+	static struct mem_backend m2, m3, m3b;
+	struct pool_txn *t;
+	struct tc a;
+	struct err e;
+
+	memset(&m2, 0, sizeof(m2));
+	memset(&m3, 0, sizeof(m3));
+	memset(&m3b, 0, sizeof(m3b));
+	m2.base.ops = m3.base.ops = m3b.base.ops = &mem_ops;
+	err_clear(&e);
+	assert_int_equal(pool_attach_store(fx->p, 2, &m2.base, &e), 0);
+	assert_int_equal(pool_attach_store(fx->p, 3, &m3.base, &e), 0);
+
+	t = begin(fx);
+	pool_txn_set_store(t, 2);
+	assert_int_equal(pool_detach_store(fx->p, 2, &e), COFFER_EBUSY);
+	assert_non_null(strstr(e.msg, "transaction"));
+	put_ok(fx, t, &a, 601, 100 * KIB, RANDOM);
+	commit_ok(t);
+	err_clear(&e);
+	assert_int_equal(pool_detach_store(fx->p, 2, &e), COFFER_EEXIST);
+	assert_non_null(strstr(e.msg, "holds 1 chunks in 1 containers"));
+	assert_true(pool_store_attached(fx->p, 2));
+	assert_reads_back(fx, &a);
+
+	assert_int_equal(pool_detach_store(fx->p, 3, &e), 0);
+	assert_false(pool_store_attached(fx->p, 3));
+	assert_int_equal(pool_attach_store(fx->p, 3, &m3b.base, &e), 0);
+	assert_int_equal(pool_detach_store(fx->p, 0, &e), COFFER_EINVAL);
+	close_pool(fx);
+	mem_free(&m2);
+	mem_free(&m3);
+	mem_free(&m3b);
+}
+
+/* UPDATE STGPOOL RECLAIM=: the threshold set is the one reopened. */
+static void
+pool_set_reclaim_pct_is_kept(void **state)
+{
+	struct fixture *fx = *state;
+	struct err e;
+
+	err_clear(&e);
+	assert_int_equal(pool_set_reclaim_pct(fx->p, 0, &e), 0);
+	assert_int_equal(pool_get_params(fx->p)->reclaim_pct, 0);
+	assert_int_equal(pool_set_reclaim_pct(fx->p, 101, &e), COFFER_EINVAL);
+	assert_int_equal(pool_set_reclaim_pct(fx->p, 25, &e), 0);
+	reopen(fx);
+	assert_int_equal(pool_get_params(fx->p)->reclaim_pct, 25);
+}
+
 int
 main(void)
 {
@@ -2248,6 +2308,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    pool_sealed_store_indexes_only_uploaded_chunks, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_detach_store_refuses_a_store_in_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_set_reclaim_pct_is_kept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);

@@ -49,6 +49,7 @@ enum srv_mode {
 	SRV_ECHO,		/* echo until the client closes */
 	SRV_CLOSE,		/* close_notify, then close */
 	SRV_CLOSE_ABRUPT,	/* close the socket without close_notify */
+	SRV_RESET,		/* abort the connection: RST, as a host gone */
 };
 
 struct server {
@@ -178,6 +179,13 @@ server_main(void *arg)
 			break;
 		case SRV_CLOSE_ABRUPT:
 			break;
+		case SRV_RESET: {
+			struct linger const lg = { 1, 0 };
+
+			(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
+			    sizeof(lg));
+			break;
+		}
 		}
 	}
 	SSL_free(ssl);
@@ -548,9 +556,10 @@ read_after_close(const struct fixture *fx, enum srv_mode mode)
 	    &fd, &e) != 0)
 		fail_msg("tls_client_connect: %s", e.msg);
 	assert_int_equal(tls_read_full(ssl, buf, sizeof(buf), &e),
-	    COFFER_EPROTO);
+	    mode == SRV_RESET ? COFFER_EIO : COFFER_EPROTO);
 	assert_non_null(strstr(e.msg, "connection closed by peer"));
 	assert_non_null(strstr(e.msg, "0 of 16 bytes"));
+	assert_true(tls_peer_closed(&e));
 	tls_close(ssl, fd);
 	server_join(&s);
 	SSL_CTX_free(cctx);
@@ -563,6 +572,8 @@ tls_peer_close_before_n_bytes_is_eproto(void **state)
 	read_after_close(*state, SRV_CLOSE);
 	/* Without close_notify it reads the same (IGNORE_UNEXPECTED_EOF). */
 	read_after_close(*state, SRV_CLOSE_ABRUPT);
+	/* A reset (the peer's host gone) is a close too, not a TLS error. */
+	read_after_close(*state, SRV_RESET);
 }
 
 static void
