@@ -370,9 +370,11 @@ job_counts(const struct job *j, char *buf, size_t len)
 		break;
 	case JOB_AUDIT:
 		snprintf(buf, len, "%" PRIu64 " chunks checked in %" PRIu64
-		    " containers, %" PRIu64 " damaged, %" PRIu64 " repaired",
+		    " containers, %" PRIu64 " damaged, %" PRIu64 " repaired%s",
 		    j->aud.chunks_checked, j->aud.containers, j->aud.damaged,
-		    j->fixed.repaired);
+		    j->fixed.repaired, j->aud.skipped_chunks > 0 ?
+		    ", some not checked: their storage pool is not available" :
+		    "");
 		break;
 	case JOB_EXPORT:
 		snprintf(buf, len, "%" PRIu64 " nodes, %" PRIu64 " filespaces, "
@@ -478,7 +480,7 @@ static const char *const reclaim_cols[] = {
 	"bytes_freed",
 };
 static const char *const audit_cols[] = {
-	"process", "chunks_checked", "damaged", "repaired",
+	"process", "chunks_checked", "damaged", "repaired", "skipped",
 };
 static const char *const export_cols[] = {
 	"process", "volumes[]", "objects", "bytes", "nodes", "filespaces",
@@ -601,6 +603,7 @@ job_object(struct adm_ctx *x, const struct job *j)
 		v[1] = adm_fmt_u64(j->aud.chunks_checked, b[1], sizeof(b[1]));
 		v[2] = adm_fmt_u64(j->aud.damaged, b[2], sizeof(b[2]));
 		v[3] = adm_fmt_u64(j->fixed.repaired, b[3], sizeof(b[3]));
+		v[4] = adm_fmt_u64(j->aud.skipped_chunks, b[4], sizeof(b[4]));
 		r = adm_colsv(x->res, n, audit_cols);
 		break;
 	}
@@ -615,6 +618,14 @@ audit_answer(struct adm_ctx *x, const struct job *j)
 	const char *name = job_names[j->kind];
 	uint64_t const left = j->aud.damaged - (j->aud.damaged >=
 	    j->fixed.repaired ? j->fixed.repaired : j->aud.damaged);
+	int r;
+
+	if (j->aud.skipped_chunks > 0 && (r = adm_msg_rc(x->res, RC_WARNING,
+	    "ANR4871W %s: %" PRIu64 " chunks in %" PRIu64 " containers "
+	    "were not checked: their storage pool is not available (see "
+	    "QUERY STGPOOL and the server's start-up messages).", name, j->aud.skipped_chunks,
+	    j->aud.skipped_containers)) != 0)
+		return r;
 
 	if (j->fix && j->fix_failed && j->aud.damaged > 0)
 		return adm_msg_rc(x->res, RC_WARNING, "ANR4868W %s: %" PRIu64

@@ -266,6 +266,13 @@ struct pool_audit_report {
 	uint64_t	damaged;	/* found damaged by this audit */
 	uint64_t	bytes_read;
 	uint64_t	containers;
+	/*
+	 * Not read: their container's storage pool is not attached (a
+	 * cloud pool unreachable since start-up, or any cloud pool in
+	 * coffer-pool, which opens directory pools only).
+	 */
+	uint64_t	skipped_chunks;
+	uint64_t	skipped_containers;
 };
 /* Called for every damaged chunk found, with a message naming it. */
 typedef void (*pool_damage_cb)(void *arg, const uint8_t hash[HASH_LEN],

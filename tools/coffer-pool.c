@@ -849,13 +849,20 @@ cmd_audit(const struct opts *o, const char *dir)
 	if (o->json)
 		printf("{\"chunks_checked\": %" PRIu64 ", \"damaged\": %" PRIu64
 		    ", \"repaired\": 0, \"bytes_read\": %" PRIu64
-		    ", \"elapsed_s\": %.3f}\n", rep.chunks_checked, rep.damaged,
-		    rep.bytes_read, util_now() - t0);
+		    ", \"skipped\": %" PRIu64 ", \"elapsed_s\": %.3f}\n",
+		    rep.chunks_checked, rep.damaged, rep.bytes_read,
+		    rep.skipped_chunks, util_now() - t0);
 	else
 		printf("Audited %" PRIu64 " chunks in %" PRIu64 " containers (%"
 		    PRIu64 " bytes): %" PRIu64 " damaged\n", rep.chunks_checked,
 		    rep.containers, rep.bytes_read, rep.damaged);
-	return rep.damaged ? 8 : 0;
+	if (rep.skipped_chunks > 0)
+		fprintf(stderr, "coffer-pool: %" PRIu64 " chunks in %" PRIu64
+		    " containers of cloud pools were not checked: this tool "
+		    "reads directory pools only; audit them with 'audit "
+		    "container' on the server\n", rep.skipped_chunks,
+		    rep.skipped_containers);
+	return rep.damaged || rep.skipped_chunks ? 8 : 0;
 }
 
 static int

@@ -489,7 +489,7 @@ cmp "$vmimg/mgmt01-root.raw" "$scratch/newprim-vm/mgmt01-root.raw" && note "mgmt
 
 step "The primary's pool, inspected offline (coffer-pool on the stopped server)"
 "$top/coffer-pool" --db "$scratch/primary/catalog.db" stats "$scratch/primary/pool" | sed 's/^/   /'
-"$top/coffer-pool" --db "$scratch/primary/catalog.db" audit "$scratch/primary/pool" | sed 's/^/   /'
+"$top/coffer-pool" --db "$scratch/primary/catalog.db" audit "$scratch/primary/pool" 2>&1 | sed 's/^/   /'
 
 step "Objectives: WEB01 must never be more than 24h behind (RPO), the site back within 72h (RTO)"
 nadm -c "update node web01 rpo=24h" | sed 's/^/   /'

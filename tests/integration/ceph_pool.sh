@@ -308,8 +308,19 @@ restart_server NEW2 || { fail "the server starts with its pool's key revoked"; f
 check "... and says the pool cannot be reached" grep -q "storage pool CL2" "$SRV_DIR/stderr"
 cli n1 n1-secret-pw restore "$src/f00.bin" "$T/r9/" >"$T/r9.out" 2>&1
 check "a restore from it fails meanwhile" test $? -ne 0
+adm "audit container wait=yes" --json >"$T/aden.json" 2>&1
+check "an audit meanwhile fails (rc 12)" test $? -eq 12
+check "... naming the refused key, not damage" grep -q "wrong access key or secret" "$T/aden.json"
 check "the new key is taken" adm "update stgpool cl2 identity=$K3 password=$S3K"
 cli n1 n1-secret-pw restore "$src/" "$T/r10/" --subdir >"$T/r10.out" 2>&1
 check "then the node restores identically, no restart" same_tree "$src" "$T/r10"
 stop_server
+# coffer-pool, offline, reads directory pools only: it audits what it can
+# and counts the cloud pool's chunks as not checked, not as damaged.
+"$top_builddir/coffer-pool" --db "$SRV_DIR/catalog.db" --json audit \
+    "$SRV_DIR/pool" >"$T/cpa.json" 2>"$T/cpa.err"
+check "coffer-pool audit of a server with a cloud pool ends with rc 8" test $? -eq 8
+check "... skipping the cloud pool's chunks" test "$(json_get "$T/cpa.json" skipped)" -ge 1
+check "... none damaged" test "$(json_get "$T/cpa.json" damaged)" -eq 0
+check "... and says why" grep -q "were not checked: this tool reads directory pools only" "$T/cpa.err"
 finish
