@@ -671,16 +671,32 @@ pool_flush_locked(struct pool *p, struct pool_store *s, struct err *e)
 	return 0;
 }
 
+/* Add id to t's touched containers; *at gets its index. */
 static int
-touch(struct pool_txn *t, uint64_t id, struct err *e)
+touch(struct pool_txn *t, uint64_t id, int *at, struct err *e)
 {
-	for (int i = 0; i < t->nctrs; i++)
-		if (t->ctrs[i] == id)
+	/* The open container is the last one touched, almost always. */
+	for (int i = t->nctrs - 1; i >= 0; i--)
+		if (t->ctrs[i] == id) {
+			*at = i;
 			return 0;
-	if (t->nctrs == POOL_TXN_MAX_CTRS)
-		return err_set(e, COFFER_ETOOBIG, "transaction spans more than "
-		    "%d containers; commit more often", POOL_TXN_MAX_CTRS);
-	t->ctrs[t->nctrs++] = id;
+		}
+	if (t->nctrs == t->capctrs) {
+		int const ncap = t->capctrs ? t->capctrs * 2 : 8;
+		uint64_t *nc = realloc(t->ctrs, (size_t)ncap * sizeof(*nc));
+		uint8_t *ns;
+
+		if (nc == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		t->ctrs = nc;
+		if ((ns = realloc(t->synced, (size_t)ncap)) == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		t->synced = ns;
+		t->capctrs = ncap;
+	}
+	t->synced[t->nctrs] = 0;
+	t->ctrs[t->nctrs] = id;
+	*at = t->nctrs++;
 	return 0;
 }
 
@@ -717,23 +733,40 @@ pool_append_locked(struct pool *p, struct pool_txn *t,
 	uint64_t const need = CTR_REC_HDR_LEN + (uint64_t)h->stored_len;
 	struct pool_store *s = &p->st[t->store];
 	uint8_t hdr[CTR_REC_HDR_LEN];
-	int r;
+	int at, r;
 
 	if (s->be == NULL)
 		return err_set(e, COFFER_ENOTFOUND, "storage pool %d is not "
 		    "attached", t->store);
 	if (s->act_id != 0 && s->act_end + need > p->params.container_max &&
 	    s->act_end > CTR_FILE_HDR_LEN) {
-		/* Full: this transaction's commit seals it. */
-		if ((r = touch(t, s->act_id, e)) != 0)
+		/*
+		 * Full, so sealed: synced (or uploaded) now rather than at
+		 * the commit, which then only records it.  A transaction of
+		 * hundreds of containers (a large VM version) neither syncs
+		 * them all at once nor keeps a cloud pool's staged copies
+		 * until it ends.  Nothing indexes its records before the
+		 * commit, so a crash from here leaves dead space only (3).
+		 */
+		if ((r = touch(t, s->act_id, &at, e)) != 0)
 			return r;
-		if ((r = pool_flush_locked(p, s, e)) != 0)
+		r = pool_flush_locked(p, s, e);
+		if (r == 0)
+			r = s->be->ops->sync(s->be, s->act_id, e);
+		if (r != 0) {
+			/*
+			 * After a failed write or sync its bytes are not to be
+			 * trusted: nothing more goes into it.
+			 */
+			s->act_id = 0;
 			return r;
+		}
+		t->synced[at] = 1;
 		s->act_id = 0;
 	}
 	if (s->act_id == 0 && (r = start_container(p, s, e)) != 0)
 		return r;
-	if ((r = touch(t, s->act_id, e)) != 0)
+	if ((r = touch(t, s->act_id, &at, e)) != 0)
 		return r;
 	pool_container_rec_hdr_encode(hdr, h);
 	if (s->wlen + need > POOL_WBUF_CAP &&
@@ -781,6 +814,8 @@ pool_sync_locked(struct pool *p, struct pool_txn *t, struct err *e)
 		uint64_t const id = t->ctrs[i];
 		struct pool_store *s = &p->st[POOL_STORE_OF(id)];
 
+		if (t->synced[i])
+			continue;	/* sealed when it filled up */
 		if ((r = s->be->ops->sync(s->be, id, e)) != 0)
 			return r;
 		/*
@@ -850,6 +885,11 @@ pool_txn_fini(struct pool_txn *t)
 	hset_free(&t->news);
 	free(t->newv);
 	t->newv = NULL;
+	free(t->ctrs);
+	free(t->synced);
+	t->ctrs = NULL;
+	t->synced = NULL;
+	t->nctrs = t->capctrs = 0;
 }
 
 void

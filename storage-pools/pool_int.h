@@ -18,7 +18,6 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 #define POOL_WBUF_CAP		(4u << 20)
-#define POOL_TXN_MAX_CTRS	64
 
 /*
  * A store is one backend holding containers: store 0 is the pool's own
@@ -78,8 +77,14 @@ struct pool_txn {
 	struct hset		 news;	/* hash -> 1 + index into newv */
 	struct txn_new		*newv;
 	size_t			 nnew, capnew;
-	uint64_t		 ctrs[POOL_TXN_MAX_CTRS];	/* touched */
-	int			 nctrs;
+	/*
+	 * The containers it appended to, however many: one VM version is
+	 * one transaction, of any size.  synced[i]: ctrs[i] filled up and
+	 * was synced then, so the commit does not sync it again.
+	 */
+	uint64_t		*ctrs;
+	uint8_t			*synced;
+	int			 nctrs, capctrs;
 	uint64_t		 bytes_stored;
 	int			 store;	/* where its new chunks go */
 };

@@ -663,6 +663,31 @@ pool_open_missing_pool_fails_with_message(void **state)
 
 /* ---- storing and reading ---- */
 
+/*
+ * One transaction over far more containers than it used to allow (64):
+ * a VM version is one transaction whatever its size.  The containers
+ * that fill up on the way are synced then; every chunk reads back.
+ */
+static void
+pool_txn_spans_hundreds_of_containers(void **state)
+{
+	struct fixture *fx = *state;
+	int const n = 150;
+	struct tc *v = calloc((size_t)n, sizeof(*v));
+	struct pool_stats st;
+	struct err e;
+
+	assert_non_null(v);
+	/* 1 MiB containers (setup_small), random 700-900 KiB chunks. */
+	store_many(fx, v, n, 4242, 700 * KIB, 900 * KIB);
+	assert_int_equal(pool_stats(fx->p, &st, &e), 0);
+	assert_true(st.containers > 64);
+	for (int i = 0; i < n; i++)
+		if (v[i].kind == RANDOM)
+			assert_reads_back(fx, &v[i]);
+	free(v);
+}
+
 static void
 pool_many_chunks_read_back_identical(void **state)
 {
@@ -1580,9 +1605,11 @@ assert_recovered(struct fixture *fx, const struct tc *kept, int nkept,
 }
 
 /*
- * Fail the Nth write or sync of a commit, for every N the commit makes,
- * then check recovery.  big: the transaction fills the open container and
- * two new ones, so new files' directory entries are synced too.
+ * Fail the Nth write or sync of a transaction, its puts and its commit,
+ * for every N it makes, then check recovery.  big: the transaction fills
+ * the open container and two new ones, so new files' directory entries
+ * are synced too, and the full containers are synced by the puts that
+ * fill them.
  */
 static void
 crash_each_step(struct fixture *fx, int big)
@@ -1599,12 +1626,16 @@ crash_each_step(struct fixture *fx, int big)
 		struct err e;
 		int r;
 
-		for (int i = 0; i < nf; i++)
-			put_ok(fx, txn, &lost[i], (uint64_t)(1000 * step + i),
-			    big ? 160 * KIB : 20 * KIB, RANDOM);
 		io_arm(IO_ALL, step, EIO);
 		err_clear(&e);
-		r = pool_txn_commit(txn, NULL, NULL, &e);
+		r = 0;
+		for (int i = 0; i < nf && r == 0; i++)
+			r = put(fx, txn, &lost[i], (uint64_t)(1000 * step + i),
+			    big ? 160 * KIB : 20 * KIB, RANDOM, NULL, &e);
+		if (r == 0)
+			r = pool_txn_commit(txn, NULL, NULL, &e);
+		else
+			pool_txn_abort(txn);
 		io_disarm();
 		if (r == 0) {
 			/* Past the last step: this commit is whole. */
@@ -2248,6 +2279,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    pool_reclaim_compacts_containers_and_keeps_live_chunks,
 		    setup_small, teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_txn_spans_hundreds_of_containers, setup_small,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_reclaim_keeps_chunk_pinned_by_open_txn, setup_small,
 		    teardown),
