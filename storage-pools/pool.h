@@ -193,6 +193,24 @@ int pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN],
 int pool_unref_recipe_locked(struct pool *p, const uint8_t *recipe,
     size_t len, struct err *e);
 
+/*
+ * A batch of chunk references to drop, summed per chunk, so releasing the
+ * recipes of many versions costs one index update per distinct chunk
+ * instead of one per recipe entry (expiration).  Fill it with
+ * pool_unrefs_add_recipe(); pool_unrefs_apply_locked() drops them, only
+ * inside pool_exec()'s callback (the rule of pool_unref_locked()), and
+ * leaves the set empty for reuse whatever it returns.  A chunk released
+ * more often than it is referenced is COFFER_ECORRUPT, as there.
+ */
+struct pool_unrefs;
+struct pool_unrefs *pool_unrefs_new(struct err *e);
+void pool_unrefs_free(struct pool_unrefs *u);	/* accepts NULL */
+int pool_unrefs_add_recipe(struct pool_unrefs *u, const uint8_t *recipe,
+    size_t len, struct err *e);
+size_t pool_unrefs_count(const struct pool_unrefs *u);	/* distinct chunks */
+int pool_unrefs_apply_locked(struct pool *p, struct pool_unrefs *u,
+    struct err *e);
+
 /* Readers: one per thread; they verify everything they return. */
 struct pool_reader *pool_reader_new(struct pool *p, struct err *e);
 void pool_reader_free(struct pool_reader *r);	/* accepts NULL */

@@ -84,8 +84,9 @@ pool_index_open(struct pool_index *ix, const char *path, struct err *e)
 	    &ix->st_get, e)) != 0 ||
 	    (r = prep(ix, "UPDATE chunk SET refcount=refcount+?2 WHERE hash=?1"
 	    " RETURNING " LOC_COLS, &ix->st_inc, e)) != 0 ||
-	    (r = prep(ix, "UPDATE chunk SET refcount=refcount-1"
-	    " WHERE hash=?1 AND refcount>0 RETURNING " LOC_COLS, &ix->st_dec, e)) != 0 ||
+	    (r = prep(ix, "UPDATE chunk SET refcount=refcount-?2"
+	    " WHERE hash=?1 AND refcount>=?2 RETURNING " LOC_COLS, &ix->st_dec,
+	    e)) != 0 ||
 	    (r = prep(ix, "INSERT INTO chunk(hash, " LOC_COLS ")"
 	    " VALUES(?1,?2,?3,?4,?5,?6,0)", &ix->st_ins, e)) != 0 ||
 	    (r = prep(ix, "UPDATE chunk SET container=?2, offset=?3,"
@@ -211,7 +212,15 @@ int
 pool_index_dec(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     struct pool_loc *loc, struct err *e)
 {
-	return step_hash_row(ix, ix->st_dec, hash, loc, "drop reference", e);
+	return pool_index_dec_n(ix, hash, 1, loc, e);
+}
+
+int
+pool_index_dec_n(struct pool_index *ix, const uint8_t hash[HASH_LEN],
+    int64_t n, struct pool_loc *loc, struct err *e)
+{
+	sqlite3_bind_int64(ix->st_dec, 2, n);
+	return step_hash_row(ix, ix->st_dec, hash, loc, "drop references", e);
 }
 
 static int

@@ -76,6 +76,13 @@ int pool_index_inc(struct pool_index *ix, const uint8_t hash[HASH_LEN],
  */
 int pool_index_dec(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     struct pool_loc *loc, struct err *e);
+/*
+ * refcount -= n (n >= 1) in one statement.  1 with loc after the change;
+ * 0 when the row is missing or holds fewer than n references (nothing
+ * changes then).
+ */
+int pool_index_dec_n(struct pool_index *ix, const uint8_t hash[HASH_LEN],
+    int64_t n, struct pool_loc *loc, struct err *e);
 int pool_index_insert(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     const struct pool_loc *loc, struct err *e);
 /* Point an existing (damaged) row at a new good copy. */
