@@ -56,11 +56,15 @@
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define AUDIT_FIX_MAX	(1u << 20)	/* damaged chunks repaired per run */
 /*
- * Versions examined per expiration transaction: big enough that commits
- * (an fsync each) cost little, small enough that a transaction's pages
- * stay in the page cache instead of spilling into the WAL.
+ * Versions examined per expiration transaction, and the index's page
+ * cache meanwhile (KiB).  The object table's UUID indexes are in random
+ * order against the path walk, so a batch dirties index pages all over
+ * them: the cache must hold a batch's dirty pages (else they spill into
+ * the WAL and are read back), and bigger batches rewrite each page fewer
+ * times.  65536 versions dirty about 180 MB of a 3M-version catalog.
  */
-#define EXPIRE_BATCH		8192
+#define EXPIRE_BATCH		65536
+#define EXPIRE_CACHE_KIB	(256 * 1024)
 #define EXPIRE_BATCH_MAX	(1u << 24)
 
 enum job_kind {
@@ -188,15 +192,14 @@ expire_batch_size(void)
 }
 
 /*
- * EXPIRE INVENTORY: batch after batch, each committed on its own.  j->exp
- * counts only committed batches; the cursor moves on only with a commit.
+ * The batches, each committed on its own.  j->exp counts only committed
+ * batches, and the cursor moves on only with a commit.
  */
 static int
-expire_run(struct proc *p, struct job *j, struct err *e)
+expire_batches(struct proc *p, struct job *j, struct err *e)
 {
 	int r;
 
-	j->exp_batch = expire_batch_size();
 	cat_expire_cursor_init(&j->exp_cur);
 	for (;;) {
 		j->exp_next = j->exp_cur;
@@ -219,6 +222,22 @@ expire_run(struct proc *p, struct job *j, struct err *e)
 			return err_set(e, COFFER_ECANCELED, "cancelled");
 		}
 	}
+}
+
+/* EXPIRE INVENTORY, with the index cache raised for the run. */
+static int
+expire_run(struct proc *p, struct job *j, struct err *e)
+{
+	struct err e2;
+	int r;
+
+	j->exp_batch = expire_batch_size();
+	/* A cache that stays small only makes the batches slower. */
+	err_clear(&e2);
+	(void)pool_set_cache(j->pool, EXPIRE_CACHE_KIB, &e2);
+	r = expire_batches(p, j, e);
+	(void)pool_set_cache(j->pool, 0, &e2);
+	return r;
 }
 
 static void

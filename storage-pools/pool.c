@@ -1164,6 +1164,17 @@ pool_exec(struct pool *p, pool_commit_cb cb, void *arg, struct err *e)
 }
 
 int
+pool_set_cache(struct pool *p, int kib, struct err *e)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = pool_index_cache(&p->ix, kib, e);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
 pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN], struct err *e)
 {
 	struct pool_loc loc;

@@ -186,6 +186,16 @@ uint64_t pool_txn_bytes_stored(const struct pool_txn *t);
  */
 int pool_exec(struct pool *p, pool_commit_cb cb, void *arg, struct err *e);
 
+/*
+ * Size the index connection's page cache: kib KiB, or 0 for the pool's
+ * usual size (a smaller size gives the memory back).  Work that rewrites
+ * much of the index in a few transactions (expiration) raises it for its
+ * run, so a transaction's pages stay in memory until its commit instead
+ * of spilling into the WAL and being read back.  Not from inside
+ * pool_exec()'s callback (it takes the pool lock).
+ */
+int pool_set_cache(struct pool *p, int kib, struct err *e);
+
 /* Drop one reference to hash; only inside pool_exec()'s callback. */
 int pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN],
     struct err *e);

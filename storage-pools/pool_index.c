@@ -75,8 +75,8 @@ pool_index_open(struct pool_index *ix, const char *path, struct err *e)
 	sqlite3_busy_timeout(ix->db, 10000);
 	/* WAL + FULL: a committed transaction survives power loss. */
 	if ((r = pool_index_exec(ix, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA cache_size=-16384;", e)) != 0)
+	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", e)) != 0 ||
+	    (r = pool_index_cache(ix, 0, e)) != 0)
 		goto fail;
 	if ((r = pool_index_create_schema(ix, e)) != 0)
 		goto fail;
@@ -125,6 +125,16 @@ pool_index_close(struct pool_index *ix)
 	if (ix->db != NULL)
 		sqlite3_close(ix->db);
 	ix->db = NULL;
+}
+
+int
+pool_index_cache(struct pool_index *ix, int kib, struct err *e)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d;",
+	    kib > 0 ? kib : POOL_INDEX_CACHE_KIB);
+	return pool_index_exec(ix, sql, e);
 }
 
 int

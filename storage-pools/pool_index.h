@@ -52,7 +52,12 @@ struct pool_index {
 	struct sqlite3_stmt	*st_del;
 };
 
+/* The index connection's page cache unless told otherwise (KiB). */
+#define POOL_INDEX_CACHE_KIB	16384
+
 int pool_index_open(struct pool_index *ix, const char *path, struct err *e);
+/* Page cache of kib KiB (PRAGMA cache_size); 0: POOL_INDEX_CACHE_KIB. */
+int pool_index_cache(struct pool_index *ix, int kib, struct err *e);
 void pool_index_close(struct pool_index *ix);
 
 int pool_index_create_schema(struct pool_index *ix, struct err *e);
