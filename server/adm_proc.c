@@ -56,14 +56,16 @@
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define AUDIT_FIX_MAX	(1u << 20)	/* damaged chunks repaired per run */
 /*
- * Versions examined per expiration transaction, and the index's page
- * cache meanwhile (KiB).  The object table's UUID indexes are in random
- * order against the path walk, so a batch dirties index pages all over
- * them: the cache must hold a batch's dirty pages (else they spill into
- * the WAL and are read back), and bigger batches rewrite each page fewer
- * times.  65536 versions dirty about 180 MB of a 3M-version catalog.
+ * Versions examined per expiration transaction at most, and the index's
+ * page cache meanwhile (KiB).  The object table's UUID indexes are in
+ * random order against the path walk, so a batch dirties pages all over
+ * them: bigger batches rewrite each page fewer times, as long as the
+ * cache holds a batch's dirty pages (a batch ends early when they spill;
+ * cat_expire_batch).  256 MiB holds the UUID indexes of a 3M-version
+ * catalog; 262144 versions take some 10 s, the longest a backup's commit
+ * waits for the pool meanwhile.
  */
-#define EXPIRE_BATCH		65536
+#define EXPIRE_BATCH		262144
 #define EXPIRE_CACHE_KIB	(256 * 1024)
 #define EXPIRE_BATCH_MAX	(1u << 24)
 

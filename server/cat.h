@@ -429,7 +429,8 @@ void cat_expire_cursor_init(struct cat_expire_cursor *cur);
 /*
  * One batch of cat_expire: whole paths from cur on, until at least budget
  * versions were examined (a path is never split, so a batch can examine
- * more) or the catalog ends (cur->done).  Adds its counts to rep and moves
+ * more), the transaction's dirty pages overflowed the page cache, or the
+ * catalog ends (cur->done).  Adds its counts to rep and moves
  * cur past what it did; the same rules as cat_expire otherwise (inside a
  * transaction, which should be the batch's own: committing it makes the
  * batch durable, and a batch rolled back leaves cur to be discarded).

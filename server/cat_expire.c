@@ -17,6 +17,10 @@
  * A path is never split between batches, so each path is decided on one
  * consistent view of its versions.
  *
+ * A batch also ends early once its transaction's dirty pages overflow the
+ * connection's page cache (SQLite begins to spill them into the WAL):
+ * past that point a bigger batch only costs more writes.
+ *
  * A batch's chunk releases are summed per chunk (pool_unrefs) and applied
  * before it returns, inside the caller's transaction: invariant (2) of
  * cat.c holds per batch.
@@ -265,13 +269,25 @@ batch_expire(struct cat *c, struct pool *pool, const struct cat_domain *d,
 	return 0;
 }
 
+/* Dirty pages written out mid-transaction so far (cache overflow). */
+static int
+cache_spills(struct cat *c)
+{
+	int cur = 0, hi = 0;
+
+	(void)sqlite3_db_status(c->db, SQLITE_DBSTATUS_CACHE_SPILL, &cur, &hi,
+	    0);
+	return cur;
+}
+
 /*
  * Expire fs from the cursor's key until the budget (versions examined,
- * counted in *examined) is spent or the filespace ends (*fs_done).
+ * counted in *examined) is spent or the filespace ends (*fs_done).  A
+ * spill of the page cache since spill0 spends the budget.
  */
 static int
 expire_fs(struct cat *c, struct pool *pool, const struct exp_fs *fs,
-    int64_t now, size_t budget, size_t *examined, int *fs_done,
+    int64_t now, size_t budget, int spill0, size_t *examined, int *fs_done,
     struct cat_expire_cursor *cur, struct exp_batch *b,
     struct cat_expire_report *rep, struct err *e)
 {
@@ -301,6 +317,8 @@ expire_fs(struct cat *c, struct pool *pool, const struct exp_fs *fs,
 		memcpy(cur->key, b->last, b->lastlen);
 		cur->key[b->lastlen] = 0x00;
 		cur->keylen = b->lastlen + 1;
+		if (cache_spills(c) != spill0)
+			*examined = budget;
 		if (*examined >= budget)
 			return 0;
 	}
@@ -363,6 +381,7 @@ batch_walk(struct cat *c, struct pool *pool, int64_t now, size_t budget,
     struct cat_expire_cursor *cur, struct exp_batch *b,
     struct cat_expire_report *rep, struct err *e)
 {
+	int const spill0 = cache_spills(c);
 	size_t examined = 0;
 	struct exp_fs fs;
 	int fs_done, r;
@@ -378,8 +397,8 @@ batch_walk(struct cat *c, struct pool *pool, int64_t now, size_t budget,
 			cur->fs_id = fs.id;
 			cur->keylen = 0;
 		}
-		if ((r = expire_fs(c, pool, &fs, now, budget, &examined,
-		    &fs_done, cur, b, rep, e)) != 0)
+		if ((r = expire_fs(c, pool, &fs, now, budget, spill0,
+		    &examined, &fs_done, cur, b, rep, e)) != 0)
 			return err_wrap(e, "expire: node %s: filespace %llu",
 			    fs.node, (unsigned long long)fs.id);
 		if (fs_done) {

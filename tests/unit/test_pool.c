@@ -1018,8 +1018,8 @@ pool_unrefs_sums_per_chunk(void **state)
 	assert_int_equal(stats(fx).live_chunks, 1);	/* b fell to zero */
 	assert_reads_back(fx, &a);
 	/* Two more of a than it has: refused whole, nothing changes. */
-	assert_int_equal(pool_unrefs_add_recipe(x.u, rc.p, rc.len - POOL_RECIPE_ENTRY,
-	    &e), 0);
+	assert_int_equal(pool_unrefs_add_recipe(x.u, rc.p,
+	    rc.len - POOL_RECIPE_ENTRY, &e), 0);
 	err_clear(&e);
 	assert_int_equal(pool_exec(fx->p, unrefs_cb, &x, &e), COFFER_ECORRUPT);
 	hash_to_hex(a.hash, hex);
