@@ -453,7 +453,10 @@ cat_expire(struct cat *c, struct pool *pool, int64_t now,
 	if ((cur = malloc(sizeof(*cur))) == NULL)
 		return err_set(e, COFFER_ENOMEM, "expire: out of memory");
 	cat_expire_cursor_init(cur);
-	r = cat_expire_batch(c, pool, now, SIZE_MAX, cur, rep, e);
+	/* One transaction: a batch that ends at a cache spill goes on. */
+	do
+		r = cat_expire_batch(c, pool, now, SIZE_MAX, cur, rep, e);
+	while (r == 0 && !cur->done);
 	free(cur);
 	return r;
 }
