@@ -1139,6 +1139,10 @@ adm_cancel_process(struct adm_ctx *x)
 		return adm_error(x, COFFER_ENOTFOUND, "ANR0941E CANCEL "
 		    "PROCESS: No active process found for process number "
 		    "%ld.", id);
+	if (strcmp(pi.name, job_names[JOB_EXPIRE]) == 0)
+		return adm_msg(x->res, "ANR0940I Cancel request accepted for "
+		    "process %ld (%s); it stops when the batch it is in has "
+		    "committed, and what it did stays.", id, pi.name);
 	for (i = 0; i < NELEM(job_names); i++)
 		if (strcmp(pi.name, job_names[i]) == 0)
 			return adm_msg(x->res, "ANR0940I Cancel request "
