@@ -17,10 +17,18 @@
  * AUDIT CONTAINER FIX=YES then fetches the chunks it found damaged from
  * the replication server and stores them again (repl_repair.c).
  *
- * Cancellation: expiration runs as one catalog transaction, reclamation
- * and audit in the pool without a cancel hook, so a cancel takes effect
- * only if it arrives before the work starts; after that the process runs
- * to its end and its end message says the cancel came too late.
+ * Expiration commits in batches of whole paths (EXPIRE_BATCH versions
+ * examined, COFFER_EXPIRE_BATCH in the environment for tests), each batch
+ * one pool_exec() transaction with its deletions and chunk releases: a
+ * kill between batches loses no committed batch, and a rerun finishes the
+ * rest (it walks again from the start; what is done expires no further).
+ *
+ * Cancellation: expiration stops between two batches; what the batches
+ * before committed stays, and the end message says how far it got.
+ * Reclamation and audit run in the pool without a cancel hook, so there
+ * a cancel takes effect only if it arrives before the work starts; after
+ * that the process runs to its end and its end message says the cancel
+ * came too late.
  */
 #include "config.h"
 
@@ -47,6 +55,19 @@
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define AUDIT_FIX_MAX	(1u << 20)	/* damaged chunks repaired per run */
+/*
+ * Versions examined per expiration transaction at most, and the index's
+ * page cache meanwhile (KiB).  The object table's UUID indexes are in
+ * random order against the path walk, so a batch dirties pages all over
+ * them: bigger batches rewrite each page fewer times, as long as the
+ * cache holds a batch's dirty pages (a batch ends early when they spill;
+ * cat_expire_batch).  256 MiB holds the UUID indexes of a 3M-version
+ * catalog; 262144 versions take some 10 s, the longest a backup's commit
+ * waits for the pool meanwhile.
+ */
+#define EXPIRE_BATCH		262144
+#define EXPIRE_CACHE_KIB	(256 * 1024)
+#define EXPIRE_BATCH_MAX	(1u << 24)
 
 enum job_kind {
 	JOB_EXPIRE, JOB_RECLAIM, JOB_AUDIT, JOB_REPLICATE, JOB_EXPORT,
@@ -81,7 +102,12 @@ struct job {
 	/* results */
 	uint64_t	 items;
 	int		 late_cancel;	/* cancel arrived once under way */
+	int		 stopped;	/* cancelled midway; counts hold */
 	struct cat_expire_report	exp;
+	/* expire: the committed cursor, the batch's, the batch's counts */
+	struct cat_expire_cursor	exp_cur, exp_next;
+	struct cat_expire_report	exp_step;
+	size_t				exp_batch;
 	struct pool_reclaim_report	rec;
 	struct pool_audit_report	aud;
 	struct repl_repair_stats	fixed;
@@ -133,6 +159,7 @@ clock_now(char *buf, size_t len)
 
 /* ---- the process bodies ---- */
 
+/* One expiration batch, inside its pool_exec() transaction. */
 static int
 expire_cb(struct sqlite3 *db, void *arg, struct err *e)
 {
@@ -142,10 +169,76 @@ expire_cb(struct sqlite3 *db, void *arg, struct err *e)
 
 	if ((r = cat_attach(db, &c, e)) != 0)
 		return r;
-	r = cat_expire(c, j->pool, j->now, &j->exp, e);
+	r = cat_expire_batch(c, j->pool, j->now, j->exp_batch, &j->exp_next,
+	    &j->exp_step, e);
 	cat_close(c);
-	/* invariant (2): all expired, none committed: the whole rolls back. */
+	/* invariant (2): a batch expired, not committed: it rolls back whole. */
 	FAULT_POINT("expire.before_commit");
+	return r;
+}
+
+/* Versions per batch: EXPIRE_BATCH, or COFFER_EXPIRE_BATCH (tests). */
+static size_t
+expire_batch_size(void)
+{
+	const char *v = getenv("COFFER_EXPIRE_BATCH");
+	char *end;
+	unsigned long n;
+
+	if (v == NULL || *v == '\0')
+		return EXPIRE_BATCH;
+	n = strtoul(v, &end, 10);
+	if (*end != '\0' || n == 0 || n > EXPIRE_BATCH_MAX)
+		return EXPIRE_BATCH;
+	return (size_t)n;
+}
+
+/*
+ * The batches, each committed on its own.  j->exp counts only committed
+ * batches, and the cursor moves on only with a commit.
+ */
+static int
+expire_batches(struct proc *p, struct job *j, struct err *e)
+{
+	int r;
+
+	cat_expire_cursor_init(&j->exp_cur);
+	for (;;) {
+		j->exp_next = j->exp_cur;
+		memset(&j->exp_step, 0, sizeof(j->exp_step));
+		if ((r = pool_exec(j->pool, expire_cb, j, e)) != 0)
+			return r;
+		j->exp_cur = j->exp_next;
+		j->exp.examined += j->exp_step.examined;
+		j->exp.deleted += j->exp_step.deleted;
+		j->exp.bytes += j->exp_step.bytes;
+		/* invariant (2): a committed batch stands, whatever follows. */
+		FAULT_POINT("expire.after_batch");
+		if (j->exp_cur.done)
+			return 0;
+		proc_set_status(p, "Expiring inventory of all nodes: %" PRIu64
+		    " versions examined, %" PRIu64 " deleted", j->exp.examined,
+		    j->exp.deleted);
+		if (proc_cancelled(p)) {
+			j->stopped = 1;
+			return err_set(e, COFFER_ECANCELED, "cancelled");
+		}
+	}
+}
+
+/* EXPIRE INVENTORY, with the index cache raised for the run. */
+static int
+expire_run(struct proc *p, struct job *j, struct err *e)
+{
+	struct err e2;
+	int r;
+
+	j->exp_batch = expire_batch_size();
+	/* A cache that stays small only makes the batches slower. */
+	err_clear(&e2);
+	(void)pool_set_cache(j->pool, EXPIRE_CACHE_KIB, &e2);
+	r = expire_batches(p, j, e);
+	(void)pool_set_cache(j->pool, 0, &e2);
 	return r;
 }
 
@@ -276,9 +369,10 @@ job_work(struct proc *p, struct job *j, struct err *e)
 	switch (j->kind) {
 	case JOB_EXPIRE:
 		proc_set_status(p, "Expiring inventory of all nodes");
-		r = pool_exec(j->pool, expire_cb, j, e);
+		r = expire_run(p, j, e);
 		/* invariant (4): expiration committed, not yet reported. */
-		FAULT_POINT("expire.after_commit");
+		if (r == 0)
+			FAULT_POINT("expire.after_commit");
 		j->items = j->exp.examined;
 		return r;
 	case JOB_RECLAIM:
@@ -421,6 +515,16 @@ job_log_end(struct job *j, int r, const struct err *e)
 	if (j->log == NULL)
 		return;
 	clock_now(at, sizeof(at));
+	if (r == COFFER_ECANCELED && j->stopped) {
+		job_counts(j, counts, sizeof(counts));
+		(void)cat_actlog(j->log, CAT_SEV_WARN, 985, NULL, "Process %"
+		    PRIu64 " for %s running in the %s completed with "
+		    "completion state CANCELLED at %s: it was cancelled after "
+		    "processing %" PRIu64 " items: %s; what it did stays, and "
+		    "a rerun does the rest.", j->id, name, ground(j), at,
+		    j->items, counts);
+		return;
+	}
 	if (r == COFFER_ECANCELED) {
 		(void)cat_actlog(j->log, CAT_SEV_WARN, 985, NULL, "Process %"
 		    PRIu64 " for %s running in the %s completed with "
@@ -658,6 +762,13 @@ job_answer(struct adm_ctx *x, const struct job *j, int r,
 	const char *name = job_names[j->kind];
 	char counts[256];
 
+	if (r == COFFER_ECANCELED && j->stopped) {
+		job_counts(j, counts, sizeof(counts));
+		return adm_error(x, r, "ANR0985W Process %" PRIu64 " for %s "
+		    "was cancelled after processing %" PRIu64 " items: %s; "
+		    "what it did stays, and a rerun does the rest.", j->id,
+		    name, j->items, counts);
+	}
 	if (r == COFFER_ECANCELED)
 		return adm_error(x, r, "ANR0985W Process %" PRIu64 " for %s "
 		    "was cancelled before it began.", j->id, name);
@@ -1039,6 +1150,10 @@ adm_cancel_process(struct adm_ctx *x)
 		return adm_error(x, COFFER_ENOTFOUND, "ANR0941E CANCEL "
 		    "PROCESS: No active process found for process number "
 		    "%ld.", id);
+	if (strcmp(pi.name, job_names[JOB_EXPIRE]) == 0)
+		return adm_msg(x->res, "ANR0940I Cancel request accepted for "
+		    "process %ld (%s); it stops when the batch it is in has "
+		    "committed, and what it did stays.", id, pi.name);
 	for (i = 0; i < NELEM(job_names); i++)
 		if (strcmp(pi.name, job_names[i]) == 0)
 			return adm_msg(x->res, "ANR0940I Cancel request "

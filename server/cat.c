@@ -12,7 +12,8 @@
  *      cat_obj_insert/cat_obj_deactivate make a version inactive and set
  *      its deactivation time in the same statement.
  *  (2) A version is deleted only in the transaction that releases its
- *      chunk references (cat_expire inside pool_exec).
+ *      chunk references (cat_expire or cat_expire_batch inside
+ *      pool_exec; a batch releases its versions' chunks before it ends).
  *  (3) pkey is cat_pkey(path): memcmp order is depth-first walk order.
  */
 #include "config.h"

@@ -420,6 +420,32 @@ struct cat_expire_report {
 int cat_expire(struct cat *c, struct pool *pool, int64_t now,
     struct cat_expire_report *rep, struct err *e);
 
+/*
+ * Where a batched expiration stands: the filespace it is in and the key
+ * its next path starts at; done once every filespace was walked.
+ */
+struct cat_expire_cursor {
+	uint64_t	fs_id;
+	uint8_t		key[CAT_PATH_MAX + 1];
+	size_t		keylen;
+	int		done;
+};
+void cat_expire_cursor_init(struct cat_expire_cursor *cur);
+/*
+ * One batch of cat_expire: whole paths from cur on, until at least budget
+ * versions were examined (a path is never split, so a batch can examine
+ * more), the transaction's dirty pages overflowed the page cache, or the
+ * catalog ends (cur->done).  Adds its counts to rep and moves
+ * cur past what it did; the same rules as cat_expire otherwise (inside a
+ * transaction, which should be the batch's own: committing it makes the
+ * batch durable, and a batch rolled back leaves cur to be discarded).
+ * Running the batches to done is one cat_expire as of now; a path that
+ * changes between two batches is decided as it is when its batch comes.
+ */
+int cat_expire_batch(struct cat *c, struct pool *pool, int64_t now,
+    size_t budget, struct cat_expire_cursor *cur,
+    struct cat_expire_report *rep, struct err *e);
+
 /* ---- device classes and sequential volumes (cat_vol.c) ---- */
 
 /*

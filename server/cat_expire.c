@@ -4,10 +4,26 @@
  *
  * One pass per filespace over the paths that have inactive versions (only
  * those can lose one: the active version never expires), in key order off
- * the indexes, a batch of paths at a time: read every version of the
- * batch's paths (active first, then newest first), let policy_decide()
- * mark the expired ones, then delete them.  Rows are read before any is
- * deleted, so no scan runs over a table it is changing.
+ * the indexes, a read of up to EXP_READ_PATHS paths at a time: read every
+ * version of those paths (active first, then newest first), let
+ * policy_decide() mark the expired ones, then delete them.  Rows are read
+ * before any is deleted, so no scan runs over a table it is changing.
+ *
+ * The work comes in batches (cat_expire_batch): whole paths until a
+ * budget of versions examined is spent, from a cursor (filespace id, path
+ * key) that the batch moves on.  A batch is meant to be one transaction,
+ * so that the server's expiration commits as it goes: one transaction over
+ * a whole catalog spilled its dirty pages into the WAL and read them back.
+ * A path is never split between batches, so each path is decided on one
+ * consistent view of its versions.
+ *
+ * A batch also ends early once its transaction's dirty pages overflow the
+ * connection's page cache (SQLite begins to spill them into the WAL):
+ * past that point a bigger batch only costs more writes.
+ *
+ * A batch's chunk releases are summed per chunk (pool_unrefs) and applied
+ * before it returns, inside the caller's transaction: invariant (2) of
+ * cat.c holds per batch.
  */
 #include "config.h"
 
@@ -24,8 +40,16 @@
 #include "policy.h"
 #include "pool.h"
 
-/* Paths per batch: bounds the rows held to their versions. */
-#define EXP_BATCH_PATHS	256
+/* Paths per read: bounds the rows held to their versions. */
+#define EXP_READ_PATHS	256
+/* Ids per DELETE statement (the placeholders of EXP_DEL_SQL). */
+#define EXP_DEL_IDS	32
+/* Distinct chunks summed before they are released (bounds the set). */
+#define EXP_UNREFS_MAX	65536
+
+#define Q8		"?,?,?,?,?,?,?,?"
+#define EXP_DEL_SQL	"DELETE FROM object WHERE id IN (" Q8 "," Q8 "," Q8 \
+			"," Q8 ") RETURNING recipe"
 
 struct exp_row {
 	int64_t		id;
@@ -36,12 +60,33 @@ struct exp_row {
 struct exp_batch {
 	struct exp_row		*row;
 	struct policy_version	*pv;	/* parallel to row */
-	size_t			 n, cap;
+	int64_t			*del;	/* ids of the expired rows */
+	size_t			 n, cap, ndel;
 	size_t			 paths;
-	/* The key of the batch's last path. */
+	/* The key of the last path read. */
 	uint8_t			 last[CAT_PATH_MAX + 1];
 	size_t			 lastlen;
+	struct pool_unrefs	*unrefs;	/* releases not yet applied */
 };
+
+/* One filespace with its node's copy group. */
+struct exp_fs {
+	uint64_t		id;
+	char			node[CAT_NAME_MAX + 1];
+	struct cat_domain	d;
+};
+
+static void
+batch_free(struct exp_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->row);
+	free(b->pv);
+	free(b->del);
+	pool_unrefs_free(b->unrefs);
+	free(b);
+}
 
 static int
 batch_grow(struct exp_batch *b, struct err *e)
@@ -49,6 +94,7 @@ batch_grow(struct exp_batch *b, struct err *e)
 	size_t const cap = b->cap != 0 ? b->cap * 2 : 1024;
 	struct exp_row *row;
 	struct policy_version *pv;
+	int64_t *del;
 
 	if ((row = realloc(b->row, cap * sizeof(*row))) == NULL)
 		return err_set(e, COFFER_ENOMEM, "expire: out of memory");
@@ -56,6 +102,9 @@ batch_grow(struct exp_batch *b, struct err *e)
 	if ((pv = realloc(b->pv, cap * sizeof(*pv))) == NULL)
 		return err_set(e, COFFER_ENOMEM, "expire: out of memory");
 	b->pv = pv;
+	if ((del = realloc(b->del, cap * sizeof(*del))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "expire: out of memory");
+	b->del = del;
 	b->cap = cap;
 	return 0;
 }
@@ -94,17 +143,18 @@ batch_add(struct exp_batch *b, sqlite3_stmt *st, struct err *e)
 }
 
 /*
- * The next batch: every version of the first EXP_BATCH_PATHS paths with
- * an inactive version whose key is >= lo.
+ * The next read: every version of the first `paths` paths with an
+ * inactive version whose key is >= lo.
  */
 static int
 batch_read(struct cat *c, uint64_t fs_id, const uint8_t *lo, size_t lolen,
-    struct exp_batch *b, struct err *e)
+    size_t paths, struct exp_batch *b, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	b->n = 0;
+	b->ndel = 0;
 	b->paths = 0;
 	if ((r = cat_stmt(c, CAT_ST_EXP_SCAN, "SELECT id, pkey, state,"
 	    " deactivated, size FROM object WHERE fs_id=?1 AND pkey IN"
@@ -114,7 +164,7 @@ batch_read(struct cat *c, uint64_t fs_id, const uint8_t *lo, size_t lolen,
 		return r;
 	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
 	cat_bind_key(st, 2, lo, lolen);
-	sqlite3_bind_int(st, 3, EXP_BATCH_PATHS);
+	sqlite3_bind_int64(st, 3, (int64_t)paths);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((r = batch_add(b, st, e)) != 0)
 			break;
@@ -125,49 +175,67 @@ batch_read(struct cat *c, uint64_t fs_id, const uint8_t *lo, size_t lolen,
 	return r;
 }
 
-/* invariant (2): delete one version and release its chunks together. */
+/*
+ * Delete ids[0..n) (n <= EXP_DEL_IDS) in one statement and queue their
+ * chunks for release.  invariant (2): the releases are applied in the
+ * same transaction, before the batch returns.
+ */
 static int
-delete_version(struct cat *c, struct pool *pool, int64_t id, struct err *e)
+delete_ids(struct cat *c, struct pool *pool, struct exp_batch *b,
+    const int64_t *ids, size_t n, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
+	size_t got = 0, len;
 	const void *recipe;
-	size_t len;
 	int r, rc;
 
-	if ((r = cat_stmt(c, CAT_ST_EXP_DEL, "DELETE FROM object WHERE id=?1"
-	    " RETURNING recipe", &st, e)) != 0)
+	if ((r = cat_stmt(c, CAT_ST_EXP_DEL, EXP_DEL_SQL, &st, e)) != 0)
 		return r;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			r = err_set(e, COFFER_EINTERNAL, "catalog: object "
-			    "%lld: vanished during expiration", (long long)id);
-		else
-			r = cat_dberr(c, e, "object %lld: delete",
-			    (long long)id);
-		goto out;
+	/* Unused places repeat the first id: IN () takes each id once. */
+	for (size_t i = 0; i < EXP_DEL_IDS; i++)
+		sqlite3_bind_int64(st, (int)i + 1, ids[i < n ? i : 0]);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		got++;
+		/* Directories, links and empty files have no recipe. */
+		recipe = sqlite3_column_blob(st, 0);
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if (len > 0 && pool == NULL) {
+			r = err_set(e, COFFER_EINVAL, "expire: no pool to "
+			    "release the chunks of the versions deleted "
+			    "(object %lld and after) in", (long long)ids[0]);
+			goto out;
+		}
+		if (len > 0 && (r = pool_unrefs_add_recipe(b->unrefs, recipe,
+		    len, e)) != 0) {
+			err_wrap(e, "expire: objects %lld and after: release "
+			    "chunks", (long long)ids[0]);
+			goto out;
+		}
+		/* invariant (2): deletes, releases commit together. */
+		FAULT_POINT("expire.delete");
 	}
-	/* Directories, links and empty files have no recipe. */
-	recipe = sqlite3_column_blob(st, 0);
-	len = (size_t)sqlite3_column_bytes(st, 0);
-	if (len > 0 && pool == NULL) {
-		r = err_set(e, COFFER_EINVAL, "object %lld: expire: no pool "
-		    "to release its chunks in", (long long)id);
-		goto out;
-	}
-	if (len > 0 && (r = pool_unref_recipe_locked(pool, recipe, len,
-	    e)) != 0) {
-		err_wrap(e, "object %lld: release chunks", (long long)id);
-		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_DONE)
-		r = cat_dberr(c, e, "object %lld: delete", (long long)id);
+	if (rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "expire: objects %lld and after: delete",
+		    (long long)ids[0]);
+	else if (got != n)
+		r = err_set(e, COFFER_EINTERNAL, "catalog: %zu of %zu expired "
+		    "versions (object %lld and after) vanished during "
+		    "expiration", n - got, n, (long long)ids[0]);
 out:
 	cat_stmt_done(st);
 	return r;
 }
 
-/* Decide each path of the batch and delete what expired. */
+/* Release the queued chunks (same transaction as their deletes). */
+static int
+batch_release(struct pool *pool, struct exp_batch *b, struct err *e)
+{
+	if (pool_unrefs_count(b->unrefs) == 0)
+		return 0;
+	return pool_unrefs_apply_locked(pool, b->unrefs, e);
+}
+
+/* Decide each path of the read and delete what expired. */
 static int
 batch_expire(struct cat *c, struct pool *pool, const struct cat_domain *d,
     int64_t now, struct exp_batch *b, struct cat_expire_report *rep,
@@ -183,42 +251,76 @@ batch_expire(struct cat *c, struct pool *pool, const struct cat_domain *d,
 		for (k = i; k < j; k++) {
 			if (!b->pv[k].expire)
 				continue;
-			if ((r = delete_version(c, pool, b->row[k].id, e)) != 0)
-				return r;
-			rep->deleted++;
+			b->del[b->ndel++] = b->row[k].id;
 			rep->bytes += b->row[k].size;
-			/* invariant (2): deletes, releases commit together. */
-			FAULT_POINT("expire.delete");
 		}
 	}
+	for (i = 0; i < b->ndel; i += EXP_DEL_IDS) {
+		size_t const n = b->ndel - i < EXP_DEL_IDS ? b->ndel - i :
+		    EXP_DEL_IDS;
+
+		if ((r = delete_ids(c, pool, b, b->del + i, n, e)) != 0)
+			return r;
+	}
+	rep->deleted += b->ndel;
 	rep->examined += b->n;
+	if (pool_unrefs_count(b->unrefs) >= EXP_UNREFS_MAX)
+		return batch_release(pool, b, e);
 	return 0;
 }
 
+/* Dirty pages written out mid-transaction so far (cache overflow). */
 static int
-expire_fs(struct cat *c, struct pool *pool, uint64_t fs_id,
-    const struct cat_domain *d, int64_t now, struct exp_batch *b,
+cache_spills(struct cat *c)
+{
+	int cur = 0, hi = 0;
+
+	(void)sqlite3_db_status(c->db, SQLITE_DBSTATUS_CACHE_SPILL, &cur, &hi,
+	    0);
+	return cur;
+}
+
+/*
+ * Expire fs from the cursor's key until the budget (versions examined,
+ * counted in *examined) is spent or the filespace ends (*fs_done).  A
+ * spill of the page cache since spill0 spends the budget.
+ */
+static int
+expire_fs(struct cat *c, struct pool *pool, const struct exp_fs *fs,
+    int64_t now, size_t budget, int spill0, size_t *examined, int *fs_done,
+    struct cat_expire_cursor *cur, struct exp_batch *b,
     struct cat_expire_report *rep, struct err *e)
 {
-	uint8_t lo[CAT_PATH_MAX + 1];
-	size_t lolen = 0;
 	int r;
 
+	*fs_done = 0;
 	for (;;) {
 		uint64_t const deleted = rep->deleted, bytes = rep->bytes;
+		size_t const left = budget - *examined;
+		/* Each path has a version: at most `left` paths fill it. */
+		size_t const paths = left < EXP_READ_PATHS ? left :
+		    EXP_READ_PATHS;
 
-		if ((r = batch_read(c, fs_id, lo, lolen, b, e)) != 0 ||
-		    (r = batch_expire(c, pool, d, now, b, rep, e)) != 0 ||
-		    (r = cat_fs_count_add(c, fs_id,
+		if ((r = batch_read(c, fs->id, cur->key, cur->keylen, paths, b,
+		    e)) != 0 ||
+		    (r = batch_expire(c, pool, &fs->d, now, b, rep, e)) != 0 ||
+		    (r = cat_fs_count_add(c, fs->id,
 		    -(int64_t)(rep->deleted - deleted),
 		    -(int64_t)(rep->bytes - bytes), e)) != 0)
 			return r;
-		if (b->paths < EXP_BATCH_PATHS)
+		*examined += b->n;
+		if (b->paths < paths) {
+			*fs_done = 1;
 			return 0;
-		/* Resume just above the batch's last path. */
-		memcpy(lo, b->last, b->lastlen);
-		lo[b->lastlen] = 0x00;
-		lolen = b->lastlen + 1;
+		}
+		/* Resume just above the last path read. */
+		memcpy(cur->key, b->last, b->lastlen);
+		cur->key[b->lastlen] = 0x00;
+		cur->keylen = b->lastlen + 1;
+		if (cache_spills(c) != spill0)
+			*examined = budget;
+		if (*examined >= budget)
+			return 0;
 	}
 }
 
@@ -236,51 +338,125 @@ row_domain(sqlite3_stmt *st, struct cat_domain *d)
 	d->retonly = sqlite3_column_int(st, 6);
 }
 
+/*
+ * The filespace with the lowest id >= from, with its node's copy group;
+ * COFFER_ENOTFOUND past the last.  One row at a time, so that no read of
+ * the filespace table stays open while the counts in it change.
+ */
+static int
+fs_next(struct cat *c, uint64_t from, struct exp_fs *fs, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = cat_stmt(c, CAT_ST_EXP_FS, "SELECT f.id, f.node, d.name,"
+	    " d.verexists, d.verdeleted, d.retextra, d.retonly FROM filespace f"
+	    " LEFT JOIN account a ON a.kind=1 AND a.name=f.node"
+	    " LEFT JOIN domain d ON d.name=a.domain WHERE f.id>=?1"
+	    " ORDER BY f.id LIMIT 1", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)from);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fs->id = (uint64_t)sqlite3_column_int64(st, 0);
+		cat_col_text(st, 1, fs->node, sizeof(fs->node));
+		row_domain(st, &fs->d);
+	} else if (rc == SQLITE_DONE) {
+		r = COFFER_ENOTFOUND;
+	} else {
+		r = cat_dberr(c, e, "expire: filespaces");
+	}
+	cat_stmt_done(st);
+	return r;
+}
+
+void
+cat_expire_cursor_init(struct cat_expire_cursor *cur)
+{
+	memset(cur, 0, sizeof(*cur));
+}
+
+/* Walk the filespaces from the cursor on while the budget lasts. */
+static int
+batch_walk(struct cat *c, struct pool *pool, int64_t now, size_t budget,
+    struct cat_expire_cursor *cur, struct exp_batch *b,
+    struct cat_expire_report *rep, struct err *e)
+{
+	int const spill0 = cache_spills(c);
+	size_t examined = 0;
+	struct exp_fs fs;
+	int fs_done, r;
+
+	while (examined < budget) {
+		if ((r = fs_next(c, cur->fs_id, &fs, e)) == COFFER_ENOTFOUND) {
+			cur->done = 1;
+			return 0;
+		}
+		if (r != 0)
+			return r;
+		if (fs.id != cur->fs_id) {	/* a filespace from its start */
+			cur->fs_id = fs.id;
+			cur->keylen = 0;
+		}
+		if ((r = expire_fs(c, pool, &fs, now, budget, spill0,
+		    &examined, &fs_done, cur, b, rep, e)) != 0)
+			return err_wrap(e, "expire: node %s: filespace %llu",
+			    fs.node, (unsigned long long)fs.id);
+		if (fs_done) {
+			cur->fs_id = fs.id + 1;
+			cur->keylen = 0;
+		}
+	}
+	return 0;
+}
+
+int
+cat_expire_batch(struct cat *c, struct pool *pool, int64_t now,
+    size_t budget, struct cat_expire_cursor *cur,
+    struct cat_expire_report *rep, struct err *e)
+{
+	struct exp_batch *b = NULL;
+	int r;
+
+	/* invariant (2): the deletes and the releases commit together. */
+	if (sqlite3_get_autocommit(c->db))
+		return err_set(e, COFFER_EINVAL, "expire: must run inside a "
+		    "transaction (pool_exec)");
+	if (cur->done)
+		return 0;
+	if (budget == 0)
+		budget = 1;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "expire: out of memory");
+	if ((b->unrefs = pool_unrefs_new(e)) == NULL) {
+		r = COFFER_ENOMEM;
+		goto out;
+	}
+	if ((r = batch_walk(c, pool, now, budget, cur, b, rep, e)) != 0)
+		goto out;
+	r = batch_release(pool, b, e);
+out:
+	batch_free(b);
+	return r;
+}
+
 int
 cat_expire(struct cat *c, struct pool *pool, int64_t now,
     struct cat_expire_report *rep, struct err *e)
 {
 	struct cat_expire_report dummy;
-	struct exp_batch *b = NULL;
-	struct cat_domain d;
-	sqlite3_stmt *st = NULL;
-	int r, rc;
+	struct cat_expire_cursor *cur;
+	int r;
 
 	if (rep == NULL)
 		rep = &dummy;
 	memset(rep, 0, sizeof(*rep));
-	/* invariant (2): the deletes and the releases commit together. */
-	if (sqlite3_get_autocommit(c->db))
-		return err_set(e, COFFER_EINVAL, "expire: must run inside a "
-		    "transaction (pool_exec)");
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if ((cur = malloc(sizeof(*cur))) == NULL)
 		return err_set(e, COFFER_ENOMEM, "expire: out of memory");
-	/* Filespaces with their node's copy group; none: STANDARD's. */
-	if ((r = cat_stmt(c, CAT_ST_EXP_FS, "SELECT f.id, f.node, d.name,"
-	    " d.verexists, d.verdeleted, d.retextra, d.retonly FROM filespace f"
-	    " LEFT JOIN account a ON a.kind=1 AND a.name=f.node"
-	    " LEFT JOIN domain d ON d.name=a.domain ORDER BY f.id", &st,
-	    e)) != 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t const fs_id = (uint64_t)sqlite3_column_int64(st, 0);
-
-		row_domain(st, &d);
-		if ((r = expire_fs(c, pool, fs_id, &d, now, b, rep, e)) != 0) {
-			err_wrap(e, "expire: node %s: filespace %llu",
-			    (const char *)sqlite3_column_text(st, 1),
-			    (unsigned long long)fs_id);
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE)
-		r = cat_dberr(c, e, "expire: filespaces");
-out:
-	cat_stmt_done(st);
-	if (b != NULL) {
-		free(b->row);
-		free(b->pv);
-		free(b);
-	}
+	cat_expire_cursor_init(cur);
+	/* One transaction: a batch that ends at a cache spill goes on. */
+	do
+		r = cat_expire_batch(c, pool, now, SIZE_MAX, cur, rep, e);
+	while (r == 0 && !cur->done);
+	free(cur);
 	return r;
 }

@@ -1345,6 +1345,17 @@ pool_exec(struct pool *p, pool_commit_cb cb, void *arg, struct err *e)
 }
 
 int
+pool_set_cache(struct pool *p, int kib, struct err *e)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = pool_index_cache(&p->ix, kib, e);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
 pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN], struct err *e)
 {
 	struct pool_loc loc;
@@ -1379,6 +1390,115 @@ pool_unref_recipe_locked(struct pool *p, const uint8_t *recipe, size_t len,
 			return r;
 	}
 	return 0;
+}
+
+/* ---- releasing many references at once ---- */
+
+struct pool_unrefs {
+	struct hset	set;	/* hash -> references to drop */
+};
+
+struct pool_unrefs *
+pool_unrefs_new(struct err *e)
+{
+	struct pool_unrefs *u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		err_set(e, COFFER_ENOMEM, "chunk releases: out of memory");
+		return NULL;
+	}
+	hset_init(&u->set);
+	return u;
+}
+
+void
+pool_unrefs_free(struct pool_unrefs *u)
+{
+	if (u == NULL)
+		return;
+	hset_free(&u->set);
+	free(u);
+}
+
+size_t
+pool_unrefs_count(const struct pool_unrefs *u)
+{
+	return u->set.n;
+}
+
+int
+pool_unrefs_add_recipe(struct pool_unrefs *u, const uint8_t *recipe,
+    size_t len, struct err *e)
+{
+	struct hset_slot *s;
+	size_t n;
+	int r;
+
+	if ((r = pool_recipe_count(recipe, len, &n, e)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (pool_recipe_is_zero(recipe, i))
+			continue;
+		if ((s = hset_put(&u->set, pool_recipe_hash(recipe, i),
+		    NULL)) == NULL)
+			return err_set(e, COFFER_ENOMEM, "chunk releases: out "
+			    "of memory");
+		s->val++;
+	}
+	return 0;
+}
+
+/* Used slots first, in hash order: the chunk table's key order. */
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct hset_slot *x = a, *y = b;
+
+	if (x->used != y->used)
+		return y->used - x->used;
+	return x->used ? memcmp(x->key, y->key, HASH_LEN) : 0;
+}
+
+/* Drop n references to hash in one index update; locked. */
+static int
+unref_n_locked(struct pool *p, const uint8_t hash[HASH_LEN], int64_t n,
+    struct err *e)
+{
+	struct pool_loc loc;
+	char hex[HASH_HEX_LEN + 1];
+	int r;
+
+	if ((r = pool_index_dec_n(&p->ix, hash, n, &loc, e)) < 0)
+		return r;
+	if (r == 0) {
+		hash_to_hex(hash, hex);
+		return err_set(e, COFFER_ECORRUPT, "chunk %s: %" PRId64
+		    " references released, more than it has", hex, n);
+	}
+	/* At zero the bytes are dead; reclaim drops the row later (5). */
+	return loc.refcount == 0 ? live_delta(p, &loc, -1, e) : 0;
+}
+
+int
+pool_unrefs_apply_locked(struct pool *p, struct pool_unrefs *u,
+    struct err *e)
+{
+	size_t const n = u->set.n;
+	int r = 0;
+
+	/*
+	 * The set is emptied whatever happens, so sorting its slots in
+	 * place is allowed: the walk then visits the chunk table's B-tree
+	 * pages in order, each page once.
+	 */
+	if (n > 0)
+		qsort(u->set.slots, u->set.cap, sizeof(*u->set.slots),
+		    slot_cmp);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = unref_n_locked(p, u->set.slots[i].key,
+		    u->set.slots[i].val, e);
+	hset_free(&u->set);
+	return r;
 }
 
 int

@@ -206,12 +206,40 @@ uint64_t pool_txn_bytes_stored(const struct pool_txn *t);
  */
 int pool_exec(struct pool *p, pool_commit_cb cb, void *arg, struct err *e);
 
+/*
+ * Size the index connection's page cache: kib KiB, or 0 for the pool's
+ * usual size (a smaller size gives the memory back).  Work that rewrites
+ * much of the index in a few transactions (expiration) raises it for its
+ * run, so a transaction's pages stay in memory until its commit instead
+ * of spilling into the WAL and being read back.  Not from inside
+ * pool_exec()'s callback (it takes the pool lock).
+ */
+int pool_set_cache(struct pool *p, int kib, struct err *e);
+
 /* Drop one reference to hash; only inside pool_exec()'s callback. */
 int pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN],
     struct err *e);
 /* Drop one reference for every stored entry of a recipe (same rule). */
 int pool_unref_recipe_locked(struct pool *p, const uint8_t *recipe,
     size_t len, struct err *e);
+
+/*
+ * A batch of chunk references to drop, summed per chunk, so releasing the
+ * recipes of many versions costs one index update per distinct chunk
+ * instead of one per recipe entry (expiration).  Fill it with
+ * pool_unrefs_add_recipe(); pool_unrefs_apply_locked() drops them, only
+ * inside pool_exec()'s callback (the rule of pool_unref_locked()), and
+ * leaves the set empty for reuse whatever it returns.  A chunk released
+ * more often than it is referenced is COFFER_ECORRUPT, as there.
+ */
+struct pool_unrefs;
+struct pool_unrefs *pool_unrefs_new(struct err *e);
+void pool_unrefs_free(struct pool_unrefs *u);	/* accepts NULL */
+int pool_unrefs_add_recipe(struct pool_unrefs *u, const uint8_t *recipe,
+    size_t len, struct err *e);
+size_t pool_unrefs_count(const struct pool_unrefs *u);	/* distinct chunks */
+int pool_unrefs_apply_locked(struct pool *p, struct pool_unrefs *u,
+    struct err *e);
 
 /* Readers: one per thread; they verify everything they return. */
 struct pool_reader *pool_reader_new(struct pool *p, struct err *e);

@@ -75,8 +75,8 @@ pool_index_open(struct pool_index *ix, const char *path, struct err *e)
 	sqlite3_busy_timeout(ix->db, 10000);
 	/* WAL + FULL: a committed transaction survives power loss. */
 	if ((r = pool_index_exec(ix, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA cache_size=-16384;", e)) != 0)
+	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", e)) != 0 ||
+	    (r = pool_index_cache(ix, 0, e)) != 0)
 		goto fail;
 	if ((r = pool_index_create_schema(ix, e)) != 0)
 		goto fail;
@@ -84,8 +84,9 @@ pool_index_open(struct pool_index *ix, const char *path, struct err *e)
 	    &ix->st_get, e)) != 0 ||
 	    (r = prep(ix, "UPDATE chunk SET refcount=refcount+?2 WHERE hash=?1"
 	    " RETURNING " LOC_COLS, &ix->st_inc, e)) != 0 ||
-	    (r = prep(ix, "UPDATE chunk SET refcount=refcount-1"
-	    " WHERE hash=?1 AND refcount>0 RETURNING " LOC_COLS, &ix->st_dec, e)) != 0 ||
+	    (r = prep(ix, "UPDATE chunk SET refcount=refcount-?2"
+	    " WHERE hash=?1 AND refcount>=?2 RETURNING " LOC_COLS, &ix->st_dec,
+	    e)) != 0 ||
 	    (r = prep(ix, "INSERT INTO chunk(hash, " LOC_COLS ")"
 	    " VALUES(?1,?2,?3,?4,?5,?6,0)", &ix->st_ins, e)) != 0 ||
 	    (r = prep(ix, "UPDATE chunk SET container=?2, offset=?3,"
@@ -124,6 +125,16 @@ pool_index_close(struct pool_index *ix)
 	if (ix->db != NULL)
 		sqlite3_close(ix->db);
 	ix->db = NULL;
+}
+
+int
+pool_index_cache(struct pool_index *ix, int kib, struct err *e)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d;",
+	    kib > 0 ? kib : POOL_INDEX_CACHE_KIB);
+	return pool_index_exec(ix, sql, e);
 }
 
 int
@@ -211,7 +222,15 @@ int
 pool_index_dec(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     struct pool_loc *loc, struct err *e)
 {
-	return step_hash_row(ix, ix->st_dec, hash, loc, "drop reference", e);
+	return pool_index_dec_n(ix, hash, 1, loc, e);
+}
+
+int
+pool_index_dec_n(struct pool_index *ix, const uint8_t hash[HASH_LEN],
+    int64_t n, struct pool_loc *loc, struct err *e)
+{
+	sqlite3_bind_int64(ix->st_dec, 2, n);
+	return step_hash_row(ix, ix->st_dec, hash, loc, "drop references", e);
 }
 
 static int

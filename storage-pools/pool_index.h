@@ -52,7 +52,12 @@ struct pool_index {
 	struct sqlite3_stmt	*st_del;
 };
 
+/* The index connection's page cache unless told otherwise (KiB). */
+#define POOL_INDEX_CACHE_KIB	16384
+
 int pool_index_open(struct pool_index *ix, const char *path, struct err *e);
+/* Page cache of kib KiB (PRAGMA cache_size); 0: POOL_INDEX_CACHE_KIB. */
+int pool_index_cache(struct pool_index *ix, int kib, struct err *e);
 void pool_index_close(struct pool_index *ix);
 
 int pool_index_create_schema(struct pool_index *ix, struct err *e);
@@ -76,6 +81,13 @@ int pool_index_inc(struct pool_index *ix, const uint8_t hash[HASH_LEN],
  */
 int pool_index_dec(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     struct pool_loc *loc, struct err *e);
+/*
+ * refcount -= n (n >= 1) in one statement.  1 with loc after the change;
+ * 0 when the row is missing or holds fewer than n references (nothing
+ * changes then).
+ */
+int pool_index_dec_n(struct pool_index *ix, const uint8_t hash[HASH_LEN],
+    int64_t n, struct pool_loc *loc, struct err *e);
 int pool_index_insert(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     const struct pool_loc *loc, struct err *e);
 /* Point an existing (damaged) row at a new good copy. */

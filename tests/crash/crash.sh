@@ -13,6 +13,10 @@ tid="crash"
 . "$(dirname "$0")/crash_lib.sh"
 
 start=$(date +%s)
+# Expiration commits every 2 versions examined here, so that a run spans
+# several batches and the points between them can be struck.
+COFFER_EXPIRE_BATCH=2
+export COFFER_EXPIRE_BATCH
 crash_setup
 if fi_compiled; then
 	hooks=yes
@@ -51,7 +55,10 @@ kp_vm_restore "$(d 20 200)"
 kp_vm_restore "$(d 20 200)"
 
 # Expiration, then reclamation of the mostly dead containers it leaves.
-for p in expire.delete expire.before_commit expire.after_commit; do
+# after_batch:1 falls between two committed batches, before_commit:2
+# after one committed batch, in the next one.
+for p in expire.delete expire.before_commit expire.after_batch:1 \
+    expire.before_commit:2 expire.after_commit; do
 	hook kp_expire $p
 done
 for p in reclaim.after_drop reclaim.copy reclaim.before_sync \

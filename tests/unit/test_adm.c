@@ -781,6 +781,95 @@ adm_expire_inventory_wait_yes_returns_counts(void **state)
 	assert_string_equal(cell(&fx->res, 0, "message_number"), "ANR0987I");
 }
 
+/* Versions left in the catalog, read on the connection db. */
+static int64_t
+count_objects(struct sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM object", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+struct gate {
+	struct proc_table	*procs;
+	int64_t			 before, after;	/* versions, first and last */
+	int			 cancelled, too_late;
+};
+
+/*
+ * With the pool lock held, so no batch runs meanwhile: cancel process 1
+ * once a batch has committed and before the last one has.
+ */
+static int
+gate_cb(struct sqlite3 *db, void *arg, struct err *e)
+{
+	struct gate *g = arg;
+	int64_t const n = count_objects(db);
+
+	(void)e;
+	if (n <= g->after + 1)
+		g->too_late = 1;
+	else if (n < g->before)
+		g->cancelled = proc_cancel(g->procs, 1, NULL) == 0;
+	return 0;
+}
+
+/*
+ * A cancel between batches stops the expiration there: the batches done
+ * stay, the end message says how far it got, and a rerun does the rest.
+ */
+static void
+adm_expire_cancel_stops_between_batches(void **state)
+{
+	struct fixture *fx = *state;
+	struct gate g = { fx->procs, 3 * 200, 2 * 200, 0, 0 };
+	struct cat_obj o;
+	char path[32];
+	uint64_t fs;
+	int64_t mid;
+	struct err e;
+
+	err_clear(&e);
+	run_ok(fx, "reg node alice " SECRET);
+	assert_int_equal(cat_fs_open(fx->cat, "ALICE", "/data", "ext4", &fs,
+	    &e), 0);
+	for (int i = 0; i < 200; i++)
+		for (int v = 0; v < 3; v++) {
+			snprintf(path, sizeof(path), "/data/d%03d", i);
+			memset(&o, 0, sizeof(o));
+			o.fs_id = fs;
+			o.path = path;
+			o.type = CAT_OBJ_DIR;
+			o.state = CAT_ACTIVE;
+			o.inserted = (int64_t)time(NULL) - 3600 + v;
+			o.mode = 040755;
+			assert_int_equal(cat_obj_insert(fx->cat, &o, &e), 0);
+		}
+	/* One path a batch: 200 batches, each its own commit. */
+	assert_int_equal(setenv("COFFER_EXPIRE_BATCH", "1", 1), 0);
+	run_ok(fx, "expire inventory");
+	while (!g.cancelled && !g.too_late)
+		assert_int_equal(pool_exec(fx->pool, gate_cb, &g, &e), 0);
+	wait_idle(fx);
+	assert_int_equal(unsetenv("COFFER_EXPIRE_BATCH"), 0);
+	assert_false(g.too_late);
+	mid = count_objects(cat_db(fx->cat));
+	assert_true(mid < g.before && mid > g.after);
+	query_actlog(fx, "msgno=985");
+	assert_int_equal(fx->res.nrow, 1);
+	assert_true(result_has(&fx->res, "completion state CANCELLED"));
+	assert_true(result_has(&fx->res, "it was cancelled after processing"));
+	run_ok(fx, "expire inventory wait=yes");
+	assert_int_equal(strtoll(cell(&fx->res, 0, "objects_deleted"), NULL,
+	    10), mid - g.after);
+	assert_int_equal(count_objects(cat_db(fx->cat)), g.after);
+}
+
 static void
 adm_audit_container_wait_yes_reports_damage(void **state)
 {
@@ -1423,6 +1512,7 @@ main(void)
 		T(adm_replication_rules_and_query_replication),
 		T(adm_query_stgpool_reports_the_pool),
 		T(adm_expire_inventory_wait_yes_returns_counts),
+		T(adm_expire_cancel_stops_between_batches),
 		T(adm_audit_container_wait_yes_reports_damage),
 		T(adm_background_process_is_numbered_and_logged),
 		T(adm_query_and_cancel_process),

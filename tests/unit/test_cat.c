@@ -1684,6 +1684,66 @@ cat_expire_batches_many_paths(void **state)
 	    " inserted=" "1700000000"), 0);
 }
 
+/*
+ * Batches of a few versions, each its own transaction, over three
+ * filespaces (one with nothing to expire): whole paths per batch, the
+ * cursor crosses filespaces, and together they do what one cat_expire
+ * does.
+ */
+static void
+cat_expire_batch_cursor(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t const a = make_fs(fx, "A", "/"), b = make_fs(fx, "B", "/");
+	uint64_t const empty = make_fs(fx, "C", "/");
+	struct cat_expire_cursor cur;
+	struct cat_expire_report rep, step;
+	char path[32], split[160];
+	int calls = 0;
+
+	/* A path of B's with 3 versions: expired in part (4 -> 2 is whole). */
+	snprintf(split, sizeof(split), "SELECT count(*) FROM (SELECT count(*)"
+	    " n FROM object WHERE fs_id=%llu GROUP BY pkey) WHERE n=3",
+	    (unsigned long long)b);
+	OK(cat_begin(fx->c, &e_));
+	for (int i = 0; i < 10; i++) {
+		snprintf(path, sizeof(path), "/p%02d", i);
+		for (int v = 0; v < 3; v++)
+			put(fx, a, path, CAT_OBJ_DIR, T0 + v, 0);
+		for (int v = 0; v < 4; v++)
+			put(fx, b, path, CAT_OBJ_DIR, T0 + v, 0);
+		put(fx, empty, path, CAT_OBJ_DIR, T0, 0);
+	}
+	OK(cat_commit(fx->c, &e_));
+	memset(&rep, 0, sizeof(rep));
+	cat_expire_cursor_init(&cur);
+	while (!cur.done) {
+		memset(&step, 0, sizeof(step));
+		OK(cat_begin(fx->c, &e_));
+		OK(cat_expire_batch(fx->c, NULL, T0 + 10, 5, &cur, &step,
+		    &e_));
+		OK(cat_commit(fx->c, &e_));
+		/* At most 5 paths (the budget), never a path in part. */
+		assert_true(step.examined <= 5 * 4);
+		assert_int_equal(db_int(fx, split), 0);
+		rep.examined += step.examined;
+		rep.deleted += step.deleted;
+		assert_true(++calls < 100);
+	}
+	assert_true(calls >= 4);	/* 5 paths a batch: 2 of A, 2 of B */
+	assert_int_equal(rep.examined, 10 * 3 + 10 * 4);
+	/* STANDARD: VEREXISTS 2, so 1 of A's 3 and 2 of B's 4 a path. */
+	assert_int_equal(rep.deleted, 10 + 20);
+	assert_int_equal(db_int(fx, "SELECT count(*) FROM object"),
+	    10 * 2 + 10 * 2 + 10);
+	/* A finished cursor does nothing more. */
+	memset(&step, 0, sizeof(step));
+	OK(cat_begin(fx->c, &e_));
+	OK(cat_expire_batch(fx->c, NULL, T0 + 10, 5, &cur, &step, &e_));
+	OK(cat_commit(fx->c, &e_));
+	assert_int_equal(step.examined, 0);
+}
+
 /* ---- activity log, occupancy ---- */
 
 struct logrows {
@@ -2230,6 +2290,7 @@ main(void)
 		T(cat_obj_by_uuid_copies_digests_and_changes),
 		T(cat_expire_releases_chunks_per_policy),
 		T(cat_expire_batches_many_paths),
+		T(cat_expire_batch_cursor),
 		T(cat_actlog_query_filters_by_time_and_search),
 		T(cat_occupancy_counts_versions_per_filespace),
 		T(cat_statements_use_indexes_without_sorting),

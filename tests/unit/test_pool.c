@@ -42,6 +42,7 @@
 #include "pool_backend.h"
 #include "pool_container.h"
 #include "pool_int.h"
+#include "pool_recipe.h"
 #include "util.h"
 
 #define KIB		1024u
@@ -992,6 +993,66 @@ pool_unref_releases_and_reclaim_drops_chunk(void **state)
 	err_clear(&e);
 	assert_int_equal(release(fx, &a, 1, 1, &e), COFFER_ECORRUPT);
 	assert_non_null(strstr(e.msg, hex));
+}
+
+struct unrefs_ctx {
+	struct pool		*p;
+	struct pool_unrefs	*u;
+};
+
+static int
+unrefs_cb(struct sqlite3 *db, void *arg, struct err *e)
+{
+	struct unrefs_ctx *x = arg;
+
+	(void)db;
+	return pool_unrefs_apply_locked(x->p, x->u, e);
+}
+
+/* Summed releases: one update per distinct chunk, the same counts. */
+static void
+pool_unrefs_sums_per_chunk(void **state)
+{
+	struct fixture *fx = *state;
+	struct pool_recipe rc;
+	struct pool_txn *txn;
+	struct unrefs_ctx x;
+	char hex[HASH_HEX_LEN + 1];
+	struct tc a, b;
+	struct err e;
+
+	txn = begin(fx);
+	for (int i = 0; i < 3; i++)
+		put_ok(fx, txn, &a, 1, 64 * KIB, RANDOM);
+	put_ok(fx, txn, &b, 2, 64 * KIB, RANDOM);
+	commit_ok(txn);
+	assert_int_equal(stats(fx).references, 4);
+	/* A recipe naming a twice around a zero run, then b. */
+	pool_recipe_init(&rc);
+	assert_int_equal(pool_recipe_add(&rc, a.hash, a.len, &e), 0);
+	assert_int_equal(pool_recipe_add(&rc, NULL, 4096, &e), 0);
+	assert_int_equal(pool_recipe_add(&rc, a.hash, a.len, &e), 0);
+	assert_int_equal(pool_recipe_add(&rc, b.hash, b.len, &e), 0);
+	assert_non_null(x.u = pool_unrefs_new(&e));
+	x.p = fx->p;
+	assert_int_equal(pool_unrefs_add_recipe(x.u, rc.p, rc.len, &e), 0);
+	assert_int_equal(pool_unrefs_count(x.u), 2);
+	assert_int_equal(pool_exec(fx->p, unrefs_cb, &x, &e), 0);
+	assert_int_equal(pool_unrefs_count(x.u), 0);
+	assert_int_equal(stats(fx).references, 1);
+	assert_int_equal(stats(fx).live_chunks, 1);	/* b fell to zero */
+	assert_reads_back(fx, &a);
+	/* Two more of a than it has: refused whole, nothing changes. */
+	assert_int_equal(pool_unrefs_add_recipe(x.u, rc.p,
+	    rc.len - POOL_RECIPE_ENTRY, &e), 0);
+	err_clear(&e);
+	assert_int_equal(pool_exec(fx->p, unrefs_cb, &x, &e), COFFER_ECORRUPT);
+	hash_to_hex(a.hash, hex);
+	assert_non_null(strstr(e.msg, hex));
+	assert_int_equal(stats(fx).references, 1);
+	assert_int_equal(pool_unrefs_count(x.u), 0);
+	pool_unrefs_free(x.u);
+	pool_recipe_free(&rc);
 }
 
 /* ---- reclamation ---- */
@@ -2273,6 +2334,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    pool_unref_releases_and_reclaim_drops_chunk, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_unrefs_sums_per_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_commit_callback_rows_commit_with_references, setup,
 		    teardown),
