@@ -65,6 +65,12 @@
  *                   and TXN_OK says objects 0, bytes 0 with the failures.
  *                   Other bits: ERROR.  (Before flags, this byte was
  *                   "u8 final", 0 or 1: the same meaning.)
+ *   RECIPE_GET c>s  u64 object id                -> OBJ_RECIPE_OK
+ *                   the recipe of that version (the node's own; another
+ *                   node's or none: ERROR): a restore lists a segmented
+ *                   VM disk without keeping its recipes and fetches each
+ *                   segment's only when it reaches it, so that its memory
+ *                   does not grow with the disk (client/restore.c)
  *   TXN_OK     s>c  u32 objects, u64 bytes stored, u32 nfailed,
  *                   nfailed x (str path, str reason)  (at most 64 listed)
  *   TXN_ABORT  c>s  u64 fs (0: any)                 -> TXN_OK (0, 0, 0)
@@ -199,6 +205,7 @@ enum proto_type {
 	PT_OBJ_RECIPE = 22,
 	PT_OBJ_RECIPE_OK = 23,
 	PT_TXN_ABORT = 24,
+	PT_RECIPE_GET = 25,
 
 	PT_FS_LIST = 30,
 	PT_FS_PAGE = 31,

@@ -740,6 +740,52 @@ on_obj_recipe(struct sess *s, struct wire_rd *r, struct err *e)
 	return 0;
 }
 
+struct recipe_get {
+	struct sess	*s;
+	struct err	*e;
+	int		 found, rc;
+};
+
+static int
+recipe_by_id(void *arg, const struct cat_obj *o)
+{
+	struct recipe_get *rg = arg;
+
+	rg->found = 1;
+	if ((rg->rc = sess_own_fs(rg->s, o->fs_id, rg->e)) != 0)
+		return 1;
+	wire_put_bytes(&rg->s->out, o->recipe, o->recipe ? o->recipe_len : 0);
+	return 1;
+}
+
+/* RECIPE_GET: one version's recipe by id, for a restore that goes lazily. */
+static int
+on_recipe_get(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct recipe_get rg;
+	uint64_t id;
+	int rc;
+
+	if ((rc = wire_get_u64(r, &id, e)) || (rc = wire_rd_end(r, e)))
+		return rc;
+	memset(&rg, 0, sizeof(rg));
+	rg.s = s;
+	rg.e = e;
+	wire_buf_reset(&s->out);
+	rc = cat_obj_get(s->w->cat, id, recipe_by_id, &rg, e);
+	if (rg.rc != 0) {
+		wire_buf_reset(&s->out);
+		return rg.rc;
+	}
+	if (rc < 0)
+		return rc;
+	if (!rg.found)
+		return err_set(e, COFFER_ENOTFOUND, "object %" PRIu64 " not "
+		    "found", id);
+	sess_reply(s, PT_OBJ_RECIPE_OK);
+	return 0;
+}
+
 /* ---- restore and query frames ---- */
 
 static int
@@ -1014,6 +1060,7 @@ sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 	case PT_TXN_COMMIT:	return on_txn_commit(s, r, e);
 	case PT_TXN_ABORT:	return on_txn_abort(s, r, e);
 	case PT_OBJ_RECIPE:	return on_obj_recipe(s, r, e);
+	case PT_RECIPE_GET:	return on_recipe_get(s, r, e);
 	case PT_FS_LIST:	return on_fs_list(s, r, e);
 	case PT_OBJ_LIST:	return on_obj_list(s, r, e);
 	case PT_CHUNK_GET:	return on_chunk_get(s, r, e);

@@ -111,5 +111,29 @@ check "a version missing a segment is not restored" \
 check "the error names the disk and the segment" \
     grep -q "disk vda: segment 2 of 9 is not in the backup" "$T/r8.err"
 check "and no partial image is left" test ! -e "$T/r8/db01.raw"
+
+# 8. Many segments: 64 KiB ones, 385 of them (the last short).  The
+# restore fetches each segment's recipe only when it gets there; the
+# image must still come back whole and sparse, and a chunk that fails
+# verification half-way must leave nothing behind.
+mkimage "$img/many.raw" 24 5
+printf 'the end' >>"$img/many.raw"
+vm_xml many "$img/many.raw" >"$conf/many.xml"
+seg 64K --json backup vm many >"$T/b9.json" 2>"$T/b9.err"
+check "a disk of 385 segments backs up" test "$(json_get "$T/b9.json" rc)" = 0
+rm -rf "$T/r9"
+vm --json restore vm many --target-dir "$T/r9" >"$T/r9.json" 2>"$T/r9.err"
+check "a disk of 385 segments restores byte for byte" \
+    cmp "$img/many.raw" "$T/r9/many.raw"
+a0=$(allocated "$img/many.raw"); a1=$(allocated "$T/r9/many.raw")
+check "and keeps its holes (${a1} KiB for ${a0} KiB)" test "$a1" -le $((a0 + 512))
+rm -rf "$T/r10"
+COFFER_FAULT_RESTORE_CORRUPT=5 vm --json restore vm many \
+    --target-dir "$T/r10" >"$T/r10.json" 2>"$T/r10.err"
+check "a chunk failing verification in a later segment fails the restore" \
+    test "$(json_get "$T/r10.json" rc)" -ne 0
+check "naming the check that failed" grep -q "failed verification" "$T/r10.err"
+check "and leaves no image, no temporary file" \
+    test -z "$(ls -A "$T/r10" 2>/dev/null)"
 stop_server
 finish

@@ -532,6 +532,60 @@ sess_obj_recipe_answers_for_vm_disks(void **state)
 	assert_memory_equal(p, h, HASH_LEN);
 }
 
+static int
+first_id(void *arg, const struct cat_obj *o)
+{
+	*(uint64_t *)arg = o->id;
+	return 1;
+}
+
+/* RECIPE_GET (a restore's segment by id): the node's own only. */
+static void
+sess_recipe_get_by_id_for_its_own_objects(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN];
+	const uint8_t *p;
+	struct wire_buf b;
+	struct wire_rd rd;
+	struct txn_ok t;
+	uint64_t fs, id = 0;
+	size_t n;
+	int more = 0;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	chunk_put(fx, 0x45, 4096, h);
+	obj_put(fx, fs, "/disks/vda/000001", CAT_OBJ_VMDISK, h, 4096);
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	assert_int_equal(t.objects, 1);
+	assert_true(cat_obj_query(fx->w->cat, fs, "/disks/vda/000001", 0, 0,
+	    NULL, 1, first_id, &id, &more, &e) >= 0);
+	assert_true(id != 0);
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, id);
+	frame_ok(fx, PT_RECIPE_GET, &b);
+	assert_int_equal(fx->rtype, PT_OBJ_RECIPE_OK);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_bytes(&rd, PROTO_RECIPE_MAX, &p, &n, NULL),
+	    0);
+	assert_int_equal(n, POOL_RECIPE_ENTRY);
+	assert_memory_equal(p, h, HASH_LEN);
+	/* No such object: an error naming it. */
+	wire_buf_reset(&b);
+	wire_put_u64(&b, id + 1000);
+	assert_int_equal(frame(fx, PT_RECIPE_GET, &b, &e), COFFER_ENOTFOUND);
+	assert_non_null(strstr(e.msg, "not found"));
+	/* Another node's object is not this session's to read. */
+	snprintf(fx->s.name, sizeof(fx->s.name), "NODE2");
+	fx->s.nowned = 0;
+	wire_buf_reset(&b);
+	wire_put_u64(&b, id);
+	assert_int_equal(frame(fx, PT_RECIPE_GET, &b, &e), COFFER_EPERM);
+	assert_int_equal(fx->s.out.len, 0);
+	wire_buf_free(&b);
+}
+
 struct log_seen {
 	int	n;
 	char	msg[256];
@@ -1059,6 +1113,7 @@ main(void)
 		T(sess_atomic_commit_failing_inside_commit_rolls_back),
 		T(sess_unknown_commit_flags_are_a_protocol_error),
 		T(sess_obj_recipe_answers_for_vm_disks),
+		T(sess_recipe_get_by_id_for_its_own_objects),
 		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
 		T(sess_replication_target_refuses_backup_but_allows_restore),
 		T(repl_target_stores_copies_and_applies_changes),
