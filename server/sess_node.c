@@ -25,7 +25,15 @@
 #include "util.h"
 
 #define PEND_MAX	200000		/* changes in one transaction */
-#define PEND_BYTES_MAX	(256u << 20)	/* their metadata and recipes */
+/*
+ * Their metadata and recipes, held until TXN_COMMIT.  A VM version is one
+ * transaction (all or nothing), so this bounds one version: 36 bytes of
+ * recipe per 64 KiB block is about 450 GiB of the disks it stores (those
+ * that changed; zero runs take one entry).  Past it the version fails,
+ * saying so (pend_full); see sess_pend_add for why it is not lifted yet.
+ */
+#define PEND_BYTES_MAX	(256u << 20)
+#define PEND_BLOCK	(64u << 10)	/* a VM disk's block, for the message */
 #define PAGE_BYTES	(4u << 20)	/* reply page size goal */
 
 /* ---- ownership ---- */
@@ -113,15 +121,55 @@ sess_fail_object(struct sess *s, const char *path, size_t plen, const char *why)
 	snprintf(f->reason, sizeof(f->reason), "%s", why);
 }
 
+/*
+ * The transaction's pending objects would pass PEND_BYTES_MAX.  The
+ * session ends with this error and the transaction is dropped: an
+ * all-or-nothing one (a VM version) leaves nothing, as a killed backup
+ * does.  The message names the limit, in what a user measures it by.
+ *
+ * Lifting it for VM versions needs more than spilling these recipes
+ * (to a temporary table): the pool transaction also holds every chunk it
+ * references and stores in memory (pool_txn refs and news, about 80 bytes
+ * a distinct chunk) and applies them under the pool lock at commit.  The
+ * way is a staged version: commit each segment in its own transaction as
+ * rows no listing, inventory, expiration or replication sees (a staging
+ * state with the version's uuid), their chunk references applied then,
+ * and make them the active version in one last transaction that also
+ * deactivates the previous one; rows left staged by a killed backup are
+ * deleted, references released, at start-up and when the session ends.
+ */
+static int
+pend_full(struct sess *s, uint64_t fs, const struct proto_obj *o,
+    struct err *e)
+{
+	unsigned const mib = PEND_BYTES_MAX >> 20;
+	unsigned const gib = (unsigned)(((uint64_t)PEND_BYTES_MAX /
+	    POOL_RECIPE_ENTRY * PEND_BLOCK) >> 30);
+
+	(void)cat_actlog(s->w->cat, CAT_SEV_ERROR, 1702, s->name,
+	    "Transaction of node %s for filespace %" PRIu64 " refused at "
+	    "%.*s: its objects' recipes pass the server's limit of %u MiB "
+	    "for one transaction.", s->name, fs, (int)o->path_len, o->path,
+	    mib);
+	return err_set(e, COFFER_ETOOBIG, "%.*s: the transaction's objects "
+	    "hold more than %u MiB of recipes and metadata, the server's "
+	    "limit for one transaction: a VM version can store at most about "
+	    "%u GiB of changed disks (64 KiB blocks); nothing of it is "
+	    "committed", (int)o->path_len, o->path, mib, gib);
+}
+
 int
 sess_pend_add(struct sess *s, int op, uint64_t fs, const struct proto_obj *o,
     struct err *e)
 {
 	struct sess_pend *p;
 
-	if (s->npend >= PEND_MAX || s->pend_bytes >= PEND_BYTES_MAX)
+	if (s->npend >= PEND_MAX)
 		return err_set(e, COFFER_ETOOBIG, "transaction holds more than "
 		    "%d changes; commit more often", PEND_MAX);
+	if (s->pend_bytes + o->path_len + o->link_len + o->recipe_len >
+	    PEND_BYTES_MAX)
+		return pend_full(s, fs, o, e);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		goto nomem;
 	p->op = op;

@@ -586,6 +586,58 @@ sess_recipe_get_by_id_for_its_own_objects(void **state)
 	wire_buf_free(&b);
 }
 
+/*
+ * A VM version past the server's limit for one transaction's recipes
+ * (PEND_BYTES_MAX, 256 MiB: about 450 GiB of disk) is refused with an
+ * error that names the limit.  The segments here are zero runs that were
+ * not merged, the largest recipes a frame carries, so no chunk is needed.
+ */
+static void
+sess_vm_version_past_the_recipe_limit_names_it(void **state)
+{
+	struct fixture *fx = *state;
+	size_t const n = PROTO_RECIPE_MAX / POOL_RECIPE_ENTRY;
+	uint8_t *rec = calloc(n, POOL_RECIPE_ENTRY);
+	struct proto_obj o;
+	struct wire_buf b;
+	char path[64];
+	uint64_t fs;
+	struct err e;
+	int r = 0, k;
+
+	assert_non_null(rec);
+	for (size_t i = 0; i < n; i++)
+		util_put_le32(rec + i * POOL_RECIPE_ENTRY + HASH_LEN, 65536);
+	assert_int_equal(fs_open(fx, "VM:huge", &fs, &e), 0);
+	memset(&o, 0, sizeof(o));
+	o.type = CAT_OBJ_VMDISK;
+	o.size = (uint64_t)n * 65536;
+	o.mode = 0100600;
+	o.link = "/var/lib/libvirt/images/huge.img";
+	o.link_len = strlen(o.link);
+	o.recipe = rec;
+	o.recipe_len = n * POOL_RECIPE_ENTRY;
+	wire_buf_init(&b, WIRE_FRAME_MAX);
+	for (k = 0; k < 40 && r == 0; k++) {
+		snprintf(path, sizeof(path), k ? "/disks/vda/%06d" : "/disks/vda",
+		    k);
+		o.path = path;
+		o.path_len = strlen(path);
+		wire_buf_reset(&b);
+		wire_put_u64(&b, fs);
+		proto_put_obj(&b, &o, 1);
+		r = frame(fx, PT_OBJ_PUT, &b, &e);
+	}
+	wire_buf_free(&b);
+	free(rec);
+	/* 32 recipes of 8 MiB are 256 MiB: the limit is met there. */
+	assert_int_equal(r, COFFER_ETOOBIG);
+	assert_int_equal(k, 32);
+	assert_non_null(strstr(e.msg, "/disks/vda/000031"));
+	assert_non_null(strstr(e.msg, "256 MiB"));
+	assert_non_null(strstr(e.msg, "about 455 GiB"));
+}
+
 struct log_seen {
 	int	n;
 	char	msg[256];
@@ -1114,6 +1166,7 @@ main(void)
 		T(sess_unknown_commit_flags_are_a_protocol_error),
 		T(sess_obj_recipe_answers_for_vm_disks),
 		T(sess_recipe_get_by_id_for_its_own_objects),
+		T(sess_vm_version_past_the_recipe_limit_names_it),
 		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
 		T(sess_replication_target_refuses_backup_but_allows_restore),
 		T(repl_target_stores_copies_and_applies_changes),
