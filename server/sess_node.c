@@ -213,6 +213,15 @@ nomem:
 	return err_set(e, COFFER_ENOMEM, "out of memory");
 }
 
+/* Version tags of staged parts: unique while this server runs. */
+static uint64_t stage_seq;
+
+static uint64_t
+stage_seq_next(void)
+{
+	return __atomic_add_fetch(&stage_seq, 1, __ATOMIC_RELAXED);
+}
+
 /* ---- backup frames ---- */
 
 static int
@@ -495,6 +504,7 @@ struct commit_ctx {
 	uint64_t	 fs;
 	int		 final;
 	int		 atomic;	/* PROTO_TXN_ATOMIC */
+	int		 stage;		/* PROTO_TXN_STAGE: a part, kept apart */
 	int		 atomic_failed;	/* commit_cb rolled it back */
 	uint32_t	 objects;
 };
@@ -542,7 +552,8 @@ commit_pending(struct commit_ctx *cc, int64_t now, struct err *e)
 		case PT_OBJ_PUT:
 			p->obj.inserted = now;
 			memset(p->obj.uuid, 0, sizeof(p->obj.uuid));
-			rc = cat_obj_insert(pc, &p->obj, e);
+			rc = cc->stage ? cat_stage_put(pc, s->stage_tag,
+			    &p->obj, e) : cat_obj_insert(pc, &p->obj, e);
 			cc->objects++;
 			break;
 		case PT_REPL_OBJ:
@@ -590,6 +601,15 @@ commit_cb(sqlite3 *db, void *arg, struct err *e)
 	if (srv->pool_cat == NULL &&
 	    (rc = cat_attach(db, &srv->pool_cat, e)) != 0)
 		return rc;
+	/* The version's last commit: its parts first, in their order. */
+	if (cc->atomic && !cc->stage && s->stage_tag != 0) {
+		uint32_t n;
+
+		if ((rc = cat_stage_publish(srv->pool_cat, s->stage_tag, now,
+		    &n, e)) != 0)
+			return rc;
+		cc->objects += n;
+	}
 	if ((rc = commit_pending(cc, now, e)) != 0)
 		return rc;
 	if (cc->atomic && s->nfailed > 0) {
@@ -668,6 +688,92 @@ log_backup_done(struct sess *s, uint64_t fs)
 	free(f);
 }
 
+/* pool_exec: give back the staged rows' chunk references, drop them. */
+struct stage_drop {
+	struct sess	*s;
+	uint64_t	 tag;
+	uint32_t	 n;
+};
+
+static int
+stage_drop_cb(sqlite3 *db, void *arg, struct err *e)
+{
+	struct stage_drop *sd = arg;
+	struct srv *srv = sd->s->w->srv;
+	struct del_ctx d = { srv, e };
+	int rc;
+
+	if (srv->pool_cat == NULL &&
+	    (rc = cat_attach(db, &srv->pool_cat, e)) != 0)
+		return rc;
+	return cat_stage_drop(srv->pool_cat, sd->tag, release_row, &d, &sd->n,
+	    e);
+}
+
+/* At start-up: every staged row is of a version that will not finish. */
+int
+sess_stage_recover(struct srv *srv, uint32_t *n, struct err *e)
+{
+	struct sess s;
+	struct srv_worker w;
+	struct stage_drop sd;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	memset(&w, 0, sizeof(w));
+	w.srv = srv;
+	s.w = &w;
+	sd.s = &s;
+	sd.tag = 0;
+	sd.n = 0;
+	r = pool_exec(srv->pool, stage_drop_cb, &sd, e);
+	*n = sd.n;
+	return r;
+}
+
+void
+sess_stage_drop(struct sess *s)
+{
+	struct stage_drop sd = { s, s->stage_tag, 0 };
+	struct err e;
+
+	if (s->stage_tag == 0)
+		return;
+	s->stage_tag = 0;
+	s->stage_fs = 0;
+	err_clear(&e);
+	/* Left behind on failure: start-up drops every staged row. */
+	if (pool_exec(s->w->srv->pool, stage_drop_cb, &sd, &e) != 0)
+		(void)cat_actlog(s->w->cat, CAT_SEV_ERROR, 1703, s->name,
+		    "Staged objects of an unfinished version of node %s not "
+		    "dropped (they are at the next start): %s", s->name,
+		    e.msg);
+}
+
+/*
+ * A part of an all-or-nothing version (PROTO_TXN_STAGE): of one
+ * filespace, OBJ_PUTs only, so that nothing but new versions waits
+ * unseen.  The first part names the version.
+ */
+static int
+stage_check(struct sess *s, uint64_t fs, uint8_t flags, struct err *e)
+{
+	if (!(flags & PROTO_TXN_ATOMIC) || (flags & PROTO_TXN_FINAL) ||
+	    fs == 0 || (s->stage_tag != 0 && s->stage_fs != fs))
+		return err_set(e, COFFER_EPROTO, "TXN_COMMIT STAGE needs "
+		    "ATOMIC, no FINAL and the version's one filespace");
+	for (const struct sess_pend *p = s->pend; p != NULL; p = p->next)
+		if (p->op != PT_OBJ_PUT)
+			return err_set(e, COFFER_EPROTO, "TXN_COMMIT STAGE "
+			    "with %s pending: a part holds new objects only",
+			    proto_type_name((uint16_t)p->op));
+	if (s->stage_tag == 0) {
+		s->stage_tag = stage_seq_next();
+		s->stage_fs = fs;
+	}
+	return 0;
+}
+
 static int
 on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 {
@@ -689,10 +795,16 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	cc.fs = fs;
 	cc.final = (flags & PROTO_TXN_FINAL) != 0;
 	cc.atomic = (flags & PROTO_TXN_ATOMIC) != 0;
+	cc.stage = (flags & PROTO_TXN_STAGE) != 0;
+	if (cc.stage && (rc = stage_check(s, fs, flags, e)) != 0)
+		return rc;
+	if (cc.atomic && s->stage_failed && s->nfailed == 0)
+		sess_fail_object(s, "(version)", 9, "an earlier part of this "
+		    "all-or-nothing version failed");
 	if (cc.atomic && s->nfailed > 0) {
 		/* Failed before commit: no need to write anything. */
 		atomic_rejected(s, fs);
-		goto done;
+		goto rejected;
 	}
 	if (s->txn == NULL && (rc = sess_txn_get(s, e)) != 0)
 		return rc;
@@ -700,7 +812,7 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	s->txn = NULL;
 	if (rc != 0 && cc.atomic_failed) {
 		atomic_rejected(s, fs);
-		goto done;
+		goto rejected;
 	}
 	if (rc != 0) {
 		/* The client learns it and may retry; nothing was kept. */
@@ -711,8 +823,18 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	}
 	reply_txn_ok(s, cc.objects, s->txn_bytes);
 	s->backup_objects += cc.objects;
+	if (cc.atomic && !cc.stage) {
+		/* Published: the parts are versions now. */
+		s->stage_tag = 0;
+		s->stage_fs = 0;
+	}
 	if (cc.final)
 		log_backup_done(s, fs);
+	goto done;
+rejected:
+	/* Nothing of the version is kept; its later parts fail too. */
+	sess_stage_drop(s);
+	s->stage_failed = cc.stage;
 done:
 	if (cc.final) {
 		s->backup_start = 0;
@@ -735,6 +857,8 @@ on_txn_abort(struct sess *s, struct wire_rd *r, struct err *e)
 		return rc;
 	/* Pins go with the pool txn; its new chunks are dead space (3). */
 	sess_txn_drop(s);
+	sess_stage_drop(s);
+	s->stage_failed = 0;
 	reply_txn_ok(s, 0, 0);
 	return 0;
 }
