@@ -803,8 +803,11 @@ stage_delete(struct cat *c, uint64_t tag, struct err *e)
 	char sql[96];
 	int r = 0;
 
-	snprintf(sql, sizeof(sql), "DELETE FROM object_stage%s%" PRIu64,
-	    tag ? " WHERE tag=" : " WHERE 0<>", tag);
+	if (tag != 0)
+		snprintf(sql, sizeof(sql), "DELETE FROM object_stage WHERE "
+		    "tag=%" PRIu64, tag);
+	else
+		snprintf(sql, sizeof(sql), "DELETE FROM object_stage");
 	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
 		r = err_set(e, COFFER_EIO, "catalog: staged objects: delete: "
 		    "%s", msg ? msg : "?");

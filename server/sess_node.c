@@ -26,11 +26,11 @@
 
 #define PEND_MAX	200000		/* changes in one transaction */
 /*
- * Their metadata and recipes, held until TXN_COMMIT.  A VM version is one
- * transaction (all or nothing), so this bounds one version: 36 bytes of
- * recipe per 64 KiB block is about 450 GiB of the disks it stores (those
- * that changed; zero runs take one entry).  Past it the version fails,
- * saying so (pend_full); see sess_pend_add for why it is not lifted yet.
+ * Their metadata and recipes, held until TXN_COMMIT: 36 bytes of recipe
+ * per 64 KiB block is about 455 GiB of VM disks in one transaction.  A VM
+ * version larger than one transaction should be is sent in parts
+ * (PROTO_TXN_STAGE), each bounded by this, not the whole; past it the
+ * transaction fails, saying so (pend_full).
  */
 #define PEND_BYTES_MAX	(256u << 20)
 #define PEND_BLOCK	(64u << 10)	/* a VM disk's block, for the message */
@@ -126,17 +126,11 @@ sess_fail_object(struct sess *s, const char *path, size_t plen, const char *why)
  * session ends with this error and the transaction is dropped: an
  * all-or-nothing one (a VM version) leaves nothing, as a killed backup
  * does.  The message names the limit, in what a user measures it by.
- *
- * Lifting it for VM versions needs more than spilling these recipes
- * (to a temporary table): the pool transaction also holds every chunk it
- * references and stores in memory (pool_txn refs and news, about 80 bytes
- * a distinct chunk) and applies them under the pool lock at commit.  The
- * way is a staged version: commit each segment in its own transaction as
- * rows no listing, inventory, expiration or replication sees (a staging
- * state with the version's uuid), their chunk references applied then,
- * and make them the active version in one last transaction that also
- * deactivates the previous one; rows left staged by a killed backup are
- * deleted, references released, at start-up and when the session ends.
+ * Spilling these recipes (to a temporary table) would not be enough: the
+ * pool transaction holds every chunk it references and stores in memory
+ * too (pool_txn refs and news, about 80 bytes a distinct chunk).  So a
+ * client sends a large VM version in parts (PROTO_TXN_STAGE), and only a
+ * client that does not (COFFER_VM_STAGE=0, or an older one) meets this.
  */
 static int
 pend_full(struct sess *s, uint64_t fs, const struct proto_obj *o,
@@ -153,9 +147,10 @@ pend_full(struct sess *s, uint64_t fs, const struct proto_obj *o,
 	    mib);
 	return err_set(e, COFFER_ETOOBIG, "%.*s: the transaction's objects "
 	    "hold more than %u MiB of recipes and metadata, the server's "
-	    "limit for one transaction: a VM version can store at most about "
-	    "%u GiB of changed disks (64 KiB blocks); nothing of it is "
-	    "committed", (int)o->path_len, o->path, mib, gib);
+	    "limit for one transaction: about %u GiB of VM disks (64 KiB "
+	    "blocks) unless the version is sent in parts (COFFER_VM_STAGE); "
+	    "nothing of it is committed", (int)o->path_len, o->path, mib,
+	    gib);
 }
 
 int

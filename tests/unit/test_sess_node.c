@@ -781,6 +781,11 @@ sess_vm_version_in_parts_is_seen_only_whole(void **state)
 	pool_refs(fx, &live, &refs);
 	assert_int_equal(refs, 4);
 	assert_int_equal(active_size(fx, fs, "/disks/vda"), 4096);
+	/* Gone, not only released: the next start finds nothing. */
+	assert_int_equal(sess_stage_recover(fx->srv, &n, &e), 0);
+	assert_int_equal(n, 0);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 4);
 }
 
 struct log_seen {
