@@ -793,6 +793,10 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	cc.stage = (flags & PROTO_TXN_STAGE) != 0;
 	if (cc.stage && (rc = stage_check(s, fs, flags, e)) != 0)
 		return rc;
+	if (cc.atomic && !cc.stage && s->stage_tag != 0 && fs != s->stage_fs)
+		return err_set(e, COFFER_EPROTO, "TXN_COMMIT ATOMIC of "
+		    "filespace %" PRIu64 " with parts of %" PRIu64 " staged",
+		    fs, s->stage_fs);
 	if (cc.atomic && s->stage_failed && s->nfailed == 0)
 		sess_fail_object(s, "(version)", 9, "an earlier part of this "
 		    "all-or-nothing version failed");

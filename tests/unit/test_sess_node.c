@@ -767,6 +767,21 @@ sess_vm_version_in_parts_is_seen_only_whole(void **state)
 	assert_non_null(strstr(e.msg, "new objects only"));
 	frame_abort(fx, fs);
 
+	/* The version's last commit is of the filespace of its parts. */
+	{
+		uint64_t fs2;
+
+		assert_int_equal(fs_open(fx, "VM:web02", &fs2, &e), 0);
+		obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h2, 8192);
+		commit_ok(fx, fs, PART, &t);
+		assert_int_equal(commit(fx, fs2, ATOMIC, &t, &e),
+		    COFFER_EPROTO);
+		assert_non_null(strstr(e.msg, "staged"));
+		frame_abort(fx, fs);
+		pool_refs(fx, &live, &refs);
+		assert_int_equal(refs, 4);
+	}
+
 	/* The session ends, or the server dies, with a part staged. */
 	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h2, 8192);
 	commit_ok(fx, fs, PART, &t);
