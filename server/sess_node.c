@@ -685,16 +685,16 @@ log_backup_done(struct sess *s, uint64_t fs)
 
 /* pool_exec: give back the staged rows' chunk references, drop them. */
 struct stage_drop {
-	struct sess	*s;
-	uint64_t	 tag;
-	uint32_t	 n;
+	struct srv	*srv;
+	uint64_t	 tag;		/* 0: every version's */
+	uint32_t	 n;		/* rows dropped */
 };
 
 static int
 stage_drop_cb(sqlite3 *db, void *arg, struct err *e)
 {
 	struct stage_drop *sd = arg;
-	struct srv *srv = sd->s->w->srv;
+	struct srv *srv = sd->srv;
 	struct del_ctx d = { srv, e };
 	int rc;
 
@@ -709,18 +709,9 @@ stage_drop_cb(sqlite3 *db, void *arg, struct err *e)
 int
 sess_stage_recover(struct srv *srv, uint32_t *n, struct err *e)
 {
-	struct sess s;
-	struct srv_worker w;
-	struct stage_drop sd;
+	struct stage_drop sd = { srv, 0, 0 };
 	int r;
 
-	memset(&s, 0, sizeof(s));
-	memset(&w, 0, sizeof(w));
-	w.srv = srv;
-	s.w = &w;
-	sd.s = &s;
-	sd.tag = 0;
-	sd.n = 0;
 	r = pool_exec(srv->pool, stage_drop_cb, &sd, e);
 	*n = sd.n;
 	return r;
@@ -729,7 +720,7 @@ sess_stage_recover(struct srv *srv, uint32_t *n, struct err *e)
 void
 sess_stage_drop(struct sess *s)
 {
-	struct stage_drop sd = { s, s->stage_tag, 0 };
+	struct stage_drop sd = { s->w->srv, s->stage_tag, 0 };
 	struct err e;
 
 	if (s->stage_tag == 0)
