@@ -129,6 +129,8 @@ struct bk {
 	int				 fatal;
 
 	struct hset			 asked;	/* hash -> batch seq, (2) */
+	uint64_t			 stage_bytes;	/* a VM version's parts;
+							   0: one commit */
 	/*
 	 * Chunks of the previous versions of changed large files: the
 	 * server holds them, so the workers hash them but do not compress
@@ -552,6 +554,10 @@ static int
 commit(struct bk *bk, int final, struct err *e)
 {
 	struct wire_buf b;
+	uint8_t const flags = (uint8_t)((final ? PROTO_TXN_FINAL : 0) |
+	    (bk->atomic ? PROTO_TXN_ATOMIC : 0) |
+	    (bk->atomic && !final && bk->stage_bytes > 0 ? PROTO_TXN_STAGE :
+	    0));
 	int r;
 
 	if ((r = settle(bk, e)) != 0)
@@ -561,13 +567,17 @@ commit(struct bk *bk, int final, struct err *e)
 		    "commit");
 	wire_buf_init(&b, 16);
 	wire_put_u64(&b, bk->fs);
-	wire_put_u8(&b, (uint8_t)((final ? PROTO_TXN_FINAL : 0) |
-	    (bk->atomic ? PROTO_TXN_ATOMIC : 0)));
+	wire_put_u8(&b, flags);
 	r = net_send(bk->c, PT_TXN_COMMIT, &b, e);
 	wire_buf_free(&b);
 	if (r != 0 || (r = net_expect(bk->c, PT_TXN_OK, 1, on_txn_ok, bk,
 	    e)) != 0)
 		return r;
+	/* Tests kill the client here: a VM version left half sent. */
+	if (flags & PROTO_TXN_STAGE) {
+		(void)net_flush(bk->c, NULL);
+		FAULT_POINT("client.vm.part");
+	}
 	/*
 	 * The answer is not waited for, except at the end: the server syncs
 	 * its pool while we read and compress the next files.  Frames after
@@ -705,10 +715,14 @@ sink_end(void *arg, void *cookie, struct err *e)
 	bk->q_tail = o;
 	bk->txn_objects++;
 	bk->txn_bytes += o->size;
-	/* A VM version is one transaction, whatever its size. */
-	if ((r = release(bk, e)) == 0 && !bk->atomic &&
-	    (bk->txn_bytes >= BACKUP_TXN_BYTES ||
-	    bk->txn_objects >= BACKUP_TXN_OBJECTS))
+	/*
+	 * A VM version is all or nothing, whatever its size: committed in
+	 * parts the server keeps unseen until the last (PROTO_TXN_STAGE),
+	 * so that neither side holds a whole version's chunks and recipes.
+	 */
+	if ((r = release(bk, e)) == 0 && (bk->atomic ? bk->stage_bytes > 0 &&
+	    bk->txn_bytes >= bk->stage_bytes : (bk->txn_bytes >=
+	    BACKUP_TXN_BYTES || bk->txn_objects >= BACKUP_TXN_OBJECTS)))
 		r = commit(bk, 0, e);
 	if (r != 0)
 		bk->fatal = 1;
@@ -1851,6 +1865,7 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 		return err_wrap(e, "filespace %s", fs);
 	}
 	bk->atomic = 1;
+	bk->stage_bytes = vm_stage_bytes();
 	if ((r = vm_inventory(bk, e)) != 0)
 		goto out;
 	if (vm->before_disks != NULL && (r = vm_before(bk, vm, res, e)) != 0)
@@ -1873,6 +1888,8 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 		if (r != 0)
 			goto out;
 	}
+	/* OBJ_GONE goes with the last commit: no part after it. */
+	bk->stage_bytes = 0;
 	if ((r = vm_gone(bk, vm, keep, e)) != 0 ||
 	    (r = ingest_flush(bk->ig, e)) != 0)
 		goto out;
@@ -1890,6 +1907,7 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 out:
 	free(keep);
 	bk->atomic = 0;
+	bk->stage_bytes = 0;
 	progress_done(&bk->pg);
 	res->objects = st->backed_up - put0;
 	res->bytes_read = st->bytes_inspected - read0;

@@ -88,12 +88,18 @@ struct rdir {
 #define J_LINK	2
 
 /*
- * One object of a job restored from several (a segmented VM disk): its
- * entries are [first, end) of the job's recipe.
+ * One object of a job restored from several (a segmented VM disk), or of
+ * a job whose object came without its recipe: its entries are [first,
+ * end) of the job's.  Its recipe is fetched (RECIPE_GET) only when the
+ * requests reach it, and freed once its last chunk has arrived, so that
+ * a job holds one or two parts' recipes whatever the disk's size
+ * (part_ask).  Main thread only.
  */
 struct rpart {
-	uint64_t	 id;
+	uint64_t	 id, size;
 	size_t		 first, end;
+	uint8_t		*recipe;	/* NULL: not here (yet, or any more) */
+	int		 loaded;	/* it came (or had no entries) */
 };
 
 struct rjob {
@@ -107,8 +113,11 @@ struct rjob {
 	int64_t		 mtime_ns;
 	uint8_t		*recipe;
 	size_t		 nent, next_req, next_recv;
-	struct rpart	*parts;		/* NULL: the one object id */
+	struct rpart	*parts;		/* NULL: the one object, recipe */
 	size_t		 nparts;
+	size_t		 req_part, recv_part;	/* of next_req, next_recv */
+	size_t		 ask_next;	/* the next part to fetch */
+	int		 asking;	/* its RECIPE_GET is on the way */
 	uint64_t	 off;		/* where the next reply's bytes go */
 	int		 queued;	/* main: its items are all queued */
 	uint8_t		*mem;		/* restore_objects into memory */
@@ -146,6 +155,7 @@ struct ritem {
 	uint8_t		 kind;
 	uint8_t		 codec_id;
 	uint8_t		 corrupt;	/* fault injection: flip a bit */
+	uint8_t		 want[HASH_LEN];	/* the recipe's hash of it */
 	size_t		 n;
 	uint8_t		 stored[];	/* n bytes */
 };
@@ -518,6 +528,8 @@ job_free(struct rjob *j)
 	free(j->path);
 	free(j->link);
 	free(j->recipe);
+	for (size_t k = 0; k < j->nparts; k++)
+		free(j->parts[k].recipe);
 	free(j->parts);
 	free(j->mem);
 	free(j);
@@ -547,48 +559,78 @@ recipe_entries(const struct proto_obj *o, size_t *n, char *why, size_t wlen)
 }
 
 /*
+ * Part p of a job, starting at entry first: o's recipe is copied when o
+ * came with it, else only its entries are counted (the listing told its
+ * length) and it is fetched later.
+ */
+static int
+part_init(struct rpart *p, const struct proto_obj *o, size_t first,
+    char *why, size_t wlen)
+{
+	size_t n;
+
+	p->id = o->id;
+	p->size = o->size;
+	p->first = first;
+	if (o->recipe == NULL) {
+		if (o->recipe_len % POOL_RECIPE_ENTRY != 0 ||
+		    (o->recipe_len == 0) != (o->size == 0)) {
+			snprintf(why, wlen, "the server sent a ragged recipe");
+			return -1;
+		}
+		p->end = first + o->recipe_len / POOL_RECIPE_ENTRY;
+		p->loaded = o->recipe_len == 0;
+		return 0;
+	}
+	if (recipe_entries(o, &n, why, wlen) != 0)
+		return -1;
+	p->end = first + n;
+	p->loaded = 1;
+	if (o->recipe_len > 0 && (p->recipe = malloc(o->recipe_len)) == NULL) {
+		snprintf(why, wlen, "out of memory");
+		return -1;
+	}
+	if (o->recipe_len > 0)
+		memcpy(p->recipe, o->recipe, o->recipe_len);
+	return 0;
+}
+
+/*
  * j's recipe: o's, followed by those of the more objects that continue
- * it (restore_item), each part remembered with its object id.
+ * it (restore_item), each a part with its object id.  One object that
+ * came with its recipe is the usual case: the job keeps a copy.
  */
 static int
 job_recipe(struct rjob *j, const struct proto_obj *o,
     const struct proto_obj *const *more, size_t nmore, char *why,
     size_t wlen)
 {
-	size_t len = o->recipe_len, n;
-
-	if (recipe_entries(o, &n, why, wlen) != 0)
-		return -1;
-	j->nent = n;
-	for (size_t k = 0; k < nmore; k++) {
-		if (recipe_entries(more[k], &n, why, wlen) != 0)
+	if (nmore == 0 && (o->recipe != NULL || o->recipe_len == 0)) {
+		if (recipe_entries(o, &j->nent, why, wlen) != 0)
 			return -1;
-		len += more[k]->recipe_len;
-		j->nent += n;
-		j->size += more[k]->size;
-	}
-	if (len == 0)
+		if (o->recipe_len == 0)
+			return 0;
+		if ((j->recipe = malloc(o->recipe_len)) == NULL) {
+			snprintf(why, wlen, "out of memory");
+			return -1;
+		}
+		memcpy(j->recipe, o->recipe, o->recipe_len);
 		return 0;
-	if ((j->recipe = malloc(len)) == NULL ||
-	    (nmore > 0 && (j->parts = calloc(nmore + 1,
-	    sizeof(*j->parts))) == NULL)) {
+	}
+	if ((j->parts = calloc(nmore + 1, sizeof(*j->parts))) == NULL) {
 		snprintf(why, wlen, "out of memory");
 		return -1;
 	}
-	memcpy(j->recipe, o->recipe, o->recipe_len);
-	len = o->recipe_len;
-	if (nmore == 0)
-		return 0;
-	j->parts[0].id = o->id;
-	j->parts[0].end = o->recipe_len / POOL_RECIPE_ENTRY;
-	for (size_t k = 0; k < nmore; k++) {
-		memcpy(j->recipe + len, more[k]->recipe, more[k]->recipe_len);
-		len += more[k]->recipe_len;
-		j->parts[k + 1].id = more[k]->id;
-		j->parts[k + 1].first = j->parts[k].end;
-		j->parts[k + 1].end = len / POOL_RECIPE_ENTRY;
-	}
 	j->nparts = nmore + 1;
+	if (part_init(&j->parts[0], o, 0, why, wlen) != 0)
+		return -1;
+	for (size_t k = 0; k < nmore; k++) {
+		if (part_init(&j->parts[k + 1], more[k], j->parts[k].end, why,
+		    wlen) != 0)
+			return -1;
+		j->size += more[k]->size;
+	}
+	j->nent = j->parts[nmore].end;
 	return 0;
 }
 
@@ -889,7 +931,7 @@ static void
 chunk_write(struct rworker *w, struct ritem *it, int fd, uint64_t *wend)
 {
 	struct rjob *j = it->job;
-	const uint8_t *want = pool_recipe_hash(j->recipe, it->idx);
+	const uint8_t *want = it->want;
 	uint32_t const len = it->len;
 	uint8_t got[HASH_LEN];
 	char hex[HASH_HEX_LEN + 1];
@@ -1075,7 +1117,8 @@ enqueue(struct rs *rs, struct ritem *it)
 
 static int
 push_item(struct rs *rs, struct rjob *j, int kind, size_t idx, uint32_t len,
-    uint8_t codec_id, const uint8_t *stored, size_t n, struct err *e)
+    uint8_t codec_id, const uint8_t *want, const uint8_t *stored, size_t n,
+    struct err *e)
 {
 	struct ritem *it;
 
@@ -1089,6 +1132,8 @@ push_item(struct rs *rs, struct rjob *j, int kind, size_t idx, uint32_t len,
 	it->kind = (uint8_t)kind;
 	it->codec_id = codec_id;
 	it->n = n;
+	if (want != NULL)
+		memcpy(it->want, want, HASH_LEN);
 	it->corrupt = kind == RI_DATA && rs->corrupt_at != 0 &&
 	    ++rs->nrecv == rs->corrupt_at;
 	if (n > 0)
@@ -1199,23 +1244,43 @@ job_is_done(struct rs *rs, struct rjob *j)
 
 /* ---- file data: the main thread ---- */
 
+/*
+ * The recipe that holds entry i of j, and i's index in it: j's own, or
+ * the part's at *cur, which moves forward to i's part (requests and
+ * replies each go through a job in order).  NULL: not fetched yet.
+ */
+static const uint8_t *
+job_entry(struct rjob *j, size_t i, size_t *cur, size_t *local)
+{
+	if (j->nparts == 0) {
+		*local = i;
+		return j->recipe;
+	}
+	while (*cur + 1 < j->nparts && i >= j->parts[*cur].end)
+		(*cur)++;
+	*local = i - j->parts[*cur].first;
+	return j->parts[*cur].recipe;
+}
+
 static int
 on_data(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 {
 	struct rjob *j = arg;
 	struct rs *rs = j->rs;
 	uint8_t hash[HASH_LEN], codec_id;
-	const uint8_t *stored;
+	const uint8_t *stored, *rec;
 	uint32_t raw_len, len;
-	size_t n, i = j->next_recv++;
+	size_t n, k, i = j->next_recv++;
 	int zero, kind = RI_SKIP, r;
 
 	(void)type;
 	if (i >= j->nent)
 		return err_set(e, COFFER_EPROTO, "CHUNK_DATA beyond the %zu "
 		    "entries of %s", j->nent, j->path);
-	len = pool_recipe_len(j->recipe, i);
-	zero = pool_recipe_is_zero(j->recipe, i);
+	/* Asked for only once its part was here, which stays until now. */
+	rec = job_entry(j, i, &j->recv_part, &k);
+	len = pool_recipe_len(rec, k);
+	zero = pool_recipe_is_zero(rec, k);
 	rs->win_entries--;
 	rs->win_bytes -= zero ? 0 : len;
 	if ((r = wire_get_raw(rd, hash, HASH_LEN, e)) != 0 ||
@@ -1226,8 +1291,8 @@ on_data(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 		return err_wrap(e, "CHUNK_DATA for %s", j->path);
 	if (job_failed(j)) {
 		/* Drain what was asked for. */
-	} else if (raw_len != len || memcmp(hash,
-	    pool_recipe_hash(j->recipe, i), HASH_LEN) != 0) {
+	} else if (raw_len != len || memcmp(hash, pool_recipe_hash(rec, k),
+	    HASH_LEN) != 0) {
 		job_fail(j, "chunk %zu: the server sent another chunk than "
 		    "the recipe names", i);
 	} else if (zero) {
@@ -1240,10 +1305,103 @@ on_data(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
 	} else {
 		kind = RI_DATA;
 	}
-	r = push_item(rs, j, kind, i, len, codec_id, kind == RI_DATA ?
-	    stored : NULL, kind == RI_DATA ? n : 0, e);
+	r = push_item(rs, j, kind, i, len, codec_id, pool_recipe_hash(rec, k),
+	    kind == RI_DATA ? stored : NULL, kind == RI_DATA ? n : 0, e);
 	j->off += len;
+	/* The workers have the hash: a part whose chunks all came goes. */
+	if (j->nparts > 0 && i + 1 == j->parts[j->recv_part].end) {
+		free(j->parts[j->recv_part].recipe);
+		j->parts[j->recv_part].recipe = NULL;
+	}
 	return r;
+}
+
+/* RECIPE_GET's answer: the recipe of j's part ask_next. */
+static int
+on_recipe(void *arg, uint16_t type, struct wire_rd *rd, struct err *e)
+{
+	struct rjob *j = arg;
+	struct rpart *p = &j->parts[j->ask_next];
+	struct proto_obj o;
+	char why[ERR_MSG_MAX];
+	const uint8_t *rec;
+	size_t len, n;
+	int r;
+
+	(void)type;
+	j->asking = 0;
+	j->ask_next++;
+	if ((r = wire_get_bytes(rd, PROTO_RECIPE_MAX, &rec, &len, e)) != 0 ||
+	    (r = wire_rd_end(rd, e)) != 0)
+		return err_wrap(e, "OBJ_RECIPE_OK for %s", j->path);
+	memset(&o, 0, sizeof(o));
+	o.recipe = rec;
+	o.recipe_len = len;
+	o.size = p->size;
+	if (recipe_entries(&o, &n, why, sizeof(why)) != 0) {
+		job_fail(j, "object %" PRIu64 ": %s", p->id, why);
+	} else if (n != p->end - p->first) {
+		/* The listing said how long: the version is not that one. */
+		job_fail(j, "object %" PRIu64 ": the recipe has %zu entries, "
+		    "the listing said %zu", p->id, n, p->end - p->first);
+	} else if ((p->recipe = malloc(len)) == NULL) {
+		job_fail(j, "out of memory for a recipe of %zu bytes", len);
+	} else {
+		memcpy(p->recipe, rec, len);
+		p->loaded = 1;
+	}
+	return 0;
+}
+
+/*
+ * Fetch j's next part's recipe ahead of the requests: one at a time, and
+ * the one after the part being requested only once every chunk before
+ * that part has come and its recipe is gone, so a job holds at most two
+ * parts' recipes.
+ */
+static int
+part_ask(struct rs *rs, struct rjob *j, struct err *e)
+{
+	struct wire_buf b;
+	int r;
+
+	while (j->ask_next < j->nparts && j->parts[j->ask_next].loaded &&
+	    !j->asking)
+		j->ask_next++;
+	if (j->asking || j->ask_next >= j->nparts ||
+	    j->ask_next > j->req_part + 1 ||
+	    (j->ask_next > j->req_part && j->recv_part < j->req_part))
+		return 0;
+	wire_buf_init(&b, 16);
+	wire_put_u64(&b, j->parts[j->ask_next].id);
+	r = net_send(rs->c, PT_RECIPE_GET, &b, e);
+	wire_buf_free(&b);
+	if (r != 0 || (r = net_expect(rs->c, PT_OBJ_RECIPE_OK, 1, on_recipe, j,
+	    e)) != 0)
+		return r;
+	j->asking = 1;
+	return 0;
+}
+
+/*
+ * A failed job asks for nothing more: its entries end at those already
+ * asked for.  The worker that processes the last of them finalizes it,
+ * or main does now when none is left.
+ */
+static void
+job_cut(struct rs *rs, struct rjob *j)
+{
+	int last;
+
+	pthread_mutex_lock(&j->mu);
+	j->left -= j->nent - j->next_req;
+	last = j->left == 0;
+	pthread_mutex_unlock(&j->mu);
+	j->nent = j->next_req;
+	if (last) {
+		finalize(rs, j);
+		job_set_done(rs, j);
+	}
 }
 
 /*
@@ -1265,29 +1423,8 @@ job_start(struct rs *rs, struct rjob *j, struct err *e)
 		return 0;
 	}
 	if (j->nent == 0)
-		return push_item(rs, j, RI_SKIP, 0, 0, 0, NULL, 0, e);
+		return push_item(rs, j, RI_SKIP, 0, 0, 0, NULL, NULL, 0, e);
 	return 0;
-}
-
-/*
- * The object that holds entry k of j, the index of k in its recipe and
- * where that object's entries end in j's.
- */
-static uint64_t
-job_part(const struct rjob *j, size_t k, size_t *first, size_t *end)
-{
-	size_t p = 0;
-
-	if (j->nparts == 0) {
-		*first = 0;
-		*end = j->nent;
-		return j->id;
-	}
-	while (p + 1 < j->nparts && k >= j->parts[p].end)
-		p++;
-	*first = j->parts[p].first;
-	*end = j->parts[p].end;
-	return j->parts[p].id;
 }
 
 /* Request data ahead for the jobs after the head, within the window. */
@@ -1305,19 +1442,36 @@ issue(struct rs *rs, struct err *e)
 		    (r = job_start(rs, j, e)) != 0)
 			goto out;
 		while (j->kind == J_FILE && j->next_req < j->nent) {
-			size_t first, end;
-			uint64_t const id = job_part(j, j->next_req, &first,
-			    &end);
+			size_t first = 0, end = j->nent, local;
+			uint64_t id = j->id;
+			const uint8_t *rec;
 			uint32_t count = 0;
 			uint64_t bytes = 0;
+
+			/* A failed job's chunks would only be drained. */
+			if (job_failed(j)) {
+				job_cut(rs, j);
+				break;
+			}
+			rec = job_entry(j, j->next_req, &j->req_part, &local);
+			if (j->nparts > 0) {
+				const struct rpart *p = &j->parts[j->req_part];
+
+				if ((r = part_ask(rs, j, e)) != 0)
+					goto out;
+				if (!p->loaded)
+					goto out;	/* its recipe comes */
+				first = p->first;
+				end = p->end;
+				id = p->id;
+			}
 
 			/* One CHUNK_GET names entries of one object. */
 			while (j->next_req + count < end &&
 			    count < RESTORE_GET_MAX) {
-				size_t const k = j->next_req + count;
-				uint64_t const l = pool_recipe_is_zero(
-				    j->recipe, k) ? 0 : pool_recipe_len(
-				    j->recipe, k);
+				size_t const k = local + count;
+				uint64_t const l = pool_recipe_is_zero(rec, k) ?
+				    0 : pool_recipe_len(rec, k);
 
 				/* An empty window always takes one. */
 				if ((rs->win_entries + count > 0) &&

@@ -89,11 +89,15 @@ int restore_run(struct net_conn *c, const struct restore_params *p,
 #define RESTORE_MEM_MAX		(16u << 20)
 
 struct restore_item {
-	const struct proto_obj	*obj;	/* with its recipe */
+	const struct proto_obj	*obj;	/* with its recipe, or see below */
 	/*
 	 * A VM disk stored in segments (vm_seg.h): the objects after obj
-	 * whose bytes continue it, in order, each with its recipe.  The
-	 * file is all of them, written and checked as one.
+	 * whose bytes continue it, in order.  The file is all of them,
+	 * written and checked as one.  An object here or obj may come
+	 * without its recipe (recipe NULL, recipe_len its length, as
+	 * listed): it is fetched by id (RECIPE_GET) when the restore gets
+	 * there and dropped when its chunks have come, so memory stays
+	 * bounded whatever the disk's size.
 	 */
 	const struct proto_obj	*const *more;
 	size_t			 nmore;

@@ -31,7 +31,13 @@
 
 #define VM_LIST_PAGE	256
 
-/* An object of a listing, with its own copies of what points into frames. */
+/*
+ * An object of a listing, with its own copies of what points into frames.
+ * A disk's recipe is not kept (recipe NULL, recipe_len still its length):
+ * the restore fetches each segment's when it gets there (restore.c), so
+ * that memory does not grow with the disk: a 1 TiB disk's recipes are
+ * 576 MiB.  A page of the listing holds a few of them at a time.
+ */
 struct vobj {
 	struct proto_obj	 o;
 	char			*path, *link;
@@ -74,6 +80,7 @@ static int
 vlist_add(struct vlist *l, const struct proto_obj *o, struct err *e)
 {
 	struct vobj *v;
+	int keep;
 
 	if (l->n == l->cap) {
 		size_t const ncap = l->cap ? l->cap * 2 : 16;
@@ -87,15 +94,15 @@ vlist_add(struct vlist *l, const struct proto_obj *o, struct err *e)
 	v = &l->v[l->n];
 	memset(v, 0, sizeof(*v));
 	v->o = *o;
+	keep = o->type != CLIENT_OBJ_VMDISK && o->recipe_len > 0;
 	if ((v->path = strndup(o->path, o->path_len)) == NULL ||
 	    (o->link != NULL && (v->link = strndup(o->link, o->link_len)) ==
-	    NULL) || (o->recipe_len > 0 && (v->recipe = malloc(o->recipe_len))
-	    == NULL)) {
+	    NULL) || (keep && (v->recipe = malloc(o->recipe_len)) == NULL)) {
 		free(v->path);
 		free(v->link);
 		return err_set(e, COFFER_ENOMEM, "out of memory");
 	}
-	if (o->recipe_len > 0)
+	if (keep)
 		memcpy(v->recipe, o->recipe, o->recipe_len);
 	v->o.path = v->path;
 	v->o.link = v->link;

@@ -11,15 +11,13 @@
 #include "backup.h"
 #include "vm_seg.h"
 
-uint64_t
-vm_seg_size(void)
+/* A size in bytes with an optional K, M or G; *ok 0 when it is not one. */
+static unsigned long long
+env_size(const char *env, int *ok)
 {
-	const char *env = getenv("COFFER_VM_SEGMENT");
 	unsigned long long v;
 	char *end;
 
-	if (env == NULL || *env == '\0')
-		return VM_SEG_SIZE;
 	v = strtoull(env, &end, 10);
 	switch (*end) {
 	case 'K': case 'k': v <<= 10; end++; break;
@@ -27,8 +25,35 @@ vm_seg_size(void)
 	case 'G': case 'g': v <<= 30; end++; break;
 	default: break;
 	}
+	*ok = end != env && *end == '\0';
+	return v;
+}
+
+uint64_t
+vm_stage_bytes(void)
+{
+	const char *env = getenv("COFFER_VM_STAGE");
+	unsigned long long v;
+	int ok;
+
+	if (env == NULL || *env == '\0')
+		return BACKUP_TXN_BYTES;
+	v = env_size(env, &ok);
+	return ok ? v : BACKUP_TXN_BYTES;
+}
+
+uint64_t
+vm_seg_size(void)
+{
+	const char *env = getenv("COFFER_VM_SEGMENT");
+	unsigned long long v;
+	int ok;
+
+	if (env == NULL || *env == '\0')
+		return VM_SEG_SIZE;
+	v = env_size(env, &ok);
 	/* A size that would misalign the blocks is not taken. */
-	if (*end != '\0' || v == 0 || v % BACKUP_IMAGE_BLOCK != 0 ||
+	if (!ok || v == 0 || v % BACKUP_IMAGE_BLOCK != 0 ||
 	    v > VM_SEG_SIZE)
 		return VM_SEG_SIZE;
 	return v;

@@ -31,6 +31,15 @@
 						   of recipe at most */
 #define VM_SEG_PATH_MAX		(16 + 256 + 16)
 
+/*
+ * A VM version is committed in parts of about this many bytes of its
+ * objects, kept unseen by the server until the last (PROTO_TXN_STAGE), so
+ * that memory on both sides stays bounded whatever the disks' size: with
+ * 8 GiB segments, a part per segment.  COFFER_VM_STAGE (bytes, K, M or
+ * G) overrides it; 0 commits the version at once (a server that does
+ * not know STAGE refuses it).
+ */
+uint64_t vm_stage_bytes(void);
 /* The segment size to cut new versions in. */
 uint64_t vm_seg_size(void);
 /* Segments of an image of size bytes: at least one. */

@@ -326,6 +326,7 @@ proto_type_name(uint16_t type)
 	case PT_OBJ_RECIPE:	return "OBJ_RECIPE";
 	case PT_OBJ_RECIPE_OK:	return "OBJ_RECIPE_OK";
 	case PT_TXN_ABORT:	return "TXN_ABORT";
+	case PT_RECIPE_GET:	return "RECIPE_GET";
 	case PT_REPL_NODE:	return "REPL_NODE";
 	case PT_REPL_FS:	return "REPL_FS";
 	case PT_REPL_FS_OK:	return "REPL_FS_OK";

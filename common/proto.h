@@ -63,8 +63,24 @@
  *                   server lacks, a size that does not add up, no active
  *                   version to update at commit), nothing is committed
  *                   and TXN_OK says objects 0, bytes 0 with the failures.
+ *                   PROTO_TXN_STAGE (4, with ATOMIC, without FINAL): a
+ *                   part of an all-or-nothing version too large for one
+ *                   transaction (a VM's disks): its objects (OBJ_PUT
+ *                   only) are stored, chunks referenced, but seen by no
+ *                   listing until the session's next ATOMIC commit
+ *                   without STAGE makes them, with that commit's own
+ *                   objects, the filespace's new versions.  A part that
+ *                   failed, TXN_ABORT or the session's end drops every
+ *                   part, and the ATOMIC commit after a failed part
+ *                   fails too, so the version is still all or nothing.
  *                   Other bits: ERROR.  (Before flags, this byte was
  *                   "u8 final", 0 or 1: the same meaning.)
+ *   RECIPE_GET c>s  u64 object id                -> OBJ_RECIPE_OK
+ *                   the recipe of that version (the node's own; another
+ *                   node's or none: ERROR): a restore lists a segmented
+ *                   VM disk without keeping its recipes and fetches each
+ *                   segment's only when it reaches it, so that its memory
+ *                   does not grow with the disk (client/restore.c)
  *   TXN_OK     s>c  u32 objects, u64 bytes stored, u32 nfailed,
  *                   nfailed x (str path, str reason)  (at most 64 listed)
  *   TXN_ABORT  c>s  u64 fs (0: any)                 -> TXN_OK (0, 0, 0)
@@ -199,6 +215,7 @@ enum proto_type {
 	PT_OBJ_RECIPE = 22,
 	PT_OBJ_RECIPE_OK = 23,
 	PT_TXN_ABORT = 24,
+	PT_RECIPE_GET = 25,
 
 	PT_FS_LIST = 30,
 	PT_FS_PAGE = 31,
@@ -250,7 +267,9 @@ enum proto_type {
 /* TXN_COMMIT flags (pinned). */
 #define PROTO_TXN_FINAL		1	/* the backup is done */
 #define PROTO_TXN_ATOMIC	2	/* commit all objects or none */
-#define PROTO_TXN_FLAGS		(PROTO_TXN_FINAL | PROTO_TXN_ATOMIC)
+#define PROTO_TXN_STAGE		4	/* with ATOMIC: a part of the version */
+#define PROTO_TXN_FLAGS		(PROTO_TXN_FINAL | PROTO_TXN_ATOMIC | \
+				 PROTO_TXN_STAGE)
 
 /* A virtual machine's filespace: "VM:" and 1 to 200 bytes of name. */
 #define PROTO_VM_PREFIX		"VM:"

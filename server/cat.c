@@ -112,6 +112,20 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS object_by_path ON object("
 	" fs_id, pkey, state DESC, inserted DESC, id DESC);"
 	/*
+	 * Objects of an all-or-nothing version committed in parts (a VM's
+	 * disks, PROTO_TXN_STAGE): their chunks are referenced, but no
+	 * query of versions sees them until the version's last commit
+	 * moves them into object; an unfinished version's are dropped
+	 * (cat_stage_drop), at start-up too.  tag names the version.
+	 */
+	"CREATE TABLE IF NOT EXISTS object_stage("
+	" id INTEGER PRIMARY KEY, tag INTEGER NOT NULL,"
+	" fs_id INTEGER NOT NULL, path TEXT NOT NULL, type INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" gid INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+	" ctime_ns INTEGER NOT NULL, link TEXT, recipe BLOB);"
+	"CREATE INDEX IF NOT EXISTS object_stage_by_tag ON object_stage(tag);"
+	/*
 	 * Active versions in walk order (inventory, active lookup), and the
 	 * paths that have inactive versions (expiration).
 	 */

@@ -397,6 +397,21 @@ int cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
 int cat_obj_get_uuid(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
     cat_obj_cb cb, void *arg, struct err *e);
 /* Remove a version row (its chunks are the caller's); ENOTFOUND. */
+/*
+ * Staged objects (object_stage): a version committed in parts.  Put one
+ * (inside the caller's pool transaction, whose chunk references it
+ * holds); publish tag's as new active versions inserted at now, in the
+ * order they were staged (*n: how many), and forget them; drop tag's (0:
+ * every tag) after calling release for each, which gives its chunk
+ * references back (o carries path, fs_id and recipe).
+ */
+int cat_stage_put(struct cat *c, uint64_t tag, const struct cat_obj *o,
+    struct err *e);
+int cat_stage_publish(struct cat *c, uint64_t tag, int64_t now, uint32_t *n,
+    struct err *e);
+int cat_stage_drop(struct cat *c, uint64_t tag, cat_obj_cb release,
+    void *arg, uint32_t *n, struct err *e);
+
 int cat_obj_delete_uuid(struct cat *c, uint64_t fs_id,
     const uint8_t uuid[16], struct err *e);
 /* Set a version's state and deactivation time; ENOTFOUND. */

@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -733,4 +734,137 @@ cat_obj_set_state(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
 		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: no such "
 		    "object", (unsigned long long)fs_id);
 	return r;
+}
+
+/* ---- staged objects (cat.h) ---- */
+
+int
+cat_stage_put(struct cat *c, uint64_t tag, const struct cat_obj *o,
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	size_t klen;
+	int r;
+
+	if ((r = check_obj(o, &klen, e)) != 0)
+		return r;
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO object_stage(tag, fs_id,"
+	    " path, type, size, mode, uid, gid, mtime_ns, ctime_ns, link,"
+	    " recipe) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " ?12)", -1, &st, NULL) != SQLITE_OK)
+		return cat_dberr(c, e, "stage %s: prepare", o->path);
+	sqlite3_bind_int64(st, 1, (int64_t)tag);
+	sqlite3_bind_int64(st, 2, (int64_t)o->fs_id);
+	sqlite3_bind_text(st, 3, o->path, (int)klen, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, o->type);
+	sqlite3_bind_int64(st, 5, (int64_t)o->size);
+	sqlite3_bind_int64(st, 6, o->mode);
+	sqlite3_bind_int64(st, 7, o->uid);
+	sqlite3_bind_int64(st, 8, o->gid);
+	sqlite3_bind_int64(st, 9, o->mtime_ns);
+	sqlite3_bind_int64(st, 10, o->ctime_ns);
+	if (o->link != NULL)
+		sqlite3_bind_text(st, 11, o->link, -1, SQLITE_STATIC);
+	if (o->recipe != NULL && o->recipe_len > 0)
+		sqlite3_bind_blob(st, 12, o->recipe, (int)o->recipe_len,
+		    SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = cat_dberr(c, e, "stage %s", o->path);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Staged row columns into o; its pointers live until the next step. */
+static void
+stage_row(sqlite3_stmt *st, struct cat_obj *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->fs_id = (uint64_t)sqlite3_column_int64(st, 0);
+	o->path = (const char *)sqlite3_column_text(st, 1);
+	o->type = sqlite3_column_int(st, 2);
+	o->size = (uint64_t)sqlite3_column_int64(st, 3);
+	o->mode = (uint32_t)sqlite3_column_int64(st, 4);
+	o->uid = (uint32_t)sqlite3_column_int64(st, 5);
+	o->gid = (uint32_t)sqlite3_column_int64(st, 6);
+	o->mtime_ns = sqlite3_column_int64(st, 7);
+	o->ctime_ns = sqlite3_column_int64(st, 8);
+	o->link = (const char *)sqlite3_column_text(st, 9);
+	o->recipe = sqlite3_column_blob(st, 10);
+	o->recipe_len = (size_t)sqlite3_column_bytes(st, 10);
+}
+
+#define STAGE_COLS "fs_id, path, type, size, mode, uid, gid, mtime_ns," \
+	" ctime_ns, link, recipe"
+
+static int
+stage_delete(struct cat *c, uint64_t tag, struct err *e)
+{
+	char *msg = NULL;
+	char sql[96];
+	int r = 0;
+
+	if (tag != 0)
+		snprintf(sql, sizeof(sql), "DELETE FROM object_stage WHERE "
+		    "tag=%" PRIu64, tag);
+	else
+		snprintf(sql, sizeof(sql), "DELETE FROM object_stage");
+	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		r = err_set(e, COFFER_EIO, "catalog: staged objects: delete: "
+		    "%s", msg ? msg : "?");
+	sqlite3_free(msg);
+	return r;
+}
+
+int
+cat_stage_publish(struct cat *c, uint64_t tag, int64_t now, uint32_t *n,
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	struct cat_obj o;
+	int r = 0, rc;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT " STAGE_COLS " FROM object_stage"
+	    " WHERE tag=?1 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return cat_dberr(c, e, "staged objects: prepare");
+	sqlite3_bind_int64(st, 1, (int64_t)tag);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		stage_row(st, &o);
+		if (o.path == NULL) {
+			r = err_set(e, COFFER_ENOMEM, "catalog: staged object: "
+			    "out of memory");
+			break;
+		}
+		o.inserted = now;
+		if ((r = cat_obj_insert(c, &o, e)) == 0)
+			(*n)++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "staged objects");
+	sqlite3_finalize(st);
+	return r != 0 ? r : stage_delete(c, tag, e);
+}
+
+int
+cat_stage_drop(struct cat *c, uint64_t tag, cat_obj_cb release, void *arg,
+    uint32_t *n, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	struct cat_obj o;
+	int r = 0, rc;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT " STAGE_COLS " FROM object_stage"
+	    " WHERE ?1=0 OR tag=?1", -1, &st, NULL) != SQLITE_OK)
+		return cat_dberr(c, e, "staged objects: prepare");
+	sqlite3_bind_int64(st, 1, (int64_t)tag);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		stage_row(st, &o);
+		if ((r = release(arg, &o)) == 0)
+			(*n)++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "staged objects");
+	sqlite3_finalize(st);
+	return r != 0 ? r : stage_delete(c, tag, e);
 }

@@ -47,6 +47,8 @@ sess_free(struct sess *s)
 	struct sess **pp;
 
 	sess_txn_drop(s);
+	/* A version left unfinished: none of its parts stays (proto.h, PROTO_TXN_STAGE). */
+	sess_stage_drop(s);
 	if (s->kind == PROTO_KIND_NODE)
 		sess_node_end(s);
 	pthread_mutex_lock(&srv->slock);

@@ -24,6 +24,7 @@
 #include "wire.h"
 
 struct pool_chunk;
+struct srv;
 struct sess_verify_item;
 
 enum sess_state {
@@ -81,6 +82,10 @@ struct sess {
 	int			 nowned;
 	int64_t			 backup_start;
 	uint64_t		 backup_objects;	/* since the last final */
+	/* An all-or-nothing version committed in parts (PROTO_TXN_STAGE). */
+	uint64_t		 stage_tag;	/* 0: none staged */
+	uint64_t		 stage_fs;
+	int			 stage_failed;	/* a part failed: the rest must */
 
 	/*
 	 * Restore throughput (sess_node.c): bytes served by CHUNK_GET and
@@ -134,6 +139,10 @@ int sess_sched_frame(struct sess *s, uint16_t type, struct wire_rd *r,
     struct err *e);
 /* Drop an open transaction and its pending changes. */
 void sess_txn_drop(struct sess *s);
+/* Drop the parts of a version never finished (PROTO_TXN_STAGE). */
+void sess_stage_drop(struct sess *s);
+/* Drop what any unfinished version staged (start-up; *n rows). */
+int sess_stage_recover(struct srv *srv, uint32_t *n, struct err *e);
 
 /*
  * For sess_repl.c, a replication target: the backup transaction

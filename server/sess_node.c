@@ -25,7 +25,15 @@
 #include "util.h"
 
 #define PEND_MAX	200000		/* changes in one transaction */
-#define PEND_BYTES_MAX	(256u << 20)	/* their metadata and recipes */
+/*
+ * Their metadata and recipes, held until TXN_COMMIT: 36 bytes of recipe
+ * per 64 KiB block is about 455 GiB of VM disks in one transaction.  A VM
+ * version larger than one transaction should be is sent in parts
+ * (PROTO_TXN_STAGE), each bounded by this, not the whole; past it the
+ * transaction fails, saying so (pend_full).
+ */
+#define PEND_BYTES_MAX	(256u << 20)
+#define PEND_BLOCK	(64u << 10)	/* a VM disk's block, for the message */
 #define PAGE_BYTES	(4u << 20)	/* reply page size goal */
 
 /* ---- ownership ---- */
@@ -113,15 +121,50 @@ sess_fail_object(struct sess *s, const char *path, size_t plen, const char *why)
 	snprintf(f->reason, sizeof(f->reason), "%s", why);
 }
 
+/*
+ * The transaction's pending objects would pass PEND_BYTES_MAX.  The
+ * session ends with this error and the transaction is dropped: an
+ * all-or-nothing one (a VM version) leaves nothing, as a killed backup
+ * does.  The message names the limit, in what a user measures it by.
+ * Spilling these recipes (to a temporary table) would not be enough: the
+ * pool transaction holds every chunk it references and stores in memory
+ * too (pool_txn refs and news, about 80 bytes a distinct chunk).  So a
+ * client sends a large VM version in parts (PROTO_TXN_STAGE), and only a
+ * client that does not (COFFER_VM_STAGE=0, or an older one) meets this.
+ */
+static int
+pend_full(struct sess *s, uint64_t fs, const struct proto_obj *o,
+    struct err *e)
+{
+	unsigned const mib = PEND_BYTES_MAX >> 20;
+	unsigned const gib = (unsigned)(((uint64_t)PEND_BYTES_MAX /
+	    POOL_RECIPE_ENTRY * PEND_BLOCK) >> 30);
+
+	(void)cat_actlog(s->w->cat, CAT_SEV_ERROR, 1702, s->name,
+	    "Transaction of node %s for filespace %" PRIu64 " refused at "
+	    "%.*s: its objects' recipes pass the server's limit of %u MiB "
+	    "for one transaction.", s->name, fs, (int)o->path_len, o->path,
+	    mib);
+	return err_set(e, COFFER_ETOOBIG, "%.*s: the transaction's objects "
+	    "hold more than %u MiB of recipes and metadata, the server's "
+	    "limit for one transaction: about %u GiB of VM disks (64 KiB "
+	    "blocks) unless the version is sent in parts (COFFER_VM_STAGE); "
+	    "nothing of it is committed", (int)o->path_len, o->path, mib,
+	    gib);
+}
+
 int
 sess_pend_add(struct sess *s, int op, uint64_t fs, const struct proto_obj *o,
     struct err *e)
 {
 	struct sess_pend *p;
 
-	if (s->npend >= PEND_MAX || s->pend_bytes >= PEND_BYTES_MAX)
+	if (s->npend >= PEND_MAX)
 		return err_set(e, COFFER_ETOOBIG, "transaction holds more than "
 		    "%d changes; commit more often", PEND_MAX);
+	if (s->pend_bytes + o->path_len + o->link_len + o->recipe_len >
+	    PEND_BYTES_MAX)
+		return pend_full(s, fs, o, e);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		goto nomem;
 	p->op = op;
@@ -163,6 +206,15 @@ nomem:
 	if (p != NULL)
 		pend_free(p);
 	return err_set(e, COFFER_ENOMEM, "out of memory");
+}
+
+/* Version tags of staged parts: unique while this server runs. */
+static uint64_t stage_seq;
+
+static uint64_t
+stage_seq_next(void)
+{
+	return __atomic_add_fetch(&stage_seq, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- backup frames ---- */
@@ -447,6 +499,7 @@ struct commit_ctx {
 	uint64_t	 fs;
 	int		 final;
 	int		 atomic;	/* PROTO_TXN_ATOMIC */
+	int		 stage;		/* PROTO_TXN_STAGE: a part, kept apart */
 	int		 atomic_failed;	/* commit_cb rolled it back */
 	uint32_t	 objects;
 };
@@ -494,7 +547,8 @@ commit_pending(struct commit_ctx *cc, int64_t now, struct err *e)
 		case PT_OBJ_PUT:
 			p->obj.inserted = now;
 			memset(p->obj.uuid, 0, sizeof(p->obj.uuid));
-			rc = cat_obj_insert(pc, &p->obj, e);
+			rc = cc->stage ? cat_stage_put(pc, s->stage_tag,
+			    &p->obj, e) : cat_obj_insert(pc, &p->obj, e);
 			cc->objects++;
 			break;
 		case PT_REPL_OBJ:
@@ -542,6 +596,15 @@ commit_cb(sqlite3 *db, void *arg, struct err *e)
 	if (srv->pool_cat == NULL &&
 	    (rc = cat_attach(db, &srv->pool_cat, e)) != 0)
 		return rc;
+	/* The version's last commit: its parts first, in their order. */
+	if (cc->atomic && !cc->stage && s->stage_tag != 0) {
+		uint32_t n;
+
+		if ((rc = cat_stage_publish(srv->pool_cat, s->stage_tag, now,
+		    &n, e)) != 0)
+			return rc;
+		cc->objects += n;
+	}
 	if ((rc = commit_pending(cc, now, e)) != 0)
 		return rc;
 	if (cc->atomic && s->nfailed > 0) {
@@ -620,6 +683,83 @@ log_backup_done(struct sess *s, uint64_t fs)
 	free(f);
 }
 
+/* pool_exec: give back the staged rows' chunk references, drop them. */
+struct stage_drop {
+	struct srv	*srv;
+	uint64_t	 tag;		/* 0: every version's */
+	uint32_t	 n;		/* rows dropped */
+};
+
+static int
+stage_drop_cb(sqlite3 *db, void *arg, struct err *e)
+{
+	struct stage_drop *sd = arg;
+	struct srv *srv = sd->srv;
+	struct del_ctx d = { srv, e };
+	int rc;
+
+	if (srv->pool_cat == NULL &&
+	    (rc = cat_attach(db, &srv->pool_cat, e)) != 0)
+		return rc;
+	return cat_stage_drop(srv->pool_cat, sd->tag, release_row, &d, &sd->n,
+	    e);
+}
+
+/* At start-up: every staged row is of a version that will not finish. */
+int
+sess_stage_recover(struct srv *srv, uint32_t *n, struct err *e)
+{
+	struct stage_drop sd = { srv, 0, 0 };
+	int r;
+
+	r = pool_exec(srv->pool, stage_drop_cb, &sd, e);
+	*n = sd.n;
+	return r;
+}
+
+void
+sess_stage_drop(struct sess *s)
+{
+	struct stage_drop sd = { s->w->srv, s->stage_tag, 0 };
+	struct err e;
+
+	if (s->stage_tag == 0)
+		return;
+	s->stage_tag = 0;
+	s->stage_fs = 0;
+	err_clear(&e);
+	/* Left behind on failure: start-up drops every staged row. */
+	if (pool_exec(s->w->srv->pool, stage_drop_cb, &sd, &e) != 0)
+		(void)cat_actlog(s->w->cat, CAT_SEV_ERROR, 1703, s->name,
+		    "Staged objects of an unfinished version of node %s not "
+		    "dropped (they are at the next start): %s", s->name,
+		    e.msg);
+}
+
+/*
+ * A part of an all-or-nothing version (PROTO_TXN_STAGE): of one
+ * filespace, OBJ_PUTs only, so that nothing but new versions waits
+ * unseen.  The first part names the version.
+ */
+static int
+stage_check(struct sess *s, uint64_t fs, uint8_t flags, struct err *e)
+{
+	if (!(flags & PROTO_TXN_ATOMIC) || (flags & PROTO_TXN_FINAL) ||
+	    fs == 0 || (s->stage_tag != 0 && s->stage_fs != fs))
+		return err_set(e, COFFER_EPROTO, "TXN_COMMIT STAGE needs "
+		    "ATOMIC, no FINAL and the version's one filespace");
+	for (const struct sess_pend *p = s->pend; p != NULL; p = p->next)
+		if (p->op != PT_OBJ_PUT)
+			return err_set(e, COFFER_EPROTO, "TXN_COMMIT STAGE "
+			    "with %s pending: a part holds new objects only",
+			    proto_type_name((uint16_t)p->op));
+	if (s->stage_tag == 0) {
+		s->stage_tag = stage_seq_next();
+		s->stage_fs = fs;
+	}
+	return 0;
+}
+
 static int
 on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 {
@@ -641,10 +781,20 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	cc.fs = fs;
 	cc.final = (flags & PROTO_TXN_FINAL) != 0;
 	cc.atomic = (flags & PROTO_TXN_ATOMIC) != 0;
+	cc.stage = (flags & PROTO_TXN_STAGE) != 0;
+	if (cc.stage && (rc = stage_check(s, fs, flags, e)) != 0)
+		return rc;
+	if (cc.atomic && !cc.stage && s->stage_tag != 0 && fs != s->stage_fs)
+		return err_set(e, COFFER_EPROTO, "TXN_COMMIT ATOMIC of "
+		    "filespace %" PRIu64 " with parts of %" PRIu64 " staged",
+		    fs, s->stage_fs);
+	if (cc.atomic && s->stage_failed && s->nfailed == 0)
+		sess_fail_object(s, "(version)", 9, "an earlier part of this "
+		    "all-or-nothing version failed");
 	if (cc.atomic && s->nfailed > 0) {
 		/* Failed before commit: no need to write anything. */
 		atomic_rejected(s, fs);
-		goto done;
+		goto rejected;
 	}
 	if (s->txn == NULL && (rc = sess_txn_get(s, e)) != 0)
 		return rc;
@@ -652,7 +802,7 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	s->txn = NULL;
 	if (rc != 0 && cc.atomic_failed) {
 		atomic_rejected(s, fs);
-		goto done;
+		goto rejected;
 	}
 	if (rc != 0) {
 		/* The client learns it and may retry; nothing was kept. */
@@ -663,8 +813,18 @@ on_txn_commit(struct sess *s, struct wire_rd *r, struct err *e)
 	}
 	reply_txn_ok(s, cc.objects, s->txn_bytes);
 	s->backup_objects += cc.objects;
+	if (cc.atomic && !cc.stage) {
+		/* Published: the parts are versions now. */
+		s->stage_tag = 0;
+		s->stage_fs = 0;
+	}
 	if (cc.final)
 		log_backup_done(s, fs);
+	goto done;
+rejected:
+	/* Nothing of the version is kept; its later parts fail too. */
+	sess_stage_drop(s);
+	s->stage_failed = cc.stage;
 done:
 	if (cc.final) {
 		s->backup_start = 0;
@@ -687,6 +847,8 @@ on_txn_abort(struct sess *s, struct wire_rd *r, struct err *e)
 		return rc;
 	/* Pins go with the pool txn; its new chunks are dead space (3). */
 	sess_txn_drop(s);
+	sess_stage_drop(s);
+	s->stage_failed = 0;
 	reply_txn_ok(s, 0, 0);
 	return 0;
 }
@@ -736,6 +898,52 @@ on_obj_recipe(struct sess *s, struct wire_rd *r, struct err *e)
 		return rc;
 	if (!rf.found)
 		wire_put_bytes(&s->out, NULL, 0);
+	sess_reply(s, PT_OBJ_RECIPE_OK);
+	return 0;
+}
+
+struct recipe_get {
+	struct sess	*s;
+	struct err	*e;
+	int		 found, rc;
+};
+
+static int
+recipe_by_id(void *arg, const struct cat_obj *o)
+{
+	struct recipe_get *rg = arg;
+
+	rg->found = 1;
+	if ((rg->rc = sess_own_fs(rg->s, o->fs_id, rg->e)) != 0)
+		return 1;
+	wire_put_bytes(&rg->s->out, o->recipe, o->recipe ? o->recipe_len : 0);
+	return 1;
+}
+
+/* RECIPE_GET: one version's recipe by id, for a restore that goes lazily. */
+static int
+on_recipe_get(struct sess *s, struct wire_rd *r, struct err *e)
+{
+	struct recipe_get rg;
+	uint64_t id;
+	int rc;
+
+	if ((rc = wire_get_u64(r, &id, e)) || (rc = wire_rd_end(r, e)))
+		return rc;
+	memset(&rg, 0, sizeof(rg));
+	rg.s = s;
+	rg.e = e;
+	wire_buf_reset(&s->out);
+	rc = cat_obj_get(s->w->cat, id, recipe_by_id, &rg, e);
+	if (rg.rc != 0) {
+		wire_buf_reset(&s->out);
+		return rg.rc;
+	}
+	if (rc < 0)
+		return rc;
+	if (!rg.found)
+		return err_set(e, COFFER_ENOTFOUND, "object %" PRIu64 " not "
+		    "found", id);
 	sess_reply(s, PT_OBJ_RECIPE_OK);
 	return 0;
 }
@@ -1014,6 +1222,7 @@ sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 	case PT_TXN_COMMIT:	return on_txn_commit(s, r, e);
 	case PT_TXN_ABORT:	return on_txn_abort(s, r, e);
 	case PT_OBJ_RECIPE:	return on_obj_recipe(s, r, e);
+	case PT_RECIPE_GET:	return on_recipe_get(s, r, e);
 	case PT_FS_LIST:	return on_fs_list(s, r, e);
 	case PT_OBJ_LIST:	return on_obj_list(s, r, e);
 	case PT_CHUNK_GET:	return on_chunk_get(s, r, e);

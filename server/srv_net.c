@@ -28,6 +28,7 @@
 #include "pool.h"
 #include "proc.h"
 #include "sched_run.h"
+#include "sess.h"
 #include "sess_verify.h"
 #include "srv.h"
 #include "stgpool.h"
@@ -239,6 +240,7 @@ static int
 srv_open(struct srv *s, struct err *e)
 {
 	char a[2300], b[2300];
+	uint32_t nstaged = 0;
 	int r;
 
 	snprintf(s->catalog_path, sizeof(s->catalog_path), "%s/catalog.db",
@@ -254,6 +256,13 @@ srv_open(struct srv *s, struct err *e)
 	attach_cloud_pools(s);
 	/* What a server killed during a DB backup or an export left. */
 	dbb_clean(s->o.dir);
+	/* And the parts of VM versions it was receiving (PROTO_TXN_STAGE). */
+	if ((r = sess_stage_recover(s, &nstaged, e)) != 0)
+		return err_wrap(e, "staged objects of unfinished versions");
+	if (nstaged > 0)
+		(void)cat_actlog(s->main_cat, CAT_SEV_INFO, 1704, NULL,
+		    "%u staged objects of versions a previous run did not "
+		    "finish were dropped.", nstaged);
 	if ((r = srv_volumes_recover(s->main_cat, e)) != 0)
 		return err_wrap(e, "abandoned export volumes");
 	snprintf(a, sizeof(a), "%s/tls/server.pem", s->o.dir);

@@ -548,7 +548,10 @@ VM_COMMITTED=	# the image file of the newest VM version a client was told
 vmgen=0		#   is committed ($T/vmgens/N.raw)
 
 vm() { use A; cli hv1 "$VMPW" --vmconfdir "$T/vmconf" "$@"; }
-vm_backup() { vm --json backup vm crashvm; }
+# In 1 MiB segments committed in parts of 4 MiB (PROTO_TXN_STAGE): a kill
+# at any commit point may come between parts, and must still leave the
+# version all or nothing.
+vm_backup() { COFFER_VM_SEGMENT=1M COFFER_VM_STAGE=4M vm --json backup vm crashvm; }
 vm_restore() { rm -rf "$T/vr"; vm --json restore vm crashvm --target-dir "$T/vr"; }
 
 # vm_change: a new generation of the disk, 16 scattered 64 KiB writes

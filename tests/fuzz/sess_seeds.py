@@ -8,7 +8,7 @@ import hashlib, os, struct, sys
 
 T = dict(FS_OPEN=10, INV_GET=12, CHUNK_ASK=14, CHUNK_PUT=16, OBJ_PUT=17,
          OBJ_META=18, OBJ_GONE=19, TXN_COMMIT=20, OBJ_RECIPE=22,
-         TXN_ABORT=24, FS_LIST=30, OBJ_LIST=32, CHUNK_GET=34,
+         TXN_ABORT=24, RECIPE_GET=25, FS_LIST=30, OBJ_LIST=32, CHUNK_GET=34,
          REPL_NODE=60, REPL_FS=61, REPL_LIST=63, REPL_OBJ=65, REPL_DEL=66,
          REPL_STATE=67, REPL_DONE=68, REPL_CHUNK_GET=70,
          SCHED_QUERY=40, SCHED_REPORT=42)
@@ -51,7 +51,15 @@ vm = (frame("FS_OPEN", s("VM:mgmt01") + s("VM")) +
 restore = (frame("FS_LIST") +
            frame("OBJ_LIST", s("/home") + s("/home") + i64(0) + u8(1) + s("") +
                  u32(64)) +
-           frame("CHUNK_GET", u64(1) + u32(0) + u32(1)))
+           frame("CHUNK_GET", u64(1) + u32(0) + u32(1)) +
+           frame("RECIPE_GET", u64(1)))
+# A VM version in two parts (ATOMIC | STAGE, then ATOMIC | FINAL).
+vm_parts = (frame("FS_OPEN", s("VM:mgmt01") + s("VM")) +
+            frame("CHUNK_ASK", u32(1) + H) + chunk_put +
+            frame("OBJ_PUT", u64(3) + objmeta("/disks/vda", 6)) +
+            frame("TXN_COMMIT", u64(3) + u8(6)) +
+            frame("OBJ_PUT", u64(3) + objmeta("/disks/vda/000001", 6)) +
+            frame("TXN_COMMIT", u64(3) + u8(3)))
 abort = (frame("FS_OPEN", s("/home") + s("ext4")) + chunk_put +
          frame("TXN_ABORT", u64(0)))
 repl = (frame("REPL_NODE", s("NODE2") + s("x") + s("STANDARD") + s("") +
@@ -76,6 +84,7 @@ out = sys.argv[1] if len(sys.argv) > 1 else "corpus/sess"
 os.makedirs(out, exist_ok=True)
 # The first byte picks the session: even a node's, odd a peer server's.
 for name, kind, body in [("backup", 0, backup), ("vm", 0, vm),
+                         ("vm_parts", 0, vm_parts),
                          ("restore", 0, backup + restore),
                          ("abort", 0, abort), ("repl", 1, repl),
                          ("repair", 1, repl + repair), ("sched", 0, sched)]:

@@ -111,5 +111,63 @@ check "a version missing a segment is not restored" \
 check "the error names the disk and the segment" \
     grep -q "disk vda: segment 2 of 9 is not in the backup" "$T/r8.err"
 check "and no partial image is left" test ! -e "$T/r8/db01.raw"
+
+# 8. Many segments: 64 KiB ones, 385 of them (the last short).  The
+# restore fetches each segment's recipe only when it gets there; the
+# image must still come back whole and sparse, and a chunk that fails
+# verification half-way must leave nothing behind.
+mkimage "$img/many.raw" 24 5
+printf 'the end' >>"$img/many.raw"
+vm_xml many "$img/many.raw" >"$conf/many.xml"
+seg 64K --json backup vm many >"$T/b9.json" 2>"$T/b9.err"
+check "a disk of 385 segments backs up" test "$(json_get "$T/b9.json" rc)" = 0
+rm -rf "$T/r9"
+vm --json restore vm many --target-dir "$T/r9" >"$T/r9.json" 2>"$T/r9.err"
+check "a disk of 385 segments restores byte for byte" \
+    cmp "$img/many.raw" "$T/r9/many.raw"
+a0=$(allocated "$img/many.raw"); a1=$(allocated "$T/r9/many.raw")
+check "and keeps its holes (${a1} KiB for ${a0} KiB)" test "$a1" -le $((a0 + 512))
+rm -rf "$T/r10"
+COFFER_FAULT_RESTORE_CORRUPT=5 vm --json restore vm many \
+    --target-dir "$T/r10" >"$T/r10.json" 2>"$T/r10.err"
+check "a chunk failing verification in a later segment fails the restore" \
+    test "$(json_get "$T/r10.json" rc)" -ne 0
+check "naming the check that failed" grep -q "failed verification" "$T/r10.err"
+check "and leaves no image, no temporary file" \
+    test -z "$(ls -A "$T/r10" 2>/dev/null)"
+
+# 9. A version committed in parts (COFFER_VM_STAGE: every 1 MiB of
+# segments here, every 256 MiB by default): the server keeps each part
+# unseen until the last commit, so neither side holds the whole version.
+db() { python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' \
+    "$SRV_DIR/catalog.db" "$1"; }
+cp --sparse=always "$img/many.raw" "$T/m1.raw"
+change "$img/many.raw" 8 13
+COFFER_VM_STAGE=1M seg 64K --json backup vm many >"$T/b11.json" 2>"$T/b11.err"
+check "a version sent in parts backs up" test "$(json_get "$T/b11.json" rc)" = 0
+rm -rf "$T/r11"
+vm --json restore vm many --target-dir "$T/r11" >"$T/r11.json" 2>"$T/r11.err"
+check "and restores byte for byte" cmp "$img/many.raw" "$T/r11/many.raw"
+check "no staged part is left behind" test "$(db 'SELECT count(*) FROM object_stage')" = 0
+if "$COFFERD" --version 2>/dev/null | grep -q '^fault injection: compiled in'; then
+	cp --sparse=always "$img/many.raw" "$T/m2.raw"
+	refs0=$(db 'SELECT sum(refcount) FROM chunk')
+	change "$img/many.raw" 8 17
+	COFFER_FAULT=client.vm.part:3 COFFER_VM_STAGE=1M seg 64K backup vm many \
+	    >"$T/b12.out" 2>&1
+	check "the client dies after its third part" grep -q "client.vm.part reached 3" "$T/b12.out"
+	i=0
+	while [ "$(db 'SELECT count(*) FROM object_stage')" != 0 ] && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	check "the server drops the parts of the unfinished version" \
+	    test "$(db 'SELECT count(*) FROM object_stage')" = 0
+	check "and gives back their chunk references" \
+	    test "$(db 'SELECT sum(refcount) FROM chunk')" = "$refs0"
+	rm -rf "$T/r12"
+	vm --json restore vm many --target-dir "$T/r12" >"$T/r12.json" 2>"$T/r12.err"
+	check "the VM restores as its last whole version" cmp "$T/m2.raw" "$T/r12/many.raw"
+fi
 stop_server
 finish

@@ -176,6 +176,8 @@ proto_type_names_cover_new_frames(void **state)
 	(void)state;
 	assert_int_equal(PT_TXN_ABORT, 24);
 	assert_string_equal(proto_type_name(PT_TXN_ABORT), "TXN_ABORT");
+	assert_int_equal(PT_RECIPE_GET, 25);
+	assert_string_equal(proto_type_name(PT_RECIPE_GET), "RECIPE_GET");
 	assert_int_equal(PROTO_TXN_FINAL, 1);
 	assert_int_equal(PROTO_TXN_ATOMIC, 2);
 }

@@ -494,8 +494,12 @@ sess_unknown_commit_flags_are_a_protocol_error(void **state)
 	struct err e;
 
 	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
-	assert_int_equal(commit(fx, fs, 4, &t, &e), COFFER_EPROTO);
-	assert_non_null(strstr(e.msg, "unknown TXN_COMMIT flags 0x04"));
+	assert_int_equal(commit(fx, fs, 8, &t, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "unknown TXN_COMMIT flags 0x08"));
+	/* A part of a version is one of an all-or-nothing version. */
+	assert_int_equal(commit(fx, fs, PROTO_TXN_STAGE, &t, &e),
+	    COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "STAGE needs ATOMIC"));
 	/* The flags the existing client sends still work. */
 	commit_ok(fx, fs, 0, &t);
 	commit_ok(fx, fs, PROTO_TXN_FINAL, &t);
@@ -530,6 +534,273 @@ sess_obj_recipe_answers_for_vm_disks(void **state)
 	    0);
 	assert_int_equal(n, POOL_RECIPE_ENTRY);
 	assert_memory_equal(p, h, HASH_LEN);
+}
+
+static int
+first_id(void *arg, const struct cat_obj *o)
+{
+	*(uint64_t *)arg = o->id;
+	return 1;
+}
+
+/* RECIPE_GET (a restore's segment by id): the node's own only. */
+static void
+sess_recipe_get_by_id_for_its_own_objects(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN];
+	const uint8_t *p;
+	struct wire_buf b;
+	struct wire_rd rd;
+	struct txn_ok t;
+	uint64_t fs, id = 0;
+	size_t n;
+	int more = 0;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	chunk_put(fx, 0x45, 4096, h);
+	obj_put(fx, fs, "/disks/vda/000001", CAT_OBJ_VMDISK, h, 4096);
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	assert_int_equal(t.objects, 1);
+	assert_true(cat_obj_query(fx->w->cat, fs, "/disks/vda/000001", 0, 0,
+	    NULL, 1, first_id, &id, &more, &e) >= 0);
+	assert_true(id != 0);
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, id);
+	frame_ok(fx, PT_RECIPE_GET, &b);
+	assert_int_equal(fx->rtype, PT_OBJ_RECIPE_OK);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_bytes(&rd, PROTO_RECIPE_MAX, &p, &n, NULL),
+	    0);
+	assert_int_equal(n, POOL_RECIPE_ENTRY);
+	assert_memory_equal(p, h, HASH_LEN);
+	/* No such object: an error naming it. */
+	wire_buf_reset(&b);
+	wire_put_u64(&b, id + 1000);
+	assert_int_equal(frame(fx, PT_RECIPE_GET, &b, &e), COFFER_ENOTFOUND);
+	assert_non_null(strstr(e.msg, "not found"));
+	/* Another node's object is not this session's to read. */
+	snprintf(fx->s.name, sizeof(fx->s.name), "NODE2");
+	fx->s.nowned = 0;
+	wire_buf_reset(&b);
+	wire_put_u64(&b, id);
+	assert_int_equal(frame(fx, PT_RECIPE_GET, &b, &e), COFFER_EPERM);
+	assert_int_equal(fx->s.out.len, 0);
+	wire_buf_free(&b);
+}
+
+/*
+ * A VM version past the server's limit for one transaction's recipes
+ * (PEND_BYTES_MAX, 256 MiB: about 450 GiB of disk) is refused with an
+ * error that names the limit.  The segments here are zero runs that were
+ * not merged, the largest recipes a frame carries, so no chunk is needed.
+ */
+static void
+sess_vm_version_past_the_recipe_limit_names_it(void **state)
+{
+	struct fixture *fx = *state;
+	size_t const n = PROTO_RECIPE_MAX / POOL_RECIPE_ENTRY;
+	uint8_t *rec = calloc(n, POOL_RECIPE_ENTRY);
+	struct proto_obj o;
+	struct wire_buf b;
+	char path[64];
+	uint64_t fs;
+	struct err e;
+	int r = 0, k;
+
+	assert_non_null(rec);
+	for (size_t i = 0; i < n; i++)
+		util_put_le32(rec + i * POOL_RECIPE_ENTRY + HASH_LEN, 65536);
+	assert_int_equal(fs_open(fx, "VM:huge", &fs, &e), 0);
+	memset(&o, 0, sizeof(o));
+	o.type = CAT_OBJ_VMDISK;
+	o.size = (uint64_t)n * 65536;
+	o.mode = 0100600;
+	o.link = "/var/lib/libvirt/images/huge.img";
+	o.link_len = strlen(o.link);
+	o.recipe = rec;
+	o.recipe_len = n * POOL_RECIPE_ENTRY;
+	wire_buf_init(&b, WIRE_FRAME_MAX);
+	for (k = 0; k < 40 && r == 0; k++) {
+		snprintf(path, sizeof(path), k ? "/disks/vda/%06d" : "/disks/vda",
+		    k);
+		o.path = path;
+		o.path_len = strlen(path);
+		wire_buf_reset(&b);
+		wire_put_u64(&b, fs);
+		proto_put_obj(&b, &o, 1);
+		r = frame(fx, PT_OBJ_PUT, &b, &e);
+	}
+	wire_buf_free(&b);
+	free(rec);
+	/* 32 recipes of 8 MiB are 256 MiB: the limit is met there. */
+	assert_int_equal(r, COFFER_ETOOBIG);
+	assert_int_equal(k, 32);
+	assert_non_null(strstr(e.msg, "/disks/vda/000031"));
+	assert_non_null(strstr(e.msg, "256 MiB"));
+	assert_non_null(strstr(e.msg, "about 455 GiB"));
+}
+
+struct seen_path {
+	const char	*path;
+	uint64_t	 size;
+	int		 found;
+};
+
+static int
+exact_path(void *arg, const struct cat_obj *o)
+{
+	struct seen_path *sp = arg;
+
+	if (strcmp(o->path, sp->path) == 0) {
+		sp->found = 1;
+		sp->size = o->size;
+	}
+	return 1;
+}
+
+/* The size of path's active version, or -1 when it has none. */
+static int64_t
+active_size(struct fixture *fx, uint64_t fs, const char *path)
+{
+	struct seen_path sp = { path, 0, 0 };
+	struct err e;
+	int more = 0;
+
+	assert_true(cat_obj_query(fx->w->cat, fs, path, 0, 0, NULL, 1,
+	    exact_path, &sp, &more, &e) >= 0);
+	return sp.found ? (int64_t)sp.size : -1;
+}
+
+static void
+frame_abort(struct fixture *fx, uint64_t fs)
+{
+	struct wire_buf b;
+
+	wire_buf_init(&b, 64);
+	wire_put_u64(&b, fs);
+	frame_ok(fx, PT_TXN_ABORT, &b);
+	wire_buf_free(&b);
+}
+
+/*
+ * A VM version committed in parts (PROTO_TXN_STAGE): a part's objects
+ * hold their chunks but are seen only with the version's last commit; an
+ * abort, a failed part, the session's end or a restart keeps nothing of
+ * them and gives their chunk references back.
+ */
+static void
+sess_vm_version_in_parts_is_seen_only_whole(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t const ATOMIC = PROTO_TXN_ATOMIC;
+	uint8_t const PART = PROTO_TXN_ATOMIC | PROTO_TXN_STAGE;
+	uint8_t h1[HASH_LEN], h2[HASH_LEN], h3[HASH_LEN], missing[HASH_LEN];
+	uint64_t fs, live, refs;
+	struct txn_ok t;
+	uint32_t n;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web01", &fs, &e), 0);
+	chunk_put(fx, 0x51, 4096, h1);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h1, 4096);
+	commit_ok(fx, fs, PART, &t);
+	assert_int_equal(t.objects, 1);
+	assert_int_equal(t.nfailed, 0);
+	/* Stored and referenced, but no version yet. */
+	assert_int_equal(active_size(fx, fs, "/disks/vda"), -1);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 1);
+	chunk_put(fx, 0x52, 8192, h2);
+	obj_put(fx, fs, "/disks/vda/000001", CAT_OBJ_VMDISK, h2, 8192);
+	commit_ok(fx, fs, PART, &t);
+	assert_int_equal(active_size(fx, fs, "/disks/vda/000001"), -1);
+	/* The last commit: both parts and its own object, at once. */
+	chunk_put(fx, 0x53, 100, h3);
+	obj_put(fx, fs, "/domain.xml", CAT_OBJ_VMCONF, h3, 100);
+	commit_ok(fx, fs, ATOMIC | PROTO_TXN_FINAL, &t);
+	assert_int_equal(t.objects, 3);
+	assert_int_equal(active_size(fx, fs, "/disks/vda"), 4096);
+	assert_int_equal(active_size(fx, fs, "/disks/vda/000001"), 8192);
+	assert_int_equal(active_size(fx, fs, "/domain.xml"), 100);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 3);
+
+	/* A part, then TXN_ABORT: the first version stays, refs go back. */
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h2, 8192);
+	commit_ok(fx, fs, PART, &t);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 4);
+	frame_abort(fx, fs);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 3);
+	assert_int_equal(active_size(fx, fs, "/disks/vda"), 4096);
+
+	/* A part that failed: the version's last commit fails too. */
+	memset(missing, 0x77, sizeof(missing));
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h2, 8192);
+	commit_ok(fx, fs, PART, &t);
+	obj_put(fx, fs, "/disks/vda/000001", CAT_OBJ_VMDISK, missing, 10);
+	commit_ok(fx, fs, PART, &t);
+	assert_int_equal(t.objects, 0);
+	assert_int_equal(t.nfailed, 1);
+	obj_put(fx, fs, "/domain.xml", CAT_OBJ_VMCONF, h3, 100);
+	commit_ok(fx, fs, ATOMIC | PROTO_TXN_FINAL, &t);
+	assert_int_equal(t.objects, 0);
+	assert_int_equal(t.nfailed, 1);
+	assert_non_null(strstr(t.reason, "earlier part"));
+	assert_int_equal(active_size(fx, fs, "/disks/vda"), 4096);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 3);
+	/* And the next version is not held to that failure. */
+	obj_put(fx, fs, "/domain.xml", CAT_OBJ_VMCONF, h3, 100);
+	commit_ok(fx, fs, ATOMIC | PROTO_TXN_FINAL, &t);
+	assert_int_equal(t.nfailed, 0);
+	assert_int_equal(t.objects, 1);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 4);	/* the older XML keeps its own */
+
+	/* A part holds new objects only: OBJ_GONE waits for the last. */
+	obj_meta(fx, fs, "/domain.xml");
+	assert_int_equal(commit(fx, fs, PART, &t, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "new objects only"));
+	frame_abort(fx, fs);
+
+	/* The version's last commit is of the filespace of its parts. */
+	{
+		uint64_t fs2;
+
+		assert_int_equal(fs_open(fx, "VM:web02", &fs2, &e), 0);
+		obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h2, 8192);
+		commit_ok(fx, fs, PART, &t);
+		assert_int_equal(commit(fx, fs2, ATOMIC, &t, &e),
+		    COFFER_EPROTO);
+		assert_non_null(strstr(e.msg, "staged"));
+		frame_abort(fx, fs);
+		pool_refs(fx, &live, &refs);
+		assert_int_equal(refs, 4);
+	}
+
+	/* The session ends, or the server dies, with a part staged. */
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h2, 8192);
+	commit_ok(fx, fs, PART, &t);
+	sess_stage_drop(&fx->s);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 4);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h2, 8192);
+	commit_ok(fx, fs, PART, &t);
+	fx->s.stage_tag = 0;	/* as if the session had died with it */
+	assert_int_equal(sess_stage_recover(fx->srv, &n, &e), 0);
+	assert_int_equal(n, 1);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 4);
+	assert_int_equal(active_size(fx, fs, "/disks/vda"), 4096);
+	/* Gone, not only released: the next start finds nothing. */
+	assert_int_equal(sess_stage_recover(fx->srv, &n, &e), 0);
+	assert_int_equal(n, 0);
+	pool_refs(fx, &live, &refs);
+	assert_int_equal(refs, 4);
 }
 
 struct log_seen {
@@ -1059,6 +1330,9 @@ main(void)
 		T(sess_atomic_commit_failing_inside_commit_rolls_back),
 		T(sess_unknown_commit_flags_are_a_protocol_error),
 		T(sess_obj_recipe_answers_for_vm_disks),
+		T(sess_recipe_get_by_id_for_its_own_objects),
+		T(sess_vm_version_past_the_recipe_limit_names_it),
+		T(sess_vm_version_in_parts_is_seen_only_whole),
 		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
 		T(sess_replication_target_refuses_backup_but_allows_restore),
 		T(repl_target_stores_copies_and_applies_changes),
