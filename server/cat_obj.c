@@ -612,6 +612,12 @@ cat_obj_uuid_walk(struct cat *c, uint64_t fs_id, const uint8_t *after,
 	return r;
 }
 
+/* The digest's walk; cat_obj_uuid_marks walks the same statements. */
+#define OBJ_DIG_ALL_SQL	"SELECT uuid, state, deactivated FROM object" \
+	" WHERE fs_id=?1 ORDER BY uuid"
+#define OBJ_DIG_ACT_SQL	"SELECT uuid, state, deactivated FROM object" \
+	" WHERE fs_id=?1 AND state=1 ORDER BY uuid"
+
 int
 cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
     uint8_t digest[32], uint64_t *count, struct err *e)
@@ -628,10 +634,8 @@ cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
 		return err_set(e, COFFER_EINTERNAL, "sha256 unavailable");
 	}
 	if ((r = cat_stmt(c, active_only ? CAT_ST_OBJ_DIG_ACT :
-	    CAT_ST_OBJ_DIG_ALL, active_only ? "SELECT uuid, state, deactivated"
-	    " FROM object WHERE fs_id=?1 AND state=1 ORDER BY uuid" :
-	    "SELECT uuid, state, deactivated FROM object WHERE fs_id=?1"
-	    " ORDER BY uuid", &st, e)) != 0)
+	    CAT_ST_OBJ_DIG_ALL, active_only ? OBJ_DIG_ACT_SQL : OBJ_DIG_ALL_SQL,
+	    &st, e)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -732,5 +736,39 @@ cat_obj_set_state(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
 	    sqlite3_changes(c->db) == 0)
 		r = err_set(e, COFFER_ENOTFOUND, "filespace %llu: no such "
 		    "object", (unsigned long long)fs_id);
+	return r;
+}
+
+int
+cat_obj_uuid_marks(struct cat *c, uint64_t fs_id, int active_only,
+    uint64_t every, uint8_t (*marks)[16], size_t max, size_t *n,
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t row = 0;
+	int r, rc = SQLITE_DONE;
+
+	*n = 0;
+	if (every == 0 || max == 0)
+		return 0;
+	if ((r = cat_stmt(c, active_only ? CAT_ST_OBJ_DIG_ACT :
+	    CAT_ST_OBJ_DIG_ALL, active_only ? OBJ_DIG_ACT_SQL : OBJ_DIG_ALL_SQL,
+	    &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *u = sqlite3_column_blob(st, 0);
+
+		if (++row % every != 0)
+			continue;
+		memset(marks[*n], 0, 16);
+		if (u != NULL && sqlite3_column_bytes(st, 0) == 16)
+			memcpy(marks[*n], u, 16);
+		(*n)++;
+	}
+	if (*n < max && rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: uuid marks",
+		    (unsigned long long)fs_id);
+	cat_stmt_done(st);
 	return r;
 }

@@ -25,6 +25,16 @@
 #define REPL_BATCH_OBJECTS	2000		/* versions per transaction */
 #define REPL_BATCH_BYTES	(256u << 20)	/* chunk bytes per transaction */
 #define REPL_PAGE		4096		/* versions listed at once */
+/*
+ * REPLICATE NODE MAXSESSIONS: sessions to the target at once (TSM's
+ * default is 10; here each session is a thread and a target worker, and
+ * a target has SRV_WORKERS_DEFAULT = 4 workers unless cofferd.opt says
+ * otherwise).  A filespace is cut into uuid ranges of at least
+ * REPL_UNIT_OBJECTS versions.
+ */
+#define REPL_SESSIONS_DEFAULT	4
+#define REPL_SESSIONS_MAX	99
+#define REPL_UNIT_OBJECTS	1000
 
 struct err;
 struct pool;
@@ -36,6 +46,7 @@ struct repl_params {
 	const char	*pattern;	/* node name, TSM wildcards, or "*" */
 	int		 verify;	/* compare contents even when the
 					   digests are equal */
+	int		 maxsessions;	/* 0: REPL_SESSIONS_DEFAULT */
 };
 
 struct repl_stats {
