@@ -113,6 +113,28 @@ hot_restores() {
 }
 hot_restores first
 
+# One filespace alone is cut into uuid ranges that two sessions share.
+adm "register node db01 db01-secret" >/dev/null
+adm "update node db01 replstate=enabled replmode=send" >/dev/null
+one="$T/one"
+python3 - "$one" <<'PY'
+import os, sys
+os.makedirs(sys.argv[1])
+for i in range(3500):
+    with open(os.path.join(sys.argv[1], "r%04d" % i), "w") as f:
+        f.write("row %d\n" % i * (1 + i % 9))
+PY
+cli db01 db01-secret incremental "$one" >/dev/null 2>&1
+s1=$(sessions)
+adm "replicate node db01 maxsessions=2 wait=yes" --json >"$T/one.json" 2>&1
+check "a one-filespace node replicates whole" test "$(json_get "$T/one.json" objects_sent)" -ge 3501
+s2=$(sessions)
+check "over two sessions ($s1 -> $s2)" test "$((s2 - s1))" = 2
+use HOTSITE
+cli db01 db01-secret restore "$one/" "$T/one-r/" --subdir=yes >"$T/one-r.out" 2>&1
+check "and the hot site restores it identically" same_tree "$one" "$T/one-r"
+use PRIMARY
+
 # Nothing changed: every digest is equal, one session does it.
 s1=$(sessions)
 adm "replicate node web01 maxsessions=4 wait=yes" --json >"$T/r2.json" 2>&1

@@ -1584,6 +1584,46 @@ references(struct fixture *fx)
 	return s.references;
 }
 
+/*
+ * Where REPLICATE NODE MAXSESSIONS cuts a filespace: every n-th uuid in
+ * uuid order, at most max of them, active ones only when asked.
+ */
+static void
+cat_obj_uuid_marks_cut_every_nth(void **state)
+{
+	struct fixture *fx = *state;
+	struct uuid_rows all;
+	uint8_t marks[4][16];
+	uint64_t fs = make_fs(fx, "src", "/m");
+	size_t n = 9;
+	int more;
+
+	for (int i = 0; i < 7; i++) {
+		char path[16];
+
+		snprintf(path, sizeof(path), "/m/f%d", i);
+		put(fx, fs, path, CAT_OBJ_FILE, T0 + i, (uint64_t)i);
+	}
+	put(fx, fs, "/m/f0", CAT_OBJ_FILE, T0 + 20, 99);  /* f0 v1 inactive */
+	memset(&all, 0, sizeof(all));
+	OK(cat_obj_uuid_walk(fx->c, fs, NULL, 0, 0, collect_uuid, &all, &more,
+	    &e_));
+	assert_int_equal(all.n, 8);
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 3, marks, 4, &n, &e_));
+	assert_int_equal(n, 2);
+	assert_memory_equal(marks[0], all.uuid[2], 16);
+	assert_memory_equal(marks[1], all.uuid[5], 16);
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 2, marks, 2, &n, &e_));
+	assert_int_equal(n, 2);		/* at most max */
+	assert_memory_equal(marks[1], all.uuid[3], 16);
+	/* Active only: the inactive first version is not counted. */
+	OK(cat_obj_uuid_marks(fx->c, fs, 1, 7, marks, 4, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_memory_equal(marks[0], all.uuid[7], 16);
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, marks, 4, &n, &e_));
+	assert_int_equal(n, 0);
+}
+
 static void
 cat_expire_releases_chunks_per_policy(void **state)
 {
@@ -2228,6 +2268,7 @@ main(void)
 		T(cat_obj_deactivate_and_update_meta_need_active_version),
 		T(cat_obj_get_finds_by_id),
 		T(cat_obj_by_uuid_copies_digests_and_changes),
+		T(cat_obj_uuid_marks_cut_every_nth),
 		T(cat_expire_releases_chunks_per_policy),
 		T(cat_expire_batches_many_paths),
 		T(cat_actlog_query_filters_by_time_and_search),
