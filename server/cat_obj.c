@@ -612,7 +612,7 @@ cat_obj_uuid_walk(struct cat *c, uint64_t fs_id, const uint8_t *after,
 	return r;
 }
 
-/* The digest's walk; cat_obj_uuid_marks walks the same statements. */
+/* The digest's walk. */
 #define OBJ_DIG_ALL_SQL	"SELECT uuid, state, deactivated FROM object" \
 	" WHERE fs_id=?1 ORDER BY uuid"
 #define OBJ_DIG_ACT_SQL	"SELECT uuid, state, deactivated FROM object" \
@@ -739,36 +739,74 @@ cat_obj_set_state(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
 	return r;
 }
 
-int
-cat_obj_uuid_marks(struct cat *c, uint64_t fs_id, int active_only,
-    uint64_t every, uint8_t (*marks)[16], size_t max, size_t *n,
-    struct err *e)
+/* The marks' walk: each version's size, in uuid order. */
+#define OBJ_SIZE_ALL_SQL "SELECT uuid, size FROM object WHERE fs_id=?1" \
+	" ORDER BY uuid"
+#define OBJ_SIZE_ACT_SQL "SELECT uuid, size FROM object WHERE fs_id=?1" \
+	" AND state=1 ORDER BY uuid"
+
+/*
+ * One walk of the sizes: with marks NULL, *total gets the sum of the
+ * weights; else a mark is the first row at which the running sum reaches
+ * the next of parts equal shares of total.
+ */
+static int
+marks_walk(struct cat *c, uint64_t fs_id, int active_only, uint64_t per_row,
+    uint64_t *total, uint64_t parts, uint8_t (*marks)[16], size_t max,
+    size_t *n, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
-	uint64_t row = 0;
+	uint64_t sum = 0, next = 1;
 	int r, rc = SQLITE_DONE;
 
-	*n = 0;
-	if (every == 0 || max == 0)
-		return 0;
-	if ((r = cat_stmt(c, active_only ? CAT_ST_OBJ_DIG_ACT :
-	    CAT_ST_OBJ_DIG_ALL, active_only ? OBJ_DIG_ACT_SQL : OBJ_DIG_ALL_SQL,
-	    &st, e)) != 0)
+	if ((r = cat_stmt(c, active_only ? CAT_ST_OBJ_SIZE_ACT :
+	    CAT_ST_OBJ_SIZE_ALL, active_only ? OBJ_SIZE_ACT_SQL :
+	    OBJ_SIZE_ALL_SQL, &st, e)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
-	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((marks == NULL || *n < max) &&
+	    (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const void *u = sqlite3_column_blob(st, 0);
+		int64_t const size = sqlite3_column_int64(st, 1);
 
-		if (++row % every != 0)
+		sum += (size > 0 ? (uint64_t)size : 0) + per_row;
+		if (marks == NULL || sum < next * (*total / parts))
 			continue;
 		memset(marks[*n], 0, 16);
 		if (u != NULL && sqlite3_column_bytes(st, 0) == 16)
 			memcpy(marks[*n], u, 16);
 		(*n)++;
+		/* A large version may cover several shares: one mark. */
+		while (next < parts && sum >= next * (*total / parts))
+			next++;
+		if (next >= parts)
+			break;
 	}
-	if (*n < max && rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = cat_dberr(c, e, "filespace %llu: uuid marks",
 		    (unsigned long long)fs_id);
 	cat_stmt_done(st);
+	if (marks == NULL)
+		*total = sum;
 	return r;
+}
+
+int
+cat_obj_uuid_marks(struct cat *c, uint64_t fs_id, int active_only,
+    uint64_t per_row, uint64_t parts, uint8_t (*marks)[16], size_t max,
+    size_t *n, struct err *e)
+{
+	uint64_t total = 0;
+	int r;
+
+	*n = 0;
+	if (parts < 2 || max == 0)
+		return 0;
+	if ((r = marks_walk(c, fs_id, active_only, per_row, &total, parts,
+	    NULL, 0, n, e)) != 0)
+		return r;
+	if (total < parts)
+		return 0;
+	return marks_walk(c, fs_id, active_only, per_row, &total, parts, marks,
+	    max, n, e);
 }

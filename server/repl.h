@@ -29,12 +29,15 @@
  * REPLICATE NODE MAXSESSIONS: sessions to the target at once (TSM's
  * default is 10; here each session is a thread and a target worker, and
  * a target has SRV_WORKERS_DEFAULT = 4 workers unless cofferd.opt says
- * otherwise).  A filespace is cut into uuid ranges of at least
- * REPL_UNIT_OBJECTS versions.
+ * otherwise).  A filespace is cut into uuid ranges of REPL_UNIT_OBJECTS
+ * versions or more, up to REPL_UNITS_PER_SESSION per session.
  */
 #define REPL_SESSIONS_DEFAULT	4
 #define REPL_SESSIONS_MAX	99
 #define REPL_UNIT_OBJECTS	1000
+#define REPL_UNITS_PER_SESSION	4
+#define REPL_UNIT_ROW_BYTES	4096	/* what a version weighs beyond its
+					   size: listing, metadata, commit */
 
 struct err;
 struct pool;

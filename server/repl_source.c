@@ -851,11 +851,12 @@ unit_add(struct rrun *run, const struct cat_fs *f, uint64_t tfs, int first)
 
 /*
  * Queue filespace f: one unit, or, with more than one session and at
- * least two units' worth of versions, up to two uuid ranges per session,
- * so that a session whose ranges went quickly takes another while a slower
- * one finishes.  The cuts come from the catalog's uuid order, not from
- * the uuid space: UUIDv7 is time-ordered, so versions crowd in a few
- * stretches of it.
+ * least two units' worth of versions, up to REPL_UNITS_PER_SESSION uuid
+ * ranges per session of about equal bytes (a version weighs its size and
+ * REPL_UNIT_ROW_BYTES), so that a session whose ranges went quickly takes
+ * another while a slower one finishes.  The cuts come from the catalog's
+ * uuid order, not from the uuid space: UUIDv7 is time-ordered, so
+ * versions crowd in a few stretches of it.
  */
 static int
 add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
@@ -869,15 +870,16 @@ add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
 
 	if (run->maxsess > 1 && count >= 2 * REPL_UNIT_OBJECTS) {
 		pieces = count / REPL_UNIT_OBJECTS;
-		if (pieces > 2 * (uint64_t)run->maxsess)
-			pieces = 2 * (uint64_t)run->maxsess;
+		if (pieces > REPL_UNITS_PER_SESSION * (uint64_t)run->maxsess)
+			pieces = REPL_UNITS_PER_SESSION *
+			    (uint64_t)run->maxsess;
 	}
 	if (pieces > 1) {
 		if ((marks = calloc((size_t)pieces - 1, sizeof(*marks))) ==
 		    NULL)
 			return err_set(e, COFFER_ENOMEM, "out of memory");
 		if ((rc = cat_obj_uuid_marks(r->c, f->id, f->replrule ==
-		    CAT_REPLRULE_ACTIVE, (count + pieces - 1) / pieces, marks,
+		    CAT_REPLRULE_ACTIVE, REPL_UNIT_ROW_BYTES, pieces, marks,
 		    (size_t)pieces - 1, &n, e)) != 0)
 			goto out;
 	}

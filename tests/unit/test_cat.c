@@ -1585,11 +1585,13 @@ references(struct fixture *fx)
 }
 
 /*
- * Where REPLICATE NODE MAXSESSIONS cuts a filespace: every n-th uuid in
- * uuid order, at most max of them, active ones only when asked.
+ * Where REPLICATE NODE MAXSESSIONS cuts a filespace: into ranges of about
+ * equal weight (size plus a per-version weight) in uuid order, a large
+ * version making one mark for all the shares it covers, active versions
+ * only when asked.
  */
 static void
-cat_obj_uuid_marks_cut_every_nth(void **state)
+cat_obj_uuid_marks_cut_equal_weights(void **state)
 {
 	struct fixture *fx = *state;
 	struct uuid_rows all;
@@ -1598,30 +1600,40 @@ cat_obj_uuid_marks_cut_every_nth(void **state)
 	size_t n = 9;
 	int more;
 
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 6; i++) {
 		char path[16];
 
 		snprintf(path, sizeof(path), "/m/f%d", i);
-		put(fx, fs, path, CAT_OBJ_FILE, T0 + i, (uint64_t)i);
+		put(fx, fs, path, CAT_OBJ_FILE, T0 + i, 10);
 	}
-	put(fx, fs, "/m/f0", CAT_OBJ_FILE, T0 + 20, 99);  /* f0 v1 inactive */
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 3, marks, 4, &n, &e_));
+	memset(&all, 0, sizeof(all));
+	OK(cat_obj_uuid_walk(fx->c, fs, NULL, 0, 0, collect_uuid, &all, &more,
+	    &e_));
+	assert_int_equal(n, 2);		/* 60 bytes: 20 and 40 */
+	assert_memory_equal(marks[0], all.uuid[1], 16);
+	assert_memory_equal(marks[1], all.uuid[3], 16);
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 3, marks, 1, &n, &e_));
+	assert_int_equal(n, 1);		/* at most max */
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 1, marks, 4, &n, &e_));
+	assert_int_equal(n, 0);		/* one part: no cut */
+	put(fx, fs, "/m/big", CAT_OBJ_FILE, T0 + 10, 1000);
+	put(fx, fs, "/m/f0", CAT_OBJ_FILE, T0 + 20, 10);  /* f0 v1 inactive */
 	memset(&all, 0, sizeof(all));
 	OK(cat_obj_uuid_walk(fx->c, fs, NULL, 0, 0, collect_uuid, &all, &more,
 	    &e_));
 	assert_int_equal(all.n, 8);
-	OK(cat_obj_uuid_marks(fx->c, fs, 0, 3, marks, 4, &n, &e_));
-	assert_int_equal(n, 2);
-	assert_memory_equal(marks[0], all.uuid[2], 16);
-	assert_memory_equal(marks[1], all.uuid[5], 16);
-	OK(cat_obj_uuid_marks(fx->c, fs, 0, 2, marks, 2, &n, &e_));
-	assert_int_equal(n, 2);		/* at most max */
-	assert_memory_equal(marks[1], all.uuid[3], 16);
-	/* Active only: the inactive first version is not counted. */
-	OK(cat_obj_uuid_marks(fx->c, fs, 1, 7, marks, 4, &n, &e_));
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 4, marks, 4, &n, &e_));
+	assert_int_equal(n, 1);		/* big covers every share */
+	assert_memory_equal(marks[0], all.uuid[6], 16);
+	/* Active only, 1 per version: f1-f5 55, big 1001, f0 11 of 1067. */
+	OK(cat_obj_uuid_marks(fx->c, fs, 1, 1, 2, marks, 4, &n, &e_));
 	assert_int_equal(n, 1);
-	assert_memory_equal(marks[0], all.uuid[7], 16);
-	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, marks, 4, &n, &e_));
-	assert_int_equal(n, 0);
+	assert_memory_equal(marks[0], all.uuid[6], 16);
+	/* Without big's weight the halves meet in the small versions. */
+	OK(cat_obj_uuid_marks(fx->c, fs, 1, 1000, 2, marks, 4, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_memory_equal(marks[0], all.uuid[4], 16);
 }
 
 static void
@@ -2075,6 +2087,15 @@ exercise_everything(struct fixture *fx)
 		memset(&ur, 0, sizeof(ur));
 		OK(cat_obj_digest(fx->c, id, 0, dig, &cnt, &e_));
 		OK(cat_obj_digest(fx->c, id, 1, dig, &cnt, &e_));
+		{
+			uint8_t mk[2][16];
+			size_t nm;
+
+			OK(cat_obj_uuid_marks(fx->c, id, 0, 1, 2, mk, 2, &nm,
+			    &e_));
+			OK(cat_obj_uuid_marks(fx->c, id, 1, 1, 2, mk, 2, &nm,
+			    &e_));
+		}
 		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 1, ignore_obj, NULL,
 		    &more, &e_));
 		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 0, collect_uuid, &ur,
@@ -2268,7 +2289,7 @@ main(void)
 		T(cat_obj_deactivate_and_update_meta_need_active_version),
 		T(cat_obj_get_finds_by_id),
 		T(cat_obj_by_uuid_copies_digests_and_changes),
-		T(cat_obj_uuid_marks_cut_every_nth),
+		T(cat_obj_uuid_marks_cut_equal_weights),
 		T(cat_expire_releases_chunks_per_policy),
 		T(cat_expire_batches_many_paths),
 		T(cat_actlog_query_filters_by_time_and_search),
