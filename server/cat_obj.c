@@ -748,12 +748,12 @@ cat_obj_set_state(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
 /*
  * One walk of the sizes: with marks NULL, *total gets the sum of the
  * weights; else a mark is the first row at which the running sum reaches
- * the next of parts equal shares of total.
+ * the next of parts equal shares of total, and at[k] the sum there.
  */
 static int
 marks_walk(struct cat *c, uint64_t fs_id, int active_only, uint64_t per_row,
-    uint64_t *total, uint64_t parts, uint8_t (*marks)[16], size_t max,
-    size_t *n, struct err *e)
+    uint64_t *total, uint64_t parts, uint8_t (*marks)[16], uint64_t *at,
+    size_t max, size_t *n, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	uint64_t sum = 0, next = 1;
@@ -775,6 +775,7 @@ marks_walk(struct cat *c, uint64_t fs_id, int active_only, uint64_t per_row,
 		memset(marks[*n], 0, 16);
 		if (u != NULL && sqlite3_column_bytes(st, 0) == 16)
 			memcpy(marks[*n], u, 16);
+		at[*n] = sum;
 		(*n)++;
 		/* A large version may cover several shares: one mark. */
 		while (next < parts && sum >= next * (*total / parts))
@@ -793,20 +794,31 @@ marks_walk(struct cat *c, uint64_t fs_id, int active_only, uint64_t per_row,
 
 int
 cat_obj_uuid_marks(struct cat *c, uint64_t fs_id, int active_only,
-    uint64_t per_row, uint64_t parts, uint8_t (*marks)[16], size_t max,
-    size_t *n, struct err *e)
+    uint64_t per_row, uint64_t parts, uint8_t (*marks)[16],
+    uint64_t *weights, size_t max, size_t *n, struct err *e)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, prev = 0;
+	uint64_t *at = NULL;
 	int r;
 
 	*n = 0;
-	if (parts < 2 || max == 0)
-		return 0;
-	if ((r = marks_walk(c, fs_id, active_only, per_row, &total, parts,
+	if ((r = marks_walk(c, fs_id, active_only, per_row, &total, 1, NULL,
 	    NULL, 0, n, e)) != 0)
 		return r;
-	if (total < parts)
-		return 0;
-	return marks_walk(c, fs_id, active_only, per_row, &total, parts, marks,
-	    max, n, e);
+	if (parts >= 2 && max > 0 && total >= parts) {
+		if ((at = calloc(max, sizeof(*at))) == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		r = marks_walk(c, fs_id, active_only, per_row, &total, parts,
+		    marks, at, max, n, e);
+	}
+	/* Each range's weight; the last one's is what the marks left. */
+	for (size_t k = 0; r == 0 && weights != NULL && k <= *n; k++) {
+		uint64_t const end = k < *n ? at[k] : total > prev ? total :
+		    prev;
+
+		weights[k] = end - prev;
+		prev = end;
+	}
+	free(at);
+	return r;
 }

@@ -93,6 +93,8 @@ struct runit {
 	int			 first;		/* the target holds none */
 	int			 has_lo, has_hi;
 	uint8_t			 lo[16], hi[16];
+	uint64_t		 weight;	/* bytes, about (add_units) */
+	size_t			 order;		/* as queued */
 	/* results, written by the session that ran it */
 	int			 done;
 	uint64_t		 sent, bytes;
@@ -840,8 +842,9 @@ unit_add(struct rrun *run, const struct cat_fs *f, uint64_t tfs, int first)
 		run->units = nu;
 		run->ucap = ncap;
 	}
-	u = &run->units[run->nunits++];
+	u = &run->units[run->nunits];
 	memset(u, 0, sizeof(*u));
+	u->order = run->nunits++;
 	u->f = f;
 	u->tfs = tfs;
 	u->active_only = f->replrule == CAT_REPLRULE_ACTIVE;
@@ -853,10 +856,10 @@ unit_add(struct rrun *run, const struct cat_fs *f, uint64_t tfs, int first)
  * Queue filespace f: one unit, or, with more than one session and at
  * least two units' worth of versions, up to REPL_UNITS_PER_SESSION uuid
  * ranges per session of about equal bytes (a version weighs its size and
- * REPL_UNIT_ROW_BYTES), so that a session whose ranges went quickly takes
- * another while a slower one finishes.  The cuts come from the catalog's
- * uuid order, not from the uuid space: UUIDv7 is time-ordered, so
- * versions crowd in a few stretches of it.
+ * REPL_UNIT_ROW_BYTES).  The cuts come from the catalog's uuid order, not
+ * from the uuid space: UUIDv7 is time-ordered, so versions crowd in a few
+ * stretches of it.  With more than one session every unit gets its
+ * weight, for sort_units.
  */
 static int
 add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
@@ -864,6 +867,7 @@ add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
 {
 	struct rrun *run = r->run;
 	uint8_t (*marks)[16] = NULL;
+	uint64_t *w = NULL;
 	uint64_t pieces = 1;
 	size_t n = 0;
 	int rc;
@@ -874,12 +878,14 @@ add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
 			pieces = REPL_UNITS_PER_SESSION *
 			    (uint64_t)run->maxsess;
 	}
-	if (pieces > 1) {
-		if ((marks = calloc((size_t)pieces - 1, sizeof(*marks))) ==
-		    NULL)
-			return err_set(e, COFFER_ENOMEM, "out of memory");
+	if (run->maxsess > 1) {
+		if ((marks = calloc((size_t)pieces, sizeof(*marks))) == NULL ||
+		    (w = calloc((size_t)pieces, sizeof(*w))) == NULL) {
+			rc = err_set(e, COFFER_ENOMEM, "out of memory");
+			goto out;
+		}
 		if ((rc = cat_obj_uuid_marks(r->c, f->id, f->replrule ==
-		    CAT_REPLRULE_ACTIVE, REPL_UNIT_ROW_BYTES, pieces, marks,
+		    CAT_REPLRULE_ACTIVE, REPL_UNIT_ROW_BYTES, pieces, marks, w,
 		    (size_t)pieces - 1, &n, e)) != 0)
 			goto out;
 	}
@@ -890,6 +896,8 @@ add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
 			rc = err_set(e, COFFER_ENOMEM, "out of memory");
 			goto out;
 		}
+		if (w != NULL)
+			u->weight = w[i];
 		if (i > 0) {
 			u->has_lo = 1;
 			memcpy(u->lo, marks[i - 1], 16);
@@ -902,7 +910,32 @@ add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
 	rc = 0;
 out:
 	free(marks);
+	free(w);
 	return rc;
+}
+
+static int
+heavier_first(const void *a, const void *b)
+{
+	const struct runit *x = a, *y = b;
+
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/*
+ * The heaviest units first (a VM's disk, a range with a large file), so
+ * that the sessions end together: what is left at the end are the small
+ * ones, which the sessions free by then share.  One session keeps the
+ * filespaces' order.
+ */
+static void
+sort_units(struct rrun *run)
+{
+	if (run->maxsess > 1 && run->nunits > 1)
+		qsort(run->units, run->nunits, sizeof(run->units[0]),
+		    heavier_first);
 }
 
 /* Merge one unit's range. */
@@ -1116,8 +1149,10 @@ repl_filespaces(struct rs *r, struct cat_fs *fs, size_t nfs, struct err *e)
 		if (fs[planned].replrule != CAT_REPLRULE_NONE)
 			rc = plan_fs(r, &fs[planned], e);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		sort_units(r->run);
 		rc = run_units(r->run, e);
+	}
 	/* Filespaces done are recorded even when another one failed. */
 	for (size_t i = 0; i < planned; i++) {
 		struct err scratch;

@@ -1596,6 +1596,7 @@ cat_obj_uuid_marks_cut_equal_weights(void **state)
 	struct fixture *fx = *state;
 	struct uuid_rows all;
 	uint8_t marks[4][16];
+	uint64_t w[5];
 	uint64_t fs = make_fs(fx, "src", "/m");
 	size_t n = 9;
 	int more;
@@ -1606,32 +1607,38 @@ cat_obj_uuid_marks_cut_equal_weights(void **state)
 		snprintf(path, sizeof(path), "/m/f%d", i);
 		put(fx, fs, path, CAT_OBJ_FILE, T0 + i, 10);
 	}
-	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 3, marks, 4, &n, &e_));
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 3, marks, w, 4, &n, &e_));
 	memset(&all, 0, sizeof(all));
 	OK(cat_obj_uuid_walk(fx->c, fs, NULL, 0, 0, collect_uuid, &all, &more,
 	    &e_));
 	assert_int_equal(n, 2);		/* 60 bytes: 20 and 40 */
 	assert_memory_equal(marks[0], all.uuid[1], 16);
 	assert_memory_equal(marks[1], all.uuid[3], 16);
-	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 3, marks, 1, &n, &e_));
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(w[k], 20);
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 3, marks, NULL, 1, &n, &e_));
 	assert_int_equal(n, 1);		/* at most max */
-	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 1, marks, 4, &n, &e_));
-	assert_int_equal(n, 0);		/* one part: no cut */
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 1, marks, w, 4, &n, &e_));
+	assert_int_equal(n, 0);		/* one part: no cut, the whole weight */
+	assert_int_equal(w[0], 60);
 	put(fx, fs, "/m/big", CAT_OBJ_FILE, T0 + 10, 1000);
 	put(fx, fs, "/m/f0", CAT_OBJ_FILE, T0 + 20, 10);  /* f0 v1 inactive */
 	memset(&all, 0, sizeof(all));
 	OK(cat_obj_uuid_walk(fx->c, fs, NULL, 0, 0, collect_uuid, &all, &more,
 	    &e_));
 	assert_int_equal(all.n, 8);
-	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 4, marks, 4, &n, &e_));
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 4, marks, w, 4, &n, &e_));
 	assert_int_equal(n, 1);		/* big covers every share */
 	assert_memory_equal(marks[0], all.uuid[6], 16);
+	assert_int_equal(w[0], 1060);
+	assert_int_equal(w[1], 10);
 	/* Active only, 1 per version: f1-f5 55, big 1001, f0 11 of 1067. */
-	OK(cat_obj_uuid_marks(fx->c, fs, 1, 1, 2, marks, 4, &n, &e_));
+	OK(cat_obj_uuid_marks(fx->c, fs, 1, 1, 2, marks, NULL, 4, &n, &e_));
 	assert_int_equal(n, 1);
 	assert_memory_equal(marks[0], all.uuid[6], 16);
 	/* Without big's weight the halves meet in the small versions. */
-	OK(cat_obj_uuid_marks(fx->c, fs, 1, 1000, 2, marks, 4, &n, &e_));
+	OK(cat_obj_uuid_marks(fx->c, fs, 1, 1000, 2, marks, NULL, 4, &n,
+	    &e_));
 	assert_int_equal(n, 1);
 	assert_memory_equal(marks[0], all.uuid[4], 16);
 }
@@ -2091,9 +2098,9 @@ exercise_everything(struct fixture *fx)
 			uint8_t mk[2][16];
 			size_t nm;
 
-			OK(cat_obj_uuid_marks(fx->c, id, 0, 1, 2, mk, 2, &nm,
+			OK(cat_obj_uuid_marks(fx->c, id, 0, 1, 2, mk, NULL, 2, &nm,
 			    &e_));
-			OK(cat_obj_uuid_marks(fx->c, id, 1, 1, 2, mk, 2, &nm,
+			OK(cat_obj_uuid_marks(fx->c, id, 1, 1, 2, mk, NULL, 2, &nm,
 			    &e_));
 		}
 		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 1, ignore_obj, NULL,
