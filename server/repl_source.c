@@ -853,32 +853,37 @@ unit_add(struct rrun *run, const struct cat_fs *f, uint64_t tfs, int first)
 }
 
 /*
- * Queue filespace f: one unit, or, with more than one session and at
- * least two units' worth of versions, up to REPL_UNITS_PER_SESSION uuid
- * ranges per session of about equal bytes (a version weighs its size and
- * REPL_UNIT_ROW_BYTES).  The cuts come from the catalog's uuid order, not
- * from the uuid space: UUIDv7 is time-ordered, so versions crowd in a few
- * stretches of it.  With more than one session every unit gets its
- * weight, for sort_units.
+ * Queue filespace f: one unit, or, with more than one session and a
+ * difference in version counts of at least two units' worth (a first
+ * replication, one resumed, a large backup since the last), up to
+ * REPL_UNITS_PER_SESSION uuid ranges per session of about equal bytes (a
+ * version weighs its size and REPL_UNIT_ROW_BYTES).  A filespace with a
+ * few changes stays whole, as with one session: its ranges would each end
+ * in a commit of their own at the target.  The cuts come from the
+ * catalog's uuid order, not from the uuid space: UUIDv7 is time-ordered,
+ * so versions crowd in a few stretches of it.  Every unit gets a weight
+ * for sort_units (a whole filespace its catalog counters).
  */
 static int
 add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
-    int first, struct err *e)
+    uint64_t tcount, struct err *e)
 {
 	struct rrun *run = r->run;
 	uint8_t (*marks)[16] = NULL;
 	uint64_t *w = NULL;
+	uint64_t const diff = count > tcount ? count - tcount : tcount - count;
 	uint64_t pieces = 1;
 	size_t n = 0;
+	int const first = tcount == 0 && count > 0;
 	int rc;
 
-	if (run->maxsess > 1 && count >= 2 * REPL_UNIT_OBJECTS) {
+	if (run->maxsess > 1 && diff >= 2 * REPL_UNIT_OBJECTS) {
 		pieces = count / REPL_UNIT_OBJECTS;
 		if (pieces > REPL_UNITS_PER_SESSION * (uint64_t)run->maxsess)
 			pieces = REPL_UNITS_PER_SESSION *
 			    (uint64_t)run->maxsess;
 	}
-	if (run->maxsess > 1) {
+	if (pieces > 1) {
 		if ((marks = calloc((size_t)pieces, sizeof(*marks))) == NULL ||
 		    (w = calloc((size_t)pieces, sizeof(*w))) == NULL) {
 			rc = err_set(e, COFFER_ENOMEM, "out of memory");
@@ -896,8 +901,8 @@ add_units(struct rs *r, const struct cat_fs *f, uint64_t tfs, uint64_t count,
 			rc = err_set(e, COFFER_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (w != NULL)
-			u->weight = w[i];
+		u->weight = w != NULL ? w[i] : f->bytes + f->objects *
+		    REPL_UNIT_ROW_BYTES;
 		if (i > 0) {
 			u->has_lo = 1;
 			memcpy(u->lo, marks[i - 1], 16);
@@ -1102,7 +1107,7 @@ plan_fs(struct rs *r, const struct cat_fs *f, struct err *e)
 		r->st->consistent++;
 		return 0;
 	}
-	return add_units(r, f, tfs, count, tcount == 0 && count > 0, e);
+	return add_units(r, f, tfs, count, tcount, e);
 }
 
 /* QUERY REPLICATION's row: what the filespace's units sent, once all ended. */

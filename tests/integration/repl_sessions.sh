@@ -145,8 +145,8 @@ check "every filespace is consistent at once" test \
 s2=$(sessions)
 check "over one session ($s1 -> $s2)" test "$((s2 - s1))" = 1
 
-# Deletions and changes in every range: every 7th file gone (expired),
-# every 11th changed, a few new ones.
+# Deletions and changes in every range, enough to cut the filespace
+# again: two files in five gone (expired), every 11th changed, a few new.
 python3 - "$src" <<'PY'
 import os, sys
 root = sys.argv[1]
@@ -154,7 +154,7 @@ for d in range(12):
     p = os.path.join(root, "d%02d" % d)
     for i in range(500):
         f = os.path.join(p, "f%04d" % i)
-        if i % 7 == 3:
+        if i % 5 in (1, 3):
             os.remove(f)
         elif i % 11 == 5:
             with open(f, "a") as fh:
@@ -165,9 +165,12 @@ PY
 sleep 1.1
 backup incremental "$src"
 adm "expire inventory wait=yes" >/dev/null 2>&1
+s2=$(sessions)
 adm "replicate node web01 maxsessions=4 wait=yes verify=yes" --json >"$T/r3.json" 2>&1
 check "expired versions in every range are deleted at the target" \
-    test "$(json_get "$T/r3.json" objects_deleted)" -ge 800
+    test "$(json_get "$T/r3.json" objects_deleted)" -ge 2400
+s3=$(sessions)
+check "by several sessions ($s2 -> $s3)" test "$((s3 - s2))" -ge 2
 check "the changes travel, none failed" test "$(json_get "$T/r3.json" objects_failed)" = 0
 check "verify finds no difference" test "$(json_get "$T/r3.json" differences)" = 0
 hot_restores changed
