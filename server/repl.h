@@ -26,11 +26,15 @@
 #define REPL_BATCH_BYTES	(256u << 20)	/* chunk bytes per transaction */
 #define REPL_PAGE		4096		/* versions listed at once */
 /*
- * REPLICATE NODE MAXSESSIONS: sessions to the target at once (TSM's
- * default is 10; here each session is a thread and a target worker, and
- * a target has SRV_WORKERS_DEFAULT = 4 workers unless cofferd.opt says
- * otherwise).  A filespace is cut into uuid ranges of REPL_UNIT_OBJECTS
- * versions or more, up to REPL_UNITS_PER_SESSION per session.
+ * REPLICATE NODE MAXSESSIONS: sessions to the target at once.  TSM's
+ * default is 10; here each session is a thread and a worker of the target
+ * (SRV_WORKERS_DEFAULT = 4 unless cofferd.opt says otherwise), and
+ * sessions beyond the cores only contend for the target's pool lock, so
+ * the default is this server's online cores, at most
+ * REPL_SESSIONS_DEFAULT (on the 2-core bench machine 2 beat 1 and 4,
+ * BENCHMARKS.md).  A filespace is cut into uuid ranges of
+ * REPL_UNIT_OBJECTS versions or more, up to REPL_UNITS_PER_SESSION per
+ * session.
  */
 #define REPL_SESSIONS_DEFAULT	4
 #define REPL_SESSIONS_MAX	99
@@ -49,7 +53,7 @@ struct repl_params {
 	const char	*pattern;	/* node name, TSM wildcards, or "*" */
 	int		 verify;	/* compare contents even when the
 					   digests are equal */
-	int		 maxsessions;	/* 0: REPL_SESSIONS_DEFAULT */
+	int		 maxsessions;	/* 0: the default (above) */
 };
 
 struct repl_stats {

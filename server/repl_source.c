@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -1247,6 +1248,17 @@ repl_connect(struct cat *c, struct net_conn **out, struct err *e)
 	return *out == NULL ? (e ? e->code : COFFER_EIO) : 0;
 }
 
+/* MAXSESSIONS not given: a session per core, up to the default (repl.h). */
+static int
+default_sessions(void)
+{
+	long const n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > REPL_SESSIONS_DEFAULT ? REPL_SESSIONS_DEFAULT : (int)n;
+}
+
 /* Every session's counts, added up. */
 static void
 stats_sum(const struct rrun *run, struct repl_stats *st)
@@ -1285,7 +1297,7 @@ repl_run(struct proc *p, const struct repl_params *rp, struct repl_stats *st,
 	run.p = p;
 	run.rp = rp;
 	run.maxsess = rp->maxsessions > 0 ? rp->maxsessions :
-	    REPL_SESSIONS_DEFAULT;
+	    default_sessions();
 	if (run.maxsess > REPL_SESSIONS_MAX)
 		run.maxsess = REPL_SESSIONS_MAX;
 	run.nsess = 1;
