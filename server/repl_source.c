@@ -19,8 +19,9 @@
  *
  * MAXSESSIONS: per node, the first session (the process's own) names the
  * node and compares every filespace's digests; what differs becomes work
- * units, one per filespace, and a large filespace is cut into uuid ranges
- * (lo, hi] of about equal version counts (cat_obj_uuid_marks).  Up to
+ * units, one per filespace, and a filespace whose version counts differ
+ * by much is cut into uuid ranges (lo, hi] of about equal bytes
+ * (cat_obj_uuid_marks), heaviest first (sort_units).  Up to
  * maxsessions sessions, each a thread with its own TLS connection (so a
  * worker of its own at the target, which deals connections round robin),
  * catalog connection and pool reader, take units until none is left.  A
@@ -665,14 +666,6 @@ same_version(struct rs *r, const struct vrow *a, const struct vrow *b,
 }
 
 /*
- * Merge both listings in uuid order.  A page of the target's is asked for
- * only when the last one is used up, after its last uuid L: every version
- * sent so far was below the source's head, and the head only passes a
- * target row once that row has been compared, so what we sent is all at
- * or below L and a later page never lists it back to us as the target's
- * own (which would delete it).
- */
-/*
  * The head row of pg, or NULL at its end or past the unit's range: that
  * row and the rest belong to the next unit's session, so pg is used up.
  */
@@ -690,6 +683,16 @@ head(const struct rs *r, struct vpage *pg)
 	return v;
 }
 
+/*
+ * Merge both listings in uuid order.  A page of the target's is asked for
+ * only when the last one is used up, after its last uuid L: every version
+ * sent so far was below the source's head, and the head only passes a
+ * target row once that row has been compared, so what we sent is all at
+ * or below L and a later page never lists it back to us as the target's
+ * own (which would delete it).  A unit's merge sees only its range (lo,
+ * hi]: no other session writes there, and rows past hi on a page are
+ * another unit's (head), so the same holds within the range.
+ */
 static int
 merge(struct rs *r, struct err *e)
 {
