@@ -539,15 +539,21 @@ vpage_add(struct vpage *pg)
 struct own_ctx {
 	struct vpage	*pg;
 	int		 verify;
+	const uint8_t	*hi;		/* the unit's end, or NULL */
 };
+
+#define OWN_PAST	1	/* own_row: past the unit's range, stop */
 
 static int
 own_row(void *arg, const struct cat_obj *o)
 {
 	struct own_ctx *oc = arg;
-	struct vrow *v = vpage_add(oc->pg);
+	struct vrow *v;
 
-	if (v == NULL)
+	/* The rest is the next unit's: not read (with recipes) for nothing. */
+	if (oc->hi != NULL && memcmp(o->uuid, oc->hi, 16) > 0)
+		return OWN_PAST;
+	if ((v = vpage_add(oc->pg)) == NULL)
 		return COFFER_ENOMEM;
 	memcpy(v->uuid, o->uuid, 16);
 	v->state = (uint8_t)o->state;
@@ -565,7 +571,7 @@ own_row(void *arg, const struct cat_obj *o)
 static int
 own_fill(struct rs *r, struct vpage *pg, struct err *e)
 {
-	struct own_ctx oc = { pg, 1 };
+	struct own_ctx oc = { pg, 1, NULL };
 	int rc, more = 0;
 
 	/*
@@ -578,11 +584,17 @@ own_fill(struct rs *r, struct vpage *pg, struct err *e)
 	if (pg->n > 0)
 		memcpy(pg->after, pg->v[pg->n - 1].uuid, 16);
 	vpage_clear(pg);
+	if (r->u != NULL && r->u->has_hi)
+		oc.hi = r->u->hi;
 	rc = cat_obj_uuid_walk(r->c, r->fs, util_is_zero(pg->after, 16) ?
 	    NULL : pg->after, REPL_PAGE, r->active_only, own_row, &oc, &more,
 	    e);
 	if (rc == COFFER_ENOMEM)
 		return err_set(e, rc, "out of memory");
+	if (rc == OWN_PAST) {
+		rc = 0;
+		more = 0;
+	}
 	pg->more = more;
 	pg->done = !more;
 	return rc;
