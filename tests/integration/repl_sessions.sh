@@ -2,7 +2,8 @@
 # REPLICATE NODE MAXSESSIONS: a node with several filespaces (a tree on
 # the root file system large enough to be cut into uuid ranges, a tree on
 # tmpfs, two VMs) replicated with maxsessions=4 uses four sessions at the
-# target, and the target restores every filespace byte for byte; a second
+# target, and the target restores every filespace byte for byte; a node
+# with one filespace is cut into ranges that two sessions share; a second
 # run sends nothing over one session; deletions and changes spread over
 # the ranges arrive; a target that refuses the extra sessions (its
 # MAXSESSIONS option) fails the process with the refusal named, and the
