@@ -93,6 +93,7 @@ struct job {
 	int		 active_only;	/* export: FILEDATA=ACTIVE */
 	int64_t		 fromdate;	/* export: FROMDATE */
 	int		 verify;	/* replicate: compare contents */
+	int		 maxsess;	/* replicate: MAXSESSIONS, 0 default */
 	int		 fix;		/* audit: repair from the replica */
 	uint8_t		(*damaged)[HASH_LEN];	/* audit: found damaged */
 	size_t		 ndamaged, damaged_cap;
@@ -399,6 +400,7 @@ job_work(struct proc *p, struct job *j, struct err *e)
 		rp.pool = j->pool;
 		rp.pattern = j->pattern;
 		rp.verify = j->verify;
+		rp.maxsessions = j->maxsess;
 		r = repl_run(p, &rp, &j->repl, e);
 		j->items = j->repl.objects_sent + j->repl.objects_deleted +
 		    j->repl.objects_updated;
@@ -954,13 +956,14 @@ adm_replicate_node(struct adm_ctx *x)
 
 	if (v != NULL && adm_parse_yesno(v, &verify) != 0)
 		return adm_bad_value(x, "VERIFY", v, "YES or NO");
-	/* One session does the work; the value is checked, for habit. */
-	if (ms != NULL && adm_parse_int(ms, 1, 99, 0, &n) != 0)
+	/* Sessions to the target at once (repl.h REPL_SESSIONS_DEFAULT). */
+	if (ms != NULL && adm_parse_int(ms, 1, REPL_SESSIONS_MAX, 0, &n) != 0)
 		return adm_bad_value(x, "MAXSESSIONS", ms, "a number from 1 "
 		    "to 99");
 	if ((r = job_new(x, JOB_REPLICATE, &j)) != 0)
 		return r;
 	j->verify = verify;
+	j->maxsess = (int)n;
 	if ((j->pattern = strdup(node)) == NULL) {
 		job_free(j);
 		return COFFER_ENOMEM;

@@ -393,6 +393,17 @@ int cat_obj_uuid_walk(struct cat *c, uint64_t fs_id, const uint8_t *after,
  */
 int cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
     uint8_t digest[32], uint64_t *count, struct err *e);
+/*
+ * Where a filespace's versions split into parts uuid ranges of about
+ * equal weight, a version weighing its size plus per_row: the last uuid
+ * of each range but the last, at most max of them (fewer when a large
+ * version covers several shares) into marks, *n how many; weights (may be
+ * NULL, room for max + 1) gets each of the *n + 1 ranges' weight.  For
+ * REPLICATE NODE MAXSESSIONS, whose sessions take a range each.
+ */
+int cat_obj_uuid_marks(struct cat *c, uint64_t fs_id, int active_only,
+    uint64_t per_row, uint64_t parts, uint8_t (*marks)[16],
+    uint64_t *weights, size_t max, size_t *n, struct err *e);
 /* One version by uuid (recipe loaded); COFFER_ENOTFOUND. */
 int cat_obj_get_uuid(struct cat *c, uint64_t fs_id, const uint8_t uuid[16],
     cat_obj_cb cb, void *arg, struct err *e);

@@ -66,6 +66,8 @@ enum cat_st {
 	CAT_ST_OBJ_UUID_ACT,
 	CAT_ST_OBJ_DIG_ALL,
 	CAT_ST_OBJ_DIG_ACT,
+	CAT_ST_OBJ_SIZE_ALL,	/* uuid and size, for cat_obj_uuid_marks */
+	CAT_ST_OBJ_SIZE_ACT,
 	CAT_ST_OBJ_UUID_GET,
 	CAT_ST_OBJ_UUID_DEL,
 	CAT_ST_OBJ_UUID_STATE,

@@ -613,6 +613,12 @@ cat_obj_uuid_walk(struct cat *c, uint64_t fs_id, const uint8_t *after,
 	return r;
 }
 
+/* The digest's walk. */
+#define OBJ_DIG_ALL_SQL	"SELECT uuid, state, deactivated FROM object" \
+	" WHERE fs_id=?1 ORDER BY uuid"
+#define OBJ_DIG_ACT_SQL	"SELECT uuid, state, deactivated FROM object" \
+	" WHERE fs_id=?1 AND state=1 ORDER BY uuid"
+
 int
 cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
     uint8_t digest[32], uint64_t *count, struct err *e)
@@ -629,10 +635,8 @@ cat_obj_digest(struct cat *c, uint64_t fs_id, int active_only,
 		return err_set(e, COFFER_EINTERNAL, "sha256 unavailable");
 	}
 	if ((r = cat_stmt(c, active_only ? CAT_ST_OBJ_DIG_ACT :
-	    CAT_ST_OBJ_DIG_ALL, active_only ? "SELECT uuid, state, deactivated"
-	    " FROM object WHERE fs_id=?1 AND state=1 ORDER BY uuid" :
-	    "SELECT uuid, state, deactivated FROM object WHERE fs_id=?1"
-	    " ORDER BY uuid", &st, e)) != 0)
+	    CAT_ST_OBJ_DIG_ALL, active_only ? OBJ_DIG_ACT_SQL : OBJ_DIG_ALL_SQL,
+	    &st, e)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -867,4 +871,88 @@ cat_stage_drop(struct cat *c, uint64_t tag, cat_obj_cb release, void *arg,
 		r = cat_dberr(c, e, "staged objects");
 	sqlite3_finalize(st);
 	return r != 0 ? r : stage_delete(c, tag, e);
+}
+
+/* The marks' walk: each version's size, in uuid order. */
+#define OBJ_SIZE_ALL_SQL "SELECT uuid, size FROM object WHERE fs_id=?1" \
+	" ORDER BY uuid"
+#define OBJ_SIZE_ACT_SQL "SELECT uuid, size FROM object WHERE fs_id=?1" \
+	" AND state=1 ORDER BY uuid"
+
+/*
+ * One walk of the sizes: with marks NULL, *total gets the sum of the
+ * weights; else a mark is the first row at which the running sum reaches
+ * the next of parts equal shares of total, and at[k] the sum there.
+ */
+static int
+marks_walk(struct cat *c, uint64_t fs_id, int active_only, uint64_t per_row,
+    uint64_t *total, uint64_t parts, uint8_t (*marks)[16], uint64_t *at,
+    size_t max, size_t *n, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t sum = 0, next = 1;
+	int r, rc = SQLITE_DONE;
+
+	if ((r = cat_stmt(c, active_only ? CAT_ST_OBJ_SIZE_ACT :
+	    CAT_ST_OBJ_SIZE_ALL, active_only ? OBJ_SIZE_ACT_SQL :
+	    OBJ_SIZE_ALL_SQL, &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	while ((marks == NULL || *n < max) &&
+	    (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *u = sqlite3_column_blob(st, 0);
+		int64_t const size = sqlite3_column_int64(st, 1);
+
+		sum += (size > 0 ? (uint64_t)size : 0) + per_row;
+		if (marks == NULL || sum < next * (*total / parts))
+			continue;
+		memset(marks[*n], 0, 16);
+		if (u != NULL && sqlite3_column_bytes(st, 0) == 16)
+			memcpy(marks[*n], u, 16);
+		at[*n] = sum;
+		(*n)++;
+		/* A large version may cover several shares: one mark. */
+		while (next < parts && sum >= next * (*total / parts))
+			next++;
+		if (next >= parts)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "filespace %llu: uuid marks",
+		    (unsigned long long)fs_id);
+	cat_stmt_done(st);
+	if (marks == NULL)
+		*total = sum;
+	return r;
+}
+
+int
+cat_obj_uuid_marks(struct cat *c, uint64_t fs_id, int active_only,
+    uint64_t per_row, uint64_t parts, uint8_t (*marks)[16],
+    uint64_t *weights, size_t max, size_t *n, struct err *e)
+{
+	uint64_t total = 0, prev = 0;
+	uint64_t *at = NULL;
+	int r;
+
+	*n = 0;
+	if ((r = marks_walk(c, fs_id, active_only, per_row, &total, 1, NULL,
+	    NULL, 0, n, e)) != 0)
+		return r;
+	if (parts >= 2 && max > 0 && total >= parts) {
+		if ((at = calloc(max, sizeof(*at))) == NULL)
+			return err_set(e, COFFER_ENOMEM, "out of memory");
+		r = marks_walk(c, fs_id, active_only, per_row, &total, parts,
+		    marks, at, max, n, e);
+	}
+	/* Each range's weight; the last one's is what the marks left. */
+	for (size_t k = 0; r == 0 && weights != NULL && k <= *n; k++) {
+		uint64_t const end = k < *n ? at[k] : total > prev ? total :
+		    prev;
+
+		weights[k] = end - prev;
+		prev = end;
+	}
+	free(at);
+	return r;
 }

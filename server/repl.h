@@ -25,6 +25,23 @@
 #define REPL_BATCH_OBJECTS	2000		/* versions per transaction */
 #define REPL_BATCH_BYTES	(256u << 20)	/* chunk bytes per transaction */
 #define REPL_PAGE		4096		/* versions listed at once */
+/*
+ * REPLICATE NODE MAXSESSIONS: sessions to the target at once.  TSM's
+ * default is 10; here each session is a thread and a worker of the target
+ * (SRV_WORKERS_DEFAULT = 4 unless cofferd.opt says otherwise), and
+ * sessions beyond the cores only contend for the target's pool lock, so
+ * the default is this server's online cores, at most
+ * REPL_SESSIONS_DEFAULT (on the 2-core bench machine 2 beat 1 and 4,
+ * BENCHMARKS.md).  A filespace is cut into uuid ranges of
+ * REPL_UNIT_OBJECTS versions or more, up to REPL_UNITS_PER_SESSION per
+ * session.
+ */
+#define REPL_SESSIONS_DEFAULT	4
+#define REPL_SESSIONS_MAX	99
+#define REPL_UNIT_OBJECTS	1000
+#define REPL_UNITS_PER_SESSION	4
+#define REPL_UNIT_ROW_BYTES	4096	/* what a version weighs beyond its
+					   size: listing, metadata, commit */
 
 struct err;
 struct pool;
@@ -36,6 +53,7 @@ struct repl_params {
 	const char	*pattern;	/* node name, TSM wildcards, or "*" */
 	int		 verify;	/* compare contents even when the
 					   digests are equal */
+	int		 maxsessions;	/* 0: the default (above) */
 };
 
 struct repl_stats {

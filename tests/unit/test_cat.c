@@ -1584,6 +1584,65 @@ references(struct fixture *fx)
 	return s.references;
 }
 
+/*
+ * Where REPLICATE NODE MAXSESSIONS cuts a filespace: into ranges of about
+ * equal weight (size plus a per-version weight) in uuid order, a large
+ * version making one mark for all the shares it covers, active versions
+ * only when asked.
+ */
+static void
+cat_obj_uuid_marks_cut_equal_weights(void **state)
+{
+	struct fixture *fx = *state;
+	struct uuid_rows all;
+	uint8_t marks[4][16];
+	uint64_t w[5];
+	uint64_t fs = make_fs(fx, "src", "/m");
+	size_t n = 9;
+	int more;
+
+	for (int i = 0; i < 6; i++) {
+		char path[16];
+
+		snprintf(path, sizeof(path), "/m/f%d", i);
+		put(fx, fs, path, CAT_OBJ_FILE, T0 + i, 10);
+	}
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 3, marks, w, 4, &n, &e_));
+	memset(&all, 0, sizeof(all));
+	OK(cat_obj_uuid_walk(fx->c, fs, NULL, 0, 0, collect_uuid, &all, &more,
+	    &e_));
+	assert_int_equal(n, 2);		/* 60 bytes: 20 and 40 */
+	assert_memory_equal(marks[0], all.uuid[1], 16);
+	assert_memory_equal(marks[1], all.uuid[3], 16);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(w[k], 20);
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 3, marks, NULL, 1, &n, &e_));
+	assert_int_equal(n, 1);		/* at most max */
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 1, marks, w, 4, &n, &e_));
+	assert_int_equal(n, 0);		/* one part: no cut, the whole weight */
+	assert_int_equal(w[0], 60);
+	put(fx, fs, "/m/big", CAT_OBJ_FILE, T0 + 10, 1000);
+	put(fx, fs, "/m/f0", CAT_OBJ_FILE, T0 + 20, 10);  /* f0 v1 inactive */
+	memset(&all, 0, sizeof(all));
+	OK(cat_obj_uuid_walk(fx->c, fs, NULL, 0, 0, collect_uuid, &all, &more,
+	    &e_));
+	assert_int_equal(all.n, 8);
+	OK(cat_obj_uuid_marks(fx->c, fs, 0, 0, 4, marks, w, 4, &n, &e_));
+	assert_int_equal(n, 1);		/* big covers every share */
+	assert_memory_equal(marks[0], all.uuid[6], 16);
+	assert_int_equal(w[0], 1060);
+	assert_int_equal(w[1], 10);
+	/* Active only, 1 per version: f1-f5 55, big 1001, f0 11 of 1067. */
+	OK(cat_obj_uuid_marks(fx->c, fs, 1, 1, 2, marks, NULL, 4, &n, &e_));
+	assert_int_equal(n, 1);
+	assert_memory_equal(marks[0], all.uuid[6], 16);
+	/* Without big's weight the halves meet in the small versions. */
+	OK(cat_obj_uuid_marks(fx->c, fs, 1, 1000, 2, marks, NULL, 4, &n,
+	    &e_));
+	assert_int_equal(n, 1);
+	assert_memory_equal(marks[0], all.uuid[4], 16);
+}
+
 static void
 cat_expire_releases_chunks_per_policy(void **state)
 {
@@ -2095,6 +2154,15 @@ exercise_everything(struct fixture *fx)
 		memset(&ur, 0, sizeof(ur));
 		OK(cat_obj_digest(fx->c, id, 0, dig, &cnt, &e_));
 		OK(cat_obj_digest(fx->c, id, 1, dig, &cnt, &e_));
+		{
+			uint8_t mk[2][16];
+			size_t nm;
+
+			OK(cat_obj_uuid_marks(fx->c, id, 0, 1, 2, mk, NULL, 2, &nm,
+			    &e_));
+			OK(cat_obj_uuid_marks(fx->c, id, 1, 1, 2, mk, NULL, 2, &nm,
+			    &e_));
+		}
 		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 1, ignore_obj, NULL,
 		    &more, &e_));
 		OK(cat_obj_uuid_walk(fx->c, id, NULL, 0, 0, collect_uuid, &ur,
@@ -2288,6 +2356,7 @@ main(void)
 		T(cat_obj_deactivate_and_update_meta_need_active_version),
 		T(cat_obj_get_finds_by_id),
 		T(cat_obj_by_uuid_copies_digests_and_changes),
+		T(cat_obj_uuid_marks_cut_equal_weights),
 		T(cat_expire_releases_chunks_per_policy),
 		T(cat_expire_batches_many_paths),
 		T(cat_expire_batch_cursor),
