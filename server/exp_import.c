@@ -294,13 +294,10 @@ get_chunk(struct im *m, const uint8_t *p, size_t n)
 		return rc;
 	/*
 	 * Present already (a seed's shared data)?  Then pinned in this
-	 * transaction, so that the versions naming it cannot miss it.
+	 * transaction, so that the versions naming it cannot miss it;
+	 * otherwise stored.
 	 */
-	if ((rc = pool_txn_pin(m->txn, c.hash, m->e)) < 0)
-		return rc;
-	if (rc == 1)
-		return 0;
-	if ((rc = pool_txn_store(m->txn, &c, &isnew, m->e)) != 0)
+	if ((rc = pool_txn_pin_or_store(m->txn, &c, &isnew, m->e)) < 0)
 		return rc;
 	if (isnew) {
 		m->st->chunks_stored++;
