@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "dbb.h"
 #include "err.h"
 #include "fault.h"
@@ -164,6 +166,15 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	err_clear(&e);
+	/*
+	 * A statement journal stays in memory up to this size (SQLite's
+	 * default is 64 KiB).  An INSERT INTO object inside a larger
+	 * transaction needs one (the counting trigger and the foreign key),
+	 * and once a transaction's journal spilled to a temporary file every
+	 * later statement wrote its pages there: an import's commits wrote
+	 * more to /var/tmp than to the pool.  Before any connection opens.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
 	/* The catalog holds password hashes, the pool everyone's data. */
 	umask(077);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

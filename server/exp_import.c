@@ -10,6 +10,16 @@
  * chunks before it in the stream, which are all the chunks it names
  * that the set had not carried earlier; those it carried earlier were
  * committed with an earlier version, or are in this transaction.
+ *
+ * Every chunk is verified (it decodes to its raw length, and that has the
+ * SHA-256 it is named by) before it is stored or pinned: the volume's
+ * CRCs and digest only say the set is as the exporter wrote it, not that
+ * the exporter's pool held good chunks.  Chunks are verified in batches
+ * (copies of their records) on sess_verify helpers, two batches in turn:
+ * one is verified while the next is read from the volume.  A batch is
+ * stored, in order, only once all of it checked out, and any other
+ * record first waits for the chunks before it to be stored, so the
+ * stream is applied in order as before.
  */
 #include "config.h"
 
@@ -33,6 +43,7 @@
 #include "pool_recipe.h"
 #include "proc.h"
 #include "proto.h"
+#include "sess_verify.h"
 #include "stgpool.h"
 #include "util.h"
 #include "vol.h"
@@ -44,6 +55,14 @@ struct pver {
 	char		*path, *link;
 	uint8_t		*recipe;
 	struct pver	*next;
+};
+
+/* Chunks read, waiting to be verified (copies: the reader reuses its buffer). */
+struct vbatch {
+	struct sess_verify_item	 it[SESS_VERIFY_BATCH];
+	size_t			 n;
+	uint8_t			*buf;		/* SESS_VERIFY_BYTES */
+	size_t			 used;
 };
 
 struct im {
@@ -60,6 +79,11 @@ struct im {
 	uint64_t		 fs;		/* current filespace, 0: none */
 	int			 store;		/* the node's pool (stgpool.h) */
 	struct cat		*pc;		/* commit callback's view */
+	struct sess_verify	*ver;
+	struct pool_reader	*rd;		/* the caller's share of ver */
+	struct vbatch		 vb[2];		/* vb[cur] is being filled */
+	int			 cur;
+	struct sess_verify_job	*job;		/* vb[!cur], being verified */
 	struct err		*e;
 };
 
@@ -273,40 +297,125 @@ get_fs(struct im *m, struct wire_rd *r)
 	return 0;
 }
 
+/* A CHUNK record into c (pointing into p). */
 static int
-get_chunk(struct im *m, const uint8_t *p, size_t n)
+parse_chunk(const uint8_t *p, size_t n, struct pool_chunk *c, struct err *e)
 {
-	struct pool_chunk c;
+	if (n < HASH_LEN + 5)
+		return err_set(e, COFFER_ECORRUPT, "chunk record of %zu bytes",
+		    n);
+	memcpy(c->hash, p, HASH_LEN);
+	c->raw_len = util_get_le32(p + HASH_LEN);
+	c->codec = p[HASH_LEN + 4];
+	c->stored = p + HASH_LEN + 5;
+	c->stored_len = (uint32_t)(n - HASH_LEN - 5);
+	if (c->raw_len > POOL_RAW_MAX)
+		return err_set(e, COFFER_ECORRUPT, "chunk of %u bytes",
+		    c->raw_len);
+	return 0;
+}
+
+/* A verified chunk into the open transaction. */
+static int
+put_chunk(struct im *m, const struct pool_chunk *c)
+{
 	int isnew = 0, rc;
 
-	if (n < HASH_LEN + 5)
-		return err_set(m->e, COFFER_ECORRUPT, "chunk record of %zu "
-		    "bytes", n);
-	memcpy(c.hash, p, HASH_LEN);
-	c.raw_len = util_get_le32(p + HASH_LEN);
-	c.codec = p[HASH_LEN + 4];
-	c.stored = p + HASH_LEN + 5;
-	c.stored_len = (uint32_t)(n - HASH_LEN - 5);
-	if (c.raw_len > POOL_RAW_MAX)
-		return err_set(m->e, COFFER_ECORRUPT, "chunk of %u bytes",
-		    c.raw_len);
 	if ((rc = txn(m)) != 0)
 		return rc;
 	/*
 	 * Present already (a seed's shared data)?  Then pinned in this
-	 * transaction, so that the versions naming it cannot miss it.
+	 * transaction, so that the versions naming it cannot miss it;
+	 * otherwise stored.
 	 */
-	if ((rc = pool_txn_pin(m->txn, c.hash, m->e)) < 0)
-		return rc;
-	if (rc == 1)
-		return 0;
-	if ((rc = pool_txn_store(m->txn, &c, &isnew, m->e)) != 0)
+	if ((rc = pool_txn_pin_or_store(m->txn, c, &isnew, m->e)) < 0)
 		return rc;
 	if (isnew) {
 		m->st->chunks_stored++;
-		m->st->bytes_stored += c.stored_len;
-		m->batch_bytes += c.stored_len;
+		m->st->bytes_stored += c->stored_len;
+		m->batch_bytes += c->stored_len;
 	}
+	return 0;
+}
+
+/* Put a verified batch's chunks, in stream order; it is empty after. */
+static int
+put_batch(struct im *m, struct vbatch *b)
+{
+	char hex[HASH_HEX_LEN + 1];
+	int rc = 0;
+
+	for (size_t i = 0; i < b->n && rc == 0; i++) {
+		if (b->it[i].rc != 0) {
+			hash_to_hex(b->it[i].c.hash, hex);
+			rc = err_set(m->e, b->it[i].rc, "chunk %s in the set: "
+			    "%s", hex, b->it[i].msg);
+			break;
+		}
+		rc = put_chunk(m, &b->it[i].c);
+	}
+	b->n = b->used = 0;
+	return rc;
+}
+
+/* The batch being verified, if any: wait for it (helping), then put it. */
+static int
+land(struct im *m)
+{
+	if (m->job == NULL)
+		return 0;
+	sess_verify_finish(m->ver, m->rd, m->job);
+	m->job = NULL;
+	return put_batch(m, &m->vb[!m->cur]);
+}
+
+/* The batch being filled goes to the helpers, after the one before it. */
+static int
+launch(struct im *m)
+{
+	struct vbatch *b = &m->vb[m->cur];
+	int rc;
+
+	if ((rc = land(m)) != 0 || b->n == 0)
+		return rc;
+	if ((m->job = sess_verify_start(m->ver, b->it, b->n, m->e)) == NULL)
+		return m->e->code != 0 ? m->e->code : COFFER_ENOMEM;
+	m->cur = !m->cur;
+	return 0;
+}
+
+/* Every chunk read so far verified and put. */
+static int
+flush_chunks(struct im *m)
+{
+	int rc;
+
+	if ((rc = launch(m)) != 0)
+		return rc;
+	return land(m);
+}
+
+/* A CHUNK record: copied into the batch, which is verified when full. */
+static int
+queue_chunk(struct im *m, const uint8_t *p, size_t n)
+{
+	struct vbatch *b;
+	int rc;
+
+	if (n > SESS_VERIFY_BYTES)
+		return err_set(m->e, COFFER_ECORRUPT, "chunk record of %zu "
+		    "bytes", n);
+	b = &m->vb[m->cur];
+	if ((b->n == SESS_VERIFY_BATCH || b->used + n > SESS_VERIFY_BYTES) &&
+	    (rc = launch(m)) != 0)
+		return rc;
+	b = &m->vb[m->cur];
+	memcpy(b->buf + b->used, p, n);
+	if ((rc = parse_chunk(b->buf + b->used, n, &b->it[b->n].c,
+	    m->e)) != 0)
+		return rc;
+	b->used += n;
+	b->n++;
 	return 0;
 }
 
@@ -426,7 +535,7 @@ dispatch(struct im *m, uint8_t type, const uint8_t *p, size_t n)
 	case EXP_REC_SESSION:	rc = get_session(m, &r); break;
 	case EXP_REC_NODE:	rc = get_node(m, &r); break;
 	case EXP_REC_FS:	rc = get_fs(m, &r); break;
-	case EXP_REC_CHUNK:	return get_chunk(m, p, n);
+	case EXP_REC_CHUNK:	return queue_chunk(m, p, n);
 	case EXP_REC_OBJ:	rc = get_obj(m, &r); break;
 	case EXP_REC_END:	rc = get_end(m, &r); break;
 	default:
@@ -549,6 +658,17 @@ exp_import_run(struct proc *p, const struct imp_params *ip,
 	m.tail = &m.head;
 	if ((rc = cat_open(ip->catpath, &m.c, e)) != 0)
 		goto out;
+	if ((m.vb[0].buf = malloc(SESS_VERIFY_BYTES)) == NULL ||
+	    (m.vb[1].buf = malloc(SESS_VERIFY_BYTES)) == NULL) {
+		rc = err_set(e, COFFER_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((m.rd = pool_reader_new(m.pool, e)) == NULL ||
+	    (m.ver = sess_verify_new(m.pool, SESS_VERIFY_THREADS, e)) ==
+	    NULL) {
+		rc = e->code != 0 ? e->code : COFFER_ENOMEM;
+		goto out;
+	}
 	if ((paths = calloc(EXP_VOLS_MAX, sizeof(*paths))) == NULL) {
 		rc = err_set(e, COFFER_ENOMEM, "out of memory");
 		goto out;
@@ -572,6 +692,9 @@ exp_import_run(struct proc *p, const struct imp_params *ip,
 
 		if ((rc = vol_read_record(rd, &type, &rp, &rn, e)) != 0)
 			break;
+		/* Any other record comes after the chunks before it. */
+		if (type != EXP_REC_CHUNK && (rc = flush_chunks(&m)) != 0)
+			break;
 		if (type == 0) {
 			ended = 1;
 			break;
@@ -584,7 +707,13 @@ exp_import_run(struct proc *p, const struct imp_params *ip,
 	if (rc == 0)
 		rc = batch_commit(&m);
 out:
+	/* A batch still being verified uses the buffers below. */
+	sess_verify_finish(m.ver, m.rd, m.job);
 	batch_drop(&m);
+	sess_verify_free(m.ver);
+	pool_reader_free(m.rd);
+	free(m.vb[0].buf);
+	free(m.vb[1].buf);
 	vol_reader_close(rd);
 	free(paths);
 	cat_close(m.c);

@@ -145,36 +145,81 @@ sess_verify_free(struct sess_verify *v)
 	free(v);
 }
 
+/* List b for the helpers. */
+static void
+batch_start(struct sess_verify *v, struct batch *b,
+    struct sess_verify_item *it, size_t n)
+{
+	memset(b, 0, sizeof(*b));
+	b->it = it;
+	b->n = n;
+	b->left = n;
+	pthread_cond_init(&b->done, NULL);
+	pthread_mutex_lock(&v->mu);
+	b->nextb = v->batches;
+	v->batches = b;
+	pthread_cond_broadcast(&v->work);
+	pthread_mutex_unlock(&v->mu);
+}
+
+/* Help with b until all of it is done, then unlink it. */
+static void
+batch_finish(struct sess_verify *v, struct pool_reader *rd, struct batch *b)
+{
+	struct batch **pp;
+
+	pthread_mutex_lock(&v->mu);
+	/* The caller works too: it would have verified them all alone. */
+	while (b->next < b->n)
+		work_on(v, rd, b);
+	while (b->left > 0)
+		pthread_cond_wait(&b->done, &v->mu);
+	for (pp = &v->batches; *pp != b; pp = &(*pp)->nextb)
+		;
+	*pp = b->nextb;
+	pthread_mutex_unlock(&v->mu);
+	pthread_cond_destroy(&b->done);
+}
+
 void
 sess_verify_run(struct sess_verify *v, struct pool_reader *rd,
     struct sess_verify_item *it, size_t n)
 {
-	struct batch b, **pp;
+	struct batch b;
 
 	if (n == 0)
 		return;
-	memset(&b, 0, sizeof(b));
-	b.it = it;
-	b.n = n;
-	b.left = n;
-	pthread_cond_init(&b.done, NULL);
-	pthread_mutex_lock(&v->mu);
-	b.nextb = v->batches;
 	/*
-	 * b lives on this stack only while listed: it is unlinked below,
-	 * under the lock, once every item is done and no helper holds it.
+	 * b lives on this stack only while listed: batch_finish unlinks
+	 * it, under the lock, once every item is done and no helper holds
+	 * it.
 	 */
-	/* cppcheck-suppress autoVariables */
-	v->batches = &b;
-	pthread_cond_broadcast(&v->work);
-	/* The caller works too: it would have verified them all alone. */
-	while (b.next < b.n)
-		work_on(v, rd, &b);
-	while (b.left > 0)
-		pthread_cond_wait(&b.done, &v->mu);
-	for (pp = &v->batches; *pp != &b; pp = &(*pp)->nextb)
-		;
-	*pp = b.nextb;
-	pthread_mutex_unlock(&v->mu);
-	pthread_cond_destroy(&b.done);
+	batch_start(v, &b, it, n);
+	batch_finish(v, rd, &b);
+}
+
+struct sess_verify_job *
+sess_verify_start(struct sess_verify *v, struct sess_verify_item *it,
+    size_t n, struct err *e)
+{
+	struct batch *b;
+
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		err_set(e, COFFER_ENOMEM, "out of memory");
+		return NULL;
+	}
+	batch_start(v, b, it, n);
+	return (struct sess_verify_job *)b;
+}
+
+void
+sess_verify_finish(struct sess_verify *v, struct pool_reader *rd,
+    struct sess_verify_job *j)
+{
+	struct batch *b = (struct batch *)j;
+
+	if (b == NULL)
+		return;
+	batch_finish(v, rd, b);
+	free(b);
 }

@@ -49,4 +49,18 @@ void sess_verify_free(struct sess_verify *v);
 void sess_verify_run(struct sess_verify *v, struct pool_reader *rd,
     struct sess_verify_item *it, size_t n);
 
+/*
+ * The same in two halves, for a caller with other work meanwhile (import
+ * reads the next batch from the volume): start lists the batch for the
+ * helpers and returns at once (NULL: out of memory, e set); finish works
+ * on what is left with rd, returns when all of it is done, and frees the
+ * job.  Until finish returned, it and the bytes it points to stay the
+ * caller's but are in use.  Every started job must be finished.
+ */
+struct sess_verify_job;
+struct sess_verify_job *sess_verify_start(struct sess_verify *v,
+    struct sess_verify_item *it, size_t n, struct err *e);
+void sess_verify_finish(struct sess_verify *v, struct pool_reader *rd,
+    struct sess_verify_job *j);
+
 #endif

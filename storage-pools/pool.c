@@ -1100,6 +1100,48 @@ out:
 }
 
 int
+pool_txn_pin_or_store(struct pool_txn *t, const struct pool_chunk *c,
+    int *stored_new, struct err *e)
+{
+	struct pool *p = t->p;
+	struct hset_slot *s, *pin;
+	struct ctr_rec_hdr h;
+	struct pool_loc loc;
+	int found, added, r = 1;
+
+	*stored_new = 0;
+	if ((r = check_chunk(c, &h, e)) != 0)
+		return r;
+	r = 1;
+	pthread_mutex_lock(&p->lock);
+	if (hset_get(&t->news, c->hash) != NULL ||
+	    hset_get(&t->refs, c->hash) != NULL)
+		goto out;
+	/* One index lookup serves both answers (pool_txn_pin, store_locked). */
+	if ((found = pool_index_get(&p->ix, c->hash, &loc, e)) < 0) {
+		r = found;
+		goto out;
+	}
+	if (!found || loc.damaged) {
+		/* Absent, or only a damaged copy: store ours (it repairs). */
+		if ((r = pool_append_locked(p, t, &h, c->stored, &loc, e)) == 0 &&
+		    (r = add_new_locked(t, c->hash, &loc, e)) == 0)
+			*stored_new = 1;
+		goto out;
+	}
+	/* A zero-count entry in refs holds the pin (invariant (5)). */
+	if ((s = hset_put(&t->refs, c->hash, &added)) == NULL ||
+	    (pin = hset_put(&p->pinned, c->hash, NULL)) == NULL) {
+		r = err_set(e, COFFER_ENOMEM, "pool: out of memory");
+		goto out;
+	}
+	pin->val++;
+out:
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
 pool_txn_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], struct err *e)
 {
 	struct pool *p = t->p;

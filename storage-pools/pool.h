@@ -168,6 +168,16 @@ int pool_txn_pin(struct pool_txn *t, const uint8_t hash[HASH_LEN],
     struct err *e);
 
 /*
+ * pool_txn_pin() and, when that finds the chunk absent or damaged,
+ * pool_txn_store(), with one index lookup: 1 present and pinned, 0 not
+ * present and now stored (*stored_new 1), < 0 error.  A chunk t wrote or
+ * pinned already counts as present.
+ * The caller vouches for c as for pool_txn_put.
+ */
+int pool_txn_pin_or_store(struct pool_txn *t, const struct pool_chunk *c,
+    int *stored_new, struct err *e);
+
+/*
  * Reference a chunk the pool already holds (a deduplicated chunk).
  * COFFER_ENOTFOUND when it does not.
  */

@@ -249,6 +249,20 @@ file_write_tapemark(struct vol_dev *d, struct err *e)
 	return 0;
 }
 
+/* Keep the hinted window (AHEAD_WINDOW) ahead of a reader going forward. */
+static void
+read_ahead(struct file_dev *f)
+{
+	if (f->writable || f->pos + AHEAD_WINDOW / 2 < f->ahead ||
+	    f->ahead >= f->size)
+		return;
+	if (f->ahead < f->pos)
+		f->ahead = f->pos;
+	(void)posix_fadvise(f->fd, (off_t)f->ahead, (off_t)AHEAD_WINDOW,
+	    POSIX_FADV_WILLNEED);
+	f->ahead += AHEAD_WINDOW;
+}
+
 static int
 file_read_block(struct vol_dev *d, void *p, size_t cap, size_t *n,
     struct err *e)
@@ -270,14 +284,7 @@ file_read_block(struct vol_dev *d, void *p, size_t cap, size_t *n,
 		return err_set(e, COFFER_ETOOBIG, "volume %s: block at offset "
 		    "%llu has %u bytes, more than %zu", d->name,
 		    (unsigned long long)f->pos, h.cur, cap);
-	if (!f->writable && f->pos + AHEAD_WINDOW / 2 >= f->ahead &&
-	    f->ahead < f->size) {
-		if (f->ahead < f->pos)
-			f->ahead = f->pos;
-		(void)posix_fadvise(f->fd, (off_t)f->ahead,
-		    (off_t)AHEAD_WINDOW, POSIX_FADV_WILLNEED);
-		f->ahead += AHEAD_WINDOW;
-	}
+	read_ahead(f);
 	if ((r = util_pread_full(f->fd, p, h.cur,
 	    (off_t)(f->pos + VOL_DEV_HDR_LEN), d->name, e)) != 0)
 		return r;
@@ -292,6 +299,12 @@ space_one_forward(struct file_dev *f, int *tapemark, struct err *e)
 	struct aws_hdr h;
 	int r;
 
+	/*
+	 * Spacing over a data file reads one 6-byte header per block, each
+	 * a cold read of its own without the window (import's preflight
+	 * spaces over every volume before reading it again).
+	 */
+	read_ahead(f);
 	if ((r = hdr_read(f, f->pos, &h, e)) != 0)
 		return r == VOL_DEV_EOD ? err_set(e, COFFER_ENOTFOUND,
 		    "volume %s: end of data while spacing forward",

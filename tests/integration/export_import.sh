@@ -55,6 +55,9 @@ exported=$(json_get "$T/ex.json" objects)
 check "the passphrase is not in the activity log" sh -c "! $(printf "'%s' --server 127.0.0.1:%s --ca '%s' -c 'query actlog'" "$ADMIN" "$SRV_PORT" "$SRV_DIR/tls/ca.pem") | grep -q 'tape key'"
 vols=$(python3 -c 'import json,sys,os; print(",".join(os.path.basename(p) for p in json.loads(open(sys.argv[1]).read().splitlines()[-1])["volumes"]))' "$T/ex.json")
 check "coffer-vol verifies the set" env COFFER_VOLUME_KEY="$KEY" "$top_builddir/coffer-vol" verify $(python3 -c 'import json,sys; print(" ".join(json.loads(open(sys.argv[1]).read().splitlines()[-1])["volumes"]))' "$T/ex.json")
+# A plain set too, for a chunk damaged with its block's CRC made good.
+adm "export node web01 filedata=all devclass=tapes wait=yes" --json >"$T/exp.json" 2>&1
+pvols=$(python3 -c 'import json,sys; print(",".join(json.loads(open(sys.argv[1]).read().splitlines()[-1])["volumes"]))' "$T/exp.json")
 
 # The rebuilt primary: empty, same device class directory.
 up NEW
@@ -81,6 +84,54 @@ open(p, "wb").write(bytes(b))
 PY
 adm "import node web01 devclass=tapes volumenames=$T/flipped.vol,${rest} encryptkey=\"$KEY\" wait=yes" >"$T/bad-flip.out" 2>&1
 check "a flipped bit is found and named" grep -qi "block" "$T/bad-flip.out"
+# A chunk whose bytes are not what it is named by, in a block whose CRC
+# was recomputed (an exporter's pool that held a bad chunk, or damage the
+# volume's own checks cannot see): refused before it is stored, named.
+p1=${pvols%%,*}
+cp "$p1" "$T/badchunk.vol"
+python3 - "$T/badchunk.vol" <<'PY'
+import struct, sys
+T = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    T.append(c)
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for x in data:
+        crc = T[(crc ^ x) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+blocks, pos = [], 0          # (offset of the payload in b, its length)
+while pos + 6 <= len(b):
+    cur = struct.unpack_from("<H", b, pos)[0]
+    if cur >= 24 and b[pos + 6:pos + 10] == b"CFDB":
+        blocks.append((pos + 6, cur))
+    pos += 6 + cur
+stream, where = bytearray(), []
+for off, n in blocks:
+    plen = struct.unpack_from("<I", b, off + 16)[0]
+    for k in range(plen):
+        where.append((off, off + 24 + k))
+    stream += b[off + 24:off + 24 + plen]
+i, target = 0, None
+while i + 5 <= len(stream):
+    t, n = stream[i], struct.unpack_from("<I", stream, i + 1)[0]
+    if t == 4 and i > len(stream) // 2 and i + 5 + n <= len(stream):
+        target = i + 5           # the chunk's name, its first byte
+        break
+    i += 5 + n
+assert target is not None, "no chunk record in the second half"
+blk, at = where[target]
+b[at] ^= 0x5A
+plen = struct.unpack_from("<I", b, blk + 16)[0]
+struct.pack_into("<I", b, blk + 20, crc32c(b[blk + 24:blk + 24 + plen], crc32c(b[blk:blk + 20])))
+open(p, "wb").write(bytes(b))
+PY
+adm "import node web01 devclass=tapes volumenames=$T/badchunk.vol,${pvols#*,} wait=yes" >"$T/bad-chunk.out" 2>&1
+check "a chunk that does not match its name is refused, named" grep -qi "chunk [0-9a-f]* in the set: chunk content does not match its name" "$T/bad-chunk.out"
 
 adm "import node web01 devclass=tapes volumenames=$vols encryptkey=\"$KEY\" wait=yes" --json >"$T/im.json" 2>&1
 check "import prints the contract's fields" has_json_keys "$T/im.json" objects_imported objects_skipped chunks_stored

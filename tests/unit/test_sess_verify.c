@@ -128,6 +128,31 @@ sess_verify_bad_chunk_is_reported_as_its_own(void **state)
 	}
 }
 
+static void
+sess_verify_started_jobs_are_done_when_finished(void **state)
+{
+	struct fixture *fx = *state;
+	struct sess_verify_job *j1, *j2;
+	struct err e;
+	size_t const half = NCHUNK / 2;
+
+	/* Two jobs in flight at once (import's turns), a bad name in each. */
+	fx->it[1].c.hash[0] ^= 0x01;
+	fx->it[half + 2].c.hash[5] ^= 0x80;
+	err_clear(&e);
+	j1 = sess_verify_start(fx->v, fx->it, half, &e);
+	j2 = sess_verify_start(fx->v, fx->it + half, NCHUNK - half, &e);
+	assert_non_null(j1);
+	assert_non_null(j2);
+	sess_verify_finish(fx->v, fx->rd, j1);
+	for (size_t i = 0; i < half; i++)
+		assert_int_equal(fx->it[i].rc != 0, i == 1);
+	sess_verify_finish(fx->v, fx->rd, j2);
+	for (size_t i = half; i < NCHUNK; i++)
+		assert_int_equal(fx->it[i].rc != 0, i == half + 2);
+	sess_verify_finish(fx->v, fx->rd, NULL);	/* accepted */
+}
+
 struct caller {
 	struct fixture		*fx;
 	struct pool_reader	*rd;
@@ -202,6 +227,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    sess_verify_without_helpers_still_verifies, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    sess_verify_started_jobs_are_done_when_finished, setup,
 		    teardown),
 	};
 	return cmocka_run_group_tests_name("sess_verify", tests, NULL, NULL);
