@@ -1656,7 +1656,11 @@ finish_ready(struct rs *rs)
 	while (rs->head != NULL) {
 		struct rjob *j = rs->head;
 
-		if (j->kind == J_FILE && !job_is_done(rs, j))
+		/*
+		 * A failed job is done early, but a RECIPE_GET it sent is
+		 * still answered to it: it stays until that reply came.
+		 */
+		if (j->kind == J_FILE && (!job_is_done(rs, j) || j->asking))
 			break;
 		if (rs->req == j)
 			rs->req = j->next;
