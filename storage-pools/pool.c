@@ -1397,22 +1397,32 @@ pool_set_cache(struct pool *p, int kib, struct err *e)
 	return r;
 }
 
-int
-pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN], struct err *e)
+/*
+ * Drop n references to hash in one index update; locked.  At zero the
+ * bytes are dead; reclaim drops the row later (5).
+ */
+static int
+pool_unref_n_locked(struct pool *p, const uint8_t hash[HASH_LEN], int64_t n,
+    struct err *e)
 {
 	struct pool_loc loc;
 	char hex[HASH_HEX_LEN + 1];
 	int r;
 
-	if ((r = pool_index_dec(&p->ix, hash, &loc, e)) < 0)
+	if ((r = pool_index_dec_n(&p->ix, hash, n, &loc, e)) < 0)
 		return r;
 	if (r == 0) {
 		hash_to_hex(hash, hex);
 		return err_set(e, COFFER_ECORRUPT, "chunk %s: released more "
-		    "often than referenced", hex);
+		    "often than referenced (%" PRId64 " at once)", hex, n);
 	}
-	/* At zero the bytes are dead; reclaim drops the row later (5). */
 	return loc.refcount == 0 ? live_delta(p, &loc, -1, e) : 0;
+}
+
+int
+pool_unref_locked(struct pool *p, const uint8_t hash[HASH_LEN], struct err *e)
+{
+	return pool_unref_n_locked(p, hash, 1, e);
 }
 
 int
@@ -1501,26 +1511,6 @@ slot_cmp(const void *a, const void *b)
 	return x->used ? memcmp(x->key, y->key, HASH_LEN) : 0;
 }
 
-/* Drop n references to hash in one index update; locked. */
-static int
-unref_n_locked(struct pool *p, const uint8_t hash[HASH_LEN], int64_t n,
-    struct err *e)
-{
-	struct pool_loc loc;
-	char hex[HASH_HEX_LEN + 1];
-	int r;
-
-	if ((r = pool_index_dec_n(&p->ix, hash, n, &loc, e)) < 0)
-		return r;
-	if (r == 0) {
-		hash_to_hex(hash, hex);
-		return err_set(e, COFFER_ECORRUPT, "chunk %s: %" PRId64
-		    " references released, more than it has", hex, n);
-	}
-	/* At zero the bytes are dead; reclaim drops the row later (5). */
-	return loc.refcount == 0 ? live_delta(p, &loc, -1, e) : 0;
-}
-
 int
 pool_unrefs_apply_locked(struct pool *p, struct pool_unrefs *u,
     struct err *e)
@@ -1537,7 +1527,7 @@ pool_unrefs_apply_locked(struct pool *p, struct pool_unrefs *u,
 		qsort(u->set.slots, u->set.cap, sizeof(*u->set.slots),
 		    slot_cmp);
 	for (size_t i = 0; i < n && r == 0; i++)
-		r = unref_n_locked(p, u->set.slots[i].key,
+		r = pool_unref_n_locked(p, u->set.slots[i].key,
 		    u->set.slots[i].val, e);
 	hset_free(&u->set);
 	return r;
