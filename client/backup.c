@@ -52,6 +52,7 @@
 #include "vm_seg.h"
 #include "vm_source.h"
 #include "walk.h"
+#include "walk_ahead.h"
 #include "wire.h"
 
 #define OP_PUT	1
@@ -167,6 +168,7 @@ struct bk {
 	size_t				 nkeep, keep_cap;
 
 	struct inv			 inv;
+	struct walk_ahead		*wa;
 	struct wire_buf			 wb;
 	struct progress			 pg;
 };
@@ -1341,6 +1343,7 @@ walk_get(struct bk *bk, struct walk *wk, const struct walk_ent **out,
 			*out = NULL;
 			return 0;
 		}
+		walk_ahead_step(bk->wa);
 		if (w->kind == WALK_DIR_ERR) {
 			say(bk, "%s: cannot read directory: %s; its contents "
 			    "are not backed up", w->path, strerror(w->err));
@@ -1361,6 +1364,15 @@ walk_get(struct bk *bk, struct walk *wk, const struct walk_ent **out,
 	}
 }
 
+/* The walk ahead's view of walk_get's pruning: excluded directories. */
+static int
+excluded_dir(void *arg, const char *path)
+{
+	const struct bk *bk = arg;
+
+	return !opt_included(bk->p->opts, path);
+}
+
 /* Merge the walk of root with the inventory (none for selective). */
 static int
 merge_loop(struct bk *bk, const char *root, struct err *e)
@@ -1374,6 +1386,7 @@ merge_loop(struct bk *bk, const char *root, struct err *e)
 
 	if ((wk = walk_open(root, e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
+	bk->wa = walk_ahead_start(root, excluded_dir, bk, 0);
 	if (incr && (r = inv_start(bk, root, rlen, e)) != 0)
 		goto out;
 	if ((r = walk_get(bk, wk, &w, e)) != 0)
@@ -1423,6 +1436,8 @@ merge_loop(struct bk *bk, const char *root, struct err *e)
 	}
 	r = 0;
 out:
+	walk_ahead_stop(bk->wa);
+	bk->wa = NULL;
 	walk_close(wk);
 	return r;
 }
