@@ -1212,6 +1212,41 @@ live_delta(struct pool *p, const struct pool_loc *loc, int sign,
 	return pool_index_container_live(&p->ix, loc->container, sign * n, e);
 }
 
+/* The commit's summed live-byte changes into the index; locked. */
+static int
+live_flush(struct pool_txn *t, struct err *e)
+{
+	int r = 0;
+
+	for (int i = 0; i < t->nlive && r == 0; i++)
+		if (t->live[i].delta != 0)
+			r = pool_index_container_live(&t->p->ix, t->live[i].id,
+			    t->live[i].delta, e);
+	t->nlive = 0;
+	return r;
+}
+
+/* live_delta() for a commit: summed per container, written by live_flush. */
+static int
+txn_live(struct pool_txn *t, const struct pool_loc *loc, int sign,
+    struct err *e)
+{
+	int64_t const n = (int64_t)CTR_REC_HDR_LEN + loc->stored_len;
+	int i, r;
+
+	for (i = 0; i < t->nlive; i++)
+		if (t->live[i].id == loc->container) {
+			t->live[i].delta += sign * n;
+			return 0;
+		}
+	if (t->nlive == POOL_TXN_LIVE && (r = live_flush(t, e)) != 0)
+		return r;
+	t->live[t->nlive].id = loc->container;
+	t->live[t->nlive].delta = sign * n;
+	t->nlive++;
+	return 0;
+}
+
 /* Apply one hash's references inside the index transaction; locked. */
 static int
 apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
@@ -1234,13 +1269,13 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 			 * old container if they were counted there.
 			 */
 			if (row.refcount > n &&
-			    (r = live_delta(p, &row, -1, e)) != 0)
+			    (r = txn_live(t, &row, -1, e)) != 0)
 				return r;
-			if ((r = live_delta(p, mine, 1, e)) != 0)
+			if ((r = txn_live(t, mine, 1, e)) != 0)
 				return r;
 			return pool_index_replace(&p->ix, hash, mine, e);
 		}
-		if (row.refcount == n && (r = live_delta(p, &row, 1, e)) != 0)
+		if (row.refcount == n && (r = txn_live(t, &row, 1, e)) != 0)
 			return r;	/* revived from zero */
 		return 0;	/* ours, if any, is dead space (3) */
 	}
@@ -1253,7 +1288,7 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 	ins.refcount = n;
 	if ((r = pool_index_insert(&p->ix, hash, &ins, e)) != 0)
 		return r;
-	return live_delta(p, &ins, 1, e);
+	return txn_live(t, &ins, 1, e);
 }
 
 /*
@@ -1272,8 +1307,8 @@ apply_repair(struct pool_txn *t, const struct txn_new *nw, struct err *e)
 	if ((found = pool_index_get(&p->ix, nw->hash, &row, e)) <= 0 ||
 	    !row.damaged)
 		return found < 0 ? found : 0;
-	if (row.refcount > 0 && ((r = live_delta(p, &row, -1, e)) != 0 ||
-	    (r = live_delta(p, &nw->loc, 1, e)) != 0))
+	if (row.refcount > 0 && ((r = txn_live(t, &row, -1, e)) != 0 ||
+	    (r = txn_live(t, &nw->loc, 1, e)) != 0))
 		return r;
 	return pool_index_replace(&p->ix, nw->hash, &nw->loc, e);
 }
@@ -1333,6 +1368,8 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 		if (rs == NULL || rs->val <= 0)
 			r = apply_repair(t, &t->newv[i], e);
 	}
+	if (r == 0)
+		r = live_flush(t, e);
 	if (r == 0 && cb != NULL)
 		r = cb(p->ix.db, arg, e);
 	/* invariant (4): an uncommitted transaction leaves no chunk row. */
