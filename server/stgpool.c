@@ -123,7 +123,8 @@ probe_containers(struct pool *pool, const struct cat_stgpool *sp,
 			    "containers are in", url, sp->bucket, key,
 			    sp->name);
 		if (r != 0) {
-			*e = why;
+			if (e != NULL)
+				*e = why;
 			return r;
 		}
 		if (size != sizes[i])
