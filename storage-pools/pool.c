@@ -251,8 +251,8 @@ recover_file(struct pool *p, struct pool_backend *be, uint64_t id,
 
 /* Containers the index names but the backend lacks: all chunks damaged. */
 static int
-recover_missing(struct pool *p, int store, const uint64_t *ids, size_t n,
-    struct err *e)
+recover_missing(struct pool *p, int store, uint64_t below,
+    const uint64_t *ids, size_t n, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r = 0;
@@ -262,22 +262,33 @@ recover_missing(struct pool *p, int store, const uint64_t *ids, size_t n,
 		return err_set(e, COFFER_EDB, "recovery: %s",
 		    sqlite3_errmsg(p->ix.db));
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)POOL_STORE_BASE(store));
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)POOL_STORE_BASE(store + 1));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)below);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t const id = (uint64_t)sqlite3_column_int64(st, 0);
 		size_t i;
 
 		for (i = 0; i < n && ids[i] != id; i++)
 			;
-		if (i == n && (r = damage_from(p, id, 0, e)) != 0)
+		/* A busy one was left out of ids on purpose, not missing. */
+		if (i == n && !pool_container_busy_locked(p, id) &&
+		    (r = damage_from(p, id, 0, e)) != 0)
 			break;
 	}
 	sqlite3_finalize(st);
 	return r;
 }
 
+/*
+ * Bring store's containers below `below` in line with the index; lock
+ * held.  At attach, below is the store's end: nothing of this run exists
+ * yet.  A later run (pool_store_recover()) passes first_id: sessions have
+ * written since, and a container of this run whose object went up before
+ * its transaction committed has no row yet; removing it would lose that
+ * transaction's chunks.  Containers an open transaction touches are left
+ * alone for the same reason.
+ */
 static int
-recover(struct pool *p, int store, struct err *e)
+recover(struct pool *p, int store, uint64_t below, struct err *e)
 {
 	struct pool_backend *be = p->st[store].be;
 	uint64_t *ids = NULL;
@@ -285,11 +296,14 @@ recover(struct pool *p, int store, struct err *e)
 	char sql[160];
 	int r;
 
+	if (below > POOL_STORE_BASE(store + 1))
+		below = POOL_STORE_BASE(store + 1);
 	if ((r = be->ops->list(be, &ids, &n, e)) != 0)
 		return r;
 	/* Only this store's ids; anything else there is not ours. */
 	for (size_t i = 0; i < n; i++)
-		if (POOL_STORE_OF(ids[i]) == store && ids[i] != 0)
+		if (POOL_STORE_OF(ids[i]) == store && ids[i] != 0 &&
+		    ids[i] < below && !pool_container_busy_locked(p, ids[i]))
 			ids[keep++] = ids[i];
 	n = keep;
 	if ((r = pool_index_begin(&p->ix, e)) != 0)
@@ -297,10 +311,10 @@ recover(struct pool *p, int store, struct err *e)
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = recover_file(p, be, ids[i], e);
 	if (r == 0)
-		r = recover_missing(p, store, ids, n, e);
+		r = recover_missing(p, store, below, ids, n, e);
 	snprintf(sql, sizeof(sql), "DELETE FROM pool_container WHERE state=2"
 	    " AND id>=%" PRIu64 " AND id<%" PRIu64, POOL_STORE_BASE(store),
-	    POOL_STORE_BASE(store + 1));
+	    below);
 	if (r == 0)
 		r = pool_index_exec(&p->ix, sql, e);
 	if (r == 0)
@@ -397,7 +411,7 @@ pool_open(const char *dir, const char *dbpath, struct pool **out,
 		r = e ? e->code : COFFER_EIO;
 		goto fail;
 	}
-	if ((r = recover(p, 0, e)) != 0) {
+	if ((r = recover(p, 0, UINT64_MAX, e)) != 0) {
 		err_wrap(e, "pool %s: recovery", dir);
 		goto fail;
 	}
@@ -448,10 +462,43 @@ pool_attach_store(struct pool *p, int store, struct pool_backend *be,
 	s->be = be;
 	s->act_id = 0;
 	s->wlen = 0;
+	s->recovered = 0;
 	/* Ids first: even an unrecovered store must never reuse one. */
 	r = load_active(p, store, e);
-	if (r == 0 && (r = recover(p, store, e)) != 0)
+	s->first_id = s->next_id;
+	if (r == 0 && (r = recover(p, store, UINT64_MAX, e)) != 0)
 		err_wrap(e, "store %d (%s): recovery", store, be->ops->name);
+	s->recovered = r == 0;
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_store_recover(struct pool *p, int store, int *ran, struct err *e)
+{
+	struct pool_store *s;
+	int r = 0;
+
+	*ran = 0;
+	if (store < 1 || store >= POOL_STORES_MAX)
+		return err_set(e, COFFER_EINVAL, "store %d: must be 1..%d",
+		    store, POOL_STORES_MAX - 1);
+	/*
+	 * Under the pool lock, as at attach: no commit uploads or indexes a
+	 * container meanwhile, so the listing and the rows agree.
+	 */
+	pthread_mutex_lock(&p->lock);
+	s = &p->st[store];
+	if (s->be == NULL)
+		r = err_set(e, COFFER_ENOTFOUND, "store %d: not attached",
+		    store);
+	else if (!s->recovered) {
+		*ran = 1;
+		if ((r = recover(p, store, s->first_id, e)) != 0)
+			err_wrap(e, "store %d (%s): recovery", store,
+			    s->be->ops->name);
+		s->recovered = r == 0;
+	}
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }
@@ -504,6 +551,72 @@ pool_store_set_credentials(struct pool *p, int store, const char *access_key,
 	r = err_set(e, COFFER_ENOTFOUND, "store %d: not an attached cloud "
 	    "store", store);
 #endif
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_store_set_endpoint(struct pool *p, int store, const char *url,
+    struct err *e)
+{
+	int r;
+
+	if (store < 1 || store >= POOL_STORES_MAX)
+		return err_set(e, COFFER_EINVAL, "store %d: must be 1..%d",
+		    store, POOL_STORES_MAX - 1);
+	/*
+	 * Under the pool lock: no commit is uploading a container, nor a
+	 * recovery listing the bucket, across the switch.
+	 */
+	pthread_mutex_lock(&p->lock);
+#ifdef HAVE_S3
+	{
+		struct s3 *s3 = p->st[store].be != NULL ?
+		    pool_backend_cloud_s3(p->st[store].be) : NULL;
+
+		r = s3 == NULL ? err_set(e, COFFER_ENOTFOUND, "store %d: not "
+		    "an attached cloud store", store) : s3_set_endpoint(s3,
+		    url, e);
+	}
+#else
+	(void)url;
+	r = err_set(e, COFFER_ENOTFOUND, "store %d: not an attached cloud "
+	    "store", store);
+#endif
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_store_probe(struct pool *p, int store, uint64_t ids[2],
+    uint64_t sizes[2], int *n, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	*n = 0;
+	pthread_mutex_lock(&p->lock);
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT id, size FROM pool_container"
+	    " WHERE state=1 AND id>=?1 AND id<?2 AND id IN ((SELECT min(id)"
+	    " FROM pool_container WHERE state=1 AND id>=?1 AND id<?2),"
+	    " (SELECT max(id) FROM pool_container WHERE state=1 AND id>=?1"
+	    " AND id<?2)) ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+		r = err_set(e, COFFER_EDB, "store %d: %s", store,
+		    sqlite3_errmsg(p->ix.db));
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)POOL_STORE_BASE(store));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)POOL_STORE_BASE(store + 1));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < 2) {
+		ids[*n] = (uint64_t)sqlite3_column_int64(st, 0);
+		sizes[*n] = (uint64_t)sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = err_set(e, COFFER_EDB, "store %d: %s", store,
+		    sqlite3_errmsg(p->ix.db));
+out:
+	sqlite3_finalize(st);
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }
