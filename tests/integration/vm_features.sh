@@ -69,7 +69,8 @@ check "the message names the server's missing feature" \
     grep -q "lacks the protocol feature TXN_STAGE" "$T/b2.err"
 check "and nothing was sent" test "$(json_get "$T/b2.json" bytes_sent)" = 0
 restored r2 huge
-check "no version of it exists" grep -q "no backup of VM huge" "$T/r2.err"
+check "no version of it exists, not even its filespace" \
+    grep -q "filespace VM:huge: not found" "$T/r2.err"
 
 # 4. RECIPE_GET without the OBJ_LIST options (the listing sends recipes,
 # the restore fetches them lazily), then every feature: the listing
