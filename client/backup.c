@@ -2019,6 +2019,57 @@ vm_before(struct bk *bk, const struct backup_vm *vm,
 	return 0;
 }
 
+/*
+ * At most what vm's objects would hold at the server in one transaction
+ * (PROTO_TXN_PEND_MAX counts paths, links and recipes): a recipe entry
+ * per block of every disk, as if none were a zero run, every segment
+ * with its path and link, the XML as if cut in 4 KiB chunks.
+ */
+static uint64_t
+vm_txn_estimate(const struct backup_vm *vm)
+{
+	uint64_t const seg = vm_seg_size();
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < vm->nobjs; i++) {
+		const struct backup_vm_obj *d = &vm->objs[i];
+		uint64_t const size = d->type == CLIENT_OBJ_VMCONF ? d->len :
+		    (uint64_t)d->st.st_size;
+		uint64_t const block = d->type == CLIENT_OBJ_VMCONF ? 4096 :
+		    BACKUP_IMAGE_BLOCK;
+		uint64_t const nseg = d->type == CLIENT_OBJ_VMCONF ? 1 :
+		    vm_seg_count(size, seg);
+
+		total += (size / block + nseg) * POOL_RECIPE_ENTRY;
+		total += nseg * (VM_SEG_PATH_MAX + (d->link ? strlen(d->link) :
+		    0));
+	}
+	return total;
+}
+
+/*
+ * A server without TXN_STAGE (older) takes a VM version in one
+ * transaction only: one that may not fit is refused here, before any of
+ * it is sent, rather than by the server halfway.  1: refused (said so).
+ */
+static int
+vm_stage_refused(struct bk *bk, const struct backup_vm *vm)
+{
+	uint64_t const est = vm_txn_estimate(vm);
+
+	if (net_has_feature(bk->c, PROTO_FEAT_TXN_STAGE) ||
+	    est <= PROTO_TXN_PEND_MAX)
+		return 0;
+	say(bk, "VM %s: not backed up: server %s lacks the protocol feature "
+	    "%s (a VM version committed in parts), and in one transaction "
+	    "this version's recipes and metadata may need up to %" PRIu64
+	    " MiB, over the %u MiB such a server takes; upgrade the server. "
+	    "Nothing was sent", vm->name, net_server_name(bk->c),
+	    proto_feature_name(PROTO_FEAT_TXN_STAGE), est >> 20,
+	    PROTO_TXN_PEND_MAX >> 20);
+	return 1;
+}
+
 int
 backup_vm(struct backup_sess *s, const struct backup_vm *vm,
     struct backup_vm_result *res, struct err *e)
@@ -2034,6 +2085,10 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 
 	memset(res, 0, sizeof(*res));
 	snprintf(fs, sizeof(fs), "VM:%s", vm->name);
+	if (vm_stage_refused(bk, vm)) {
+		st->failed++;
+		return 0;
+	}
 	if ((keep = calloc(vm->nobjs + 1, sizeof(*keep))) == NULL)
 		return err_set(e, COFFER_ENOMEM, "out of memory");
 	for (size_t i = 0; i < vm->nobjs; i++)
@@ -2043,7 +2098,9 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 		return err_wrap(e, "filespace %s", fs);
 	}
 	bk->atomic = 1;
-	bk->stage_bytes = vm_stage_bytes();
+	/* Without STAGE, the old way: the whole version at once. */
+	bk->stage_bytes = net_has_feature(bk->c, PROTO_FEAT_TXN_STAGE) ?
+	    vm_stage_bytes() : 0;
 	if ((r = vm_inventory(bk, e)) != 0)
 		goto out;
 	if (vm->before_disks != NULL && (r = vm_before(bk, vm, res, e)) != 0)

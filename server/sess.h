@@ -60,6 +60,7 @@ struct sess {
 	char			 peer[64];
 	enum sess_state		 state;
 	int			 kind;		/* PROTO_KIND_* */
+	uint64_t		 features;	/* PROTO_FEAT_* of HELLO_OK */
 	char			 name[CAT_NAME_MAX + 1];
 	char			 repl_node[CAT_NAME_MAX + 1];	/* server
 						   sessions: the node being

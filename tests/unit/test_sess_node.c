@@ -119,6 +119,7 @@ setup(void **state)
 	fx->s.w = fx->w;
 	fx->s.state = SESS_READY;
 	fx->s.kind = PROTO_KIND_NODE;
+	fx->s.features = PROTO_FEATURES;	/* as on_hello sets them */
 	snprintf(fx->s.name, sizeof(fx->s.name), "NODE1");
 	fx->s.pend_tail = &fx->s.pend;
 	wire_buf_init(&fx->s.out, WIRE_FRAME_MAX);
@@ -587,6 +588,85 @@ sess_recipe_get_by_id_for_its_own_objects(void **state)
 	wire_put_u64(&b, id);
 	assert_int_equal(frame(fx, PT_RECIPE_GET, &b, &e), COFFER_EPERM);
 	assert_int_equal(fx->s.out.len, 0);
+	wire_buf_free(&b);
+}
+
+/* OBJ_LIST of fs, with the options byte when opts >= 0. */
+static void
+obj_list(struct wire_buf *b, const char *fs, int opts)
+{
+	wire_buf_reset(b);
+	wire_put_str(b, fs);
+	wire_put_str(b, "");
+	wire_put_u64(b, 0);
+	wire_put_u8(b, 0);
+	wire_put_str(b, "");
+	wire_put_u32(b, 16);
+	if (opts >= 0)
+		wire_put_u8(b, (uint8_t)opts);
+}
+
+/*
+ * OBJ_LIST's options byte: absent, recipes as before; NO_RECIPE, their
+ * lengths only; an unknown bit refused.  A session whose features were
+ * hidden (COFFER_TEST_HIDE_FEATURES) refuses the byte, RECIPE_GET and
+ * STAGE as a server from before them did.
+ */
+static void
+sess_obj_list_options_and_hidden_features(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN], more;
+	struct proto_obj o;
+	struct wire_buf b;
+	struct wire_rd rd;
+	struct txn_ok t;
+	uint64_t fs;
+	uint32_t n;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web02", &fs, &e), 0);
+	chunk_put(fx, 0x46, 4096, h);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h, 4096);
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	wire_buf_init(&b, 256);
+	obj_list(&b, "VM:web02", -1);
+	frame_ok(fx, PT_OBJ_LIST, &b);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u8(&rd, &more, NULL), 0);
+	assert_int_equal(wire_get_u32(&rd, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(proto_get_obj(&rd, &o, PROTO_OBJ_RECIPE, &e), 0);
+	assert_int_equal(o.recipe_len, POOL_RECIPE_ENTRY);
+	assert_memory_equal(o.recipe, h, HASH_LEN);
+
+	obj_list(&b, "VM:web02", PROTO_LIST_NO_RECIPE);
+	frame_ok(fx, PT_OBJ_LIST, &b);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u8(&rd, &more, NULL), 0);
+	assert_int_equal(wire_get_u32(&rd, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(proto_get_obj(&rd, &o, PROTO_OBJ_RECIPE_LEN, &e), 0);
+	assert_int_equal(o.recipe_len, POOL_RECIPE_ENTRY);
+	assert_null(o.recipe);
+	assert_int_equal(wire_rd_end(&rd, &e), 0);
+
+	obj_list(&b, "VM:web02", 0x80);
+	assert_int_equal(frame(fx, PT_OBJ_LIST, &b, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "OBJ_LIST options"));
+
+	fx->s.features = 0;
+	obj_list(&b, "VM:web02", PROTO_LIST_NO_RECIPE);
+	assert_int_equal(frame(fx, PT_OBJ_LIST, &b, &e), COFFER_EPROTO);
+	wire_buf_reset(&b);
+	wire_put_u64(&b, 1);
+	assert_int_equal(frame(fx, PT_RECIPE_GET, &b, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "not allowed"));
+	wire_buf_reset(&b);
+	wire_put_u64(&b, fs);
+	wire_put_u8(&b, PROTO_TXN_ATOMIC | PROTO_TXN_STAGE);
+	assert_int_equal(frame(fx, PT_TXN_COMMIT, &b, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "unknown TXN_COMMIT flags"));
 	wire_buf_free(&b);
 }
 
@@ -1331,6 +1411,7 @@ main(void)
 		T(sess_unknown_commit_flags_are_a_protocol_error),
 		T(sess_obj_recipe_answers_for_vm_disks),
 		T(sess_recipe_get_by_id_for_its_own_objects),
+		T(sess_obj_list_options_and_hidden_features),
 		T(sess_vm_version_past_the_recipe_limit_names_it),
 		T(sess_vm_version_in_parts_is_seen_only_whole),
 		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
