@@ -1212,10 +1212,72 @@ live_delta(struct pool *p, const struct pool_loc *loc, int sign,
 	return pool_index_container_live(&p->ix, loc->container, sign * n, e);
 }
 
+/*
+ * A commit's live-byte changes, summed per container (sorted by id) and
+ * written once per container before the index commit, instead of one
+ * pool_container UPDATE per chunk: same transaction, same sums.
+ */
+struct live_sum {
+	struct live_ctr {
+		uint64_t	id;
+		int64_t		delta;
+	}		*v;
+	size_t		 n, cap;
+};
+
+static int
+live_add(struct live_sum *ls, const struct pool_loc *loc, int sign,
+    struct err *e)
+{
+	int64_t const n = (int64_t)CTR_REC_HDR_LEN + loc->stored_len;
+	size_t lo = 0, hi = ls->n;
+
+	while (lo < hi) {
+		size_t const mid = lo + (hi - lo) / 2;
+
+		if (ls->v[mid].id < loc->container)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ls->n && ls->v[lo].id == loc->container) {
+		ls->v[lo].delta += sign * n;
+		return 0;
+	}
+	if (ls->n == ls->cap) {
+		size_t const cap = ls->cap ? 2 * ls->cap : 16;
+		struct live_ctr *v = realloc(ls->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return err_set(e, COFFER_ENOMEM, "commit: live bytes "
+			    "of %zu containers", cap);
+		ls->v = v;
+		ls->cap = cap;
+	}
+	memmove(&ls->v[lo + 1], &ls->v[lo], (ls->n - lo) * sizeof(*ls->v));
+	ls->v[lo].id = loc->container;
+	ls->v[lo].delta = sign * n;
+	ls->n++;
+	return 0;
+}
+
+static int
+live_flush(struct pool *p, const struct live_sum *ls, struct err *e)
+{
+	int r;
+
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].delta != 0 &&
+		    (r = pool_index_container_live(&p->ix, ls->v[i].id,
+		    ls->v[i].delta, e)) != 0)
+			return r;
+	return 0;
+}
+
 /* Apply one hash's references inside the index transaction; locked. */
 static int
 apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
-    struct err *e)
+    struct live_sum *ls, struct err *e)
 {
 	struct pool *p = t->p;
 	struct hset_slot *ns = hset_get(&t->news, hash);
@@ -1234,13 +1296,13 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 			 * old container if they were counted there.
 			 */
 			if (row.refcount > n &&
-			    (r = live_delta(p, &row, -1, e)) != 0)
+			    (r = live_add(ls, &row, -1, e)) != 0)
 				return r;
-			if ((r = live_delta(p, mine, 1, e)) != 0)
+			if ((r = live_add(ls, mine, 1, e)) != 0)
 				return r;
 			return pool_index_replace(&p->ix, hash, mine, e);
 		}
-		if (row.refcount == n && (r = live_delta(p, &row, 1, e)) != 0)
+		if (row.refcount == n && (r = live_add(ls, &row, 1, e)) != 0)
 			return r;	/* revived from zero */
 		return 0;	/* ours, if any, is dead space (3) */
 	}
@@ -1253,7 +1315,7 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 	ins.refcount = n;
 	if ((r = pool_index_insert(&p->ix, hash, &ins, e)) != 0)
 		return r;
-	return live_delta(p, &ins, 1, e);
+	return live_add(ls, &ins, 1, e);
 }
 
 /*
@@ -1263,7 +1325,8 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
  * has; our copy is then dead space (3).
  */
 static int
-apply_repair(struct pool_txn *t, const struct txn_new *nw, struct err *e)
+apply_repair(struct pool_txn *t, const struct txn_new *nw,
+    struct live_sum *ls, struct err *e)
 {
 	struct pool *p = t->p;
 	struct pool_loc row;
@@ -1272,8 +1335,8 @@ apply_repair(struct pool_txn *t, const struct txn_new *nw, struct err *e)
 	if ((found = pool_index_get(&p->ix, nw->hash, &row, e)) <= 0 ||
 	    !row.damaged)
 		return found < 0 ? found : 0;
-	if (row.refcount > 0 && ((r = live_delta(p, &row, -1, e)) != 0 ||
-	    (r = live_delta(p, &nw->loc, 1, e)) != 0))
+	if (row.refcount > 0 && ((r = live_add(ls, &row, -1, e)) != 0 ||
+	    (r = live_add(ls, &nw->loc, 1, e)) != 0))
 		return r;
 	return pool_index_replace(&p->ix, nw->hash, &nw->loc, e);
 }
@@ -1305,6 +1368,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
     struct err *e)
 {
 	struct pool *p = t->p;
+	struct live_sum ls = { NULL, 0, 0 };
 	int r;
 
 	pthread_mutex_lock(&p->lock);
@@ -1322,7 +1386,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 	for (size_t i = 0; i < t->refs.cap && r == 0; i++)
 		if (t->refs.slots[i].used && t->refs.slots[i].val > 0)
 			r = apply_ref(t, t->refs.slots[i].key,
-			    t->refs.slots[i].val, e);
+			    t->refs.slots[i].val, &ls, e);
 	/* Repairs that no reference above applied already. */
 	for (size_t i = 0; i < t->nnew && r == 0; i++) {
 		struct hset_slot *rs;
@@ -1331,8 +1395,10 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 			continue;
 		rs = hset_get(&t->refs, t->newv[i].hash);
 		if (rs == NULL || rs->val <= 0)
-			r = apply_repair(t, &t->newv[i], e);
+			r = apply_repair(t, &t->newv[i], &ls, e);
 	}
+	if (r == 0)
+		r = live_flush(p, &ls, e);
 	if (r == 0 && cb != NULL)
 		r = cb(p->ix.db, arg, e);
 	/* invariant (4): an uncommitted transaction leaves no chunk row. */
@@ -1348,6 +1414,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 out:
 	txn_release_locked(t);
 	pthread_mutex_unlock(&p->lock);
+	free(ls.v);
 	pool_txn_fini(t);
 	free(t);
 	return r;
