@@ -1286,6 +1286,15 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 	char hex[HASH_HEX_LEN + 1];
 	int found, r;
 
+	if (mine != NULL) {
+		/* Ours is usually the first copy: insert it in one step. */
+		ins = *mine;
+		ins.refcount = n;
+		if ((r = pool_index_insert_new(&p->ix, hash, &ins, e)) < 0)
+			return r;
+		if (r == 1)
+			return live_add(ls, &ins, 1, e);
+	}
 	if ((found = pool_index_inc(&p->ix, hash, n, &row, e)) < 0)
 		return found;
 	if (found) {
@@ -1306,16 +1315,10 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 			return r;	/* revived from zero */
 		return 0;	/* ours, if any, is dead space (3) */
 	}
-	if (mine == NULL) {
-		hash_to_hex(hash, hex);
-		return err_set(e, COFFER_EINTERNAL, "chunk %s vanished while "
-		    "pinned", hex);
-	}
-	ins = *mine;
-	ins.refcount = n;
-	if ((r = pool_index_insert(&p->ix, hash, &ins, e)) != 0)
-		return r;
-	return live_add(ls, &ins, 1, e);
+	/* Pinned, or found by the insert above, in this transaction. */
+	hash_to_hex(hash, hex);
+	return err_set(e, COFFER_EINTERNAL, "chunk %s vanished while pinned",
+	    hex);
 }
 
 /*
