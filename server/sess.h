@@ -87,6 +87,8 @@ struct sess {
 	uint64_t		 stage_tag;	/* 0: none staged */
 	uint64_t		 stage_fs;
 	int			 stage_failed;	/* a part failed: the rest must */
+	/* Not a replication target as of this transaction's first write. */
+	int			 not_target;
 
 	/*
 	 * Restore throughput (sess_node.c): bytes served by CHUNK_GET and

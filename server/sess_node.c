@@ -88,6 +88,7 @@ sess_txn_drop(struct sess *s)
 	s->txn_bytes = 0;
 	pool_txn_abort(s->txn);
 	s->txn = NULL;
+	s->not_target = 0;
 }
 
 int
@@ -1179,21 +1180,33 @@ is_write_frame(uint16_t type)
  * A node in replication mode RECEIVE or SYNCRECEIVE is a replica: its
  * data here comes from the source server only, so the node itself may
  * restore and query but not back up, until an administrator changes its
- * replmode (failover, role swap).  Read from the catalog on every write
- * frame, so that such a change applies to a session already open.  A node
- * not found is left to the frame handlers.
+ * replmode (failover, role swap).  Read from the catalog, so that such a
+ * change applies to a session already open: on every FS_OPEN and
+ * TXN_COMMIT and on the first write frame of each transaction.  The
+ * frames in between (a CHUNK_PUT, OBJ_PUT... per chunk and object) rely
+ * on that first read, which saves a catalog read transaction per frame:
+ * a change in the middle of a transaction refuses its commit, so nothing
+ * of it is kept.  A node not found is left to the frame handlers.
  */
 static int
-refuse_if_target(struct sess *s, struct err *e)
+refuse_if_target(struct sess *s, uint16_t type, struct err *e)
 {
 	static const char *const modes[] = {
 		"SEND", "RECEIVE", "SYNCSEND", "SYNCRECEIVE",
 	};
 	struct cat_account a;
 
-	if (cat_account_get(s->w->cat, CAT_KIND_NODE, s->name, &a,
-	    NULL) != 0 || !CAT_REPLMODE_IS_TARGET(a.repl_mode))
+	if (s->not_target && s->txn != NULL && type != PT_FS_OPEN &&
+	    type != PT_TXN_COMMIT)
 		return 0;
+	s->not_target = 0;
+	if (cat_account_get(s->w->cat, CAT_KIND_NODE, s->name, &a,
+	    NULL) != 0)
+		return 0;
+	if (!CAT_REPLMODE_IS_TARGET(a.repl_mode)) {
+		s->not_target = 1;
+		return 0;
+	}
 	return err_set(e, COFFER_EPERM, "ANR0457E node %s is a replication "
 	    "target (replmode %s); backups are refused until an "
 	    "administrator changes its replmode", s->name,
@@ -1220,7 +1233,8 @@ sess_node_frame(struct sess *s, uint16_t type, struct wire_rd *r,
 {
 	int rc;
 
-	if (is_write_frame(type) && (rc = refuse_if_target(s, e)) != 0)
+	if (is_write_frame(type) &&
+	    (rc = refuse_if_target(s, type, e)) != 0)
 		return rc;
 	switch (type) {
 	case PT_FS_OPEN:	return on_fs_open(s, r, e);

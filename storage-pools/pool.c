@@ -1325,45 +1325,72 @@ live_delta(struct pool *p, const struct pool_loc *loc, int sign,
 	return pool_index_container_live(&p->ix, loc->container, sign * n, e);
 }
 
-/* The commit's summed live-byte changes into the index; locked. */
-static int
-live_flush(struct pool_txn *t, struct err *e)
-{
-	int r = 0;
+/*
+ * A commit's live-byte changes, summed per container (sorted by id) and
+ * written once per container before the index commit, instead of one
+ * pool_container UPDATE per chunk: same transaction, same sums.
+ */
+struct live_sum {
+	struct live_ctr {
+		uint64_t	id;
+		int64_t		delta;
+	}		*v;
+	size_t		 n, cap;
+};
 
-	for (int i = 0; i < t->nlive && r == 0; i++)
-		if (t->live[i].delta != 0)
-			r = pool_index_container_live(&t->p->ix, t->live[i].id,
-			    t->live[i].delta, e);
-	t->nlive = 0;
-	return r;
-}
-
-/* live_delta() for a commit: summed per container, written by live_flush. */
 static int
-txn_live(struct pool_txn *t, const struct pool_loc *loc, int sign,
+live_add(struct live_sum *ls, const struct pool_loc *loc, int sign,
     struct err *e)
 {
 	int64_t const n = (int64_t)CTR_REC_HDR_LEN + loc->stored_len;
-	int i, r;
+	size_t lo = 0, hi = ls->n;
 
-	for (i = 0; i < t->nlive; i++)
-		if (t->live[i].id == loc->container) {
-			t->live[i].delta += sign * n;
-			return 0;
-		}
-	if (t->nlive == POOL_TXN_LIVE && (r = live_flush(t, e)) != 0)
-		return r;
-	t->live[t->nlive].id = loc->container;
-	t->live[t->nlive].delta = sign * n;
-	t->nlive++;
+	while (lo < hi) {
+		size_t const mid = lo + (hi - lo) / 2;
+
+		if (ls->v[mid].id < loc->container)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ls->n && ls->v[lo].id == loc->container) {
+		ls->v[lo].delta += sign * n;
+		return 0;
+	}
+	if (ls->n == ls->cap) {
+		size_t const cap = ls->cap ? 2 * ls->cap : 16;
+		struct live_ctr *v = realloc(ls->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return err_set(e, COFFER_ENOMEM, "commit: live bytes "
+			    "of %zu containers", cap);
+		ls->v = v;
+		ls->cap = cap;
+	}
+	memmove(&ls->v[lo + 1], &ls->v[lo], (ls->n - lo) * sizeof(*ls->v));
+	ls->v[lo].id = loc->container;
+	ls->v[lo].delta = sign * n;
+	ls->n++;
+	return 0;
+}
+
+static int
+live_flush(struct pool *p, const struct live_sum *ls, struct err *e)
+{
+	int r;
+
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].delta != 0 &&
+		    (r = pool_index_container_live(&p->ix, ls->v[i].id,
+		    ls->v[i].delta, e)) != 0)
+			return r;
 	return 0;
 }
 
 /* Apply one hash's references inside the index transaction; locked. */
 static int
 apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
-    struct err *e)
+    struct live_sum *ls, struct err *e)
 {
 	struct pool *p = t->p;
 	struct hset_slot *ns = hset_get(&t->news, hash);
@@ -1372,6 +1399,15 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 	char hex[HASH_HEX_LEN + 1];
 	int found, r;
 
+	if (mine != NULL) {
+		/* Ours is usually the first copy: insert it in one step. */
+		ins = *mine;
+		ins.refcount = n;
+		if ((r = pool_index_insert_new(&p->ix, hash, &ins, e)) < 0)
+			return r;
+		if (r == 1)
+			return live_add(ls, &ins, 1, e);
+	}
 	if ((found = pool_index_inc(&p->ix, hash, n, &row, e)) < 0)
 		return found;
 	if (found) {
@@ -1382,26 +1418,20 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 			 * old container if they were counted there.
 			 */
 			if (row.refcount > n &&
-			    (r = txn_live(t, &row, -1, e)) != 0)
+			    (r = live_add(ls, &row, -1, e)) != 0)
 				return r;
-			if ((r = txn_live(t, mine, 1, e)) != 0)
+			if ((r = live_add(ls, mine, 1, e)) != 0)
 				return r;
 			return pool_index_replace(&p->ix, hash, mine, e);
 		}
-		if (row.refcount == n && (r = txn_live(t, &row, 1, e)) != 0)
+		if (row.refcount == n && (r = live_add(ls, &row, 1, e)) != 0)
 			return r;	/* revived from zero */
 		return 0;	/* ours, if any, is dead space (3) */
 	}
-	if (mine == NULL) {
-		hash_to_hex(hash, hex);
-		return err_set(e, COFFER_EINTERNAL, "chunk %s vanished while "
-		    "pinned", hex);
-	}
-	ins = *mine;
-	ins.refcount = n;
-	if ((r = pool_index_insert(&p->ix, hash, &ins, e)) != 0)
-		return r;
-	return txn_live(t, &ins, 1, e);
+	/* Pinned, or found by the insert above, in this transaction. */
+	hash_to_hex(hash, hex);
+	return err_set(e, COFFER_EINTERNAL, "chunk %s vanished while pinned",
+	    hex);
 }
 
 /*
@@ -1411,7 +1441,8 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
  * has; our copy is then dead space (3).
  */
 static int
-apply_repair(struct pool_txn *t, const struct txn_new *nw, struct err *e)
+apply_repair(struct pool_txn *t, const struct txn_new *nw,
+    struct live_sum *ls, struct err *e)
 {
 	struct pool *p = t->p;
 	struct pool_loc row;
@@ -1420,8 +1451,8 @@ apply_repair(struct pool_txn *t, const struct txn_new *nw, struct err *e)
 	if ((found = pool_index_get(&p->ix, nw->hash, &row, e)) <= 0 ||
 	    !row.damaged)
 		return found < 0 ? found : 0;
-	if (row.refcount > 0 && ((r = txn_live(t, &row, -1, e)) != 0 ||
-	    (r = txn_live(t, &nw->loc, 1, e)) != 0))
+	if (row.refcount > 0 && ((r = live_add(ls, &row, -1, e)) != 0 ||
+	    (r = live_add(ls, &nw->loc, 1, e)) != 0))
 		return r;
 	return pool_index_replace(&p->ix, nw->hash, &nw->loc, e);
 }
@@ -1453,6 +1484,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
     struct err *e)
 {
 	struct pool *p = t->p;
+	struct live_sum ls = { NULL, 0, 0 };
 	int r;
 
 	pthread_mutex_lock(&p->lock);
@@ -1470,7 +1502,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 	for (size_t i = 0; i < t->refs.cap && r == 0; i++)
 		if (t->refs.slots[i].used && t->refs.slots[i].val > 0)
 			r = apply_ref(t, t->refs.slots[i].key,
-			    t->refs.slots[i].val, e);
+			    t->refs.slots[i].val, &ls, e);
 	/* Repairs that no reference above applied already. */
 	for (size_t i = 0; i < t->nnew && r == 0; i++) {
 		struct hset_slot *rs;
@@ -1479,10 +1511,10 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 			continue;
 		rs = hset_get(&t->refs, t->newv[i].hash);
 		if (rs == NULL || rs->val <= 0)
-			r = apply_repair(t, &t->newv[i], e);
+			r = apply_repair(t, &t->newv[i], &ls, e);
 	}
 	if (r == 0)
-		r = live_flush(t, e);
+		r = live_flush(p, &ls, e);
 	if (r == 0 && cb != NULL)
 		r = cb(p->ix.db, arg, e);
 	/* invariant (4): an uncommitted transaction leaves no chunk row. */
@@ -1498,6 +1530,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 out:
 	txn_release_locked(t);
 	pthread_mutex_unlock(&p->lock);
+	free(ls.v);
 	pool_txn_fini(t);
 	free(t);
 	return r;

@@ -70,8 +70,6 @@ struct pool {
 	struct pool_txn		*txns;		/* open transactions */
 };
 
-#define POOL_TXN_LIVE	32	/* containers summed before a write-out */
-
 /* A chunk this transaction wrote itself. */
 struct txn_new {
 	uint8_t		hash[HASH_LEN];
@@ -96,15 +94,6 @@ struct pool_txn {
 	int			 nctrs, capctrs;
 	uint64_t		 bytes_stored;
 	int			 store;	/* where its new chunks go */
-	/*
-	 * Live-byte changes of the commit, summed per container and
-	 * written once per container (not once per chunk); lock held.
-	 */
-	struct {
-		uint64_t	 id;
-		int64_t		 delta;
-	}			 live[POOL_TXN_LIVE];
-	int			 nlive;
 };
 
 /*

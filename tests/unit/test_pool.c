@@ -843,6 +843,43 @@ pool_same_chunk_twice_is_stored_once_and_counted_twice(void **state)
 	assert_reads_back(fx, &a);
 }
 
+/*
+ * Two open transactions store the same new chunk: the first commit
+ * inserts its row, the second finds it and adds its references; the
+ * live bytes (summed per container at commit) count the one copy.
+ */
+static void
+pool_same_new_chunk_in_two_open_transactions(void **state)
+{
+	struct fixture *fx = *state;
+	struct pool_txn *t1 = begin(fx), *t2 = begin(fx);
+	struct pool_stats s;
+	struct tc a, b, c;
+	struct err e;
+
+	put_ok(fx, t1, &a, 21, 100 * KIB, RANDOM);
+	put_ok(fx, t1, &c, 22, 50 * KIB, TEXT);
+	put_ok(fx, t2, &b, 21, 100 * KIB, RANDOM);
+	/* t1's copy is not committed: t2 writes its own. */
+	assert_int_equal(pool_txn_bytes_stored(t2), CTR_REC_HDR_LEN +
+	    b.stored_len);
+	assert_int_equal(pool_txn_ref(t2, b.hash, &e), 0);
+	commit_ok(t1);
+	commit_ok(t2);
+
+	s = stats(fx);
+	assert_int_equal(s.chunks, 2);
+	assert_int_equal(s.live_chunks, 2);
+	assert_int_equal(s.references, 4);
+	assert_int_equal(db_count(fx, "SELECT refcount FROM chunk ORDER BY"
+	    " refcount DESC LIMIT 1"), 3);
+	assert_int_equal(db_count(fx, "SELECT sum(live_bytes) FROM"
+	    " pool_container"), 2 * CTR_REC_HDR_LEN + a.stored_len +
+	    c.stored_len);
+	assert_reads_back(fx, &a);
+	assert_reads_back(fx, &c);
+}
+
 static void
 pool_ref_of_absent_chunk_is_enotfound(void **state)
 {
@@ -2412,6 +2449,9 @@ main(void)
 		    pool_bad_chunk_lengths_are_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_same_chunk_twice_is_stored_once_and_counted_twice,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_same_new_chunk_in_two_open_transactions,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_ref_of_absent_chunk_is_enotfound, setup, teardown),

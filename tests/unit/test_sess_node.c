@@ -1000,6 +1000,36 @@ sess_replication_target_refuses_backup_but_allows_restore(void **state)
 	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
 }
 
+/*
+ * The frames inside a transaction rely on its first write's catalog
+ * read; a replmode change in between still refuses the commit, and
+ * nothing of the transaction is kept.
+ */
+static void
+sess_replication_target_set_mid_transaction_refuses_commit(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN];
+	struct txn_ok t;
+	uint64_t id;
+	struct err e;
+
+	set_replmode(fx, CAT_REPLMODE_SEND);
+	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
+	chunk_put(fx, 0x31, 4096, h);
+	set_replmode(fx, CAT_REPLMODE_RECEIVE);
+	/* Inside the transaction: accepted, pending. */
+	obj_put(fx, id, "/disk0", CAT_OBJ_VMDISK, h, 4096);
+	assert_int_equal(commit(fx, id, PROTO_TXN_FINAL, &t, &e),
+	    COFFER_EPERM);
+	assert_non_null(strstr(e.msg, "(replmode RECEIVE)"));
+	assert_int_equal(count_objects(fx, id), 0);
+	/* The next transaction's first write is refused too. */
+	assert_int_equal(frame(fx, PT_CHUNK_ASK, NULL, &e), COFFER_EPERM);
+	set_replmode(fx, CAT_REPLMODE_SEND);
+	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
+}
+
 
 /* ---- the replication target (sess_repl.c) ---- */
 
@@ -1416,6 +1446,7 @@ main(void)
 		T(sess_vm_version_in_parts_is_seen_only_whole),
 		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
 		T(sess_replication_target_refuses_backup_but_allows_restore),
+		T(sess_replication_target_set_mid_transaction_refuses_commit),
 		T(repl_target_stores_copies_and_applies_changes),
 		T(repl_target_refuses_what_it_cannot_honour),
 #undef T
