@@ -525,9 +525,34 @@ pool_store_requests(struct pool *p, int store)
 #endif
 }
 
-int
-pool_store_set_credentials(struct pool *p, int store, const char *access_key,
-    const char *secret_key, const char *cafile, struct err *e)
+#ifdef HAVE_S3
+/* *out: the S3 client of store, an attached cloud store; locked. */
+static int
+store_s3_locked(struct pool *p, int store, struct s3 **out, struct err *e)
+{
+	*out = p->st[store].be != NULL ?
+	    pool_backend_cloud_s3(p->st[store].be) : NULL;
+	if (*out == NULL)
+		return err_set(e, COFFER_ENOTFOUND, "store %d: not an attached "
+		    "cloud store", store);
+	return 0;
+}
+#endif
+
+/* set_endpoint or set_credentials: which of them store_s3_change does. */
+struct s3_change {
+	const char	*url;
+	const char	*access_key, *secret_key, *cafile;
+};
+
+/*
+ * Change the S3 client of a cloud store, under the pool lock: no commit
+ * is uploading a container, nor a recovery listing the bucket, across the
+ * switch.
+ */
+static int
+store_s3_change(struct pool *p, int store, const struct s3_change *c,
+    struct err *e)
 {
 	int r;
 
@@ -537,17 +562,15 @@ pool_store_set_credentials(struct pool *p, int store, const char *access_key,
 	pthread_mutex_lock(&p->lock);
 #ifdef HAVE_S3
 	{
-		struct s3 *s3 = p->st[store].be != NULL ?
-		    pool_backend_cloud_s3(p->st[store].be) : NULL;
+		struct s3 *s3;
 
-		r = s3 == NULL ? err_set(e, COFFER_ENOTFOUND, "store %d: not "
-		    "an attached cloud store", store) : s3_set_credentials(s3,
-		    access_key, secret_key, cafile, e);
+		if ((r = store_s3_locked(p, store, &s3, e)) == 0)
+			r = c->url != NULL ? s3_set_endpoint(s3, c->url, e) :
+			    s3_set_credentials(s3, c->access_key,
+			    c->secret_key, c->cafile, e);
 	}
 #else
-	(void)access_key;
-	(void)secret_key;
-	(void)cafile;
+	(void)c;
 	r = err_set(e, COFFER_ENOTFOUND, "store %d: not an attached cloud "
 	    "store", store);
 #endif
@@ -556,35 +579,21 @@ pool_store_set_credentials(struct pool *p, int store, const char *access_key,
 }
 
 int
+pool_store_set_credentials(struct pool *p, int store, const char *access_key,
+    const char *secret_key, const char *cafile, struct err *e)
+{
+	struct s3_change const c = { NULL, access_key, secret_key, cafile };
+
+	return store_s3_change(p, store, &c, e);
+}
+
+int
 pool_store_set_endpoint(struct pool *p, int store, const char *url,
     struct err *e)
 {
-	int r;
+	struct s3_change const c = { url, NULL, NULL, NULL };
 
-	if (store < 1 || store >= POOL_STORES_MAX)
-		return err_set(e, COFFER_EINVAL, "store %d: must be 1..%d",
-		    store, POOL_STORES_MAX - 1);
-	/*
-	 * Under the pool lock: no commit is uploading a container, nor a
-	 * recovery listing the bucket, across the switch.
-	 */
-	pthread_mutex_lock(&p->lock);
-#ifdef HAVE_S3
-	{
-		struct s3 *s3 = p->st[store].be != NULL ?
-		    pool_backend_cloud_s3(p->st[store].be) : NULL;
-
-		r = s3 == NULL ? err_set(e, COFFER_ENOTFOUND, "store %d: not "
-		    "an attached cloud store", store) : s3_set_endpoint(s3,
-		    url, e);
-	}
-#else
-	(void)url;
-	r = err_set(e, COFFER_ENOTFOUND, "store %d: not an attached cloud "
-	    "store", store);
-#endif
-	pthread_mutex_unlock(&p->lock);
-	return r;
+	return store_s3_change(p, store, &c, e);
 }
 
 int
