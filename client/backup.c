@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@
 #include "vm_seg.h"
 #include "vm_source.h"
 #include "walk.h"
+#include "walk_ahead.h"
 #include "wire.h"
 
 #define OP_PUT	1
@@ -73,6 +75,11 @@ struct bobj {
 	const char		*fail;	/* drop it, counted failed, for this */
 	int			 cont;	/* a disk's further segment: counted
 					   with the disk, not as an object */
+	/* A file waiting in the read-ahead queue (its data not read yet). */
+	int			 fd;	/* open, or -1 */
+	int			 learn;	/* learn_previous() before reading */
+	uint64_t		 ahead;	/* bytes asked of the kernel */
+	/* The read-ahead queue, then (after sink_end) the send queue. */
 	struct bobj		*next;
 };
 
@@ -147,6 +154,9 @@ struct bk {
 	uint64_t			 open_seq, resolved_seq;
 
 	struct bobj			*q_head, *q_tail;	/* (3) */
+	struct bobj			*ra_head, *ra_tail;	/* (3) */
+	size_t				 ra_n, ra_files, ra_max;
+	uint64_t			 ra_bytes;
 	uint64_t			 txn_bytes, txn_objects;
 	int				 atomic;	/* one txn: a VM */
 	uint32_t			 ok_objects;	/* last TXN_OK */
@@ -158,6 +168,7 @@ struct bk {
 	size_t				 nkeep, keep_cap;
 
 	struct inv			 inv;
+	struct walk_ahead		*wa;
 	struct wire_buf			 wb;
 	struct progress			 pg;
 };
@@ -192,6 +203,8 @@ bobj_free(struct bobj *o)
 {
 	if (o == NULL)
 		return;
+	if (o->fd >= 0)
+		close(o->fd);
 	pool_recipe_free(&o->rec);
 	free(o->path);
 	free(o->link);
@@ -213,6 +226,7 @@ bobj_new(int op, const char *path, size_t len, struct err *e)
 	o->path[len] = '\0';
 	o->path_len = len;
 	o->op = op;
+	o->fd = -1;
 	pool_recipe_init(&o->rec);
 	return o;
 }
@@ -736,19 +750,6 @@ sink_abort(void *arg, void *cookie)
 	bobj_free(cookie);
 }
 
-/* Hand an object without data to the pipeline, behind the files before. */
-static int
-submit(struct bk *bk, struct bobj *o, struct err *e)
-{
-	int r;
-
-	if ((r = ingest_begin(bk->ig, o, e)) != 0) {
-		bobj_free(o);
-		return r;
-	}
-	return ingest_end(bk->ig, e);
-}
-
 /* ---- the inventory, read one page ahead ---- */
 
 static int
@@ -953,37 +954,82 @@ image_block(const char *path, size_t len)
 	return 0;
 }
 
-static int
-backup_file(struct bk *bk, const struct walk_ent *w, struct err *e)
+/* ---- read-ahead: objects decided, their data not read yet ---- */
+
+/*
+ * The merge decides about each object before the pipeline takes it.  A
+ * file to send is opened then, and the kernel is asked for its first
+ * bytes (POSIX_FADV_WILLNEED) while the objects before it go through, so
+ * that many reads are on their way to the disk at once.  Read one after
+ * the other in walk order, cold small files cost a synchronous request
+ * each: on the reference data set with an empty page cache, reading the
+ * file tree took 8.0 s that way and 1.6 s with 64 files asked ahead.
+ * Objects leave the queue in the order they entered it (3); the queue is
+ * bounded in objects, files and bytes asked.
+ */
+#define RA_OBJECTS	256
+#define RA_FILES	64
+#define RA_BYTES	(32u << 20)
+#define RA_FILE		(4u << 20)	/* asked of one file; the kernel's
+					   own readahead follows the reads */
+
+/*
+ * Files kept open ahead: RA_FILES, or fewer under a low descriptor limit,
+ * which the walk (a descriptor per directory level), the connection and
+ * the program's own files share: half of what is left after RA_RESERVE.
+ */
+#define RA_RESERVE	32
+
+static size_t
+ra_max_files(void)
 {
-	struct bobj *o = NULL;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return RA_FILES;
+	if (rl.rlim_cur <= RA_RESERVE)
+		return 0;
+	return (rl.rlim_cur - RA_RESERVE) / 2 < RA_FILES ?
+	    (size_t)(rl.rlim_cur - RA_RESERVE) / 2 : RA_FILES;
+}
+
+/* Into the pipeline: an object without data. */
+static int
+pipe_obj(struct bk *bk, struct bobj *o, struct err *e)
+{
+	int r;
+
+	if ((r = ingest_begin(bk->ig, o, e)) != 0) {
+		bobj_free(o);
+		return r;
+	}
+	return ingest_end(bk->ig, e);
+}
+
+/* Into the pipeline: a file's data, read now from o->fd (closed here). */
+static int
+pipe_file(struct bk *bk, struct bobj *o, struct err *e)
+{
+	int const fd = o->fd;
+	uint64_t const size = o->size;
+	int64_t const mtime_ns = o->mtime_ns;
 	struct stat st2;
 	uint64_t got = 0;
-	int const flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
-	int fd, r;
 	struct err fe;
+	int r;
 
+	o->fd = -1;
 	/* Tests stop the client here (COFFER_FAULT_SIGNAL=STOP), mid-backup. */
 	FAULT_POINT("client.file");
-	fd = w->dirfd >= 0 ? openat(w->dirfd, w->name, flags | O_NOATIME) :
-	    open(w->path, flags | O_NOATIME);
-	if (fd < 0 && errno == EPERM)	/* O_NOATIME needs ownership */
-		fd = w->dirfd >= 0 ? openat(w->dirfd, w->name, flags) :
-		    open(w->path, flags);
-	if (fd < 0) {
-		say(bk, "%s: open: %s; not backed up", w->path,
-		    strerror(errno));
-		bk->st->failed++;
-		return 0;
-	}
-	if ((o = bobj_new(OP_PUT, w->path, w->path_len, e)) == NULL) {
+	if (o->learn && (r = learn_previous(bk, o->path, o->path_len, NULL,
+	    NULL, e)) != 0) {
 		close(fd);
-		return e ? e->code : COFFER_ENOMEM;
+		bobj_free(o);
+		return r;
 	}
-	bobj_set_stat(o, CLIENT_OBJ_FILE, &w->st);
 	err_clear(&fe);
-	r = ingest_fd_fixed(bk->ig, fd, o, image_block(w->path, w->path_len),
-	    &got, w->path, &fe);
+	r = ingest_fd_fixed(bk->ig, fd, o, image_block(o->path, o->path_len),
+	    &got, o->path, &fe);
 	bk->st->bytes_inspected += got;
 	progress_add(&bk->pg, 0, got);
 	if (r != 0) {
@@ -999,12 +1045,134 @@ backup_file(struct bk *bk, const struct walk_ent *w, struct err *e)
 		return 0;
 	}
 	/* sink_end runs later, on a following ingest call: o is still ours. */
-	if (fstat(fd, &st2) != 0 || got != (uint64_t)w->st.st_size ||
-	    st2.st_size != w->st.st_size ||
-	    ts_ns(&st2.st_mtim) != ts_ns(&w->st.st_mtim))
+	if (fstat(fd, &st2) != 0 || got != size || (uint64_t)st2.st_size !=
+	    size || ts_ns(&st2.st_mtim) != mtime_ns)
 		o->fail = "changed while it was being read";
 	close(fd);
 	return 0;
+}
+
+/* The oldest object of the queue into the pipeline. */
+static int
+ra_next(struct bk *bk, struct err *e)
+{
+	struct bobj *o = bk->ra_head;
+
+	if ((bk->ra_head = o->next) == NULL)
+		bk->ra_tail = NULL;
+	o->next = NULL;
+	bk->ra_n--;
+	if (o->fd < 0)
+		return pipe_obj(bk, o, e);
+	bk->ra_files--;
+	bk->ra_bytes -= o->ahead;
+	return pipe_file(bk, o, e);
+}
+
+/* Everything queued into the pipeline, in order. */
+static int
+ra_drain(struct bk *bk, struct err *e)
+{
+	int r;
+
+	while (bk->ra_head != NULL)
+		if ((r = ra_next(bk, e)) != 0)
+			return r;
+	return 0;
+}
+
+/* On an error: the queued objects are dropped, their files closed. */
+static void
+ra_free(struct bk *bk)
+{
+	while (bk->ra_head != NULL) {
+		struct bobj *o = bk->ra_head;
+
+		bk->ra_head = o->next;
+		bobj_free(o);
+	}
+	bk->ra_tail = NULL;
+	bk->ra_n = bk->ra_files = 0;
+	bk->ra_bytes = 0;
+}
+
+/* Queue o (a file when o->fd >= 0), then keep the queue in its bounds. */
+static int
+ra_push(struct bk *bk, struct bobj *o, struct err *e)
+{
+	int r;
+
+	o->next = NULL;
+	if (bk->ra_tail != NULL)
+		bk->ra_tail->next = o;
+	else
+		bk->ra_head = o;
+	bk->ra_tail = o;
+	bk->ra_n++;
+	if (o->fd >= 0) {
+		o->ahead = o->size < RA_FILE ? o->size : RA_FILE;
+		/* Only a hint: a failure costs time, nothing else. */
+		if (o->ahead > 0)
+			(void)posix_fadvise(o->fd, 0, (off_t)o->ahead,
+			    POSIX_FADV_WILLNEED);
+		bk->ra_files++;
+		bk->ra_bytes += o->ahead;
+	}
+	while (bk->ra_head != NULL && (bk->ra_n > RA_OBJECTS ||
+	    bk->ra_files > bk->ra_max || bk->ra_bytes > RA_BYTES))
+		if ((r = ra_next(bk, e)) != 0)
+			return r;
+	return 0;
+}
+
+/*
+ * Hand an object without data to the pipeline, behind the files before:
+ * at once when none wait (VM versions, whose disks do not queue).
+ */
+static int
+submit(struct bk *bk, struct bobj *o, struct err *e)
+{
+	if (bk->ra_head != NULL)
+		return ra_push(bk, o, e);
+	return pipe_obj(bk, o, e);
+}
+
+/* Open a file to send and queue it; learn: its previous chunks first. */
+static int
+backup_file(struct bk *bk, const struct walk_ent *w, int learn,
+    struct err *e)
+{
+	struct bobj *o = NULL;
+	int const flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+	int fd, r;
+
+	for (;;) {
+		fd = w->dirfd >= 0 ? openat(w->dirfd, w->name, flags |
+		    O_NOATIME) : open(w->path, flags | O_NOATIME);
+		if (fd < 0 && errno == EPERM)	/* O_NOATIME needs ownership */
+			fd = w->dirfd >= 0 ? openat(w->dirfd, w->name, flags) :
+			    open(w->path, flags);
+		/* A low descriptor limit: read queued files first. */
+		if (fd >= 0 || errno != EMFILE || bk->ra_files == 0)
+			break;
+		while (bk->ra_head != NULL && bk->ra_files > 0)
+			if ((r = ra_next(bk, e)) != 0)
+				return r;
+	}
+	if (fd < 0) {
+		say(bk, "%s: open: %s; not backed up", w->path,
+		    strerror(errno));
+		bk->st->failed++;
+		return 0;
+	}
+	if ((o = bobj_new(OP_PUT, w->path, w->path_len, e)) == NULL) {
+		close(fd);
+		return e ? e->code : COFFER_ENOMEM;
+	}
+	bobj_set_stat(o, CLIENT_OBJ_FILE, &w->st);
+	o->fd = fd;
+	o->learn = learn;
+	return ra_push(bk, o, e);
 }
 
 static int
@@ -1103,14 +1271,9 @@ process(struct bk *bk, const struct walk_ent *w, const struct proto_obj *v,
 	action = merge_decide(&disk, v ? &inv : NULL, bk->p->selective);
 	if (action == MERGE_SKIP)
 		return 0;
-	if (action == MERGE_SEND && type == CLIENT_OBJ_FILE) {
-		if (v != NULL && inv.type == CLIENT_OBJ_FILE &&
-		    w->st.st_size >= BACKUP_LEARN_MIN &&
-		    (r = learn_previous(bk, w->path, w->path_len, NULL, NULL,
-		    e)) != 0)
-			return r;
-		return backup_file(bk, w, e);
-	}
+	if (action == MERGE_SEND && type == CLIENT_OBJ_FILE)
+		return backup_file(bk, w, v != NULL && inv.type ==
+		    CLIENT_OBJ_FILE && w->st.st_size >= BACKUP_LEARN_MIN, e);
 	if ((o = bobj_new(action == MERGE_META ? OP_META : OP_PUT, w->path,
 	    w->path_len, e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
@@ -1180,6 +1343,7 @@ walk_get(struct bk *bk, struct walk *wk, const struct walk_ent **out,
 			*out = NULL;
 			return 0;
 		}
+		walk_ahead_step(bk->wa);
 		if (w->kind == WALK_DIR_ERR) {
 			say(bk, "%s: cannot read directory: %s; its contents "
 			    "are not backed up", w->path, strerror(w->err));
@@ -1200,6 +1364,15 @@ walk_get(struct bk *bk, struct walk *wk, const struct walk_ent **out,
 	}
 }
 
+/* The walk ahead's view of walk_get's pruning: excluded directories. */
+static int
+excluded_dir(void *arg, const char *path)
+{
+	const struct bk *bk = arg;
+
+	return !opt_included(bk->p->opts, path);
+}
+
 /* Merge the walk of root with the inventory (none for selective). */
 static int
 merge_loop(struct bk *bk, const char *root, struct err *e)
@@ -1213,6 +1386,7 @@ merge_loop(struct bk *bk, const char *root, struct err *e)
 
 	if ((wk = walk_open(root, e)) == NULL)
 		return e ? e->code : COFFER_ENOMEM;
+	bk->wa = walk_ahead_start(root, excluded_dir, bk, 0);
 	if (incr && (r = inv_start(bk, root, rlen, e)) != 0)
 		goto out;
 	if ((r = walk_get(bk, wk, &w, e)) != 0)
@@ -1262,6 +1436,8 @@ merge_loop(struct bk *bk, const char *root, struct err *e)
 	}
 	r = 0;
 out:
+	walk_ahead_stop(bk->wa);
+	bk->wa = NULL;
 	walk_close(wk);
 	return r;
 }
@@ -1301,7 +1477,7 @@ backup_path(struct bk *bk, const char *path, struct err *e)
 	keep_clear(bk);
 	if ((r = fs_open(bk, fs, type, e)) != 0)
 		return err_wrap(e, "filespace %s", fs);
-	if ((r = merge_loop(bk, abs, e)) != 0)
+	if ((r = merge_loop(bk, abs, e)) != 0 || (r = ra_drain(bk, e)) != 0)
 		return r;
 	if ((r = ingest_flush(bk->ig, e)) != 0)
 		return r;
@@ -1311,6 +1487,7 @@ backup_path(struct bk *bk, const char *path, struct err *e)
 static void
 bk_fini(struct bk *bk)
 {
+	ra_free(bk);
 	ingest_free(bk->ig);
 	while (bk->q_head != NULL) {
 		struct bobj *o = bk->q_head;
@@ -1350,6 +1527,7 @@ bk_setup(struct bk *bk, struct net_conn *c, const struct backup_params *p,
 	hset_init(&bk->known);
 	pthread_rwlock_init(&bk->known_lock, NULL);
 	linktab_init(&bk->links);
+	bk->ra_max = ra_max_files();
 	wire_buf_init(&bk->wb, WIRE_FRAME_MAX);
 	progress_init(&bk->pg, label, 0);
 	if (!p->progress)
@@ -1841,6 +2019,57 @@ vm_before(struct bk *bk, const struct backup_vm *vm,
 	return 0;
 }
 
+/*
+ * At most what vm's objects would hold at the server in one transaction
+ * (PROTO_TXN_PEND_MAX counts paths, links and recipes): a recipe entry
+ * per block of every disk, as if none were a zero run, every segment
+ * with its path and link, the XML as if cut in 4 KiB chunks.
+ */
+static uint64_t
+vm_txn_estimate(const struct backup_vm *vm)
+{
+	uint64_t const seg = vm_seg_size();
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < vm->nobjs; i++) {
+		const struct backup_vm_obj *d = &vm->objs[i];
+		uint64_t const size = d->type == CLIENT_OBJ_VMCONF ? d->len :
+		    (uint64_t)d->st.st_size;
+		uint64_t const block = d->type == CLIENT_OBJ_VMCONF ? 4096 :
+		    BACKUP_IMAGE_BLOCK;
+		uint64_t const nseg = d->type == CLIENT_OBJ_VMCONF ? 1 :
+		    vm_seg_count(size, seg);
+
+		total += (size / block + nseg) * POOL_RECIPE_ENTRY;
+		total += nseg * (VM_SEG_PATH_MAX + (d->link ? strlen(d->link) :
+		    0));
+	}
+	return total;
+}
+
+/*
+ * A server without TXN_STAGE (older) takes a VM version in one
+ * transaction only: one that may not fit is refused here, before any of
+ * it is sent, rather than by the server halfway.  1: refused (said so).
+ */
+static int
+vm_stage_refused(struct bk *bk, const struct backup_vm *vm)
+{
+	uint64_t const est = vm_txn_estimate(vm);
+
+	if (net_has_feature(bk->c, PROTO_FEAT_TXN_STAGE) ||
+	    est <= PROTO_TXN_PEND_MAX)
+		return 0;
+	say(bk, "VM %s: not backed up: server %s lacks the protocol feature "
+	    "%s (a VM version committed in parts), and in one transaction "
+	    "this version's recipes and metadata may need up to %" PRIu64
+	    " MiB, over the %u MiB such a server takes; upgrade the server. "
+	    "Nothing was sent", vm->name, net_server_name(bk->c),
+	    proto_feature_name(PROTO_FEAT_TXN_STAGE), est >> 20,
+	    PROTO_TXN_PEND_MAX >> 20);
+	return 1;
+}
+
 int
 backup_vm(struct backup_sess *s, const struct backup_vm *vm,
     struct backup_vm_result *res, struct err *e)
@@ -1856,6 +2085,10 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 
 	memset(res, 0, sizeof(*res));
 	snprintf(fs, sizeof(fs), "VM:%s", vm->name);
+	if (vm_stage_refused(bk, vm)) {
+		st->failed++;
+		return 0;
+	}
 	if ((keep = calloc(vm->nobjs + 1, sizeof(*keep))) == NULL)
 		return err_set(e, COFFER_ENOMEM, "out of memory");
 	for (size_t i = 0; i < vm->nobjs; i++)
@@ -1865,7 +2098,9 @@ backup_vm(struct backup_sess *s, const struct backup_vm *vm,
 		return err_wrap(e, "filespace %s", fs);
 	}
 	bk->atomic = 1;
-	bk->stage_bytes = vm_stage_bytes();
+	/* Without STAGE, the old way: the whole version at once. */
+	bk->stage_bytes = net_has_feature(bk->c, PROTO_FEAT_TXN_STAGE) ?
+	    vm_stage_bytes() : 0;
 	if ((r = vm_inventory(bk, e)) != 0)
 		goto out;
 	if (vm->before_disks != NULL && (r = vm_before(bk, vm, res, e)) != 0)

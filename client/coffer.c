@@ -380,6 +380,7 @@ print_restore(const struct coffer_opts *o, const struct restore_stats *st,
 		json_u64(&j, "objects_failed", st->failed);
 		json_u64(&j, "objects_skipped", st->skipped);
 		json_double(&j, "elapsed_s", st->elapsed_s);
+		json_u64(&j, "wire_bytes", st->wire_bytes);
 		json_i64(&j, "rc", rc);
 		if (error != NULL)
 			json_str(&j, "error", error);
@@ -464,6 +465,7 @@ run_restore(struct net_conn *c, const struct coffer_opts *o, size_t first,
 	struct restore_params rp;
 	struct restore_stats st;
 	struct err e;
+	uint64_t wire0;
 	int r, rc;
 
 	memset(&rp, 0, sizeof(rp));
@@ -476,7 +478,9 @@ run_restore(struct net_conn *c, const struct coffer_opts *o, size_t first,
 	rp.progress = 1;
 	rp.log = stderr;
 	err_clear(&e);
+	wire0 = net_bytes_in(c);
 	r = restore_run(c, &rp, &st, &e);
+	st.wire_bytes = net_bytes_in(c) - wire0;
 	if (r != 0)
 		fprintf(stderr, "coffer: %s\n", e.msg);
 	else if (st.matched == 0)
@@ -617,6 +621,7 @@ run_restore_vm(struct net_conn *c, const struct coffer_opts *o, size_t first,
 	struct vm_restore_params vp;
 	struct restore_stats st;
 	struct err e;
+	uint64_t wire0;
 	int r, rc;
 
 	memset(&vp, 0, sizeof(vp));
@@ -631,8 +636,10 @@ run_restore_vm(struct net_conn *c, const struct coffer_opts *o, size_t first,
 	vp.out = o->json ? stderr : stdout;
 	vp.log = stderr;
 	err_clear(&e);
+	wire0 = net_bytes_in(c);
 	r = vm_restore_run(c, &vp, o->words + first, o->nwords - first, &st,
 	    &e);
+	st.wire_bytes = net_bytes_in(c) - wire0;
 	if (r != 0)
 		fprintf(stderr, "coffer: %s\n", e.msg);
 	rc = r != 0 ? RC_ERROR : st.failed > 0 ? RC_ERROR : st.matched == 0 ?

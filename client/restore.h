@@ -72,6 +72,7 @@ struct restore_stats {
 	uint64_t	skipped;	/* existed, no --replace */
 	uint64_t	matched;	/* objects the listing selected */
 	double		elapsed_s;
+	uint64_t	wire_bytes;	/* frame bytes received (coffer.c) */
 };
 
 int restore_run(struct net_conn *c, const struct restore_params *p,

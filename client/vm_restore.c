@@ -36,7 +36,9 @@
  * A disk's recipe is not kept (recipe NULL, recipe_len still its length):
  * the restore fetches each segment's when it gets there (restore.c), so
  * that memory does not grow with the disk: a 1 TiB disk's recipes are
- * 576 MiB.  A page of the listing holds a few of them at a time.
+ * 576 MiB.  Nor does it travel in the listing when the server can leave
+ * it out (PROTO_LIST_NO_RECIPE); a server without RECIPE_GET sends every
+ * recipe, and they are all kept (the restore cannot fetch them later).
  */
 struct vobj {
 	struct proto_obj	 o;
@@ -77,7 +79,8 @@ vlist_free(struct vlist *l)
 }
 
 static int
-vlist_add(struct vlist *l, const struct proto_obj *o, struct err *e)
+vlist_add(struct vlist *l, const struct proto_obj *o, int keep_disks,
+    struct err *e)
 {
 	struct vobj *v;
 	int keep;
@@ -94,7 +97,8 @@ vlist_add(struct vlist *l, const struct proto_obj *o, struct err *e)
 	v = &l->v[l->n];
 	memset(v, 0, sizeof(*v));
 	v->o = *o;
-	keep = o->type != CLIENT_OBJ_VMDISK && o->recipe_len > 0;
+	keep = (keep_disks || o->type != CLIENT_OBJ_VMDISK) &&
+	    o->recipe != NULL && o->recipe_len > 0;
 	if ((v->path = strndup(o->path, o->path_len)) == NULL ||
 	    (o->link != NULL && (v->link = strndup(o->link, o->link_len)) ==
 	    NULL) || (keep && (v->recipe = malloc(o->recipe_len)) == NULL)) {
@@ -111,11 +115,22 @@ vlist_add(struct vlist *l, const struct proto_obj *o, struct err *e)
 	return 0;
 }
 
-/* OBJ_LIST of fs under prefix, every page. */
+/* What a listing is for (list). */
+#define VM_LIST_QUERY	0	/* sizes and times: no recipe needed */
+#define VM_LIST_RESTORE	1	/* a restore: recipes, now or later */
+
+/*
+ * OBJ_LIST of fs under prefix, every page.  Recipes travel only when
+ * the restore cannot fetch them later: when the server lacks RECIPE_GET,
+ * or cannot leave them out (an older server always sends them).
+ */
 static int
 list(struct net_conn *c, const char *fs, const char *prefix, int64_t pit,
-    int inactive, struct vlist *out, struct err *e)
+    int inactive, int why, struct vlist *out, struct err *e)
 {
+	int const lazy = net_has_feature(c, PROTO_FEAT_RECIPE_GET);
+	int const slim = net_has_feature(c, PROTO_FEAT_LIST_OPTS) &&
+	    (why == VM_LIST_QUERY || lazy);
 	char after[PATH_MAX] = "";
 	struct wire_buf b;
 	int r = 0;
@@ -133,6 +148,8 @@ list(struct net_conn *c, const char *fs, const char *prefix, int64_t pit,
 		wire_put_u8(&b, (uint8_t)inactive);
 		wire_put_str(&b, after);
 		wire_put_u32(&b, VM_LIST_PAGE);
+		if (slim)
+			wire_put_u8(&b, PROTO_LIST_NO_RECIPE);
 		if ((r = net_call(c, PT_OBJ_LIST, &b, PT_OBJ_PAGE, &rd, e)) != 0)
 			break;
 		if ((r = wire_get_u8(&rd, &more, e)) != 0 ||
@@ -143,14 +160,16 @@ list(struct net_conn *c, const char *fs, const char *prefix, int64_t pit,
 		for (uint32_t i = 0; i < n && r == 0; i++) {
 			struct proto_obj o;
 
-			if ((r = proto_get_obj(&rd, &o, 1, e)) != 0) {
+			if ((r = proto_get_obj(&rd, &o, slim ?
+			    PROTO_OBJ_RECIPE_LEN : PROTO_OBJ_RECIPE, e)) != 0) {
 				r = err_wrap(e, "OBJ_PAGE object %u", i);
 				break;
 			}
 			if (o.path_len >= sizeof(after))
 				r = err_set(e, COFFER_EPROTO, "path too long");
 			else
-				r = vlist_add(out, &o, e);
+				r = vlist_add(out, &o, !lazy &&
+				    why == VM_LIST_RESTORE, e);
 			if (r == 0) {
 				memcpy(after, o.path, o.path_len);
 				after[o.path_len] = '\0';
@@ -547,7 +566,7 @@ restore_one(struct vm_run *x, const char *vm, struct err *ve, struct err *e)
 		goto out;
 	}
 	snprintf(fs, sizeof(fs), "VM:%s", vm);
-	if ((r = list(x->c, fs, "", p->pit, 0, &l, e)) != 0)
+	if ((r = list(x->c, fs, "", p->pit, 0, VM_LIST_RESTORE, &l, e)) != 0)
 		goto out;
 	if ((conf = find(&l, "/domain.xml")) == NULL) {
 		err_set(ve, COFFER_ENOTFOUND, "no backup of VM %s%s", vm,
@@ -741,8 +760,9 @@ vm_row(struct net_conn *c, const struct fslist_ent *f, struct vrow *row,
 	row->name = f->name + 3;
 	row->drprotect = f->drprotect;
 	row->drpriority = f->drpriority;
-	if ((r = list(c, f->name, "/domain.xml", 0, 1, &all, e)) != 0 ||
-	    (r = list(c, f->name, "", 0, 0, &act, e)) != 0)
+	if ((r = list(c, f->name, "/domain.xml", 0, 1, VM_LIST_QUERY, &all,
+	    e)) != 0 || (r = list(c, f->name, "", 0, 0, VM_LIST_QUERY, &act,
+	    e)) != 0)
 		goto out;
 	for (size_t i = 0; i < all.n; i++)
 		if (strcmp(all.v[i].path, "/domain.xml") == 0) {

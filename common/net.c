@@ -51,6 +51,7 @@ struct net_conn {
 	size_t		 pending;	/* sum of left */
 
 	char		 server_name[256];
+	uint64_t	 features;	/* HELLO_OK's PROTO_FEAT_* bits */
 	char		 user[256];
 	char		 domain[256];
 	uint64_t	 bytes_out, bytes_in;
@@ -97,6 +98,12 @@ net_parse_server(const char *s, char *host, size_t hostlen, int *port,
 	return 0;
 bad:
 	return err_set(e, COFFER_EINVAL, "server '%s' is not HOST:PORT", s);
+}
+
+int
+net_has_feature(const struct net_conn *c, uint64_t bit)
+{
+	return (c->features & bit) == bit;
 }
 
 const char *
@@ -440,6 +447,12 @@ hello(struct net_conn *c, const char *program, struct err *e)
 	    (r = wire_get_str(&rd, sizeof(c->server_name) - 1,
 	    c->server_name, sizeof(c->server_name), e)) != 0)
 		return broken(c, err_wrap(e, "HELLO_OK from %s", c->where));
+	/* A server from before features ends here: it has none. */
+	c->features = 0;
+	if (wire_rd_left(&rd) > 0 && (r = wire_get_u64(&rd, &c->features,
+	    e)) != 0)
+		return broken(c, err_wrap(e, "HELLO_OK features from %s",
+		    c->where));
 	if (version != PROTO_VERSION)
 		return broken(c, err_set(e, COFFER_EVERSION, "%s speaks "
 		    "protocol version %u, this client %u", c->where, version,

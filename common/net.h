@@ -99,6 +99,11 @@ void net_close(struct net_conn *c);
 
 /* What the server said in the handshake. */
 const char *net_server_name(const struct net_conn *c);
+/*
+ * Did the server advertise the PROTO_FEAT_* bit (every bit of it) in
+ * HELLO_OK?  A server that sent no features has none.
+ */
+int net_has_feature(const struct net_conn *c, uint64_t bit);
 const char *net_user_name(const struct net_conn *c);	/* normalized */
 const char *net_domain(const struct net_conn *c);
 

@@ -26,7 +26,9 @@ proto_put_obj(struct wire_buf *b, const struct proto_obj *o, int with_recipe)
 	wire_put_u64(b, (uint64_t)o->deactivated);
 	wire_put_raw(b, o->uuid, 16);
 	wire_put_bytes(b, o->link, o->link ? o->link_len : 0);
-	if (with_recipe)
+	if (with_recipe == PROTO_OBJ_RECIPE_LEN)
+		wire_put_u32(b, (uint32_t)o->recipe_len);
+	else if (with_recipe)
 		wire_put_bytes(b, o->recipe, o->recipe ? o->recipe_len : 0);
 }
 
@@ -76,7 +78,16 @@ proto_get_obj(struct wire_rd *r, struct proto_obj *o, int with_recipe,
 	o->deactivated = (int64_t)v[3];
 	if (o->link_len == 0)
 		o->link = NULL;
-	if (with_recipe) {
+	if (with_recipe == PROTO_OBJ_RECIPE_LEN) {
+		uint32_t len;
+
+		if ((rc = wire_get_u32(r, &len, e)) != 0)
+			return err_wrap(e, "recipe length");
+		if (len > PROTO_RECIPE_MAX)
+			return err_set(e, COFFER_EPROTO, "recipe length %u "
+			    "exceeds %u", len, PROTO_RECIPE_MAX);
+		o->recipe_len = len;
+	} else if (with_recipe) {
 		const uint8_t *p;
 
 		if ((rc = wire_get_bytes(r, PROTO_RECIPE_MAX, &p,
@@ -293,6 +304,17 @@ proto_get_sched_report(struct wire_rd *r, struct proto_sched_report *p,
 		return err_set(e, COFFER_EPROTO, "SCHED_REPORT: return code "
 		    "%u is above %d", p->rc, RC_ERROR);
 	return wire_rd_end(r, e);
+}
+
+const char *
+proto_feature_name(uint64_t bit)
+{
+	switch (bit) {
+	case PROTO_FEAT_TXN_STAGE:	return "TXN_STAGE";
+	case PROTO_FEAT_RECIPE_GET:	return "RECIPE_GET";
+	case PROTO_FEAT_LIST_OPTS:	return "LIST_OPTS";
+	}
+	return "UNKNOWN";
 }
 
 const char *

@@ -10,7 +10,14 @@
  *
  * Session:
  *   HELLO      c>s  u32 magic PROTO_MAGIC, u16 min, u16 max, str program
- *   HELLO_OK   s>c  u16 version, str server name
+ *   HELLO_OK   s>c  u16 version, str server name, [u64 features]
+ *                   features: the PROTO_FEAT_* bits of what this server
+ *                   understands beyond version 1 as first released.  A
+ *                   server from before features omits the field: the
+ *                   client takes that as none (clients never required the
+ *                   reply to end after the name).  A client uses a
+ *                   feature only when its bit is set, and says which one
+ *                   is missing when it cannot do without it.
  *   AUTH       c>s  u8 kind (1 node, 2 admin, 3 server), str name,
  *                   str password (kind 3: 32 random bytes, the nonce cn)
  *   AUTH_OK    s>c  str name (normalized), str domain
@@ -98,8 +105,14 @@
  *   FS_LIST    c>s  (none)                         -> FS_PAGE
  *   FS_PAGE    s>c  u32 n, n x fsent
  *   OBJ_LIST   c>s  str filespace, str prefix, i64 pit, u8 inactive,
- *                   str after, u32 limit            -> OBJ_PAGE
- *   OBJ_PAGE   s>c  u8 more, u32 n, n x objmeta with recipe
+ *                   str after, u32 limit, [u8 options] -> OBJ_PAGE
+ *                   options (PROTO_FEAT_LIST_OPTS; absent: 0):
+ *                   PROTO_LIST_NO_RECIPE (1) each objmeta ends with
+ *                   the recipe's u32 length only, not its bytes (a VM
+ *                   restore fetches them with RECIPE_GET).  Other bits:
+ *                   ERROR.  Send the byte only to a server with the bit.
+ *   OBJ_PAGE   s>c  u8 more, u32 n, n x objmeta with recipe (or its
+ *                   length, as the request asked)
  *   CHUNK_GET  c>s  u64 object id, u32 first entry, u32 count (<= 64)
  *                   -> count x CHUNK_DATA, in recipe order (zero runs
  *                   included, as CHUNK_DATA with codec 0 and no bytes)
@@ -270,6 +283,29 @@ enum proto_type {
 #define PROTO_TXN_STAGE		4	/* with ATOMIC: a part of the version */
 #define PROTO_TXN_FLAGS		(PROTO_TXN_FINAL | PROTO_TXN_ATOMIC | \
 				 PROTO_TXN_STAGE)
+/*
+ * What one transaction's pending objects (paths, links, recipes) may
+ * hold at a server: a VM version committed without STAGE is bounded by
+ * it, about 455 GiB of disks in 64 KiB blocks.  Servers from before
+ * STAGE had the same limit.
+ */
+#define PROTO_TXN_PEND_MAX	(256u << 20)
+
+/* HELLO_OK feature bits (pinned; absent field: none). */
+#define PROTO_FEAT_TXN_STAGE	1	/* TXN_COMMIT flag PROTO_TXN_STAGE */
+#define PROTO_FEAT_RECIPE_GET	2	/* the RECIPE_GET frame */
+#define PROTO_FEAT_LIST_OPTS	4	/* OBJ_LIST's options byte */
+#define PROTO_FEATURES		(PROTO_FEAT_TXN_STAGE | \
+				 PROTO_FEAT_RECIPE_GET | PROTO_FEAT_LIST_OPTS)
+
+/* OBJ_LIST options (pinned). */
+#define PROTO_LIST_NO_RECIPE	1	/* recipe lengths, not recipes */
+#define PROTO_LIST_OPTS		PROTO_LIST_NO_RECIPE
+
+/* proto_put_obj / proto_get_obj: what follows the link. */
+#define PROTO_OBJ_NO_RECIPE	0
+#define PROTO_OBJ_RECIPE	1	/* bytes recipe */
+#define PROTO_OBJ_RECIPE_LEN	2	/* u32 recipe length only */
 
 /* A virtual machine's filespace: "VM:" and 1 to 200 bytes of name. */
 #define PROTO_VM_PREFIX		"VM:"
@@ -305,6 +341,11 @@ struct proto_obj {
 	size_t		 recipe_len;
 };
 
+/*
+ * with_recipe: PROTO_OBJ_*.  Decoded with PROTO_OBJ_RECIPE_LEN, recipe
+ * is NULL and recipe_len the length the sender stated (at most
+ * PROTO_RECIPE_MAX).
+ */
 void proto_put_obj(struct wire_buf *b, const struct proto_obj *o,
     int with_recipe);
 int proto_get_obj(struct wire_rd *r, struct proto_obj *o, int with_recipe,
@@ -376,6 +417,9 @@ void proto_put_sched_report(struct wire_buf *b,
 /* Names 1..64 bytes, a known phase, rc <= 12; whole payload. */
 int proto_get_sched_report(struct wire_rd *r, struct proto_sched_report *p,
     struct err *e);
+
+/* The name of one PROTO_FEAT_* bit for messages ("TXN_STAGE"). */
+const char *proto_feature_name(uint64_t bit);
 
 /* Name of a frame type for messages ("CHUNK_PUT"); never NULL. */
 const char *proto_type_name(uint16_t type);

@@ -1,8 +1,8 @@
 /*
  * adm_stgpool.c - DEFINE STGPOOL (cloud pools on S3) and QUERY STGPOOL.
  *
- * UPDATE STGPOOL changes a cloud pool's key and CA file (checked first,
- * as DEFINE checks them) or CONTAINERPOOL's reclamation threshold;
+ * UPDATE STGPOOL changes a cloud pool's key, CA file and endpoint (checked
+ * first, as DEFINE checks them) or CONTAINERPOOL's reclamation threshold;
  * DELETE STGPOOL removes a cloud pool that holds nothing and that no
  * domain names, and leaves its bucket alone.
  *
@@ -181,12 +181,16 @@ update_reclaim(struct adm_ctx *x, const char *v)
 	    "at %ld%% reclaimable space).", ADM_POOL_NAME, n);
 }
 
-/* Parameters a cloud pool keeps for life: its containers live there. */
+/*
+ * Parameters a cloud pool keeps for life: its containers are objects in
+ * that bucket.  CLOUDURL= may change (the same bucket behind another
+ * gateway address), checked by update_cloud().
+ */
 static int
 refuse_fixed(struct adm_ctx *x, const struct cat_stgpool *sp)
 {
 	static const char *const fixed[] = {
-		"STGTYPE", "CLOUDTYPE", "CLOUDURL", "BUCKET",
+		"STGTYPE", "CLOUDTYPE", "BUCKET",
 	};
 
 	for (size_t i = 0; i < NELEM(fixed); i++)
@@ -202,32 +206,50 @@ refuse_fixed(struct adm_ctx *x, const struct cat_stgpool *sp)
 	return 0;
 }
 
-/*
- * New identity, secret and CA file, checked against the bucket before
- * anything is stored, as DEFINE does: a wrong key is refused now and
- * the pool goes on with the old one.
- */
+/* The parameters of UPDATE STGPOOL for a cloud pool, checked for size. */
 static int
-update_cloud(struct adm_ctx *x, struct cat_stgpool *sp)
+cloud_args(struct adm_ctx *x, const struct cat_stgpool *sp, size_t pwmax)
 {
 	const char *ident = adm_arg(x, "IDENTITY"), *pw = adm_arg(x, "PASSWORD");
-	const char *cafile = adm_arg(x, "CAFILE");
-	char secret[256];
-	struct err e;
+	const char *cafile = adm_arg(x, "CAFILE"), *url = adm_arg(x, "CLOUDURL");
 	int r;
 
-	err_clear(&e);
 	if ((r = refuse_fixed(x, sp)) != 0)
 		return r;
 	if (ident != NULL && (ident[0] == '\0' ||
 	    strlen(ident) >= sizeof(sp->identity)))
 		return adm_bad(x, "IDENTITY must be 1 to %zu characters",
 		    sizeof(sp->identity) - 1);
-	if (pw != NULL && (pw[0] == '\0' || strlen(pw) >= sizeof(secret)))
+	if (pw != NULL && (pw[0] == '\0' || strlen(pw) >= pwmax))
 		return adm_bad(x, "PASSWORD must be 1 to %zu characters",
-		    sizeof(secret) - 1);
+		    pwmax - 1);
 	if (cafile != NULL && strlen(cafile) >= sizeof(sp->cafile))
 		return adm_bad(x, "CAFILE is too long");
+	if (url != NULL && (url[0] == '\0' || strlen(url) >= sizeof(sp->url)))
+		return adm_bad(x, "CLOUDURL must be 1 to %zu characters",
+		    sizeof(sp->url) - 1);
+	return 0;
+}
+
+/*
+ * New identity, secret, CA file or endpoint, checked against the bucket
+ * before anything is stored, as DEFINE does: a wrong key or URL is refused
+ * now and the pool goes on with the old.  A new endpoint must also hold
+ * this pool's containers (stgpool_check_endpoint()): a gateway of another
+ * cluster with a bucket of the same name is refused.
+ */
+static int
+update_cloud(struct adm_ctx *x, struct cat_stgpool *sp)
+{
+	const char *ident = adm_arg(x, "IDENTITY"), *pw = adm_arg(x, "PASSWORD");
+	const char *cafile = adm_arg(x, "CAFILE"), *url = adm_arg(x, "CLOUDURL");
+	char secret[256], oldurl[sizeof(sp->url)];
+	int r, new_url, recovered = 0;
+	struct err e;
+
+	err_clear(&e);
+	if ((r = cloud_args(x, sp, sizeof(secret))) != 0)
+		return r;
 	if (pw != NULL)
 		snprintf(secret, sizeof(secret), "%s", pw);
 	else if ((r = secret_open(x->env->dir, sp->name, sp->secret,
@@ -237,16 +259,24 @@ update_cloud(struct adm_ctx *x, struct cat_stgpool *sp)
 		snprintf(sp->identity, sizeof(sp->identity), "%s", ident);
 	if (cafile != NULL)
 		snprintf(sp->cafile, sizeof(sp->cafile), "%s", cafile);
-	if ((r = stgpool_check(sp->url, sp->bucket, sp->identity, secret,
-	    sp->cafile, &e)) != 0)
+	snprintf(oldurl, sizeof(oldurl), "%s", sp->url);
+	new_url = url != NULL && strcmp(url, sp->url) != 0;
+	if (new_url)
+		r = stgpool_check_endpoint(x->env->pool, sp, url, secret, &e);
+	else
+		r = stgpool_check(sp->url, sp->bucket, sp->identity, secret,
+		    sp->cafile, &e);
+	if (r != 0)
 		goto out;
+	if (new_url)
+		snprintf(sp->url, sizeof(sp->url), "%s", url);
 	if (pw != NULL && (r = secret_seal(x->env->dir, sp->name, secret,
 	    sp->secret, sizeof(sp->secret), &sp->secret_len, &e)) != 0)
 		goto out;
 	if ((r = cat_stgpool_update(x->env->cat, sp, &e)) != 0)
 		goto out;
 	if (stgpool_reconfigure(x->env->pool, x->env->dir, sp, secret,
-	    &e) != 0) {
+	    new_url, &recovered, &e) != 0) {
 		/* Stored; the running store did not take it: a restart will. */
 		OPENSSL_cleanse(secret, sizeof(secret));
 		return adm_msg_rc(x->res, RC_WARNING, "ANR2202W %s: Storage "
@@ -256,6 +286,14 @@ out:
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (r != 0)
 		return adm_failed(x, &e);
+	if (new_url)
+		(void)adm_msg(x->res, "ANR2202I Storage pool %s moved from %s "
+		    "to %s (bucket %s).", sp->name, oldurl, sp->url,
+		    sp->bucket);
+	if (recovered)
+		(void)adm_msg(x->res, "ANR2203I Storage pool %s reached: its "
+		    "start-up recovery ran (leftovers of an interrupted "
+		    "reclamation and unindexed objects removed).", sp->name);
 	return adm_msg(x->res, "ANR2202I Storage pool %s updated (identity %s"
 	    "%s%s).", sp->name, sp->identity, sp->cafile[0] != '\0' ?
 	    ", cafile " : "", sp->cafile);
@@ -275,7 +313,7 @@ adm_update_stgpool(struct adm_ctx *x)
 		any |= x->val[i] != NULL;
 	if (!any)
 		return adm_bad(x, "nothing to update; give RECLaim (%s), or "
-		    "IDentity, PASsword or CAFile (a cloud pool)",
+		    "IDentity, PASsword, CAFile or CLOUDUrl (a cloud pool)",
 		    ADM_POOL_NAME);
 	if (x->env->dir == NULL || x->env->pool == NULL)
 		return adm_error(x, COFFER_EINVAL, "ANR2033E %s: Command failed "

@@ -117,8 +117,34 @@ uuid_hex(const uint8_t u[16], char out[33])
 }
 
 /*
+ * Whether (fs_id, key) has an active version: a read of object_by_state
+ * alone (it covers the columns), cheaper than an UPDATE that matches
+ * nothing, which opens the table and its indexes for writing.
+ */
+static int
+has_active(struct cat *c, uint64_t fs_id, const uint8_t *key, size_t klen,
+    struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = cat_stmt(c, CAT_ST_OBJ_HAS_ACTIVE, "SELECT 1 FROM object"
+	    " WHERE fs_id=?1 AND state=1 AND pkey=?2", &st, e)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (int64_t)fs_id);
+	cat_bind_key(st, 2, key, klen);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = 1;
+	else if (rc != SQLITE_DONE)
+		r = cat_dberr(c, e, "look up the active version");
+	cat_stmt_done(st);
+	return r;
+}
+
+/*
  * Make the active version of (fs_id, key) inactive at when.  *changed is
- * how many rows changed (0 or 1).
+ * how many rows changed (0 or 1).  Most keys of a backup are new: those
+ * cost the lookup only.
  */
 static int
 deactivate_key(struct cat *c, uint64_t fs_id, const uint8_t *key,
@@ -127,6 +153,10 @@ deactivate_key(struct cat *c, uint64_t fs_id, const uint8_t *key,
 	sqlite3_stmt *st = NULL;
 	int r;
 
+	*changed = 0;
+	if ((r = has_active(c, fs_id, key, klen, e)) <= 0)
+		return r;
+	r = 0;
 	/* invariant (1): state and deactivation time change together. */
 	if ((r = cat_stmt(c, CAT_ST_OBJ_DEACT, "UPDATE object SET state=0,"
 	    " deactivated=?3 WHERE fs_id=?1 AND pkey=?2 AND state=1", &st,

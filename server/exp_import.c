@@ -16,10 +16,12 @@
  * CRCs and digest only say the set is as the exporter wrote it, not that
  * the exporter's pool held good chunks.  Chunks are verified in batches
  * (copies of their records) on sess_verify helpers, two batches in turn:
- * one is verified while the next is read from the volume.  A batch is
- * stored, in order, only once all of it checked out, and any other
- * record first waits for the chunks before it to be stored, so the
- * stream is applied in order as before.
+ * one is verified while the next is read from the volume.  The version
+ * records between the chunks go into the batch too, so a batch is not
+ * cut at every version.  A batch is applied, its chunks stored and its
+ * versions looked up and referenced in stream order, only once all its
+ * chunks checked out; any other record first waits for the batches
+ * before it, so the stream is applied in order as before.
  */
 #include "config.h"
 
@@ -57,10 +59,28 @@ struct pver {
 	struct pver	*next;
 };
 
-/* Chunks read, waiting to be verified (copies: the reader reuses its buffer). */
+/*
+ * A batch holds up to IMP_VERIFY_CHUNKS chunks, and the version records
+ * between them, up to IMP_VERIFY_OPS records in all: the stream carries
+ * a version after its chunks, mostly one or two, so a batch that ended at
+ * every version would hand the helpers a chunk at a time.
+ */
+#define IMP_VERIFY_CHUNKS	256
+#define IMP_VERIFY_OPS		1024
+
+/* A record of the batch, in stream order (its bytes in the batch's buf). */
+struct vop {
+	uint8_t			 type;		/* EXP_REC_CHUNK or _OBJ */
+	size_t			 off, len;
+};
+
+/* Records read, waiting to be verified (copies: the reader reuses its
+ * buffer); applied in order once all its chunks checked out. */
 struct vbatch {
-	struct sess_verify_item	 it[SESS_VERIFY_BATCH];
+	struct sess_verify_item	*it;		/* IMP_VERIFY_CHUNKS */
 	size_t			 n;
+	struct vop		*op;		/* IMP_VERIFY_OPS */
+	size_t			 nop;
 	uint8_t			*buf;		/* SESS_VERIFY_BYTES */
 	size_t			 used;
 };
@@ -86,6 +106,23 @@ struct im {
 	struct sess_verify_job	*job;		/* vb[!cur], being verified */
 	struct err		*e;
 };
+
+static int
+vbatch_alloc(struct vbatch *b)
+{
+	b->it = calloc(IMP_VERIFY_CHUNKS, sizeof(*b->it));
+	b->op = calloc(IMP_VERIFY_OPS, sizeof(*b->op));
+	b->buf = malloc(SESS_VERIFY_BYTES);
+	return b->it != NULL && b->op != NULL && b->buf != NULL ? 0 : -1;
+}
+
+static void
+vbatch_free(struct vbatch *b)
+{
+	free(b->it);
+	free(b->op);
+	free(b->buf);
+}
 
 static void
 pver_free(struct pver *v)
@@ -338,23 +375,44 @@ put_chunk(struct im *m, const struct pool_chunk *c)
 	return 0;
 }
 
-/* Put a verified batch's chunks, in stream order; it is empty after. */
+static int get_obj(struct im *m, struct wire_rd *r);
+
+/* A version record, after the chunks before it were put. */
+static int
+apply_obj(struct im *m, const uint8_t *p, size_t n)
+{
+	struct wire_rd r;
+
+	wire_rd_init(&r, p, n);
+	return get_obj(m, &r);
+}
+
+/* Apply a verified batch's records in stream order; it is empty after. */
 static int
 put_batch(struct im *m, struct vbatch *b)
 {
 	char hex[HASH_HEX_LEN + 1];
+	size_t ci = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < b->n && rc == 0; i++) {
-		if (b->it[i].rc != 0) {
-			hash_to_hex(b->it[i].c.hash, hex);
-			rc = err_set(m->e, b->it[i].rc, "chunk %s in the set: "
-			    "%s", hex, b->it[i].msg);
+	for (size_t k = 0; k < b->nop && rc == 0; k++) {
+		const struct vop *op = &b->op[k];
+		const struct sess_verify_item *it;
+
+		if (op->type != EXP_REC_CHUNK) {
+			rc = apply_obj(m, b->buf + op->off, op->len);
+			continue;
+		}
+		it = &b->it[ci++];
+		if (it->rc != 0) {
+			hash_to_hex(it->c.hash, hex);
+			rc = err_set(m->e, it->rc, "chunk %s in the set: %s",
+			    hex, it->msg);
 			break;
 		}
-		rc = put_chunk(m, &b->it[i].c);
+		rc = put_chunk(m, &it->c);
 	}
-	b->n = b->used = 0;
+	b->n = b->nop = b->used = 0;
 	return rc;
 }
 
@@ -376,8 +434,10 @@ launch(struct im *m)
 	struct vbatch *b = &m->vb[m->cur];
 	int rc;
 
-	if ((rc = land(m)) != 0 || b->n == 0)
+	if ((rc = land(m)) != 0 || b->nop == 0)
 		return rc;
+	if (b->n == 0)		/* versions only: nothing to verify */
+		return put_batch(m, b);
 	if ((m->job = sess_verify_start(m->ver, b->it, b->n, m->e)) == NULL)
 		return m->e->code != 0 ? m->e->code : COFFER_ENOMEM;
 	m->cur = !m->cur;
@@ -406,16 +466,50 @@ queue_chunk(struct im *m, const uint8_t *p, size_t n)
 		return err_set(m->e, COFFER_ECORRUPT, "chunk record of %zu "
 		    "bytes", n);
 	b = &m->vb[m->cur];
-	if ((b->n == SESS_VERIFY_BATCH || b->used + n > SESS_VERIFY_BYTES) &&
-	    (rc = launch(m)) != 0)
+	if ((b->n == IMP_VERIFY_CHUNKS || b->nop == IMP_VERIFY_OPS ||
+	    b->used + n > SESS_VERIFY_BYTES) && (rc = launch(m)) != 0)
 		return rc;
 	b = &m->vb[m->cur];
 	memcpy(b->buf + b->used, p, n);
 	if ((rc = parse_chunk(b->buf + b->used, n, &b->it[b->n].c,
 	    m->e)) != 0)
 		return rc;
+	b->op[b->nop].type = EXP_REC_CHUNK;
+	b->op[b->nop].off = b->used;
+	b->op[b->nop].len = n;
+	b->nop++;
 	b->used += n;
 	b->n++;
+	return 0;
+}
+
+/*
+ * A version record: queued behind the chunks before it, and applied
+ * (looked up, referenced, committed with its batch) only after they are
+ * verified and put; one too large for a batch waits for them here.
+ */
+static int
+queue_obj(struct im *m, const uint8_t *p, size_t n)
+{
+	struct vbatch *b;
+	int rc;
+
+	if (n > SESS_VERIFY_BYTES) {
+		if ((rc = flush_chunks(m)) != 0)
+			return rc;
+		return apply_obj(m, p, n);
+	}
+	b = &m->vb[m->cur];
+	if ((b->nop == IMP_VERIFY_OPS || b->used + n > SESS_VERIFY_BYTES) &&
+	    (rc = launch(m)) != 0)
+		return rc;
+	b = &m->vb[m->cur];
+	memcpy(b->buf + b->used, p, n);
+	b->op[b->nop].type = EXP_REC_OBJ;
+	b->op[b->nop].off = b->used;
+	b->op[b->nop].len = n;
+	b->nop++;
+	b->used += n;
 	return 0;
 }
 
@@ -536,7 +630,7 @@ dispatch(struct im *m, uint8_t type, const uint8_t *p, size_t n)
 	case EXP_REC_NODE:	rc = get_node(m, &r); break;
 	case EXP_REC_FS:	rc = get_fs(m, &r); break;
 	case EXP_REC_CHUNK:	return queue_chunk(m, p, n);
-	case EXP_REC_OBJ:	rc = get_obj(m, &r); break;
+	case EXP_REC_OBJ:	return queue_obj(m, p, n);
 	case EXP_REC_END:	rc = get_end(m, &r); break;
 	default:
 		return err_set(m->e, COFFER_ECORRUPT, "unknown record type %u",
@@ -658,8 +752,7 @@ exp_import_run(struct proc *p, const struct imp_params *ip,
 	m.tail = &m.head;
 	if ((rc = cat_open(ip->catpath, &m.c, e)) != 0)
 		goto out;
-	if ((m.vb[0].buf = malloc(SESS_VERIFY_BYTES)) == NULL ||
-	    (m.vb[1].buf = malloc(SESS_VERIFY_BYTES)) == NULL) {
+	if (vbatch_alloc(&m.vb[0]) != 0 || vbatch_alloc(&m.vb[1]) != 0) {
 		rc = err_set(e, COFFER_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -692,8 +785,10 @@ exp_import_run(struct proc *p, const struct imp_params *ip,
 
 		if ((rc = vol_read_record(rd, &type, &rp, &rn, e)) != 0)
 			break;
-		/* Any other record comes after the chunks before it. */
-		if (type != EXP_REC_CHUNK && (rc = flush_chunks(&m)) != 0)
+		/* Any other record comes after the chunks (and versions)
+		 * before it. */
+		if (type != EXP_REC_CHUNK && type != EXP_REC_OBJ &&
+		    (rc = flush_chunks(&m)) != 0)
 			break;
 		if (type == 0) {
 			ended = 1;
@@ -712,8 +807,8 @@ out:
 	batch_drop(&m);
 	sess_verify_free(m.ver);
 	pool_reader_free(m.rd);
-	free(m.vb[0].buf);
-	free(m.vb[1].buf);
+	vbatch_free(&m.vb[0]);
+	vbatch_free(&m.vb[1]);
 	vol_reader_close(rd);
 	free(paths);
 	cat_close(m.c);

@@ -186,6 +186,27 @@ sess_error(struct sess *s, int code, int rc, int fatal, const char *fmt, ...)
 	}
 }
 
+/*
+ * The features this server advertises: all of them, less those named in
+ * COFFER_TEST_HIDE_FEATURES ("TXN_STAGE,RECIPE_GET,LIST_OPTS"; test
+ * only): the session then refuses them as a server from before them
+ * did, so that tests see how clients cope with an older server.
+ */
+static uint64_t
+sess_features(void)
+{
+	const char *hide = getenv("COFFER_TEST_HIDE_FEATURES");
+	uint64_t f = PROTO_FEATURES;
+
+	if (hide == NULL)
+		return f;
+	for (uint64_t bit = 1; bit <= PROTO_FEATURES; bit <<= 1)
+		if ((PROTO_FEATURES & bit) &&
+		    strstr(hide, proto_feature_name(bit)) != NULL)
+			f &= ~bit;
+	return f;
+}
+
 static int
 on_hello(struct sess *s, struct wire_rd *r, struct err *e)
 {
@@ -207,8 +228,10 @@ on_hello(struct sess *s, struct wire_rd *r, struct err *e)
 		return err_set(e, COFFER_EVERSION, "protocol versions %u..%u "
 		    "not supported; this server speaks %u", vmin, vmax,
 		    PROTO_VERSION);
+	s->features = sess_features();
 	wire_put_u16(&s->out, PROTO_VERSION);
 	wire_put_str(&s->out, s->w->srv->name);
+	wire_put_u64(&s->out, s->features);
 	sess_reply(s, PT_HELLO_OK);
 	s->state = SESS_AUTH;
 	return 0;

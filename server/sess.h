@@ -60,6 +60,7 @@ struct sess {
 	char			 peer[64];
 	enum sess_state		 state;
 	int			 kind;		/* PROTO_KIND_* */
+	uint64_t		 features;	/* PROTO_FEAT_* of HELLO_OK */
 	char			 name[CAT_NAME_MAX + 1];
 	char			 repl_node[CAT_NAME_MAX + 1];	/* server
 						   sessions: the node being
@@ -86,6 +87,8 @@ struct sess {
 	uint64_t		 stage_tag;	/* 0: none staged */
 	uint64_t		 stage_fs;
 	int			 stage_failed;	/* a part failed: the rest must */
+	/* Not a replication target as of this transaction's first write. */
+	int			 not_target;
 
 	/*
 	 * Restore throughput (sess_node.c): bytes served by CHUNK_GET and

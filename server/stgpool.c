@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,22 +89,111 @@ stgpool_attach(struct pool *pool, const char *dir,
 	return 0;
 }
 
+/* The pool's object key of container id, as the cloud backend names it. */
+static void
+ctr_key(struct pool *pool, uint64_t id, char *buf, size_t len)
+{
+	char prefix[40];
+
+	pool_uuid_hex(pool, prefix);
+	snprintf(buf, len, "%s/%016" PRIx64 ".ctr", prefix, id);
+}
+
+/* Each probed container is an object of its committed size at s. */
+static int
+probe_containers(struct pool *pool, const struct cat_stgpool *sp,
+    struct s3 *s, const char *url, struct err *e)
+{
+	uint64_t ids[2], sizes[2], size = 0;
+	char key[128];
+	int n = 0, r;
+
+	if ((r = pool_store_probe(pool, sp->store, ids, sizes, &n, e)) != 0)
+		return r;
+	for (int i = 0; i < n; i++) {
+		struct err why;
+
+		err_clear(&why);
+		ctr_key(pool, ids[i], key, sizeof(key));
+		r = s3_head(s, key, &size, &why);
+		if (r == COFFER_ENOTFOUND)
+			return err_set(e, COFFER_ENOTFOUND, "CLOUDURL %s: "
+			    "bucket %s there does not hold container object "
+			    "%s of storage pool %s: not the bucket its "
+			    "containers are in", url, sp->bucket, key,
+			    sp->name);
+		if (r != 0) {
+			if (e != NULL)
+				*e = why;
+			return r;
+		}
+		if (size != sizes[i])
+			return err_set(e, COFFER_EEXIST, "CLOUDURL %s: object "
+			    "%s in bucket %s holds %" PRIu64 " bytes, storage "
+			    "pool %s's container %" PRIu64 ": not the bucket "
+			    "its containers are in", url, key, sp->bucket, size,
+			    sp->name, sizes[i]);
+	}
+	return 0;
+}
+
+int
+stgpool_check_endpoint(struct pool *pool, const struct cat_stgpool *sp,
+    const char *url, const char *secret, struct err *e)
+{
+	struct s3_conf c;
+	struct s3 *s;
+	int r;
+
+	conf(&c, url, sp->bucket, sp->identity, secret, sp->cafile);
+	if ((s = s3_new(&c, e)) == NULL)
+		return e != NULL ? e->code : COFFER_EINVAL;
+	if ((r = s3_bucket_check(s, 0, e)) == 0)
+		r = probe_containers(pool, sp, s, url, e);
+	s3_free(s);
+	return r;
+}
+
 int
 stgpool_reconfigure(struct pool *pool, const char *dir,
-    const struct cat_stgpool *sp, const char *secret, struct err *e)
+    const struct cat_stgpool *sp, const char *secret, int new_url,
+    int *recovered, struct err *e)
 {
+	int ran = 0;
+
+	*recovered = 0;
 	/* A pool whose attach failed at start-up is attached now. */
-	if (!pool_store_attached(pool, sp->store))
-		return stgpool_attach(pool, dir, sp, e);
+	if (!pool_store_attached(pool, sp->store)) {
+		int const r = stgpool_attach(pool, dir, sp, e);
+
+		*recovered = r == 0;
+		return r;
+	}
 	if (pool_store_set_credentials(pool, sp->store, sp->identity, secret,
 	    sp->cafile, e) != 0)
 		return err_wrap(e, "storage pool %s", sp->name);
+	if (new_url && pool_store_set_endpoint(pool, sp->store, sp->url,
+	    e) != 0)
+		return err_wrap(e, "storage pool %s", sp->name);
+	/* Unreachable at start-up: its recovery runs now, as there. */
+	if (pool_store_recover(pool, sp->store, &ran, e) != 0)
+		return err_wrap(e, "storage pool %s", sp->name);
+	*recovered = ran;
 	return 0;
 }
 #else
 int
 stgpool_reconfigure(struct pool *pool, const char *dir,
-    const struct cat_stgpool *sp, const char *secret, struct err *e)
+    const struct cat_stgpool *sp, const char *secret, int new_url,
+    int *recovered, struct err *e)
+{
+	*recovered = 0;
+	return stgpool_check(NULL, NULL, NULL, NULL, NULL, e);
+}
+
+int
+stgpool_check_endpoint(struct pool *pool, const struct cat_stgpool *sp,
+    const char *url, const char *secret, struct err *e)
 {
 	return stgpool_check(NULL, NULL, NULL, NULL, NULL, e);
 }

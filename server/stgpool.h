@@ -30,11 +30,23 @@ int stgpool_attach(struct pool *pool, const char *dir,
     const struct cat_stgpool *sp, struct err *e);
 
 /*
- * After UPDATE STGPOOL: the running store uses sp's identity and CA file
- * and secret (in clear, not kept) from now on; a store not attached (its
- * start-up failed) is attached.
+ * Before UPDATE STGPOOL CLOUDURL=: url serves sp's bucket with identity
+ * and secret (as stgpool_check()), and it holds this pool's containers:
+ * the oldest and the newest sealed one exist there with their committed
+ * sizes.  A pool with no container yet needs only the bucket.
+ */
+int stgpool_check_endpoint(struct pool *pool, const struct cat_stgpool *sp,
+    const char *url, const char *secret, struct err *e);
+
+/*
+ * After UPDATE STGPOOL: the running store uses sp's identity, CA file and
+ * secret (in clear, not kept) from now on, and sp's URL when new_url; a
+ * store not attached (its start-up failed early) is attached.  A store
+ * whose start-up recovery failed (unreachable) runs it now
+ * (pool_store_recover()); *recovered says it did.
  */
 int stgpool_reconfigure(struct pool *pool, const char *dir,
-    const struct cat_stgpool *sp, const char *secret, struct err *e);
+    const struct cat_stgpool *sp, const char *secret, int new_url,
+    int *recovered, struct err *e);
 
 #endif

@@ -251,8 +251,8 @@ recover_file(struct pool *p, struct pool_backend *be, uint64_t id,
 
 /* Containers the index names but the backend lacks: all chunks damaged. */
 static int
-recover_missing(struct pool *p, int store, const uint64_t *ids, size_t n,
-    struct err *e)
+recover_missing(struct pool *p, int store, uint64_t below,
+    const uint64_t *ids, size_t n, struct err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r = 0;
@@ -262,22 +262,33 @@ recover_missing(struct pool *p, int store, const uint64_t *ids, size_t n,
 		return err_set(e, COFFER_EDB, "recovery: %s",
 		    sqlite3_errmsg(p->ix.db));
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)POOL_STORE_BASE(store));
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)POOL_STORE_BASE(store + 1));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)below);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t const id = (uint64_t)sqlite3_column_int64(st, 0);
 		size_t i;
 
 		for (i = 0; i < n && ids[i] != id; i++)
 			;
-		if (i == n && (r = damage_from(p, id, 0, e)) != 0)
+		/* A busy one was left out of ids on purpose, not missing. */
+		if (i == n && !pool_container_busy_locked(p, id) &&
+		    (r = damage_from(p, id, 0, e)) != 0)
 			break;
 	}
 	sqlite3_finalize(st);
 	return r;
 }
 
+/*
+ * Bring store's containers below `below` in line with the index; lock
+ * held.  At attach, below is the store's end: nothing of this run exists
+ * yet.  A later run (pool_store_recover()) passes first_id: sessions have
+ * written since, and a container of this run whose object went up before
+ * its transaction committed has no row yet; removing it would lose that
+ * transaction's chunks.  Containers an open transaction touches are left
+ * alone for the same reason.
+ */
 static int
-recover(struct pool *p, int store, struct err *e)
+recover(struct pool *p, int store, uint64_t below, struct err *e)
 {
 	struct pool_backend *be = p->st[store].be;
 	uint64_t *ids = NULL;
@@ -285,11 +296,14 @@ recover(struct pool *p, int store, struct err *e)
 	char sql[160];
 	int r;
 
+	if (below > POOL_STORE_BASE(store + 1))
+		below = POOL_STORE_BASE(store + 1);
 	if ((r = be->ops->list(be, &ids, &n, e)) != 0)
 		return r;
 	/* Only this store's ids; anything else there is not ours. */
 	for (size_t i = 0; i < n; i++)
-		if (POOL_STORE_OF(ids[i]) == store && ids[i] != 0)
+		if (POOL_STORE_OF(ids[i]) == store && ids[i] != 0 &&
+		    ids[i] < below && !pool_container_busy_locked(p, ids[i]))
 			ids[keep++] = ids[i];
 	n = keep;
 	if ((r = pool_index_begin(&p->ix, e)) != 0)
@@ -297,10 +311,10 @@ recover(struct pool *p, int store, struct err *e)
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = recover_file(p, be, ids[i], e);
 	if (r == 0)
-		r = recover_missing(p, store, ids, n, e);
+		r = recover_missing(p, store, below, ids, n, e);
 	snprintf(sql, sizeof(sql), "DELETE FROM pool_container WHERE state=2"
 	    " AND id>=%" PRIu64 " AND id<%" PRIu64, POOL_STORE_BASE(store),
-	    POOL_STORE_BASE(store + 1));
+	    below);
 	if (r == 0)
 		r = pool_index_exec(&p->ix, sql, e);
 	if (r == 0)
@@ -397,7 +411,7 @@ pool_open(const char *dir, const char *dbpath, struct pool **out,
 		r = e ? e->code : COFFER_EIO;
 		goto fail;
 	}
-	if ((r = recover(p, 0, e)) != 0) {
+	if ((r = recover(p, 0, UINT64_MAX, e)) != 0) {
 		err_wrap(e, "pool %s: recovery", dir);
 		goto fail;
 	}
@@ -448,10 +462,43 @@ pool_attach_store(struct pool *p, int store, struct pool_backend *be,
 	s->be = be;
 	s->act_id = 0;
 	s->wlen = 0;
+	s->recovered = 0;
 	/* Ids first: even an unrecovered store must never reuse one. */
 	r = load_active(p, store, e);
-	if (r == 0 && (r = recover(p, store, e)) != 0)
+	s->first_id = s->next_id;
+	if (r == 0 && (r = recover(p, store, UINT64_MAX, e)) != 0)
 		err_wrap(e, "store %d (%s): recovery", store, be->ops->name);
+	s->recovered = r == 0;
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_store_recover(struct pool *p, int store, int *ran, struct err *e)
+{
+	struct pool_store *s;
+	int r = 0;
+
+	*ran = 0;
+	if (store < 1 || store >= POOL_STORES_MAX)
+		return err_set(e, COFFER_EINVAL, "store %d: must be 1..%d",
+		    store, POOL_STORES_MAX - 1);
+	/*
+	 * Under the pool lock, as at attach: no commit uploads or indexes a
+	 * container meanwhile, so the listing and the rows agree.
+	 */
+	pthread_mutex_lock(&p->lock);
+	s = &p->st[store];
+	if (s->be == NULL)
+		r = err_set(e, COFFER_ENOTFOUND, "store %d: not attached",
+		    store);
+	else if (!s->recovered) {
+		*ran = 1;
+		if ((r = recover(p, store, s->first_id, e)) != 0)
+			err_wrap(e, "store %d (%s): recovery", store,
+			    s->be->ops->name);
+		s->recovered = r == 0;
+	}
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }
@@ -478,9 +525,34 @@ pool_store_requests(struct pool *p, int store)
 #endif
 }
 
-int
-pool_store_set_credentials(struct pool *p, int store, const char *access_key,
-    const char *secret_key, const char *cafile, struct err *e)
+#ifdef HAVE_S3
+/* *out: the S3 client of store, an attached cloud store; locked. */
+static int
+store_s3_locked(struct pool *p, int store, struct s3 **out, struct err *e)
+{
+	*out = p->st[store].be != NULL ?
+	    pool_backend_cloud_s3(p->st[store].be) : NULL;
+	if (*out == NULL)
+		return err_set(e, COFFER_ENOTFOUND, "store %d: not an attached "
+		    "cloud store", store);
+	return 0;
+}
+#endif
+
+/* set_endpoint or set_credentials: which of them store_s3_change does. */
+struct s3_change {
+	const char	*url;
+	const char	*access_key, *secret_key, *cafile;
+};
+
+/*
+ * Change the S3 client of a cloud store, under the pool lock: no commit
+ * is uploading a container, nor a recovery listing the bucket, across the
+ * switch.
+ */
+static int
+store_s3_change(struct pool *p, int store, const struct s3_change *c,
+    struct err *e)
 {
 	int r;
 
@@ -490,20 +562,70 @@ pool_store_set_credentials(struct pool *p, int store, const char *access_key,
 	pthread_mutex_lock(&p->lock);
 #ifdef HAVE_S3
 	{
-		struct s3 *s3 = p->st[store].be != NULL ?
-		    pool_backend_cloud_s3(p->st[store].be) : NULL;
+		struct s3 *s3;
 
-		r = s3 == NULL ? err_set(e, COFFER_ENOTFOUND, "store %d: not "
-		    "an attached cloud store", store) : s3_set_credentials(s3,
-		    access_key, secret_key, cafile, e);
+		if ((r = store_s3_locked(p, store, &s3, e)) == 0)
+			r = c->url != NULL ? s3_set_endpoint(s3, c->url, e) :
+			    s3_set_credentials(s3, c->access_key,
+			    c->secret_key, c->cafile, e);
 	}
 #else
-	(void)access_key;
-	(void)secret_key;
-	(void)cafile;
+	(void)c;
 	r = err_set(e, COFFER_ENOTFOUND, "store %d: not an attached cloud "
 	    "store", store);
 #endif
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int
+pool_store_set_credentials(struct pool *p, int store, const char *access_key,
+    const char *secret_key, const char *cafile, struct err *e)
+{
+	struct s3_change const c = { NULL, access_key, secret_key, cafile };
+
+	return store_s3_change(p, store, &c, e);
+}
+
+int
+pool_store_set_endpoint(struct pool *p, int store, const char *url,
+    struct err *e)
+{
+	struct s3_change const c = { url, NULL, NULL, NULL };
+
+	return store_s3_change(p, store, &c, e);
+}
+
+int
+pool_store_probe(struct pool *p, int store, uint64_t ids[2],
+    uint64_t sizes[2], int *n, struct err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	*n = 0;
+	pthread_mutex_lock(&p->lock);
+	if (sqlite3_prepare_v2(p->ix.db, "SELECT id, size FROM pool_container"
+	    " WHERE state=1 AND id>=?1 AND id<?2 AND id IN ((SELECT min(id)"
+	    " FROM pool_container WHERE state=1 AND id>=?1 AND id<?2),"
+	    " (SELECT max(id) FROM pool_container WHERE state=1 AND id>=?1"
+	    " AND id<?2)) ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+		r = err_set(e, COFFER_EDB, "store %d: %s", store,
+		    sqlite3_errmsg(p->ix.db));
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)POOL_STORE_BASE(store));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)POOL_STORE_BASE(store + 1));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < 2) {
+		ids[*n] = (uint64_t)sqlite3_column_int64(st, 0);
+		sizes[*n] = (uint64_t)sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = err_set(e, COFFER_EDB, "store %d: %s", store,
+		    sqlite3_errmsg(p->ix.db));
+out:
+	sqlite3_finalize(st);
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }
@@ -1212,10 +1334,72 @@ live_delta(struct pool *p, const struct pool_loc *loc, int sign,
 	return pool_index_container_live(&p->ix, loc->container, sign * n, e);
 }
 
+/*
+ * A commit's live-byte changes, summed per container (sorted by id) and
+ * written once per container before the index commit, instead of one
+ * pool_container UPDATE per chunk: same transaction, same sums.
+ */
+struct live_sum {
+	struct live_ctr {
+		uint64_t	id;
+		int64_t		delta;
+	}		*v;
+	size_t		 n, cap;
+};
+
+static int
+live_add(struct live_sum *ls, const struct pool_loc *loc, int sign,
+    struct err *e)
+{
+	int64_t const n = (int64_t)CTR_REC_HDR_LEN + loc->stored_len;
+	size_t lo = 0, hi = ls->n;
+
+	while (lo < hi) {
+		size_t const mid = lo + (hi - lo) / 2;
+
+		if (ls->v[mid].id < loc->container)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ls->n && ls->v[lo].id == loc->container) {
+		ls->v[lo].delta += sign * n;
+		return 0;
+	}
+	if (ls->n == ls->cap) {
+		size_t const cap = ls->cap ? 2 * ls->cap : 16;
+		struct live_ctr *v = realloc(ls->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return err_set(e, COFFER_ENOMEM, "commit: live bytes "
+			    "of %zu containers", cap);
+		ls->v = v;
+		ls->cap = cap;
+	}
+	memmove(&ls->v[lo + 1], &ls->v[lo], (ls->n - lo) * sizeof(*ls->v));
+	ls->v[lo].id = loc->container;
+	ls->v[lo].delta = sign * n;
+	ls->n++;
+	return 0;
+}
+
+static int
+live_flush(struct pool *p, const struct live_sum *ls, struct err *e)
+{
+	int r;
+
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].delta != 0 &&
+		    (r = pool_index_container_live(&p->ix, ls->v[i].id,
+		    ls->v[i].delta, e)) != 0)
+			return r;
+	return 0;
+}
+
 /* Apply one hash's references inside the index transaction; locked. */
 static int
 apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
-    struct err *e)
+    struct live_sum *ls, struct err *e)
 {
 	struct pool *p = t->p;
 	struct hset_slot *ns = hset_get(&t->news, hash);
@@ -1224,6 +1408,15 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 	char hex[HASH_HEX_LEN + 1];
 	int found, r;
 
+	if (mine != NULL) {
+		/* Ours is usually the first copy: insert it in one step. */
+		ins = *mine;
+		ins.refcount = n;
+		if ((r = pool_index_insert_new(&p->ix, hash, &ins, e)) < 0)
+			return r;
+		if (r == 1)
+			return live_add(ls, &ins, 1, e);
+	}
 	if ((found = pool_index_inc(&p->ix, hash, n, &row, e)) < 0)
 		return found;
 	if (found) {
@@ -1234,26 +1427,20 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
 			 * old container if they were counted there.
 			 */
 			if (row.refcount > n &&
-			    (r = live_delta(p, &row, -1, e)) != 0)
+			    (r = live_add(ls, &row, -1, e)) != 0)
 				return r;
-			if ((r = live_delta(p, mine, 1, e)) != 0)
+			if ((r = live_add(ls, mine, 1, e)) != 0)
 				return r;
 			return pool_index_replace(&p->ix, hash, mine, e);
 		}
-		if (row.refcount == n && (r = live_delta(p, &row, 1, e)) != 0)
+		if (row.refcount == n && (r = live_add(ls, &row, 1, e)) != 0)
 			return r;	/* revived from zero */
 		return 0;	/* ours, if any, is dead space (3) */
 	}
-	if (mine == NULL) {
-		hash_to_hex(hash, hex);
-		return err_set(e, COFFER_EINTERNAL, "chunk %s vanished while "
-		    "pinned", hex);
-	}
-	ins = *mine;
-	ins.refcount = n;
-	if ((r = pool_index_insert(&p->ix, hash, &ins, e)) != 0)
-		return r;
-	return live_delta(p, &ins, 1, e);
+	/* Pinned, or found by the insert above, in this transaction. */
+	hash_to_hex(hash, hex);
+	return err_set(e, COFFER_EINTERNAL, "chunk %s vanished while pinned",
+	    hex);
 }
 
 /*
@@ -1263,7 +1450,8 @@ apply_ref(struct pool_txn *t, const uint8_t hash[HASH_LEN], int64_t n,
  * has; our copy is then dead space (3).
  */
 static int
-apply_repair(struct pool_txn *t, const struct txn_new *nw, struct err *e)
+apply_repair(struct pool_txn *t, const struct txn_new *nw,
+    struct live_sum *ls, struct err *e)
 {
 	struct pool *p = t->p;
 	struct pool_loc row;
@@ -1272,8 +1460,8 @@ apply_repair(struct pool_txn *t, const struct txn_new *nw, struct err *e)
 	if ((found = pool_index_get(&p->ix, nw->hash, &row, e)) <= 0 ||
 	    !row.damaged)
 		return found < 0 ? found : 0;
-	if (row.refcount > 0 && ((r = live_delta(p, &row, -1, e)) != 0 ||
-	    (r = live_delta(p, &nw->loc, 1, e)) != 0))
+	if (row.refcount > 0 && ((r = live_add(ls, &row, -1, e)) != 0 ||
+	    (r = live_add(ls, &nw->loc, 1, e)) != 0))
 		return r;
 	return pool_index_replace(&p->ix, nw->hash, &nw->loc, e);
 }
@@ -1305,6 +1493,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
     struct err *e)
 {
 	struct pool *p = t->p;
+	struct live_sum ls = { NULL, 0, 0 };
 	int r;
 
 	pthread_mutex_lock(&p->lock);
@@ -1322,7 +1511,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 	for (size_t i = 0; i < t->refs.cap && r == 0; i++)
 		if (t->refs.slots[i].used && t->refs.slots[i].val > 0)
 			r = apply_ref(t, t->refs.slots[i].key,
-			    t->refs.slots[i].val, e);
+			    t->refs.slots[i].val, &ls, e);
 	/* Repairs that no reference above applied already. */
 	for (size_t i = 0; i < t->nnew && r == 0; i++) {
 		struct hset_slot *rs;
@@ -1331,8 +1520,10 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 			continue;
 		rs = hset_get(&t->refs, t->newv[i].hash);
 		if (rs == NULL || rs->val <= 0)
-			r = apply_repair(t, &t->newv[i], e);
+			r = apply_repair(t, &t->newv[i], &ls, e);
 	}
+	if (r == 0)
+		r = live_flush(p, &ls, e);
 	if (r == 0 && cb != NULL)
 		r = cb(p->ix.db, arg, e);
 	/* invariant (4): an uncommitted transaction leaves no chunk row. */
@@ -1348,6 +1539,7 @@ pool_txn_commit(struct pool_txn *t, pool_commit_cb cb, void *arg,
 out:
 	txn_release_locked(t);
 	pthread_mutex_unlock(&p->lock);
+	free(ls.v);
 	pool_txn_fini(t);
 	free(t);
 	return r;

@@ -105,6 +105,29 @@ int pool_store_set_credentials(struct pool *p, int store,
     const char *access_key, const char *secret_key, const char *cafile,
     struct err *e);
 /*
+ * Point an attached cloud store at another endpoint of the same bucket
+ * (UPDATE STGPOOL CLOUDURL=), under the pool lock; the caller checked that
+ * url serves this store's containers (pool_store_probe()).
+ */
+int pool_store_set_endpoint(struct pool *p, int store, const char *url,
+    struct err *e);
+/*
+ * Up to two sealed containers of store (the oldest and the newest) and
+ * their committed sizes, for checking that an endpoint holds them; *n 0
+ * when the store holds none yet.
+ */
+int pool_store_probe(struct pool *p, int store, uint64_t ids[2],
+    uint64_t sizes[2], int *n, struct err *e);
+/*
+ * Run the attach-time recovery of a store whose recovery failed then (it
+ * was unreachable at start-up) once it answers: the leftovers of an
+ * interrupted reclamation go, as a restart would remove them.  Sessions
+ * may run meanwhile: containers this run made, and those an open
+ * transaction touches, are left alone (a restart recovers them).  *ran 1
+ * when it ran now; 0 and nothing done when the store is recovered already.
+ */
+int pool_store_recover(struct pool *p, int store, int *ran, struct err *e);
+/*
  * Detach an empty store and close its backend (DELETE STGPOOL): EBUSY
  * while a transaction writes to it, EEXIST (with the counts) while it
  * holds any container or chunk row.  Nothing in the store is removed.

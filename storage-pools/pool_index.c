@@ -89,6 +89,9 @@ pool_index_open(struct pool_index *ix, const char *path, struct err *e)
 	    e)) != 0 ||
 	    (r = prep(ix, "INSERT INTO chunk(hash, " LOC_COLS ")"
 	    " VALUES(?1,?2,?3,?4,?5,?6,0)", &ix->st_ins, e)) != 0 ||
+	    (r = prep(ix, "INSERT INTO chunk(hash, " LOC_COLS ")"
+	    " VALUES(?1,?2,?3,?4,?5,?6,0) ON CONFLICT(hash) DO NOTHING",
+	    &ix->st_ins_new, e)) != 0 ||
 	    (r = prep(ix, "UPDATE chunk SET container=?2, offset=?3,"
 	    " stored_len=?4, raw_len=?5, damaged=0 WHERE hash=?1",
 	    &ix->st_replace, e)) != 0 ||
@@ -115,6 +118,7 @@ void
 pool_index_close(struct pool_index *ix)
 {
 	sqlite3_stmt **all[] = { &ix->st_get, &ix->st_inc, &ix->st_ins,
+	    &ix->st_ins_new,
 	    &ix->st_replace, &ix->st_dec, &ix->st_ctr_upsert,
 	    &ix->st_ctr_live, &ix->st_damage, &ix->st_move, &ix->st_del };
 
@@ -265,6 +269,19 @@ pool_index_insert(struct pool_index *ix, const uint8_t hash[HASH_LEN],
 	bind_loc(ix->st_ins, hash, loc);
 	sqlite3_bind_int64(ix->st_ins, 6, loc->refcount);
 	return step_done(ix, ix->st_ins, "insert chunk", e);
+}
+
+int
+pool_index_insert_new(struct pool_index *ix, const uint8_t hash[HASH_LEN],
+    const struct pool_loc *loc, struct err *e)
+{
+	int r;
+
+	bind_loc(ix->st_ins_new, hash, loc);
+	sqlite3_bind_int64(ix->st_ins_new, 6, loc->refcount);
+	if ((r = step_done(ix, ix->st_ins_new, "insert chunk", e)) != 0)
+		return r;
+	return sqlite3_changes(ix->db) == 1;
 }
 
 int

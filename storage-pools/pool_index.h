@@ -43,6 +43,7 @@ struct pool_index {
 	struct sqlite3_stmt	*st_get;
 	struct sqlite3_stmt	*st_inc;
 	struct sqlite3_stmt	*st_ins;
+	struct sqlite3_stmt	*st_ins_new;	/* ON CONFLICT DO NOTHING */
 	struct sqlite3_stmt	*st_replace;
 	struct sqlite3_stmt	*st_dec;
 	struct sqlite3_stmt	*st_ctr_upsert;
@@ -90,6 +91,13 @@ int pool_index_dec_n(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     int64_t n, struct pool_loc *loc, struct err *e);
 int pool_index_insert(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     const struct pool_loc *loc, struct err *e);
+/*
+ * Insert hash's row unless one exists: 1 inserted, 0 a row exists (left
+ * as it is), < 0 an error.  One statement for a chunk that is new, where
+ * an increment that misses and then an insert would take two.
+ */
+int pool_index_insert_new(struct pool_index *ix,
+    const uint8_t hash[HASH_LEN], const struct pool_loc *loc, struct err *e);
 /* Point an existing (damaged) row at a new good copy. */
 int pool_index_replace(struct pool_index *ix, const uint8_t hash[HASH_LEN],
     const struct pool_loc *loc, struct err *e);

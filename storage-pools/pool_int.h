@@ -32,6 +32,13 @@ struct sqlite3_stmt;
 struct pool_store {
 	struct pool_backend	*be;	/* NULL: not attached */
 	uint64_t		 next_id;
+	/*
+	 * next_id when attached: containers from first_id on were made by
+	 * this run, never leftovers of an earlier one.  recovered: the
+	 * attach-time recovery ran to the end (pool_store_recover()).
+	 */
+	uint64_t		 first_id;
+	int			 recovered;
 	/* The open container: [flushed, end) sits in wbuf. */
 	uint64_t		 act_id;	/* 0: none open */
 	uint64_t		 act_end;

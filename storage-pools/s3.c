@@ -33,16 +33,27 @@
 #define S3_BACKOFF_MS	100		/* first retry's wait, doubled */
 #define S3_BACKOFF_MAX	3200
 
-struct s3 {
+/*
+ * Where requests go.  Never changed once made: s3_set_endpoint() puts a
+ * new one in place and keeps the old until s3_free(), so a request that
+ * took a pointer (for its URL, Host header and messages) sees one
+ * endpoint throughout, and a message naming it stays valid.
+ */
+struct s3_ep {
 	struct s3_url	 u;
+	char		 base[S3_HOST_MAX + 32];	/* scheme://host:port */
+	char		 hosthdr[S3_HOST_MAX + 8];	/* host:port */
+	char		 where[S3_HOST_MAX + S3_BUCKET_MAX + 40];
+	struct s3_ep	*older;		/* retired endpoints, freed last */
+};
+
+struct s3 {
+	struct s3_ep	*ep;		/* guarded by lock; see ep_get() */
 	char		 bucket[S3_BUCKET_MAX];
 	char		 access[S3_KEY_MAX];
 	char		 secret[S3_KEY_MAX];
 	char		 region[64];
 	char		*cafile;
-	char		 base[S3_HOST_MAX + 32];	/* scheme://host:port */
-	char		 hosthdr[S3_HOST_MAX + 8];	/* host:port */
-	char		 where[S3_HOST_MAX + S3_BUCKET_MAX + 40];
 	int		 retries;
 	pthread_mutex_t	 lock;
 	CURL		*idle[S3_HANDLES];
@@ -174,6 +185,51 @@ copy_str(char *dst, size_t len, const char *src, const char *what,
 	return 0;
 }
 
+/* A new endpoint for url and bucket; NULL after reporting. */
+static struct s3_ep *
+ep_new(const char *url, const char *bucket, struct err *e)
+{
+	struct s3_ep *ep;
+
+	if ((ep = calloc(1, sizeof(*ep))) == NULL) {
+		err_set(e, COFFER_ENOMEM, "S3 client: out of memory");
+		return NULL;
+	}
+	if (s3_url_parse(url, &ep->u, e) != 0) {
+		free(ep);
+		return NULL;
+	}
+	snprintf(ep->hosthdr, sizeof(ep->hosthdr), "%s:%d", ep->u.host,
+	    ep->u.port);
+	snprintf(ep->base, sizeof(ep->base), "%s://%s", ep->u.tls ? "https" :
+	    "http", ep->hosthdr);
+	snprintf(ep->where, sizeof(ep->where), "%s/%s", ep->base, bucket);
+	return ep;
+}
+
+static void
+ep_free_all(struct s3_ep *ep)
+{
+	while (ep != NULL) {
+		struct s3_ep *const o = ep->older;
+
+		free(ep);
+		ep = o;
+	}
+}
+
+/* The endpoint in use now; valid until s3_free(). */
+static const struct s3_ep *
+ep_get(struct s3 *s)
+{
+	const struct s3_ep *ep;
+
+	pthread_mutex_lock(&s->lock);
+	ep = s->ep;
+	pthread_mutex_unlock(&s->lock);
+	return ep;
+}
+
 struct s3 *
 s3_new(const struct s3_conf *c, struct err *e)
 {
@@ -188,8 +244,7 @@ s3_new(const struct s3_conf *c, struct err *e)
 		err_set(e, COFFER_ENOMEM, "S3 client: out of memory");
 		return NULL;
 	}
-	if (s3_url_parse(c->url, &s->u, e) != 0 ||
-	    s3_bucket_name_check(c->bucket, e) != 0 ||
+	if (s3_bucket_name_check(c->bucket, e) != 0 ||
 	    copy_str(s->bucket, sizeof(s->bucket), c->bucket, "bucket",
 	    e) != 0 ||
 	    copy_str(s->access, sizeof(s->access), c->access_key,
@@ -204,15 +259,13 @@ s3_new(const struct s3_conf *c, struct err *e)
 		err_set(e, COFFER_ENOMEM, "S3 client: out of memory");
 		goto fail;
 	}
-	snprintf(s->hosthdr, sizeof(s->hosthdr), "%s:%d", s->u.host,
-	    s->u.port);
-	snprintf(s->base, sizeof(s->base), "%s://%s", s->u.tls ? "https" :
-	    "http", s->hosthdr);
-	snprintf(s->where, sizeof(s->where), "%s/%s", s->base, s->bucket);
+	if ((s->ep = ep_new(c->url, c->bucket, e)) == NULL)
+		goto fail;
 	s->retries = c->retries > 0 ? c->retries : S3_RETRIES;
 	pthread_mutex_init(&s->lock, NULL);
 	return s;
 fail:
+	ep_free_all(s->ep);
 	free(s->cafile);
 	OPENSSL_cleanse(s->secret, sizeof(s->secret));
 	free(s);
@@ -227,6 +280,7 @@ s3_free(struct s3 *s)
 	for (int i = 0; i < s->nidle; i++)
 		curl_easy_cleanup(s->idle[i]);
 	pthread_mutex_destroy(&s->lock);
+	ep_free_all(s->ep);
 	free(s->cafile);
 	OPENSSL_cleanse(s->secret, sizeof(s->secret));
 	free(s);
@@ -256,10 +310,24 @@ s3_set_credentials(struct s3 *s, const char *access_key,
 	return 0;
 }
 
-const char *
-s3_where(const struct s3 *s)
+int
+s3_set_endpoint(struct s3 *s, const char *url, struct err *e)
 {
-	return s->where;
+	struct s3_ep *ep;
+
+	if ((ep = ep_new(url, s->bucket, e)) == NULL)
+		return e != NULL ? e->code : COFFER_EINVAL;
+	pthread_mutex_lock(&s->lock);
+	ep->older = s->ep;
+	s->ep = ep;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+const char *
+s3_where(struct s3 *s)
+{
+	return ep_get(s)->where;
 }
 
 uint64_t
@@ -399,6 +467,7 @@ prepare(struct s3 *s, CURL *h, struct req *q, const char *payload_hash,
 	    range[96], line[700];
 	struct s3_sign_req sr;
 	struct curl_slist *l = NULL;
+	const struct s3_ep *const ep = ep_get(s);
 	int signed_ok;
 
 	if (q->key != NULL) {
@@ -408,7 +477,7 @@ prepare(struct s3 *s, CURL *h, struct req *q, const char *payload_hash,
 	} else {
 		snprintf(path, sizeof(path), "/%s", s->bucket);
 	}
-	snprintf(url, sizeof(url), "%s%s%s%s", s->base, path,
+	snprintf(url, sizeof(url), "%s%s%s%s", ep->base, path,
 	    q->query[0] ? "?" : "", q->query);
 	amz_now(date);
 	if (q->rlen > 0)
@@ -416,7 +485,7 @@ prepare(struct s3 *s, CURL *h, struct req *q, const char *payload_hash,
 		    q->roff, q->roff + q->rlen - 1);
 	memset(&sr, 0, sizeof(sr));
 	sr.method = q->method;
-	sr.host = s->hosthdr;
+	sr.host = ep->hosthdr;
 	sr.path = path;
 	sr.query = q->query;
 	sr.range = q->rlen > 0 ? range : NULL;
@@ -438,7 +507,7 @@ prepare(struct s3 *s, CURL *h, struct req *q, const char *payload_hash,
 		goto nomem;						\
 	l = nl;								\
 } while (0)
-	ADD("Host: %s", s->hosthdr);
+	ADD("Host: %s", ep->hosthdr);
 	ADD("x-amz-date: %s", date);
 	ADD("x-amz-content-sha256: %s", payload_hash);
 	ADD("Authorization: %s", auth);
@@ -462,7 +531,7 @@ prepare(struct s3 *s, CURL *h, struct req *q, const char *payload_hash,
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, q);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, q);
-	if (s->u.tls) {
+	if (ep->u.tls) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 		/* libcurl copies the string; the lock keeps it alive. */
@@ -495,9 +564,9 @@ nomem:
 }
 
 static void
-what_of(const struct s3 *s, const struct req *q, char *out, size_t len)
+what_of(struct s3 *s, const struct req *q, char *out, size_t len)
 {
-	snprintf(out, len, "S3 %s: %s %s%s%s", s->where, q->method,
+	snprintf(out, len, "S3 %s: %s %s%s%s", ep_get(s)->where, q->method,
 	    q->key ? q->key : "bucket", q->query[0] && q->key == NULL ? "?" :
 	    "", q->key == NULL ? q->query : "");
 }
@@ -529,7 +598,7 @@ http_error(struct s3 *s, struct req *q, struct err *e)
 	if (strcmp(code, "NoSuchBucket") == 0 ||
 	    (q->status == 404 && q->key == NULL))
 		return err_set(e, COFFER_ENOTFOUND, "S3 %s: bucket %s does "
-		    "not exist", s->base, s->bucket);
+		    "not exist", ep_get(s)->base, s->bucket);
 	if (q->status == 404)
 		return err_set(e, COFFER_ENOTFOUND, "%s: no such object",
 		    what);
@@ -676,7 +745,7 @@ s3_mpu_start(struct s3 *s, const char *key, char *upload_id, size_t len,
 	    s3_xml_next(q.xml.p, q.xml.len, &pos, "UploadId", upload_id,
 	    len) != 1))
 		r = err_set(e, COFFER_EPROTO, "S3 %s: %s: no UploadId in the "
-		    "answer to starting a multipart upload", s->where, key);
+		    "answer to starting a multipart upload", ep_get(s)->where, key);
 	req_fini(&q);
 	return r;
 }
@@ -698,7 +767,7 @@ s3_mpu_part(struct s3 *s, const char *key, const char *upload_id, int part,
 	if ((r = do_req(s, &q, e)) == 0) {
 		if (q.etag[0] == '\0' || strlen(q.etag) >= etag_len)
 			r = err_set(e, COFFER_EPROTO, "S3 %s: %s part %d: no "
-			    "ETag in the answer", s->where, key, part);
+			    "ETag in the answer", ep_get(s)->where, key, part);
 		else
 			memcpy(etag, q.etag, strlen(q.etag) + 1);
 	}
@@ -828,7 +897,7 @@ s3_get(struct s3 *s, const char *key, uint64_t off, void *p, size_t n,
 	if (r == 0 && q.status != 206 && off != 0) {
 		/* A store that ignored Range sent the whole object. */
 		r = err_set(e, COFFER_EPROTO, "S3 %s: GET %s: range ignored "
-		    "(HTTP %ld)", s->where, key, q.status);
+		    "(HTTP %ld)", ep_get(s)->where, key, q.status);
 	} else if (r == 0) {
 		*got = q.dlen;
 	} else if (q.status == 416) {
@@ -850,7 +919,7 @@ s3_head(struct s3 *s, const char *key, uint64_t *size, struct err *e)
 	if ((r = do_req(s, &q, e)) == 0) {
 		if (!q.have_clen)
 			r = err_set(e, COFFER_EPROTO, "S3 %s: HEAD %s: no "
-			    "Content-Length", s->where, key);
+			    "Content-Length", ep_get(s)->where, key);
 		else
 			*size = q.clen;
 	}
@@ -897,13 +966,13 @@ list_page(struct s3 *s, const struct buf *xml, s3_list_cb cb, void *arg,
 		if (s3_xml_next(xml->p, xml->len, &pos, "Size", size,
 		    sizeof(size)) != 1)
 			return err_set(e, COFFER_EPROTO, "S3 %s: listing: key "
-			    "%s has no Size", s->where, key);
+			    "%s has no Size", ep_get(s)->where, key);
 		if ((r = cb(arg, key, strtoull(size, NULL, 10), e)) != 0)
 			return r;
 	}
 	if (f < 0)
 		return err_set(e, COFFER_EPROTO, "S3 %s: listing: key too long",
-		    s->where);
+		    ep_get(s)->where);
 	(void)s3_xml_next(xml->p, xml->len, &tpos, "IsTruncated", trunc,
 	    sizeof(trunc));
 	tpos = 0;
@@ -911,7 +980,7 @@ list_page(struct s3 *s, const struct buf *xml, s3_list_cb cb, void *arg,
 	    s3_xml_next(xml->p, xml->len, &tpos, "NextContinuationToken",
 	    token, toklen) != 1)
 		return err_set(e, COFFER_EPROTO, "S3 %s: listing truncated "
-		    "without a continuation token", s->where);
+		    "without a continuation token", ep_get(s)->where);
 	return 0;
 }
 

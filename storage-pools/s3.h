@@ -57,8 +57,20 @@ void s3_free(struct s3 *s);		/* accepts NULL */
 int s3_set_credentials(struct s3 *s, const char *access_key,
     const char *secret_key, const char *cafile, struct err *e);
 
-/* The endpoint and bucket, for messages: "http://h:p/bucket". */
-const char *s3_where(const struct s3 *s);
+/*
+ * Send requests from now on to url (http(s)://HOST:PORT), the same bucket
+ * behind another address (UPDATE STGPOOL CLOUDURL=).  A request already
+ * built goes on to the old endpoint; its retries, and every request after,
+ * go to the new one: each attempt is built from one endpoint, never half
+ * of each.  The caller checks first that url serves this bucket.
+ */
+int s3_set_endpoint(struct s3 *s, const char *url, struct err *e);
+
+/*
+ * The endpoint and bucket, for messages: "http://h:p/bucket"; valid until
+ * s3_free().
+ */
+const char *s3_where(struct s3 *s);
 
 /*
  * Check that the credentials work and the bucket exists (a one-key

@@ -464,16 +464,22 @@ read_record(struct vol_reader *r, uint8_t *type, const uint8_t **p,
 		    "record type %u of %u bytes exceeds the limit %u",
 		    path(r), (unsigned long long)r->next_block - 1, h[0], len,
 		    VOL_RECORD_MAX);
-	if ((rc = grow_rec(r, len, e)) != 0 ||
-	    (rc = stream_get(r, r->rec, len, e)) != 0)
-		return rc;
+	if (len <= r->end - r->off) {
+		/* Inside the block read (most records): no copy. */
+		*p = r->blk + r->off;
+		r->off += len;
+	} else {
+		if ((rc = grow_rec(r, len, e)) != 0 ||
+		    (rc = stream_get(r, r->rec, len, e)) != 0)
+			return rc;
+		*p = r->rec;
+	}
 	if (EVP_DigestUpdate(r->md, h, sizeof(h)) != 1 ||
-	    (len > 0 && EVP_DigestUpdate(r->md, r->rec, len) != 1))
+	    (len > 0 && EVP_DigestUpdate(r->md, *p, len) != 1))
 		return err_set(e, COFFER_EINTERNAL, "volume reader: SHA-256");
 	r->records++;
 	r->bytes += len;
 	*type = h[0];
-	*p = r->rec;
 	*n = len;
 	return 0;
 }

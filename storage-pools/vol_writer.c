@@ -9,6 +9,17 @@
  * AWSTAPE header in one pwritev: no copy beyond the caller's bytes into
  * the block.
  *
+ * Blocks go out on a writer thread: the caller's thread copies records
+ * into a ring of VW_RING block buffers (and takes the stream digest of
+ * them) and goes on gathering the next ones while the writer thread
+ * seals, CRCs and writes the full blocks in order.  The volume change stays where
+ * it was: the block after the one whose write reported the early
+ * warning is the first of the next volume.  The writer thread stops
+ * before that block and the caller's thread changes the volume
+ * (switch_volume, with the on_new/on_drop callbacks on the caller's
+ * thread as before) while the writer thread waits, so the layout of a
+ * set does not depend on timing.
+ *
  * Durability:
  *  (1) A volume is complete (end label, double tapemark) and fsynced
  *      before the next volume's label is written, so the set on disk is
@@ -31,6 +42,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +61,13 @@
 
 #define SERIAL_MAX	99999
 #define PATH_LEN	4096
+#define VW_RING		9	/* block buffers: 8 queued, 1 filling */
+
+/* One block buffer and its payload bytes. */
+struct vw_slot {
+	uint8_t		*p;		/* VOL_DEV_BLOCK_MAX bytes */
+	size_t		 fill;
+};
 
 struct vol_writer {
 	char		 dir[PATH_LEN];
@@ -69,10 +88,24 @@ struct vol_writer {
 	int		 ew;		/* early warning: next block, next
 					   volume */
 	int		 broken;	/* a write failed: only close/abort */
-	uint8_t		*blk;		/* VOL_DEV_BLOCK_MAX bytes */
+	uint8_t		*blk;		/* the slot being filled */
 	size_t		 fill;		/* payload bytes in blk */
 	EVP_MD		*sha;
 	EVP_MD_CTX	*md;		/* digest of the records */
+	/* The writer thread and its ring (slot head..head+count-1 queued,
+	 * slot head+count filling); under mu. */
+	struct vw_slot	 ring[VW_RING];
+	unsigned int	 head;
+	unsigned int	 count;
+	int		 need_switch;	/* writer thread waits for a volume */
+	int		 stop;
+	int		 werr;		/* the writer thread's failure */
+	struct err	 we;
+	int		 thr_on;
+	pthread_t	 thr;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv_main;	/* to the caller's thread */
+	pthread_cond_t	 cv_thr;	/* to the writer thread */
 	uint64_t	 records;
 	uint64_t	 bytes;
 };
@@ -263,36 +296,35 @@ switch_volume(struct vol_writer *w, struct err *e)
 	return begin_volume(w, dev, serial, path, e);
 }
 
-/* Seal and write the block being filled (w->fill payload bytes). */
+/*
+ * Writer thread: digest, seal and write one queued block (never the
+ * volume change, which waits for the caller's thread).
+ */
 static int
-flush_block(struct vol_writer *w, struct err *e)
+write_slot(struct vol_writer *w, struct vw_slot *sl, struct err *e)
 {
 	size_t const tag = w->crypt != NULL ? VOL_TAG_LEN : 0;
-	uint8_t *const h = w->blk;
+	uint8_t *const h = sl->p;
 	uint8_t aad[20 + 16];
 	size_t n;
 	int r;
 
-	if (w->fill == 0)
-		return 0;
-	if (w->ew && (r = switch_volume(w, e)) != 0)
-		return r;
 	if (w->next_block >= VOL_CTR_DATA_MAX)
 		return err_set(e, COFFER_ETOOBIG, "volume set: too many blocks");
 	memcpy(h, VOL_DATA_MAGIC, 4);
 	util_put_le32(h + 4, w->lab.seq);
 	util_put_le64(h + 8, w->next_block);
-	util_put_le32(h + 16, (uint32_t)w->fill);
+	util_put_le32(h + 16, (uint32_t)sl->fill);
 	if (w->crypt != NULL) {
 		/* AAD: the header (volume, block number, length) and the set. */
 		memcpy(aad, h, 20);
 		memcpy(aad + 20, w->lab.set_uuid, 16);
 		if ((r = vol_crypt_seal(w->crypt, w->next_block, aad,
-		    sizeof(aad), h + VOL_DATA_HDR_LEN, w->fill,
-		    h + VOL_DATA_HDR_LEN + w->fill, e)) != 0)
+		    sizeof(aad), h + VOL_DATA_HDR_LEN, sl->fill,
+		    h + VOL_DATA_HDR_LEN + sl->fill, e)) != 0)
 			return r;
 	}
-	n = VOL_DATA_HDR_LEN + w->fill + tag;
+	n = VOL_DATA_HDR_LEN + sl->fill + tag;
 	util_put_le32(h + 20, crc32c(crc32c(0, h, 20), h + VOL_DATA_HDR_LEN,
 	    n - VOL_DATA_HDR_LEN));
 	if ((r = w->dev->ops->write_block(w->dev, h, n, e)) < 0)
@@ -300,7 +332,155 @@ flush_block(struct vol_writer *w, struct err *e)
 	w->ew = r == VOL_DEV_EW;
 	w->next_block++;
 	w->vol_blocks++;
-	w->fill = 0;
+	return 0;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct vol_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct vw_slot *sl;
+		int r;
+
+		while (!w->stop && (w->count == 0 || w->werr != 0 ||
+		    w->need_switch))
+			pthread_cond_wait(&w->cv_thr, &w->mu);
+		if (w->stop)
+			break;
+		if (w->ew) {
+			/* This block opens the next volume: the caller's
+			 * thread makes it (switch_volume). */
+			w->need_switch = 1;
+			pthread_cond_signal(&w->cv_main);
+			continue;
+		}
+		sl = &w->ring[w->head];
+		pthread_mutex_unlock(&w->mu);
+		r = write_slot(w, sl, &w->we);
+		pthread_mutex_lock(&w->mu);
+		if (r != 0) {
+			w->werr = r;
+		} else {
+			w->head = (w->head + 1) % VW_RING;
+			w->count--;
+		}
+		pthread_cond_signal(&w->cv_main);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * Caller's thread, mu held: wait until until(w) holds, changing the
+ * volume when the writer thread asks; a failure of the writer thread
+ * is returned (and the writer is broken).
+ */
+static int
+wait_writer(struct vol_writer *w, int (*until)(const struct vol_writer *),
+    struct err *e)
+{
+	int r;
+
+	for (;;) {
+		if (w->werr != 0) {
+			w->broken = 1;
+			if (e != NULL)
+				*e = w->we;
+			return w->werr;
+		}
+		if (w->need_switch) {
+			/* The writer thread waits: the volume is ours. */
+			pthread_mutex_unlock(&w->mu);
+			r = switch_volume(w, e);
+			pthread_mutex_lock(&w->mu);
+			if (r != 0) {
+				w->broken = 1;
+				return r;
+			}
+			w->need_switch = 0;
+			pthread_cond_signal(&w->cv_thr);
+			continue;
+		}
+		if (until(w))
+			return 0;
+		pthread_cond_wait(&w->cv_main, &w->mu);
+	}
+}
+
+static int
+has_room(const struct vol_writer *w)
+{
+	return w->count < VW_RING - 1;
+}
+
+static int
+is_idle(const struct vol_writer *w)
+{
+	return w->count == 0;
+}
+
+/* Queue the block being filled (w->fill payload bytes); take the next. */
+static int
+flush_block(struct vol_writer *w, struct err *e)
+{
+	struct vw_slot *sl;
+	int r;
+
+	if (w->fill == 0)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	if ((r = wait_writer(w, has_room, e)) == 0) {
+		sl = &w->ring[(w->head + w->count) % VW_RING];
+		sl->fill = w->fill;
+		w->count++;
+		pthread_cond_signal(&w->cv_thr);
+		w->blk = w->ring[(w->head + w->count) % VW_RING].p;
+		w->fill = 0;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+/* Every queued block written (and any volume change made). */
+static int
+drain(struct vol_writer *w, struct err *e)
+{
+	int r;
+
+	pthread_mutex_lock(&w->mu);
+	r = wait_writer(w, is_idle, e);
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+static void
+stop_writer(struct vol_writer *w)
+{
+	if (!w->thr_on)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->cv_thr);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thr, NULL);
+	w->thr_on = 0;
+}
+
+static int
+start_writer(struct vol_writer *w, struct err *e)
+{
+	for (unsigned int i = 0; i < VW_RING; i++)
+		if ((w->ring[i].p = malloc(VOL_DEV_BLOCK_MAX)) == NULL)
+			return err_set(e, COFFER_ENOMEM, "volume writer: out of "
+			    "memory");
+	w->blk = w->ring[0].p;
+	if (pthread_create(&w->thr, NULL, writer_main, w) != 0)
+		return err_set(e, COFFER_EINTERNAL, "volume writer: "
+		    "pthread_create failed");
+	w->thr_on = 1;
 	return 0;
 }
 
@@ -394,11 +574,11 @@ vol_writer_open(const struct vol_write_params *p, struct vol_writer **out,
 	*out = NULL;
 	if ((r = check_params(p, e)) != 0)
 		return r;
-	if ((w = calloc(1, sizeof(*w))) == NULL ||
-	    (w->blk = malloc(VOL_DEV_BLOCK_MAX)) == NULL) {
-		r = err_set(e, COFFER_ENOMEM, "volume writer: out of memory");
-		goto out;
-	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return err_set(e, COFFER_ENOMEM, "volume writer: out of memory");
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv_main, NULL);
+	pthread_cond_init(&w->cv_thr, NULL);
 	snprintf(w->dir, sizeof(w->dir), "%s", p->dir);
 	w->maxcap = p->maxcap;
 	w->on_new = p->on_new;
@@ -414,7 +594,8 @@ vol_writer_open(const struct vol_write_params *p, struct vol_writer **out,
 	if ((r = init_label(w, p, e)) != 0 ||
 	    (r = create_volume(w, &dev, serial, path, e)) != 0)
 		goto out;
-	if ((r = begin_volume(w, dev, serial, path, e)) != 0)
+	if ((r = begin_volume(w, dev, serial, path, e)) != 0 ||
+	    (r = start_writer(w, e)) != 0)
 		goto out;
 	*out = w;
 	w = NULL;
@@ -484,6 +665,7 @@ finish(struct vol_writer *w, uint8_t digest[32], struct err *e)
 	memcpy(t + 21, digest, 32);
 	if ((r = stream_put(w, t, sizeof(t), e)) != 0 ||
 	    (r = flush_block(w, e)) != 0 ||
+	    (r = drain(w, e)) != 0 ||
 	    (r = end_volume(w, VOL_END_EOS, NULL, e)) != 0 ||
 	    (r = util_fsync_dir(w->dir, e)) != 0)	/* invariant (3) */
 		return r;
@@ -504,6 +686,23 @@ fill_info(const struct vol_writer *w, const uint8_t digest[32],
 	info->bytes = w->bytes;
 	memcpy(info->digest, digest, 32);
 	return 0;
+}
+
+/* The writer thread stopped, what is left freed (no file touched). */
+static void
+free_writer(struct vol_writer *w)
+{
+	stop_writer(w);
+	for (unsigned int i = 0; i < VW_RING; i++)
+		free(w->ring[i].p);
+	pthread_cond_destroy(&w->cv_thr);
+	pthread_cond_destroy(&w->cv_main);
+	pthread_mutex_destroy(&w->mu);
+	EVP_MD_CTX_free(w->md);
+	EVP_MD_free(w->sha);
+	vol_crypt_free(w->crypt);
+	free(w->paths);
+	free(w);
 }
 
 int
@@ -531,12 +730,7 @@ out:
 		vol_writer_abort(w);	/* invariant (3) */
 		return r;
 	}
-	EVP_MD_CTX_free(w->md);
-	EVP_MD_free(w->sha);
-	vol_crypt_free(w->crypt);
-	free(w->paths);
-	free(w->blk);
-	free(w);
+	free_writer(w);
 	return 0;
 }
 
@@ -545,17 +739,13 @@ vol_writer_abort(struct vol_writer *w)
 {
 	if (w == NULL)
 		return;
+	stop_writer(w);		/* before its device goes */
 	vol_dev_close(w->dev, NULL);
 	for (uint32_t i = 0; i < w->nvols; i++)
 		unlink(w->paths[i]);
 	if (w->nvols > 0)
 		util_fsync_dir(w->dir, NULL);
-	EVP_MD_CTX_free(w->md);
-	EVP_MD_free(w->sha);
-	vol_crypt_free(w->crypt);
-	free(w->paths);
-	free(w->blk);
-	free(w);
+	free_writer(w);
 }
 
 void

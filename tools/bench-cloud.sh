@@ -21,9 +21,29 @@ cleanup_cloud() {
 	c_ceph_dir=
 }
 
+# CPU seconds (user + system) of every Ceph daemon (radosgw, OSD, mon, mgr).
+c_ceph_cpu() {
+	local f t=0 pid
+	for f in "$c_ceph_dir"/run/*.pid; do
+		pid=$(cat "$f" 2>/dev/null) || continue
+		[ -r "/proc/$pid/stat" ] || continue
+		t=$(sed 's/^.*) //' "/proc/$pid/stat" |
+		    awk -v hz="$clk_tck" -v t="$t" '{ printf "%.2f", t + ($12 + $13) / hz }')
+	done
+	echo "$t"
+}
+
+# c_cpu_add KEY SECONDS: sum a CPU figure over the measured rounds.
+c_cpu_add() {
+	c_cpu[$1]=$(calc '%.2f' "${c_cpu[$1]:-0} + $2")
+}
+
 # c_one POOL ROUND: format, (define the cloud pool), back up, restore, diff.
+# Besides the wall times, CPU seconds per phase: the client (GNU time),
+# cofferd, the Ceph daemons, and the whole machine (so what others ran).
 c_one() {
 	local p=$1 r=$2 d t0 t1 t2 bk=coffer-bench-$2
+	local s0 s1 s2 g0 g1 g2 m0 m1 m2
 	d=$fdir/$p-$r
 	srv_format "$d"
 	srv_start "$d"
@@ -39,14 +59,29 @@ c_one() {
 	srv_register "$d"
 	local cli=("$f_bin/coffer" --server "127.0.0.1:$srv_port" --ca "$d/tls/ca.pem" --node bench)
 	sync
+	s0=$(srv_cpu); g0=$(c_ceph_cpu); m0=$(machine_busy)
 	t0=$(date +%s.%N)
-	"${cli[@]}" incremental "$DATA" >"$d.backup" 2>&1 ||
+	/usr/bin/time -f '%U %S' -o "$d.bktime" "${cli[@]}" incremental "$DATA" >"$d.backup" 2>&1 ||
 	    { tail -5 "$d.backup" >&2; die "$p: backup failed"; }
 	t1=$(date +%s.%N)
+	s1=$(srv_cpu); g1=$(c_ceph_cpu); m1=$(machine_busy)
 	rm -rf "$fdir/restore"
-	"${cli[@]}" restore "$DATA/" "$fdir/restore/" --subdir >"$d.restore" 2>&1 ||
+	/usr/bin/time -f '%U %S' -o "$d.rstime" "${cli[@]}" restore "$DATA/" "$fdir/restore/" --subdir >"$d.restore" 2>&1 ||
 	    { tail -5 "$d.restore" >&2; die "$p: restore failed"; }
 	t2=$(date +%s.%N)
+	s2=$(srv_cpu); g2=$(c_ceph_cpu); m2=$(machine_busy)
+	if [ "$r" -gt 0 ]; then
+		c_cpu_add "$p.bk.client" "$(awk '{ print $1 + $2 }' "$d.bktime")"
+		c_cpu_add "$p.rs.client" "$(awk '{ print $1 + $2 }' "$d.rstime")"
+		c_cpu_add "$p.bk.server" "$(calc '%.2f' "$s1 - $s0")"
+		c_cpu_add "$p.rs.server" "$(calc '%.2f' "$s2 - $s1")"
+		c_cpu_add "$p.bk.ceph" "$(calc '%.2f' "$g1 - $g0")"
+		c_cpu_add "$p.rs.ceph" "$(calc '%.2f' "$g2 - $g1")"
+		c_cpu_add "$p.bk.machine" "$(calc '%.2f' "$m1 - $m0")"
+		c_cpu_add "$p.rs.machine" "$(calc '%.2f' "$m2 - $m1")"
+		c_cpu_add "$p.bk.wall" "$(calc '%.2f' "$t1 - $t0")"
+		c_cpu_add "$p.rs.wall" "$(calc '%.2f' "$t2 - $t1")"
+	fi
 	if ! diff -r --no-dereference "$DATA" "$fdir/restore" >"$d.diff" 2>&1; then
 		msg "$p: restore differs from $DATA (see $d.diff)"
 		f_verify_failed=1
@@ -96,7 +131,7 @@ run_files_cloud() {
 	c_rados=$(sed -n 's/^Bandwidth (MB\/sec): *//p' "$fdir/rados-bench.out")
 	CEPH_CONF=$c_ceph_dir/ceph.conf ceph osd pool rm benchp benchp --yes-i-really-really-mean-it >/dev/null 2>&1
 	msg "files --pool=cloud: rados bench write: $c_rados MB/s"
-	declare -gA c_bk c_rs
+	declare -gA c_bk c_rs c_cpu
 	local r
 	c_busy0=$(machine_busy); c_t0=$(date +%s.%N)
 	for r in $(seq 0 "$runs"); do
@@ -122,6 +157,18 @@ print_cloud_text() {
 	echo "cloud/dir backup:   $(calc '%.0f' "100 * ${c_bmb[cloud]} / ${c_bmb[dir]}")% (target >= 70%)"
 	echo "cloud/dir restore:  $(calc '%.0f' "100 * ${c_rmb[cloud]} / ${c_rmb[dir]}")% (target >= 70%)"
 	echo "cloud backup/rados: $(calc '%.0f' "100 * ${c_bmb[cloud]} / $c_rados")% (target >= 60%)"
+	echo "CPU seconds, summed over the measured rounds (others = machine - client - cofferd - ceph):"
+	printf '%-16s %8s %8s %8s %8s %8s %8s\n' phase wall client cofferd ceph machine others
+	local k
+	for p in dir cloud; do
+		for k in bk rs; do
+			printf '%-16s %8s %8s %8s %8s %8s %8s\n' "$p $([ $k = bk ] && echo backup || echo restore)" \
+			    "${c_cpu[$p.$k.wall]:-0}" "${c_cpu[$p.$k.client]:-0}" \
+			    "${c_cpu[$p.$k.server]:-0}" "${c_cpu[$p.$k.ceph]:-0}" \
+			    "${c_cpu[$p.$k.machine]:-0}" \
+			    "$(calc '%.2f' "${c_cpu[$p.$k.machine]:-0} - ${c_cpu[$p.$k.client]:-0} - ${c_cpu[$p.$k.server]:-0} - ${c_cpu[$p.$k.ceph]:-0}")"
+		done
+	done
 }
 
 print_cloud_json() {

@@ -141,6 +141,7 @@ sess_init(struct sess *s, int server)
 	s->w = &srv->w[0];
 	s->state = SESS_READY;
 	s->kind = server ? PROTO_KIND_SERVER : PROTO_KIND_NODE;
+	s->features = PROTO_FEATURES;	/* as on_hello sets them */
 	snprintf(s->name, sizeof(s->name), server ? "PEER" : "NODE1");
 	s->pend_tail = &s->pend;
 	wire_buf_init(&s->out, WIRE_FRAME_MAX);

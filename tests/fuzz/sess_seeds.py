@@ -53,6 +53,10 @@ restore = (frame("FS_LIST") +
                  u32(64)) +
            frame("CHUNK_GET", u64(1) + u32(0) + u32(1)) +
            frame("RECIPE_GET", u64(1)))
+# A VM restore's listing without recipes (OBJ_LIST options byte 1).
+vm_list = (frame("OBJ_LIST", s("VM:mgmt01") + s("") + i64(0) + u8(0) + s("") +
+                 u32(64) + u8(1)) +
+           frame("RECIPE_GET", u64(1)))
 # A VM version in two parts (ATOMIC | STAGE, then ATOMIC | FINAL).
 vm_parts = (frame("FS_OPEN", s("VM:mgmt01") + s("VM")) +
             frame("CHUNK_ASK", u32(1) + H) + chunk_put +
@@ -85,6 +89,7 @@ os.makedirs(out, exist_ok=True)
 # The first byte picks the session: even a node's, odd a peer server's.
 for name, kind, body in [("backup", 0, backup), ("vm", 0, vm),
                          ("vm_parts", 0, vm_parts),
+                         ("vm_list", 0, vm + vm_list),
                          ("restore", 0, backup + restore),
                          ("abort", 0, abort), ("repl", 1, repl),
                          ("repair", 1, repl + repair), ("sched", 0, sched)]:

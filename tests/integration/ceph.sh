@@ -6,12 +6,15 @@
 #                        RGW_URL, RGW_TLS_URL (https, certificate
 #                        DIR/rgw.crt for 127.0.0.1), S3_ACCESS, S3_SECRET
 #   ceph.sh rgw-stop DIR / rgw-start DIR   stop or start radosgw alone
+#   ceph.sh rgw2-start DIR / rgw2-stop DIR  a second radosgw (client.rgw.b)
+#                        on another free port, the same cluster and buckets;
+#                        adds RGW2_URL to DIR/env
 #   ceph.sh stop DIR     kill every daemon by the pids in DIR/run/*.pid
 #   ceph.sh mkbucket DIR NAME   create a bucket (curl's SigV4)
 # Exit 77 (skip) when Ceph is not installed or does not come up.
 # Env: OSD_STORE (memstore), OSD_SIZE_GB (4): memstore keeps data in RAM.
 set -euo pipefail
-CMD=${1:?usage: ceph.sh start|stop|rgw-stop|rgw-start|mkbucket DIR}
+CMD=${1:?usage: ceph.sh start|stop|rgw-stop|rgw-start|rgw2-start|rgw2-stop|mkbucket DIR}
 D=${2:?DIR}
 OSD_STORE=${OSD_STORE:-memstore}
 OSD_SIZE_GB=${OSD_SIZE_GB:-4}
@@ -45,6 +48,30 @@ rgw_start() {
 	echo "ceph.sh: radosgw does not answer on $RGW_URL" >&2; return 1
 }
 
+rgw2_start() {
+	if ! grep -q '^\[client.rgw.b\]' "$C"; then
+		mkdir -p "$D/rgw/ceph-rgw.b"
+		ceph auth get-or-create client.rgw.b mon 'allow rw' osd 'allow rwx' \
+		    mgr 'allow rw' -o "$D/rgw/ceph-rgw.b/keyring" >/dev/null 2>&1
+		P=$(free_port)
+		cat >>"$C" <<CONF
+[client.rgw.b]
+rgw data = $D/rgw/ceph-rgw.b
+keyring = $D/rgw/ceph-rgw.b/keyring
+rgw frontends = beast endpoint=127.0.0.1:$P
+rgw dns name = localhost
+CONF
+		echo "RGW2_URL=http://127.0.0.1:$P" >>"$D/env"
+	fi
+	# shellcheck disable=SC1091
+	. "$D/env"
+	radosgw -n client.rgw.b
+	for _ in $(seq 1 120); do
+		curl -fs "$RGW2_URL/" >/dev/null 2>&1 && return 0; sleep 0.5
+	done
+	echo "ceph.sh: the second radosgw does not answer on $RGW2_URL" >&2; return 1
+}
+
 case $CMD in
 stop)
 	[ -d "$D/run" ] && stop_pids "$D"/run/*.pid
@@ -54,6 +81,11 @@ rgw-stop)
 	exit 0 ;;
 rgw-start)
 	rgw_start; exit $? ;;
+rgw2-start)
+	rgw2_start; exit $? ;;
+rgw2-stop)
+	stop_pids "$D/run/client.rgw.b.pid"
+	exit 0 ;;
 mkbucket)
 	. "$D/env"
 	code=$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \

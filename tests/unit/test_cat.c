@@ -1213,6 +1213,66 @@ cat_obj_insert_makes_previous_version_inactive(void **state)
 	    " state=1"), 1);
 }
 
+/*
+ * In one transaction, as the commit callback runs them: a new key costs
+ * only the lookup of an active version and changes nothing else; a key
+ * with an active version (here, or inserted earlier in the same
+ * transaction) still has it deactivated; the same path of another
+ * filespace, and a key's inactive versions, are left alone.
+ */
+static void
+cat_obj_insert_new_and_existing_keys_in_one_transaction(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t const fs = make_fs(fx, "N", "/");
+	uint64_t const other = make_fs(fx, "N", "/home");
+	struct cat_obj o;
+	struct rows *rs;
+
+	put(fx, fs, "/a", CAT_OBJ_FILE, T0, 1);
+	put(fx, fs, "/a", CAT_OBJ_FILE, T0 + 1, 2);	/* T0's inactive */
+	put(fx, other, "/a", CAT_OBJ_FILE, T0, 3);
+	OK(cat_begin(fx->c, &e_));
+	init_obj(&o, fs, "/a/x", CAT_OBJ_FILE, T0 + 10, 4);	/* new */
+	OK(cat_obj_insert(fx->c, &o, &e_));
+	init_obj(&o, fs, "/a", CAT_OBJ_FILE, T0 + 10, 5);	/* existing */
+	OK(cat_obj_insert(fx->c, &o, &e_));
+	init_obj(&o, fs, "/a/x", CAT_OBJ_FILE, T0 + 11, 6);	/* this txn's */
+	OK(cat_obj_insert(fx->c, &o, &e_));
+	/* A replicated active copy replaces the active version too. */
+	init_obj(&o, fs, "/a/x", CAT_OBJ_FILE, T0 + 12, 7);
+	memset(o.uuid, 0x5a, sizeof(o.uuid));
+	o.state = CAT_ACTIVE;
+	OK(cat_obj_insert_copy(fx->c, &o, &e_));
+	OK(cat_commit(fx->c, &e_));
+
+	rs = query(fx, fs, "/a", 0, 1);
+	assert_int_equal(rs->n, 6);
+	/* /a: active T0+10, then T0+1 deactivated now, T0 as it was. */
+	assert_string_equal(rs->path[0], "/a");
+	assert_int_equal(rs->state[0], CAT_ACTIVE);
+	assert_int_equal(rs->size[0], 5);
+	assert_int_equal(rs->state[1], CAT_INACTIVE);
+	assert_int_equal(rs->deactivated[1], T0 + 10);
+	assert_int_equal(rs->size[1], 2);
+	assert_int_equal(rs->deactivated[2], T0 + 1);
+	assert_int_equal(rs->size[2], 1);
+	/* /a/x: the copy active, each earlier one deactivated by the next. */
+	assert_string_equal(rs->path[3], "/a/x");
+	assert_int_equal(rs->state[3], CAT_ACTIVE);
+	assert_int_equal(rs->size[3], 7);
+	assert_int_equal(rs->deactivated[4], T0 + 12);
+	assert_int_equal(rs->size[4], 6);
+	assert_int_equal(rs->deactivated[5], T0 + 11);
+	assert_int_equal(rs->size[5], 4);
+	assert_int_equal(db_int(fx, "SELECT count(*) FROM object WHERE"
+	    " state=1"), 3);
+	rs = query(fx, other, "", 0, 1);
+	assert_int_equal(rs->n, 1);
+	assert_int_equal(rs->state[0], CAT_ACTIVE);
+	assert_int_equal(rs->size[0], 3);
+}
+
 static void
 cat_obj_uuid_assigned_and_preserved(void **state)
 {
@@ -2348,6 +2408,7 @@ main(void)
 		T(cat_open_adds_replication_columns_to_an_older_catalog),
 		T(cat_open_widens_an_older_uuid_index),
 		T(cat_obj_insert_makes_previous_version_inactive),
+		T(cat_obj_insert_new_and_existing_keys_in_one_transaction),
 		T(cat_obj_uuid_assigned_and_preserved),
 		T(cat_obj_inventory_is_walk_order_with_pages),
 		T(cat_obj_query_pit_returns_version_active_then),

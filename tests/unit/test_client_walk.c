@@ -22,6 +22,7 @@
 #include "err.h"
 #include "util.h"
 #include "walk.h"
+#include "walk_ahead.h"
 
 struct fx {
 	char	dir[256];
@@ -265,6 +266,116 @@ walk_filespace_is_a_mount_point_above_the_path(void **state)
 	assert_string_equal(fs, "/");
 }
 
+/* ---- the walk ahead (client/walk_ahead.c) ---- */
+
+/* dir/d/f0..f(n-1) */
+static void
+many_files(const char *dir, const char *d, int n)
+{
+	char rel[64];
+
+	mkd(dir, d);
+	for (int i = 0; i < n; i++) {
+		snprintf(rel, sizeof(rel), "%s/f%d", d, i);
+		touch(dir, rel);
+	}
+}
+
+/*
+ * walk_ahead_done once it reached want (at most 10 s, the machine may be
+ * busy) and then 200 ms later: a walk that went past want shows.
+ */
+static uint64_t
+settled(const struct walk_ahead *a, uint64_t want)
+{
+	for (int i = 0; i < 1000 && walk_ahead_done(a) < want; i++)
+		usleep(10000);
+	usleep(200000);
+	return walk_ahead_done(a);
+}
+
+static int
+prune_a(void *arg, const char *path)
+{
+	size_t const n = strlen(path);
+
+	(void)arg;
+	return n >= 2 && strcmp(path + n - 2, "/a") == 0;
+}
+
+static int
+prune_none(void *arg, const char *path)
+{
+	(void)arg;
+	(void)path;
+	return 0;
+}
+
+/* It keeps WALK_AHEAD entries in front of the backup's walk, no more. */
+static void
+walk_ahead_stays_its_window_in_front(void **state)
+{
+	struct fx *fx = *state;
+	struct walk_ahead *a;
+
+	many_files(fx->dir, "a", 5000);
+	many_files(fx->dir, "b", 5000);
+	a = walk_ahead_start(fx->dir, prune_none, NULL, WALK_AHEAD_ALWAYS);
+	assert_non_null(a);
+	assert_int_equal(settled(a, WALK_AHEAD), WALK_AHEAD);
+	/*
+	 * It waits until the backup is less than half a window behind
+	 * (one wake-up per half window, not per entry), then goes on to a
+	 * whole window in front again.
+	 */
+	for (int i = 0; i < WALK_AHEAD / 2; i++)
+		walk_ahead_step(a);
+	assert_int_equal(settled(a, WALK_AHEAD), WALK_AHEAD);
+	walk_ahead_step(a);
+	assert_int_equal(settled(a, WALK_AHEAD / 2 + 1 + WALK_AHEAD),
+	    WALK_AHEAD / 2 + 1 + WALK_AHEAD);
+	for (int i = 0; i < 10000; i++)
+		walk_ahead_step(a);
+	/* The root, two directories, their 10000 files. */
+	assert_int_equal(settled(a, 10003), 10003);
+	walk_ahead_stop(a);
+}
+
+/* It skips what the backup prunes, so that the counts stay in step. */
+static void
+walk_ahead_prunes_as_told(void **state)
+{
+	struct fx *fx = *state;
+	struct walk_ahead *a;
+
+	many_files(fx->dir, "a", 3000);
+	many_files(fx->dir, "b", 10);
+	a = walk_ahead_start(fx->dir, prune_a, NULL, WALK_AHEAD_ALWAYS);
+	assert_non_null(a);
+	assert_int_equal(settled(a, 13), 13);
+	walk_ahead_stop(a);
+}
+
+/*
+ * In a tree the caches hold (one just made), it stops by itself after
+ * WALK_AHEAD_WARM looks; and a stop while it waits for the backup ends.
+ */
+static void
+walk_ahead_gives_up_in_a_warm_tree(void **state)
+{
+	struct fx *fx = *state;
+	struct walk_ahead *a;
+
+	many_files(fx->dir, "a", 3000);
+	many_files(fx->dir, "b", 3000);
+	a = walk_ahead_start(fx->dir, prune_none, NULL, 0);
+	assert_non_null(a);
+	assert_int_equal(settled(a, WALK_AHEAD_PROBE * WALK_AHEAD_WARM),
+	    WALK_AHEAD_PROBE * WALK_AHEAD_WARM);
+	walk_ahead_stop(a);
+	walk_ahead_stop(NULL);
+}
+
 int
 main(void)
 {
@@ -285,6 +396,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    walk_filespace_is_a_mount_point_above_the_path, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    walk_ahead_stays_its_window_in_front, setup, teardown),
+		cmocka_unit_test_setup_teardown(walk_ahead_prunes_as_told,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    walk_ahead_gives_up_in_a_warm_tree, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("client_walk", tests, NULL, NULL);

@@ -843,6 +843,43 @@ pool_same_chunk_twice_is_stored_once_and_counted_twice(void **state)
 	assert_reads_back(fx, &a);
 }
 
+/*
+ * Two open transactions store the same new chunk: the first commit
+ * inserts its row, the second finds it and adds its references; the
+ * live bytes (summed per container at commit) count the one copy.
+ */
+static void
+pool_same_new_chunk_in_two_open_transactions(void **state)
+{
+	struct fixture *fx = *state;
+	struct pool_txn *t1 = begin(fx), *t2 = begin(fx);
+	struct pool_stats s;
+	struct tc a, b, c;
+	struct err e;
+
+	put_ok(fx, t1, &a, 21, 100 * KIB, RANDOM);
+	put_ok(fx, t1, &c, 22, 50 * KIB, TEXT);
+	put_ok(fx, t2, &b, 21, 100 * KIB, RANDOM);
+	/* t1's copy is not committed: t2 writes its own. */
+	assert_int_equal(pool_txn_bytes_stored(t2), CTR_REC_HDR_LEN +
+	    b.stored_len);
+	assert_int_equal(pool_txn_ref(t2, b.hash, &e), 0);
+	commit_ok(t1);
+	commit_ok(t2);
+
+	s = stats(fx);
+	assert_int_equal(s.chunks, 2);
+	assert_int_equal(s.live_chunks, 2);
+	assert_int_equal(s.references, 4);
+	assert_int_equal(db_count(fx, "SELECT refcount FROM chunk ORDER BY"
+	    " refcount DESC LIMIT 1"), 3);
+	assert_int_equal(db_count(fx, "SELECT sum(live_bytes) FROM"
+	    " pool_container"), 2 * CTR_REC_HDR_LEN + a.stored_len +
+	    c.stored_len);
+	assert_reads_back(fx, &a);
+	assert_reads_back(fx, &c);
+}
+
 static void
 pool_ref_of_absent_chunk_is_enotfound(void **state)
 {
@@ -2010,6 +2047,7 @@ struct mem_backend {
 	int			 n;
 	int			 sync_fail;
 	int			 syncs;
+	int			 list_fail;	/* unreachable: listing fails */
 };
 
 static struct mem_ctr *
@@ -2131,8 +2169,11 @@ mem_list(struct pool_backend *b, uint64_t **ids, size_t *n, struct err *e)
 	uint64_t *v = calloc(MEM_CTRS, sizeof(*v));
 	size_t k = 0;
 
-	(void)e;
 	assert_non_null(v);
+	if (m->list_fail) {
+		free(v);
+		return err_set(e, COFFER_EIO, "mem: store unreachable");
+	}
 	for (int i = 0; i < m->n; i++)
 		if (m->c[i].buf != NULL)
 			v[k++] = m->c[i].id;
@@ -2285,6 +2326,90 @@ pool_detach_store_refuses_a_store_in_use(void **state)
 	mem_free(&m3b);
 }
 
+static int
+leave_deleted_cb(struct sqlite3 *db, void *arg, struct err *e)
+{
+	char sql[200];
+
+	/* What a reclamation killed before removing the object leaves. */
+	snprintf(sql, sizeof(sql), "UPDATE pool_container SET state=2 WHERE "
+	    "id=%" PRIu64 "; DELETE FROM chunk WHERE container=%" PRIu64,
+	    *(uint64_t *)arg, *(uint64_t *)arg);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return err_set(e, COFFER_EDB, "%s", sqlite3_errmsg(db));
+	return 0;
+}
+
+/*
+ * UPDATE STGPOOL reaching a store that was unreachable when attached: its
+ * recovery runs then, removing an interrupted reclamation's leftover, and
+ * leaves alone the containers this run wrote meanwhile, among them one
+ * uploaded (filled) by a transaction not yet committed.  It runs once.
+ */
+static void
+pool_store_recover_after_an_unreachable_attach(void **state)
+{
+	struct fixture *fx = *state;
+	static struct mem_backend m;
+	uint64_t const c1 = POOL_STORE_BASE(1) + 1;
+	struct pool_txn *t;
+	struct tc a, b, n[4];
+	struct err e;
+	int ran = -1, sealed = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.base.ops = &mem_ops;
+	err_clear(&e);
+	assert_int_equal(pool_attach_store(fx->p, 1, &m.base, &e), 0);
+	t = begin(fx);
+	pool_txn_set_store(t, 1);
+	put_ok(fx, t, &a, 701, 200 * KIB, RANDOM);
+	commit_ok(t);
+	t = begin(fx);
+	pool_txn_set_store(t, 1);
+	put_ok(fx, t, &b, 702, 200 * KIB, RANDOM);
+	commit_ok(t);
+	assert_int_equal(pool_exec(fx->p, leave_deleted_cb, (void *)&c1, &e), 0);
+
+	/* The next start: the store does not answer; attached all the same. */
+	reopen(fx);
+	m.list_fail = 1;
+	assert_int_not_equal(pool_attach_store(fx->p, 1, &m.base, &e), 0);
+	assert_non_null(strstr(e.msg, "unreachable"));
+	assert_true(pool_store_attached(fx->p, 1));
+	assert_non_null(mem_find(&m, c1));
+	m.list_fail = 0;
+
+	/* A backup meanwhile fills (and so uploads) a container. */
+	t = begin(fx);
+	pool_txn_set_store(t, 1);
+	for (int i = 0; i < 4; i++)
+		put_ok(fx, t, &n[i], 710 + (uint64_t)i, 300 * KIB, RANDOM);
+	for (int i = 0; i < m.n; i++)
+		sealed += m.c[i].buf != NULL && m.c[i].sealed &&
+		    m.c[i].id > POOL_STORE_BASE(1) + 2;
+	assert_true(sealed >= 1);
+
+	err_clear(&e);
+	assert_int_equal(pool_store_recover(fx->p, 1, &ran, &e), 0);
+	assert_int_equal(ran, 1);
+	assert_null(mem_find(&m, c1));		/* the leftover went */
+	commit_ok(t);
+	for (int i = 0; i < 4; i++)
+		assert_reads_back(fx, &n[i]);
+	assert_reads_back(fx, &b);
+	assert_int_equal(pool_store_recover(fx->p, 1, &ran, &e), 0);
+	assert_int_equal(ran, 0);
+	{
+		struct pool_audit_report rep;
+
+		assert_int_equal(pool_audit(fx->p, NULL, NULL, &rep, &e), 0);
+		assert_int_equal(rep.damaged, 0);
+	}
+	close_pool(fx);
+	mem_free(&m);
+}
+
 /* UPDATE STGPOOL RECLAIM=: the threshold set is the one reopened. */
 static void
 pool_set_reclaim_pct_is_kept(void **state)
@@ -2324,6 +2449,9 @@ main(void)
 		    pool_bad_chunk_lengths_are_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_same_chunk_twice_is_stored_once_and_counted_twice,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_same_new_chunk_in_two_open_transactions,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_ref_of_absent_chunk_is_enotfound, setup, teardown),
@@ -2409,6 +2537,9 @@ main(void)
 		    pool_detach_store_refuses_a_store_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    pool_set_reclaim_pct_is_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    pool_store_recover_after_an_unreachable_attach,
+		    setup_small, teardown),
 	};
 
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);

@@ -182,6 +182,80 @@ proto_type_names_cover_new_frames(void **state)
 	assert_int_equal(PROTO_TXN_ATOMIC, 2);
 }
 
+/* Feature bits and OBJ_LIST options are pinned: old peers rely on them. */
+static void
+proto_feature_bits_are_pinned(void **state)
+{
+	(void)state;
+	assert_int_equal(PROTO_FEAT_TXN_STAGE, 1);
+	assert_int_equal(PROTO_FEAT_RECIPE_GET, 2);
+	assert_int_equal(PROTO_FEAT_LIST_OPTS, 4);
+	assert_int_equal(PROTO_LIST_NO_RECIPE, 1);
+	assert_string_equal(proto_feature_name(PROTO_FEAT_TXN_STAGE),
+	    "TXN_STAGE");
+	assert_string_equal(proto_feature_name(PROTO_FEAT_RECIPE_GET),
+	    "RECIPE_GET");
+	assert_string_equal(proto_feature_name(PROTO_FEAT_LIST_OPTS),
+	    "LIST_OPTS");
+}
+
+static void
+obj_with(struct proto_obj *o, const uint8_t *recipe, size_t len)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = 7;
+	o->type = 6;
+	o->path = "/disks/vda/000003";
+	o->path_len = strlen(o->path);
+	o->size = 3u << 16;
+	o->recipe = recipe;
+	o->recipe_len = len;
+}
+
+/*
+ * Recipe length only (OBJ_LIST with PROTO_LIST_NO_RECIPE): 4 bytes
+ * instead of the recipe, the length decoded, no recipe; a length above
+ * the bound and a cut one are refused.
+ */
+static void
+proto_obj_recipe_length_only(void **state)
+{
+	uint8_t rec[3 * 36];
+	struct proto_obj in, out;
+	struct wire_buf b, full;
+	struct wire_rd r;
+	struct err e;
+
+	(void)state;
+	memset(rec, 0xab, sizeof(rec));
+	obj_with(&in, rec, sizeof(rec));
+	wire_buf_init(&b, WIRE_FRAME_MAX);
+	wire_buf_init(&full, WIRE_FRAME_MAX);
+	proto_put_obj(&b, &in, PROTO_OBJ_RECIPE_LEN);
+	proto_put_obj(&full, &in, PROTO_OBJ_RECIPE);
+	assert_int_equal(b.len + sizeof(rec), full.len);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_obj(&r, &out, PROTO_OBJ_RECIPE_LEN, &e), 0);
+	assert_int_equal(out.recipe_len, sizeof(rec));
+	assert_null(out.recipe);
+	assert_int_equal(out.size, 3u << 16);
+	assert_int_equal(wire_rd_end(&r, &e), 0);
+
+	wire_rd_init(&r, b.p, b.len - 1);
+	assert_int_not_equal(proto_get_obj(&r, &out, PROTO_OBJ_RECIPE_LEN,
+	    &e), 0);
+
+	wire_buf_reset(&b);
+	obj_with(&in, NULL, PROTO_RECIPE_MAX + 1);
+	proto_put_obj(&b, &in, PROTO_OBJ_RECIPE_LEN);
+	wire_rd_init(&r, b.p, b.len);
+	assert_int_equal(proto_get_obj(&r, &out, PROTO_OBJ_RECIPE_LEN, &e),
+	    COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "recipe length"));
+	wire_buf_free(&b);
+	wire_buf_free(&full);
+}
+
 /* ---- scheduler frames ---- */
 
 static void
@@ -297,6 +371,8 @@ main(void)
 		cmocka_unit_test(proto_fs_name_check_takes_paths_and_vm_names),
 		cmocka_unit_test(proto_fs_name_check_names_the_rule_broken),
 		cmocka_unit_test(proto_type_names_cover_new_frames),
+		cmocka_unit_test(proto_feature_bits_are_pinned),
+		cmocka_unit_test(proto_obj_recipe_length_only),
 		cmocka_unit_test(proto_sched_next_round_trip),
 		cmocka_unit_test(proto_sched_report_hostile_fields_are_rejected),
 	};

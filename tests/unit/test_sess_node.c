@@ -119,6 +119,7 @@ setup(void **state)
 	fx->s.w = fx->w;
 	fx->s.state = SESS_READY;
 	fx->s.kind = PROTO_KIND_NODE;
+	fx->s.features = PROTO_FEATURES;	/* as on_hello sets them */
 	snprintf(fx->s.name, sizeof(fx->s.name), "NODE1");
 	fx->s.pend_tail = &fx->s.pend;
 	wire_buf_init(&fx->s.out, WIRE_FRAME_MAX);
@@ -590,6 +591,85 @@ sess_recipe_get_by_id_for_its_own_objects(void **state)
 	wire_buf_free(&b);
 }
 
+/* OBJ_LIST of fs, with the options byte when opts >= 0. */
+static void
+obj_list(struct wire_buf *b, const char *fs, int opts)
+{
+	wire_buf_reset(b);
+	wire_put_str(b, fs);
+	wire_put_str(b, "");
+	wire_put_u64(b, 0);
+	wire_put_u8(b, 0);
+	wire_put_str(b, "");
+	wire_put_u32(b, 16);
+	if (opts >= 0)
+		wire_put_u8(b, (uint8_t)opts);
+}
+
+/*
+ * OBJ_LIST's options byte: absent, recipes as before; NO_RECIPE, their
+ * lengths only; an unknown bit refused.  A session whose features were
+ * hidden (COFFER_TEST_HIDE_FEATURES) refuses the byte, RECIPE_GET and
+ * STAGE as a server from before them did.
+ */
+static void
+sess_obj_list_options_and_hidden_features(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN], more;
+	struct proto_obj o;
+	struct wire_buf b;
+	struct wire_rd rd;
+	struct txn_ok t;
+	uint64_t fs;
+	uint32_t n;
+	struct err e;
+
+	assert_int_equal(fs_open(fx, "VM:web02", &fs, &e), 0);
+	chunk_put(fx, 0x46, 4096, h);
+	obj_put(fx, fs, "/disks/vda", CAT_OBJ_VMDISK, h, 4096);
+	commit_ok(fx, fs, PROTO_TXN_FINAL | PROTO_TXN_ATOMIC, &t);
+	wire_buf_init(&b, 256);
+	obj_list(&b, "VM:web02", -1);
+	frame_ok(fx, PT_OBJ_LIST, &b);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u8(&rd, &more, NULL), 0);
+	assert_int_equal(wire_get_u32(&rd, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(proto_get_obj(&rd, &o, PROTO_OBJ_RECIPE, &e), 0);
+	assert_int_equal(o.recipe_len, POOL_RECIPE_ENTRY);
+	assert_memory_equal(o.recipe, h, HASH_LEN);
+
+	obj_list(&b, "VM:web02", PROTO_LIST_NO_RECIPE);
+	frame_ok(fx, PT_OBJ_LIST, &b);
+	wire_rd_init(&rd, fx->rbuf, fx->rlen);
+	assert_int_equal(wire_get_u8(&rd, &more, NULL), 0);
+	assert_int_equal(wire_get_u32(&rd, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(proto_get_obj(&rd, &o, PROTO_OBJ_RECIPE_LEN, &e), 0);
+	assert_int_equal(o.recipe_len, POOL_RECIPE_ENTRY);
+	assert_null(o.recipe);
+	assert_int_equal(wire_rd_end(&rd, &e), 0);
+
+	obj_list(&b, "VM:web02", 0x80);
+	assert_int_equal(frame(fx, PT_OBJ_LIST, &b, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "OBJ_LIST options"));
+
+	fx->s.features = 0;
+	obj_list(&b, "VM:web02", PROTO_LIST_NO_RECIPE);
+	assert_int_equal(frame(fx, PT_OBJ_LIST, &b, &e), COFFER_EPROTO);
+	wire_buf_reset(&b);
+	wire_put_u64(&b, 1);
+	assert_int_equal(frame(fx, PT_RECIPE_GET, &b, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "not allowed"));
+	wire_buf_reset(&b);
+	wire_put_u64(&b, fs);
+	wire_put_u8(&b, PROTO_TXN_ATOMIC | PROTO_TXN_STAGE);
+	assert_int_equal(frame(fx, PT_TXN_COMMIT, &b, &e), COFFER_EPROTO);
+	assert_non_null(strstr(e.msg, "unknown TXN_COMMIT flags"));
+	wire_buf_free(&b);
+}
+
 /*
  * A VM version past the server's limit for one transaction's recipes
  * (PEND_BYTES_MAX, 256 MiB: about 450 GiB of disk) is refused with an
@@ -917,6 +997,36 @@ sess_replication_target_refuses_backup_but_allows_restore(void **state)
 	assert_int_equal(fx->rtype, PT_FS_PAGE);
 	/* The administrator changes the mode: backups work again. */
 	set_replmode(fx, CAT_REPLMODE_SYNCSEND);
+	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
+}
+
+/*
+ * The frames inside a transaction rely on its first write's catalog
+ * read; a replmode change in between still refuses the commit, and
+ * nothing of the transaction is kept.
+ */
+static void
+sess_replication_target_set_mid_transaction_refuses_commit(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t h[HASH_LEN];
+	struct txn_ok t;
+	uint64_t id;
+	struct err e;
+
+	set_replmode(fx, CAT_REPLMODE_SEND);
+	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
+	chunk_put(fx, 0x31, 4096, h);
+	set_replmode(fx, CAT_REPLMODE_RECEIVE);
+	/* Inside the transaction: accepted, pending. */
+	obj_put(fx, id, "/disk0", CAT_OBJ_VMDISK, h, 4096);
+	assert_int_equal(commit(fx, id, PROTO_TXN_FINAL, &t, &e),
+	    COFFER_EPERM);
+	assert_non_null(strstr(e.msg, "(replmode RECEIVE)"));
+	assert_int_equal(count_objects(fx, id), 0);
+	/* The next transaction's first write is refused too. */
+	assert_int_equal(frame(fx, PT_CHUNK_ASK, NULL, &e), COFFER_EPERM);
+	set_replmode(fx, CAT_REPLMODE_SEND);
 	assert_int_equal(fs_open(fx, "VM:web", &id, &e), 0);
 }
 
@@ -1331,10 +1441,12 @@ main(void)
 		T(sess_unknown_commit_flags_are_a_protocol_error),
 		T(sess_obj_recipe_answers_for_vm_disks),
 		T(sess_recipe_get_by_id_for_its_own_objects),
+		T(sess_obj_list_options_and_hidden_features),
 		T(sess_vm_version_past_the_recipe_limit_names_it),
 		T(sess_vm_version_in_parts_is_seen_only_whole),
 		T(sess_fs_list_carries_dr_and_vm_backup_is_logged),
 		T(sess_replication_target_refuses_backup_but_allows_restore),
+		T(sess_replication_target_set_mid_transaction_refuses_commit),
 		T(repl_target_stores_copies_and_applies_changes),
 		T(repl_target_refuses_what_it_cannot_honour),
 #undef T
