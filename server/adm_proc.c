@@ -79,6 +79,23 @@ static const char *const job_names[] = {
 	"REPLICATE NODE", "EXPORT NODE", "IMPORT NODE", "BACKUP DB",
 };
 
+/* What a cancel does to each kind of job, for ANR0940I: where it looks. */
+static const char *const cancel_notes[] = {
+	[JOB_EXPIRE] = "it stops when the batch it is in has committed, and "
+	    "what it did stays",
+	[JOB_RECLAIM] = "once under way it cannot be interrupted and stops "
+	    "when its pass ends",
+	[JOB_AUDIT] = "once under way it cannot be interrupted and stops "
+	    "when its pass ends",
+	[JOB_REPLICATE] = "it stops before its next version; what reached "
+	    "the target stays, and a rerun sends only what the target lacks",
+	[JOB_EXPORT] = "it stops after the filespace it is exporting",
+	[JOB_IMPORT] = "it stops after the record it is reading; what it "
+	    "committed stays, and a rerun skips it",
+	[JOB_BACKUPDB] = "once under way it cannot be interrupted and stops "
+	    "when its pass ends",
+};
+
 struct job {
 	enum job_kind	 kind;
 	struct pool	*pool;
@@ -1153,16 +1170,11 @@ adm_cancel_process(struct adm_ctx *x)
 		return adm_error(x, COFFER_ENOTFOUND, "ANR0941E CANCEL "
 		    "PROCESS: No active process found for process number "
 		    "%ld.", id);
-	if (strcmp(pi.name, job_names[JOB_EXPIRE]) == 0)
-		return adm_msg(x->res, "ANR0940I Cancel request accepted for "
-		    "process %ld (%s); it stops when the batch it is in has "
-		    "committed, and what it did stays.", id, pi.name);
 	for (i = 0; i < NELEM(job_names); i++)
 		if (strcmp(pi.name, job_names[i]) == 0)
 			return adm_msg(x->res, "ANR0940I Cancel request "
-			    "accepted for process %ld (%s); once under way it "
-			    "cannot be interrupted and stops when its pass "
-			    "ends.", id, pi.name);
+			    "accepted for process %ld (%s); %s.", id, pi.name,
+			    cancel_notes[i]);
 	return adm_msg(x->res, "ANR0940I Cancel request accepted for process "
 	    "%ld (%s).", id, pi.name);
 }

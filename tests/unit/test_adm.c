@@ -988,6 +988,33 @@ adm_query_and_cancel_process(void **state)
 	assert_msg(&fx->res, "PROCESSNUMBER");
 }
 
+/*
+ * The reply to a cancel says what the cancel does to that kind of job:
+ * replication looks before each version, reclamation not at all.
+ */
+static void
+adm_cancel_says_what_it_does(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t id = 0;
+	int seen = 0;
+
+	assert_int_equal(proc_start(fx->procs, "REPLICATE NODE",
+	    until_cancelled, &seen, NULL, 0, &id, NULL), 0);
+	run_ok(fx, "cancel process 1");
+	assert_msg(&fx->res, "ANR0940I Cancel request accepted for process 1 "
+	    "(REPLICATE NODE); it stops before its next version");
+	wait_idle(fx);
+	assert_int_equal(seen, 1);
+	seen = 0;
+	assert_int_equal(proc_start(fx->procs, "RECLAIM STGPOOL",
+	    until_cancelled, &seen, NULL, 0, &id, NULL), 0);
+	run_ok(fx, "cancel process 2");
+	assert_msg(&fx->res, "(RECLAIM STGPOOL); once under way it cannot be "
+	    "interrupted");
+	wait_idle(fx);
+}
+
 static int
 quick(struct proc *p, void *arg, struct err *e)
 {
@@ -1516,6 +1543,7 @@ main(void)
 		T(adm_audit_container_wait_yes_reports_damage),
 		T(adm_background_process_is_numbered_and_logged),
 		T(adm_query_and_cancel_process),
+		T(adm_cancel_says_what_it_does),
 		T(adm_update_filespace_sets_dr_and_query_shows_it),
 		T(adm_update_filespace_errors_say_what_is_wrong),
 		T(adm_query_node_detailed_shows_rpo_status_as_the_clock_moves),
