@@ -988,6 +988,24 @@ adm_query_and_cancel_process(void **state)
 	assert_msg(&fx->res, "PROCESSNUMBER");
 }
 
+/* Start a process named name, cancel it as process id, want its reply. */
+static void
+cancel_named(struct fixture *fx, const char *name, int id, const char *want)
+{
+	char cmd[64];
+	uint64_t got = 0;
+	int seen = 0;
+
+	assert_int_equal(proc_start(fx->procs, name, until_cancelled, &seen,
+	    NULL, 0, &got, NULL), 0);
+	assert_int_equal(got, (uint64_t)id);
+	snprintf(cmd, sizeof(cmd), "cancel process %d", id);
+	run_ok(fx, cmd);
+	assert_msg(&fx->res, want);
+	wait_idle(fx);
+	assert_int_equal(seen, 1);
+}
+
 /*
  * The reply to a cancel says what the cancel does to that kind of job:
  * replication looks before each version, reclamation not at all.
@@ -996,23 +1014,12 @@ static void
 adm_cancel_says_what_it_does(void **state)
 {
 	struct fixture *fx = *state;
-	uint64_t id = 0;
-	int seen = 0;
 
-	assert_int_equal(proc_start(fx->procs, "REPLICATE NODE",
-	    until_cancelled, &seen, NULL, 0, &id, NULL), 0);
-	run_ok(fx, "cancel process 1");
-	assert_msg(&fx->res, "ANR0940I Cancel request accepted for process 1 "
-	    "(REPLICATE NODE); it stops before its next version");
-	wait_idle(fx);
-	assert_int_equal(seen, 1);
-	seen = 0;
-	assert_int_equal(proc_start(fx->procs, "RECLAIM STGPOOL",
-	    until_cancelled, &seen, NULL, 0, &id, NULL), 0);
-	run_ok(fx, "cancel process 2");
-	assert_msg(&fx->res, "(RECLAIM STGPOOL); once under way it cannot be "
-	    "interrupted");
-	wait_idle(fx);
+	cancel_named(fx, "REPLICATE NODE", 1, "ANR0940I Cancel request "
+	    "accepted for process 1 (REPLICATE NODE); it stops before its "
+	    "next version");
+	cancel_named(fx, "RECLAIM STGPOOL", 2, "(RECLAIM STGPOOL); once under "
+	    "way it cannot be interrupted");
 }
 
 static int
